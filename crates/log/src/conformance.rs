@@ -408,27 +408,8 @@ pub async fn read_from_position(log: SharedLog) {
 pub async fn read_long_backlog(log: SharedLog) {
     const TASKS: usize = 8;
     const PER_TASK: usize = 150;
-    let fill = |round: usize| {
-        let log = log.clone();
-        async move {
-            let mut tasks = Vec::new();
-            for t in 0..TASKS {
-                let log = log.clone();
-                tasks.push(tokio::spawn(async move {
-                    let subject = format!("agent.r{round}x{t}");
-                    let mut last = 0;
-                    for i in 0..PER_TASK {
-                        let a = append(&subject, last, &format!("r{round}-{t}-{i}"), "x");
-                        last = log.append(a).await.expect("append").position;
-                    }
-                }));
-            }
-            for task in tasks {
-                task.await.expect("task");
-            }
-        }
-    };
-    fill(0).await;
+    let fill_round = |round: usize| fill(log.clone(), round, TASKS, PER_TASK);
+    fill_round(0).await;
     let total = (TASKS * PER_TASK) as Position;
     let mut next = 1;
     let mut seen = Vec::new();
@@ -442,7 +423,7 @@ pub async fn read_long_backlog(log: SharedLog) {
         rounds += 1;
         if rounds == 3 {
             // New messages while the replay runs are read too.
-            fill(1).await;
+            fill_round(1).await;
         }
     }
     assert_eq!(
@@ -462,6 +443,48 @@ pub async fn read_long_backlog(log: SharedLog) {
     assert_eq!(
         positions(&again),
         (total + 590..total + 595).collect::<Vec<_>>()
+    );
+}
+
+/// `tasks` writers append `per_task` messages each, each writer to its own subject
+/// (`agent.r<round>x<task>`), all at once.
+async fn fill(log: SharedLog, round: usize, tasks: usize, per_task: usize) {
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let log = log.clone();
+        handles.push(tokio::spawn(async move {
+            let subject = format!("agent.r{round}x{t}");
+            let mut last = 0;
+            for i in 0..per_task {
+                let a = append(&subject, last, &format!("r{round}-{t}-{i}"), "x");
+                last = log.append(a).await.expect("append").position;
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.expect("writer task");
+    }
+}
+
+/// A live tail over a backlog longer than one read step of any backend (the embedded
+/// one reads 1,024 at a time), while writers keep appending: every message exactly once
+/// and in order, through the switch from the backlog to new messages.
+pub async fn live_tail_long_backlog(log: SharedLog) {
+    const TASKS: usize = 4;
+    const PER_TASK: usize = 300;
+    let total = (TASKS * PER_TASK) as Position;
+    fill(log.clone(), 0, TASKS, PER_TASK).await;
+    let mut tail = log.subscribe(1).await.expect("subscribe");
+    let writers = tokio::spawn(fill(log.clone(), 1, TASKS, PER_TASK));
+    let mut seen = Vec::with_capacity(2 * total as usize);
+    for _ in 0..2 * total {
+        seen.push(next_of(&mut tail, "the long tail").await.position);
+    }
+    writers.await.expect("writers");
+    assert_eq!(
+        seen,
+        (1..=2 * total).collect::<Vec<_>>(),
+        "every message once, in order"
     );
 }
 

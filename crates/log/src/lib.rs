@@ -18,8 +18,8 @@
 //!   id again inside the duplicate window appends nothing and returns the first append's
 //!   position with `duplicate: true`, whatever the subject or expected position.
 //! - **Durability.** Once `append` returns `Ok`, the message survives a restart of the
-//!   process (embedded: flushed to disk; JetStream: as the stream's `sync_interval` allows,
-//!   see `deploy/README.md`).
+//!   process (embedded: flushed and fsynced; JetStream: as far as the server's
+//!   `sync_interval` allows, see `deploy/README.md`).
 //! - **Live tail.** [`EventLog::subscribe`] yields every message from a position on,
 //!   including those appended after the call, in order.
 

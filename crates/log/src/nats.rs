@@ -18,8 +18,9 @@
 //!   state behind, costs one round trip (≈ 0.15 ms here), and filters by subject on the
 //!   server, so loading one aggregate reads only its messages. A `read` that finds a
 //!   large backlog (a replay) continues on an ordered consumer that is kept for the next
-//!   `read`, which is about twice as fast per message (see `Cursor`). On a replicated stream a direct get may be answered by a follower that is
-//!   a little behind; that is safe here: an aggregate loaded stale fails its append with a
+//!   `read`, which is about twice as fast per message (see `Cursor`). On a replicated
+//!   stream a direct get may be answered by a follower that is a little behind; that is
+//!   safe here: an aggregate loaded stale fails its append with a
 //!   conflict and is reloaded, and a projector simply reads the rest next time.
 //!   `get` and the conflict look-up go to the stream leader (read-after-write).
 //! - **Live tail** is an ordered pull consumer starting at the requested position.

@@ -51,6 +51,7 @@ cases!(
     subjects_by_prefix,
     live_tail_from_start,
     live_tail_from_middle,
+    live_tail_long_backlog,
     concurrent_appends,
 );
 

