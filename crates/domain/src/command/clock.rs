@@ -1,0 +1,16 @@
+//! The clock.
+
+use serde::{Deserialize, Serialize};
+
+use super::CommandBody;
+use crate::aggregate::AggregateId;
+
+/// System only: appends `ClockTicked` (SPEC §1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tick {}
+
+impl CommandBody for Tick {
+    fn target(&self) -> AggregateId {
+        AggregateId::clock()
+    }
+}

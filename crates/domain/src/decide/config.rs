@@ -1,0 +1,380 @@
+//! Configuration decisions: the organization, tokens, levels, badges, routing rules and
+//! roles.
+
+use std::collections::HashSet;
+
+use super::{may_grant, role_exists, Context};
+use crate::command::Command;
+use crate::defaults::is_builtin_badge;
+use crate::error::DomainError;
+use crate::event::*;
+use crate::limits;
+use crate::model::TokenSubject;
+use crate::roles::{Permission, Role};
+use crate::routing::{Action, RoutingRule};
+use crate::state::ConfigState;
+
+pub(super) fn decide(
+    state: &ConfigState,
+    cmd: &Command,
+    ctx: &Context,
+) -> Result<Vec<Event>, DomainError> {
+    let p = ctx.principal;
+    match cmd {
+        Command::SetUpOrganization(c) => {
+            if !p.is_system() {
+                return Err(DomainError::denied(
+                    "only the system sets the organization up",
+                ));
+            }
+            if state.is_set_up() {
+                return Err(DomainError::failed("the organization is set up already"));
+            }
+            Ok(vec![OrganizationSetUp {
+                seed: c.seed,
+                time_zone: c.time_zone.clone(),
+            }
+            .into()])
+        }
+        Command::SetOrganizationSettings(c) => {
+            if !p.role.is_privileged() {
+                return Err(DomainError::denied(
+                    "organization settings are changed by an Owner or Administrator",
+                ));
+            }
+            if c.seed.is_some() && p.role != Role::Owner {
+                return Err(DomainError::denied(
+                    "only an Owner sets the organization's seed",
+                ));
+            }
+            Ok(vec![OrganizationSettingsChanged {
+                time_zone: c.time_zone.clone(),
+                auto_pause: c.auto_pause,
+                clover_odds: c.clover_odds,
+                seed: c.seed,
+                max_custom_roles: c.max_custom_roles,
+            }
+            .into()])
+        }
+        Command::IssueToken(c) => {
+            if !p.is_system() {
+                p.require(Permission::RolesManage)?;
+            }
+            let standing = match &c.subject {
+                TokenSubject::Agent(a) => ctx.active_agent(*a)?.role().clone(),
+                TokenSubject::Integration { role, .. } => {
+                    role_exists(ctx.config, role)?;
+                    role.clone()
+                }
+            };
+            may_grant(p, &standing)?;
+            if state.token(c.token_id).is_some() {
+                return Err(DomainError::failed(format!(
+                    "token {} already exists",
+                    c.token_id
+                )));
+            }
+            if state.token_by_hash(&c.hash).is_some() {
+                return Err(DomainError::failed(
+                    "a token with this secret exists already",
+                ));
+            }
+            Ok(vec![TokenIssued {
+                token_id: c.token_id,
+                hash: c.hash,
+                subject: c.subject.clone(),
+            }
+            .into()])
+        }
+        Command::RevokeToken(c) => {
+            if !p.is_system() {
+                p.require(Permission::RolesManage)?;
+            }
+            let token = state
+                .token(c.token_id)
+                .ok_or_else(|| DomainError::not_found("token", c.token_id))?;
+            if token.revoked {
+                return Err(DomainError::failed(format!(
+                    "token {} is revoked already",
+                    c.token_id
+                )));
+            }
+            Ok(vec![TokenRevoked {
+                token_id: c.token_id,
+            }
+            .into()])
+        }
+        Command::DefineLevel(c) => {
+            p.require(Permission::GamificationManage)?;
+            check_condition(ctx, "condition", &c.condition)?;
+            if state.level(c.level_id).is_some() {
+                return Err(DomainError::failed(format!(
+                    "level {} already exists",
+                    c.level_id
+                )));
+            }
+            if state.levels.len() >= limits::LEVELS_MAX {
+                return Err(DomainError::failed(format!(
+                    "the organization has the maximum of {} levels",
+                    limits::LEVELS_MAX
+                )));
+            }
+            let top = state.levels.len() as u32 + 1;
+            let rank = c.rank.unwrap_or(top);
+            if rank > top {
+                return Err(DomainError::invalid(
+                    "rank",
+                    format!("a rank from 1 to {top} (there are {} levels)", top - 1),
+                ));
+            }
+            Ok(vec![LevelDefined {
+                level_id: c.level_id,
+                rank,
+                name: c.name.clone(),
+                description: c.description.clone(),
+                condition: c.condition.clone(),
+            }
+            .into()])
+        }
+        Command::UpdateLevel(c) => {
+            p.require(Permission::GamificationManage)?;
+            if let Some(condition) = &c.condition {
+                check_condition(ctx, "condition", condition)?;
+            }
+            let (_, level) = state
+                .level(c.level_id)
+                .ok_or_else(|| DomainError::not_found("level", c.level_id))?;
+            Ok(vec![LevelUpdated {
+                level_id: c.level_id,
+                name: c.name.clone().unwrap_or_else(|| level.name.clone()),
+                description: c
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| level.description.clone()),
+                condition: c
+                    .condition
+                    .clone()
+                    .unwrap_or_else(|| level.condition.clone()),
+            }
+            .into()])
+        }
+        Command::RemoveLevel(c) => {
+            p.require(Permission::GamificationManage)?;
+            if state.level(c.level_id).is_none() {
+                return Err(DomainError::not_found("level", c.level_id));
+            }
+            Ok(vec![LevelRemoved {
+                level_id: c.level_id,
+            }
+            .into()])
+        }
+        Command::ReorderLevels(c) => {
+            p.require(Permission::GamificationManage)?;
+            let current: HashSet<_> = state.levels.iter().map(|l| l.level_id).collect();
+            let given: HashSet<_> = c.order.iter().copied().collect();
+            if given.len() != c.order.len() || given != current {
+                return Err(DomainError::invalid(
+                    "order",
+                    format!(
+                        "each of the {} current levels exactly once",
+                        state.levels.len()
+                    ),
+                ));
+            }
+            Ok(vec![LevelsReordered {
+                order: c.order.clone(),
+            }
+            .into()])
+        }
+        Command::CustomizeBadge(c) => {
+            p.require(Permission::GamificationManage)?;
+            if !state.badge_exists(&c.key) {
+                return Err(DomainError::not_found("badge", &c.key));
+            }
+            Ok(vec![BadgeCustomized {
+                key: c.key.clone(),
+                name: c.name.clone(),
+                description: c.description.clone(),
+                image_url: c.image_url.clone(),
+                visibility: c.visibility,
+                enabled: c.enabled,
+            }
+            .into()])
+        }
+        Command::DefineBadge(c) => {
+            p.require(Permission::GamificationManage)?;
+            if is_builtin_badge(&c.key) {
+                return Err(DomainError::failed(format!(
+                    "badge {} already exists (a built-in badge)",
+                    c.key
+                )));
+            }
+            if state.custom_badges.contains_key(&c.key) {
+                return Err(DomainError::failed(format!(
+                    "badge {} already exists",
+                    c.key
+                )));
+            }
+            Ok(vec![BadgeDefined {
+                key: c.key.clone(),
+                name: c.name.clone(),
+                description: c.description.clone(),
+                statistic: c.statistic,
+                window_days: c.window_days,
+                best: c.best,
+                minimum: c.minimum,
+            }
+            .into()])
+        }
+        Command::RemoveBadge(c) => {
+            p.require(Permission::GamificationManage)?;
+            if is_builtin_badge(&c.key) {
+                return Err(DomainError::failed(format!(
+                    "badge {} is built in: it can be disabled (CustomizeBadge), not removed",
+                    c.key
+                )));
+            }
+            if !state.custom_badges.contains_key(&c.key) {
+                return Err(DomainError::not_found("badge", &c.key));
+            }
+            Ok(vec![BadgeRemoved { key: c.key.clone() }.into()])
+        }
+        Command::DefineRoutingRule(c) => {
+            p.require(Permission::RoutingManage)?;
+            for action in &c.actions {
+                match action {
+                    Action::TransferTo(d) if ctx.department(*d).is_none() => {
+                        return Err(DomainError::not_found("department", d));
+                    }
+                    Action::AssignTo(agents) => {
+                        for a in agents {
+                            if ctx.agent(*a).is_none() {
+                                return Err(DomainError::not_found("agent", a));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if state.routing_rule(c.rule_id).is_some() {
+                return Err(DomainError::failed(format!(
+                    "routing rule {} already exists",
+                    c.rule_id
+                )));
+            }
+            if state.routing_rules.len() >= limits::RULES_MAX {
+                return Err(DomainError::failed(format!(
+                    "the organization has the maximum of {} routing rules",
+                    limits::RULES_MAX
+                )));
+            }
+            let len = state.routing_rules.len() as u32;
+            let position = c.position.unwrap_or(len);
+            if position > len {
+                return Err(DomainError::invalid(
+                    "position",
+                    format!("a position from 0 to {len} (there are {len} rules)"),
+                ));
+            }
+            Ok(vec![RoutingRuleDefined {
+                rule: RoutingRule {
+                    rule_id: c.rule_id,
+                    name: c.name.clone(),
+                    groups: c.groups.clone(),
+                    actions: c.actions.clone(),
+                },
+                position,
+            }
+            .into()])
+        }
+        Command::RemoveRoutingRule(c) => {
+            p.require(Permission::RoutingManage)?;
+            if state.routing_rule(c.rule_id).is_none() {
+                return Err(DomainError::not_found("routing rule", c.rule_id));
+            }
+            Ok(vec![RoutingRuleRemoved { rule_id: c.rule_id }.into()])
+        }
+        Command::DefineRole(c) => {
+            p.require(Permission::RolesManage)?;
+            if state.role(c.role_id).is_some() {
+                return Err(DomainError::failed(format!(
+                    "role {} already exists",
+                    c.role_id
+                )));
+            }
+            check_role_name(state, &c.name, None)?;
+            let max = state.settings.max_custom_roles;
+            if state.roles.len() as u32 >= max {
+                return Err(DomainError::failed(format!(
+                    "the organization has its maximum of {max} custom roles \
+                     (setting max_custom_roles)"
+                )));
+            }
+            Ok(vec![RoleDefined {
+                role_id: c.role_id,
+                name: c.name.clone(),
+                permissions: c.permissions,
+            }
+            .into()])
+        }
+        Command::UpdateRole(c) => {
+            p.require(Permission::RolesManage)?;
+            let role = state
+                .role(c.role_id)
+                .ok_or_else(|| DomainError::not_found("role", c.role_id))?;
+            if let Some(name) = &c.name {
+                check_role_name(state, name, Some(c.role_id))?;
+            }
+            Ok(vec![RoleUpdated {
+                role_id: c.role_id,
+                name: c.name.clone().unwrap_or_else(|| role.name.clone()),
+                permissions: c.permissions.unwrap_or(role.permissions),
+            }
+            .into()])
+        }
+        Command::RemoveRole(c) => {
+            p.require(Permission::RolesManage)?;
+            if state.role(c.role_id).is_none() {
+                return Err(DomainError::not_found("role", c.role_id));
+            }
+            Ok(vec![RoleRemoved { role_id: c.role_id }.into()])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The rules crate's check, when there is one (the length was checked by `validate`).
+fn check_condition(ctx: &Context, field: &str, condition: &str) -> Result<(), DomainError> {
+    match ctx.check_condition {
+        Some(check) => check(condition).map_err(|err| match err {
+            DomainError::InvalidArgument { message, .. } => DomainError::invalid(field, message),
+            other => other,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Role names are unique (case-insensitively) and not those of the built-in roles.
+fn check_role_name(
+    state: &ConfigState,
+    name: &str,
+    except: Option<crate::ids::RoleId>,
+) -> Result<(), DomainError> {
+    let lower = name.trim().to_lowercase();
+    if ["owner", "administrator", "agent"].contains(&lower.as_str()) {
+        return Err(DomainError::invalid(
+            "name",
+            "a name other than a built-in role's",
+        ));
+    }
+    let taken = state
+        .roles
+        .values()
+        .any(|r| Some(r.role_id) != except && r.name.trim().to_lowercase() == lower);
+    if taken {
+        return Err(DomainError::failed(format!(
+            "a role named {name:?} already exists"
+        )));
+    }
+    Ok(())
+}

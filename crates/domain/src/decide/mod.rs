@@ -1,0 +1,392 @@
+//! Deciding: from state and command to events, or a refusal.
+//!
+//! `decide` is pure. Everything it reads comes in: the target aggregate's state, the
+//! command, and a [`Context`] with the principal, the effective time, the configuration and
+//! the other aggregates it asked for through [`needs`]. The engine loads those, decides,
+//! and appends with the target's expected sequence; the other aggregates are read, not
+//! locked (a decision that read a department's members a moment before a member left is
+//! as good as one taken a moment earlier).
+//!
+//! Checks run in this order, so a refusal says the most useful thing first: input shape
+//! (`INVALID_ARGUMENT`), permissions that do not depend on state (`PERMISSION_DENIED`),
+//! existence (`NOT_FOUND`), ticket visibility (`PERMISSION_DENIED`), state
+//! (`FAILED_PRECONDITION`).
+
+mod agent;
+mod config;
+mod conversation;
+mod department;
+mod rating;
+mod ticket;
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::actor::Actor;
+use crate::aggregate::{AggregateId, AggregateKind};
+use crate::command::{Command, ResumeAgent};
+use crate::error::DomainError;
+use crate::event::Event;
+use crate::ids::{AgentId, DepartmentId};
+use crate::model::{ConversationKind, ResumeReason, TokenSubject};
+use crate::roles::{Permission, Principal, Role};
+use crate::state::{AgentState, ConfigState, DepartmentState, State};
+use crate::time::Timestamp;
+
+/// A level-condition check (syntax, variables), supplied by the rules crate.
+pub type ConditionCheck<'a> = &'a dyn Fn(&str) -> Result<(), DomainError>;
+
+/// Everything a decision may read besides its target.
+pub struct Context<'a> {
+    pub principal: &'a Principal,
+    /// The command's effective `occurred_at` (see [`effective_time`]).
+    pub now: Timestamp,
+    pub config: &'a ConfigState,
+    /// The aggregates [`needs`] asked for (`State::new(kind)` when they do not exist).
+    pub related: &'a HashMap<AggregateId, State>,
+    /// Whether the organization has at least one department (SPEC §3).
+    pub org_has_departments: bool,
+    /// Checks a level condition's syntax; none until the rules crate provides it (then
+    /// only the length is checked).
+    pub check_condition: Option<ConditionCheck<'a>>,
+}
+
+impl<'a> Context<'a> {
+    /// The agent, if it was loaded and exists.
+    pub(crate) fn agent(&self, id: AgentId) -> Option<&'a AgentState> {
+        match self.related.get(&AggregateId::agent(id)) {
+            Some(State::Agent(a)) if a.exists() => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The department, if it was loaded and exists.
+    pub(crate) fn department(&self, id: DepartmentId) -> Option<&'a DepartmentState> {
+        match self.related.get(&AggregateId::department(id)) {
+            Some(State::Department(d)) if d.exists() => Some(d),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_member(&self, department: DepartmentId, agent: AgentId) -> bool {
+        self.department(department)
+            .is_some_and(|d| d.is_member(agent))
+    }
+
+    /// An existing, active agent, or the matching refusal.
+    pub(crate) fn active_agent(&self, id: AgentId) -> Result<&'a AgentState, DomainError> {
+        let agent = self
+            .agent(id)
+            .ok_or_else(|| DomainError::not_found("agent", id))?;
+        if agent.is_deactivated() {
+            return Err(DomainError::failed(format!("agent {id} is deactivated")));
+        }
+        Ok(agent)
+    }
+
+    /// The agent a work command is done as: the command's `agent`, or the caller's own.
+    /// Acting for someone else needs `system.import`. The named agent must exist and be
+    /// active (the caller's own agent was checked when the token was).
+    pub(crate) fn acting_agent(
+        &self,
+        requested: Option<AgentId>,
+    ) -> Result<Option<AgentId>, DomainError> {
+        match requested {
+            None => Ok(self.principal.agent),
+            Some(id) if self.principal.agent == Some(id) => Ok(Some(id)),
+            Some(id) => {
+                self.principal
+                    .require(Permission::SystemImport)
+                    .map_err(|_| {
+                        DomainError::denied(
+                            "acting for another agent needs the permission system.import",
+                        )
+                    })?;
+                self.active_agent(id)?;
+                Ok(Some(id))
+            }
+        }
+    }
+
+    /// Like [`Context::acting_agent`], for commands that need an agent.
+    pub(crate) fn required_agent(
+        &self,
+        requested: Option<AgentId>,
+    ) -> Result<AgentId, DomainError> {
+        self.acting_agent(requested)?.ok_or_else(|| {
+            DomainError::invalid(
+                "agent",
+                "the agent this is done as (the caller is not an agent)",
+            )
+        })
+    }
+
+    /// Who the events name as `by`: the agent acted for, else the caller.
+    pub(crate) fn by(&self, agent: Option<AgentId>) -> Actor {
+        agent.map(Actor::Agent).unwrap_or(self.principal.actor)
+    }
+
+    /// `PermissionDenied` unless the caller is `agent` or has `permission`.
+    pub(crate) fn self_or(
+        &self,
+        agent: AgentId,
+        permission: Permission,
+        what: &str,
+    ) -> Result<(), DomainError> {
+        if self.principal.agent == Some(agent) || self.principal.has(permission) {
+            Ok(())
+        } else {
+            Err(DomainError::denied(format!(
+                "{what} for another agent needs the permission {}",
+                permission.as_str()
+            )))
+        }
+    }
+}
+
+/// The aggregates besides the target that `decide` will read for this command.
+pub fn needs(cmd: &Command, target: &State, config: &ConfigState) -> Vec<AggregateId> {
+    let mut ids = Vec::new();
+    let agent = |ids: &mut Vec<AggregateId>, a: Option<AgentId>| {
+        if let Some(a) = a {
+            ids.push(AggregateId::agent(a));
+        }
+    };
+    let department = |ids: &mut Vec<AggregateId>, d: Option<DepartmentId>| {
+        if let Some(d) = d {
+            ids.push(AggregateId::department(d));
+        }
+    };
+    // The ticket's department decides visibility; the chat's and call's, who may take them.
+    let target_department = match target {
+        State::Ticket(t) => t.department,
+        State::Chat(c) => c.department,
+        State::Call(c) => c.department,
+        _ => None,
+    };
+    match cmd {
+        Command::AddAgentToDepartment(c) => agent(&mut ids, Some(c.agent)),
+        Command::CreateTicket(c) => {
+            department(&mut ids, c.department);
+            for rule in &config.routing_rules {
+                let (agents, departments) = rule.references();
+                for a in agents {
+                    agent(&mut ids, Some(a));
+                }
+                for d in departments {
+                    department(&mut ids, Some(d));
+                }
+            }
+        }
+        Command::AssignTicket(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, Some(c.agent));
+        }
+        Command::UnassignTicket(_) | Command::RecordCustomerReply(_) => {
+            department(&mut ids, target_department)
+        }
+        Command::TransferTicket(c) => {
+            department(&mut ids, target_department);
+            department(&mut ids, Some(c.department));
+            agent(&mut ids, c.agent);
+        }
+        Command::AnswerTicket(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, c.agent);
+        }
+        Command::TagTicket(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, c.agent);
+        }
+        Command::UntagTicket(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, c.agent);
+        }
+        Command::ResolveTicket(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, c.agent);
+        }
+        Command::ReopenTicket(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, c.agent);
+        }
+        Command::DeleteTicket(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, c.agent);
+        }
+        Command::StartChat(c) => department(&mut ids, c.department),
+        Command::OfferChat(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, Some(c.agent));
+        }
+        Command::AcceptChat(c) => agent(&mut ids, c.agent),
+        Command::AnswerChat(c) => agent(&mut ids, c.agent),
+        Command::IncomingCall(c) => department(&mut ids, c.department),
+        Command::RingCall(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, Some(c.agent));
+        }
+        Command::AnswerCall(c) => agent(&mut ids, c.agent),
+        Command::RateConversation(c) => ids.push(c.conversation.aggregate()),
+        Command::IssueToken(c) => {
+            if let TokenSubject::Agent(a) = c.subject {
+                agent(&mut ids, Some(a));
+            }
+        }
+        Command::DefineRoutingRule(c) => {
+            for action in &c.actions {
+                match action {
+                    crate::routing::Action::TransferTo(d) => department(&mut ids, Some(*d)),
+                    crate::routing::Action::AssignTo(list) => {
+                        for a in list {
+                            agent(&mut ids, Some(*a));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(*id));
+    ids
+}
+
+/// Turns a command into events, or refuses it. Pure; authorization happens here too.
+pub fn decide(target: &State, cmd: &Command, ctx: &Context) -> Result<Vec<Event>, DomainError> {
+    cmd.validate()?;
+    // A target of the wrong kind (a caller's mistake) is treated as not existing.
+    macro_rules! dispatch {
+        ($variant:ident, $ty:ty, $f:path) => {
+            match target {
+                State::$variant(s) => $f(s, cmd, ctx),
+                _ => $f(&<$ty>::default(), cmd, ctx),
+            }
+        };
+    }
+    use crate::state::{
+        AgentState, CallState, ChatState, DepartmentState, RatingState, TicketState,
+    };
+    match cmd.target().kind {
+        AggregateKind::Agent => dispatch!(Agent, AgentState, agent::decide),
+        AggregateKind::Department => dispatch!(Department, DepartmentState, department::decide),
+        AggregateKind::Ticket => dispatch!(Ticket, TicketState, ticket::decide),
+        AggregateKind::Chat => dispatch!(Chat, ChatState, conversation::decide_chat),
+        AggregateKind::Call => dispatch!(Call, CallState, conversation::decide_call),
+        AggregateKind::Rating => dispatch!(Rating, RatingState, rating::decide),
+        AggregateKind::Config => dispatch!(Config, ConfigState, config::decide),
+        AggregateKind::Clock => match cmd {
+            Command::Tick(_) => {
+                if !ctx.principal.is_system() {
+                    return Err(DomainError::denied("only the system ticks the clock"));
+                }
+                Ok(vec![crate::event::ClockTicked {}.into()])
+            }
+            _ => Ok(Vec::new()),
+        },
+    }
+}
+
+/// The time a command's events get (SPEC §1).
+///
+/// Without a requested time: the wall clock `now`, but never earlier than the aggregate's
+/// last event, so that each aggregate's own history is in order even across a clock
+/// step. A requested time (imports) needs `system.import` and must lie between the
+/// aggregate's last event and `now`.
+pub fn effective_time(
+    requested: Option<Timestamp>,
+    now: Timestamp,
+    last_of_aggregate: Option<Timestamp>,
+    principal: &Principal,
+) -> Result<Timestamp, DomainError> {
+    let Some(at) = requested else {
+        return Ok(last_of_aggregate.map_or(now, |last| last.max(now)));
+    };
+    if !principal.has(Permission::SystemImport) {
+        return Err(DomainError::denied(
+            "a caller-supplied occurred_at needs the permission system.import",
+        ));
+    }
+    if let Some(last) = last_of_aggregate {
+        if at < last {
+            return Err(DomainError::invalid(
+                "occurred_at",
+                format!("not earlier than the aggregate's last event ({last}), got {at}"),
+            ));
+        }
+    }
+    if at > now {
+        return Err(DomainError::invalid(
+            "occurred_at",
+            format!("not later than the current time ({now}), got {at}"),
+        ));
+    }
+    Ok(at)
+}
+
+/// The system's `ResumeAgent{planned_end}` for a pause whose planned end has come: its
+/// command id (derived from the pause's, so every re-run dedupes), the time to record it
+/// at (exactly the planned end) and the command.
+pub fn planned_resume(
+    agent: &AgentState,
+    agent_id: AgentId,
+    now: Timestamp,
+) -> Option<(Uuid, Timestamp, Command)> {
+    let pause = agent.pause.as_ref()?;
+    let end = pause.planned_end?;
+    if end > now || agent.is_deactivated() {
+        return None;
+    }
+    Some((
+        Uuid::new_v5(&pause.command_id, b"planned_end"),
+        end,
+        Command::ResumeAgent(ResumeAgent {
+            agent: agent_id,
+            reason: Some(ResumeReason::PlannedEnd),
+        }),
+    ))
+}
+
+/// Whether `actor` may change an agent who holds `role` (SPEC §8): Owners only by an
+/// Owner, Administrators by an Owner or Administrator.
+pub(crate) fn may_manage(principal: &Principal, role: &Role) -> Result<(), DomainError> {
+    match role {
+        Role::Owner if principal.role != Role::Owner => {
+            Err(DomainError::denied("only an Owner changes an Owner"))
+        }
+        Role::Administrator if !principal.role.is_privileged() => Err(DomainError::denied(
+            "only an Owner or Administrator changes an Administrator",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the caller may hand out `role` (only an Owner makes Owners and Administrators).
+pub(crate) fn may_grant(principal: &Principal, role: &Role) -> Result<(), DomainError> {
+    if role.is_privileged() && principal.role != Role::Owner {
+        return Err(DomainError::denied(format!(
+            "only an Owner makes an agent {role}"
+        )));
+    }
+    Ok(())
+}
+
+/// A custom role must exist; built-in roles always do.
+pub(crate) fn role_exists(config: &ConfigState, role: &Role) -> Result<(), DomainError> {
+    if let Role::Custom(id) = role {
+        if config.role(*id).is_none() {
+            return Err(DomainError::not_found("role", id));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn conversation_word(kind: ConversationKind) -> &'static str {
+    match kind {
+        ConversationKind::Ticket => "ticket",
+        ConversationKind::Chat => "chat",
+        ConversationKind::Call => "call",
+    }
+}

@@ -1,0 +1,82 @@
+//! Rating decisions. A rating goes to the agent who handled the conversation (SPEC §2):
+//! the last agent who answered the ticket, who accepted the chat, who answered the call.
+
+use super::{conversation_word, Context};
+use crate::actor::Actor;
+use crate::command::Command;
+use crate::error::DomainError;
+use crate::event::*;
+use crate::model::ConversationKind;
+use crate::roles::Permission;
+use crate::state::{RatingState, State, TicketStatus};
+
+pub(super) fn decide(
+    state: &RatingState,
+    cmd: &Command,
+    ctx: &Context,
+) -> Result<Vec<Event>, DomainError> {
+    match cmd {
+        Command::RateConversation(c) => {
+            let integration = matches!(ctx.principal.actor, Actor::Integration(_));
+            if !integration && !ctx.principal.has(Permission::SystemImport) {
+                return Err(DomainError::denied(
+                    "customers rate through an integration account; anyone else needs the \
+                     permission system.import",
+                ));
+            }
+            let word = conversation_word(c.conversation.kind);
+            let id = c.conversation.id;
+            let conversation = ctx.related.get(&c.conversation.aggregate());
+            let not_found = || DomainError::not_found(word, id);
+            let handler = match (c.conversation.kind, conversation) {
+                (ConversationKind::Ticket, Some(State::Ticket(t))) if t.exists() => {
+                    if t.status == TicketStatus::Deleted {
+                        return Err(DomainError::failed(format!("ticket {id} is deleted")));
+                    }
+                    t.last_answerer
+                }
+                (ConversationKind::Chat, Some(State::Chat(ch))) if ch.exists() => ch.accepted_by,
+                (ConversationKind::Call, Some(State::Call(ca))) if ca.exists() => ca.answered_by,
+                _ => return Err(not_found()),
+            };
+            let Some(agent) = handler else {
+                let state = match c.conversation.kind {
+                    ConversationKind::Ticket => "has no answer yet",
+                    ConversationKind::Chat => "was not accepted yet",
+                    ConversationKind::Call => "was not answered yet",
+                };
+                return Err(DomainError::failed(format!(
+                    "{word} {id} {state}: no agent to attribute a rating to"
+                )));
+            };
+            Ok(vec![ConversationRated {
+                conversation: c.conversation,
+                agent,
+                rating: c.rating,
+                replaces: state.current.map(|s| s.rating),
+                replaced_agent: state.current.map(|s| s.agent),
+            }
+            .into()])
+        }
+        Command::RetractRating(c) => {
+            ctx.principal.require(Permission::GamificationManage)?;
+            let Some(current) = state.current else {
+                return Err(DomainError::not_found(
+                    "rating of",
+                    format!(
+                        "{} {}",
+                        conversation_word(c.conversation.kind),
+                        c.conversation.id
+                    ),
+                ));
+            };
+            Ok(vec![RatingRetracted {
+                conversation: c.conversation,
+                agent: current.agent,
+                rating: current.rating,
+            }
+            .into()])
+        }
+        _ => Ok(Vec::new()),
+    }
+}

@@ -1,0 +1,398 @@
+//! Ticket decisions, routing included.
+//!
+//! Visibility (SPEC §3): when the organization has departments, a caller without
+//! `tickets.view_all` sees a ticket only when it is assigned to them or belongs to one of
+//! their departments. A ticket without a department is then visible only to its assignee
+//! and to those with `tickets.view_all`. Every command on a ticket the caller may not see
+//! is `PERMISSION_DENIED`, except the customer-side RecordCustomerReply.
+
+use super::Context;
+use crate::actor::Actor;
+use crate::command::{Command, CreateTicket};
+use crate::error::DomainError;
+use crate::event::*;
+use crate::ids::{AgentId, DepartmentId, TicketId};
+use crate::limits;
+use crate::model::Priority;
+use crate::roles::Permission;
+use crate::routing::{Action, TicketFacts};
+use crate::state::{TicketState, TicketStatus};
+
+pub(super) fn decide(
+    state: &TicketState,
+    cmd: &Command,
+    ctx: &Context,
+) -> Result<Vec<Event>, DomainError> {
+    let ticket = TicketId::from_uuid(cmd.target().id);
+    if let Command::CreateTicket(c) = cmd {
+        return create(state, c, ctx);
+    }
+
+    // Permissions that do not depend on the ticket's state come first.
+    let by = match cmd {
+        Command::AssignTicket(c) => {
+            ctx.self_or(c.agent, Permission::TicketsAssign, "assigning a ticket")?;
+            ctx.principal.actor
+        }
+        Command::TransferTicket(c) => {
+            ctx.principal.require(Permission::TicketsTransfer)?;
+            ctx.by(ctx.acting_agent(c.agent)?)
+        }
+        Command::DeleteTicket(c) => {
+            ctx.principal.require(Permission::TicketsDelete)?;
+            ctx.by(ctx.acting_agent(c.agent)?)
+        }
+        Command::AnswerTicket(c) => Actor::Agent(ctx.required_agent(c.agent)?),
+        Command::TagTicket(c) => ctx.by(ctx.acting_agent(c.agent)?),
+        Command::UntagTicket(c) => ctx.by(ctx.acting_agent(c.agent)?),
+        Command::ResolveTicket(c) => ctx.by(ctx.acting_agent(c.agent)?),
+        Command::ReopenTicket(c) => ctx.by(ctx.acting_agent(c.agent)?),
+        _ => ctx.principal.actor,
+    };
+
+    if !state.exists() {
+        return Err(DomainError::not_found("ticket", ticket));
+    }
+    if !matches!(cmd, Command::RecordCustomerReply(_)) && !visible(state, ctx) {
+        return Err(DomainError::denied(format!(
+            "ticket {ticket} is not in your departments nor assigned to you; seeing it needs \
+             the permission tickets.view_all"
+        )));
+    }
+    if state.status == TicketStatus::Deleted {
+        return Err(DomainError::failed(format!("ticket {ticket} is deleted")));
+    }
+
+    match cmd {
+        Command::AssignTicket(c) => {
+            let agent = ctx.active_agent(c.agent)?;
+            if ctx.org_has_departments {
+                if let Some(d) = state.department {
+                    if !ctx.is_member(d, c.agent) {
+                        return Err(DomainError::failed(format!(
+                            "agent {} is not a member of department {d}, the ticket's",
+                            c.agent
+                        )));
+                    }
+                }
+            }
+            if state.priority.is_high() && agent.is_paused(ctx.now) {
+                return Err(DomainError::failed(format!(
+                    "agent {} is paused and cannot take a {} priority ticket",
+                    c.agent, state.priority
+                )));
+            }
+            if state.assignee == Some(c.agent) {
+                return Err(DomainError::failed(format!(
+                    "ticket {ticket} is already assigned to agent {}",
+                    c.agent
+                )));
+            }
+            Ok(vec![TicketAssigned {
+                ticket,
+                agent: c.agent,
+                by,
+            }
+            .into()])
+        }
+        Command::UnassignTicket(_) => {
+            let Some(assignee) = state.assignee else {
+                return Err(DomainError::failed(format!(
+                    "ticket {ticket} is not assigned"
+                )));
+            };
+            ctx.self_or(assignee, Permission::TicketsAssign, "unassigning a ticket")?;
+            Ok(vec![TicketUnassigned {
+                ticket,
+                agent: assignee,
+                by,
+            }
+            .into()])
+        }
+        Command::TransferTicket(c) => {
+            if ctx.department(c.department).is_none() {
+                return Err(DomainError::not_found("department", c.department));
+            }
+            if state.department == Some(c.department) {
+                return Err(DomainError::failed(format!(
+                    "ticket {ticket} is in department {} already",
+                    c.department
+                )));
+            }
+            let mut events = vec![TicketTransferred {
+                ticket,
+                from: state.department,
+                to: c.department,
+                by,
+            }
+            .into()];
+            if let Some(assignee) = state.assignee {
+                if !ctx.is_member(c.department, assignee) {
+                    events.push(
+                        TicketUnassigned {
+                            ticket,
+                            agent: assignee,
+                            by,
+                        }
+                        .into(),
+                    );
+                }
+            }
+            Ok(events)
+        }
+        Command::AnswerTicket(c) => {
+            if state.status == TicketStatus::Resolved {
+                return Err(DomainError::failed(format!(
+                    "ticket {ticket} is resolved; reopen it to answer"
+                )));
+            }
+            let Actor::Agent(agent) = by else {
+                unreachable!("an answer is always by an agent")
+            };
+            Ok(vec![TicketAnswered {
+                ticket,
+                agent,
+                chars: c.chars,
+            }
+            .into()])
+        }
+        Command::RecordCustomerReply(_) => {
+            let mut events = Vec::new();
+            if state.status == TicketStatus::Resolved {
+                events.push(TicketReopened { ticket, by }.into());
+            }
+            events.push(TicketCustomerReplied { ticket }.into());
+            Ok(events)
+        }
+        Command::TagTicket(c) => {
+            if state.has_tag(&c.tag) {
+                return Err(DomainError::failed(format!(
+                    "ticket {ticket} already has the tag {:?}",
+                    c.tag
+                )));
+            }
+            if state.tags.len() >= limits::TAGS_PER_TICKET {
+                return Err(DomainError::invalid(
+                    "tag",
+                    format!(
+                        "a ticket has at most {} tags; this one has them",
+                        limits::TAGS_PER_TICKET
+                    ),
+                ));
+            }
+            Ok(vec![TicketTagged {
+                ticket,
+                tag: c.tag.clone(),
+                by,
+            }
+            .into()])
+        }
+        Command::UntagTicket(c) => {
+            if !state.has_tag(&c.tag) {
+                return Err(DomainError::failed(format!(
+                    "ticket {ticket} has no tag {:?}",
+                    c.tag
+                )));
+            }
+            Ok(vec![TicketUntagged {
+                ticket,
+                tag: c.tag.clone(),
+                by,
+            }
+            .into()])
+        }
+        Command::ResolveTicket(_) => {
+            if state.status == TicketStatus::Resolved {
+                return Err(DomainError::failed(format!(
+                    "ticket {ticket} is resolved already"
+                )));
+            }
+            Ok(vec![TicketResolved { ticket, by }.into()])
+        }
+        Command::ReopenTicket(_) => {
+            if state.status != TicketStatus::Resolved {
+                return Err(DomainError::failed(format!(
+                    "ticket {ticket} is {}, not resolved",
+                    state.status
+                )));
+            }
+            Ok(vec![TicketReopened { ticket, by }.into()])
+        }
+        Command::DeleteTicket(_) => Ok(vec![TicketDeleted { ticket, by }.into()]),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// SPEC §3 department visibility, for the caller.
+fn visible(state: &TicketState, ctx: &Context) -> bool {
+    if !ctx.org_has_departments || ctx.principal.has(Permission::TicketsViewAll) {
+        return true;
+    }
+    let Some(me) = ctx.principal.agent else {
+        return false;
+    };
+    state.assignee == Some(me) || state.department.is_some_and(|d| ctx.is_member(d, me))
+}
+
+/// TicketCreated, then what the routing rules do, in order.
+fn create(state: &TicketState, c: &CreateTicket, ctx: &Context) -> Result<Vec<Event>, DomainError> {
+    if state.exists() {
+        return Err(DomainError::failed(format!(
+            "ticket {} already exists",
+            c.ticket_id
+        )));
+    }
+    if let Some(d) = c.department {
+        if ctx.department(d).is_none() {
+            return Err(DomainError::not_found("department", d));
+        }
+    }
+    let ticket = c.ticket_id;
+    let mut events: Vec<Event> = vec![TicketCreated {
+        ticket,
+        channel: c.channel,
+        priority: c.priority,
+        subject: c.subject.clone(),
+        body: c.body.clone(),
+        department: c.department,
+    }
+    .into()];
+
+    let mut sim = Routed {
+        priority: c.priority,
+        department: c.department,
+        assignee: None,
+        tags: Vec::new(),
+    };
+    let body = c.body.as_deref().unwrap_or("");
+    for rule in &ctx.config.routing_rules {
+        let facts = TicketFacts {
+            channel: c.channel,
+            priority: sim.priority,
+            subject: &c.subject,
+            body,
+        };
+        if !rule.matches(&facts) {
+            continue;
+        }
+        let by = Actor::Rule(rule.rule_id);
+        for action in &rule.actions {
+            sim.apply(action, ticket, by, ctx, &mut events);
+        }
+    }
+    Ok(events)
+}
+
+/// The ticket as routing has shaped it so far.
+struct Routed {
+    priority: Priority,
+    department: Option<DepartmentId>,
+    assignee: Option<AgentId>,
+    tags: Vec<String>,
+}
+
+impl Routed {
+    fn apply(
+        &mut self,
+        action: &Action,
+        ticket: TicketId,
+        by: Actor,
+        ctx: &Context,
+        events: &mut Vec<Event>,
+    ) {
+        match action {
+            Action::TransferTo(to) => {
+                // A department removed since the rule was defined is skipped.
+                if ctx.department(*to).is_none() || self.department == Some(*to) {
+                    return;
+                }
+                events.push(
+                    TicketTransferred {
+                        ticket,
+                        from: self.department,
+                        to: *to,
+                        by,
+                    }
+                    .into(),
+                );
+                self.department = Some(*to);
+                if let Some(a) = self.assignee {
+                    if !ctx.is_member(*to, a) {
+                        events.push(
+                            TicketUnassigned {
+                                ticket,
+                                agent: a,
+                                by,
+                            }
+                            .into(),
+                        );
+                        self.assignee = None;
+                    }
+                }
+            }
+            Action::AssignTo(candidates) => {
+                let fits = |a: &AgentId| {
+                    let Some(agent) = ctx.agent(*a) else {
+                        return false;
+                    };
+                    if agent.is_deactivated() {
+                        return false;
+                    }
+                    if let Some(d) = self.department {
+                        if !ctx.is_member(d, *a) {
+                            return false;
+                        }
+                    }
+                    !self.priority.is_high() || agent.is_available(ctx.now)
+                };
+                if let Some(agent) = candidates.iter().copied().find(fits) {
+                    if self.assignee != Some(agent) {
+                        events.push(TicketAssigned { ticket, agent, by }.into());
+                        self.assignee = Some(agent);
+                    }
+                }
+            }
+            Action::LeaveUnassigned => {
+                if let Some(a) = self.assignee.take() {
+                    events.push(
+                        TicketUnassigned {
+                            ticket,
+                            agent: a,
+                            by,
+                        }
+                        .into(),
+                    );
+                }
+            }
+            Action::SetPriority(p) => {
+                if self.priority != *p {
+                    events.push(
+                        TicketPriorityChanged {
+                            ticket,
+                            priority: *p,
+                            by,
+                        }
+                        .into(),
+                    );
+                    self.priority = *p;
+                }
+            }
+            Action::AddTags(tags) => {
+                for tag in tags {
+                    if self.tags.contains(tag) || self.tags.len() >= limits::TAGS_PER_TICKET {
+                        continue;
+                    }
+                    self.tags.push(tag.clone());
+                    events.push(
+                        TicketTagged {
+                            ticket,
+                            tag: tag.clone(),
+                            by,
+                        }
+                        .into(),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Input limits (SPEC §3 and our own where the spec is silent).
+//!
+//! Text is counted in characters (Unicode scalar values), because that is what a person
+//! sees when they are told "at most 200"; bodies are counted in bytes, because their limit
+//! exists to bound storage. Beyond a limit a command is `INVALID_ARGUMENT` naming the field.
+
+/// Names of agents, departments, levels, badges, rules and roles (SPEC §3).
+pub const NAME_MAX_CHARS: usize = 200;
+/// Ticket subjects (SPEC §3).
+pub const SUBJECT_MAX_CHARS: usize = 1_000;
+/// Ticket bodies, in bytes (SPEC §3: 64 KiB).
+pub const BODY_MAX_BYTES: usize = 64 * 1024;
+/// One tag (SPEC §3).
+pub const TAG_MAX_CHARS: usize = 64;
+/// Tags on one ticket (SPEC §3).
+pub const TAGS_PER_TICKET: usize = 50;
+/// Level conditions (SPEC §3).
+pub const CONDITION_MAX_CHARS: usize = 2_000;
+
+// Our choices.
+
+/// E-mail addresses (the longest address SMTP delivers).
+pub const EMAIL_MAX_CHARS: usize = 254;
+/// Level messages and badge descriptions.
+pub const DESCRIPTION_MAX_CHARS: usize = 2_000;
+/// Badge image URLs.
+pub const URL_MAX_CHARS: usize = 2_000;
+/// A free-text pause reason.
+pub const PAUSE_REASON_MAX_CHARS: usize = 200;
+/// A planned pause lasts 1 minute to a day.
+pub const PLANNED_MINUTES_MAX: u32 = 1_440;
+/// The length of an answer as reported (`chars`): the body limit, as characters.
+pub const ANSWER_MAX_CHARS: u32 = 64 * 1024;
+/// A custom badge's window, in days (SPEC §6).
+pub const BADGE_WINDOW_DAYS_MAX: u32 = 90;
+/// Badge keys: `[a-z0-9_]`, at most this long.
+pub const BADGE_KEY_MAX_CHARS: usize = 64;
+/// Condition groups per routing rule, conditions per group, actions per rule.
+pub const RULE_GROUPS_MAX: usize = 20;
+pub const RULE_CONDITIONS_MAX: usize = 20;
+pub const RULE_ACTIONS_MAX: usize = 20;
+/// Entries of one word, channel, priority, agent or tag list in a routing rule.
+pub const RULE_LIST_MAX: usize = 100;
+/// One word of a routing condition.
+pub const RULE_WORD_MAX_CHARS: usize = 64;
+/// Routing rules and levels an organization may have.
+pub const RULES_MAX: usize = 500;
+pub const LEVELS_MAX: usize = 500;
+/// IANA time zone names.
+pub const TIME_ZONE_MAX_CHARS: usize = 64;
+/// The highest value of the `max_custom_roles` setting.
+pub const CUSTOM_ROLES_MAX: u32 = 100;
+/// The default of the `max_custom_roles` setting (SPEC §8).
+pub const DEFAULT_MAX_CUSTOM_ROLES: u32 = 3;
+/// The default clover odds (SPEC §6: 1/1000).
+pub const DEFAULT_CLOVER_ODDS: f64 = 0.001;
+/// Integration account names on tokens.
+pub const INTEGRATION_NAME_MAX_CHARS: usize = 200;
