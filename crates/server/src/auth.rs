@@ -1,0 +1,114 @@
+//! Who is calling: `authorization: Bearer <token>` to a [`Principal`].
+//!
+//! Tokens are random secrets; the log keeps only their SHA-256, so a copy of the log
+//! grants no access. A token names an agent (who acts with their role's permissions) or
+//! an integration account with a role of its own.
+
+use helpdesk_domain::{
+    self as domain, Actor, AggregateId, Principal, State, TokenSubject,
+};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::engine::{Engine, ExecError};
+
+/// Every token starts with this, so a leaked one is easy to find in a repository scan.
+const TOKEN_PREFIX: &str = "hd_";
+
+/// A new random token: `hd_` and 40 characters of base 62 (238 bits).
+pub fn new_token() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    let mut token = String::from(TOKEN_PREFIX);
+    while token.len() < TOKEN_PREFIX.len() + 40 {
+        let byte = (rng.next_u32() & 0xff) as u8;
+        // 248 = 4 × 62: rejecting the rest keeps every character equally likely.
+        if byte < 248 {
+            token.push(ALPHABET[(byte % 62) as usize] as char);
+        }
+    }
+    token
+}
+
+/// What the log stores of a token.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Why a request is not authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("no credentials: send the metadata `authorization: Bearer <token>`")]
+    Missing,
+    #[error("the authorization metadata must be `Bearer <token>`")]
+    Malformed,
+    #[error("unknown or revoked token")]
+    Unknown,
+    #[error("the token's agent is deactivated")]
+    Deactivated,
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+}
+
+/// The principal behind a request's metadata.
+pub async fn authenticate(
+    engine: &Engine,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<Principal, AuthError> {
+    let value = metadata.get("authorization").ok_or(AuthError::Missing)?;
+    let value = value.to_str().map_err(|_| AuthError::Malformed)?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Malformed)?;
+    let config = engine.load(AggregateId::config(), true).await?;
+    let State::Config(config) = &config.state else {
+        unreachable!("the config aggregate folds into config state")
+    };
+    let token = config.token_by_hash(&token_hash(token)).ok_or(AuthError::Unknown)?;
+    match &token.subject {
+        TokenSubject::Agent(agent_id) => {
+            let agent = engine.load(AggregateId::agent(*agent_id), true).await?;
+            let State::Agent(agent) = &agent.state else {
+                unreachable!("an agent aggregate folds into agent state")
+            };
+            if !agent.exists() {
+                return Err(AuthError::Unknown);
+            }
+            if agent.is_deactivated() {
+                return Err(AuthError::Deactivated);
+            }
+            let role = agent.role().clone();
+            Ok(Principal {
+                actor: Actor::Agent(*agent_id),
+                agent: Some(*agent_id),
+                permissions: domain::permissions_for(&role, config),
+                role,
+            })
+        }
+        TokenSubject::Integration { role, .. } => Ok(Principal {
+            actor: Actor::Integration(token.token_id),
+            agent: None,
+            permissions: domain::permissions_for(role, config),
+            role: role.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_prefixed_random_and_hashed() {
+        let a = new_token();
+        let b = new_token();
+        assert!(a.starts_with("hd_") && a.len() == 43, "{a}");
+        assert!(a[3..].bytes().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+        assert_eq!(token_hash(&a), token_hash(&a));
+        assert_ne!(token_hash(&a), token_hash(&b));
+    }
+}

@@ -1,0 +1,397 @@
+//! The command engine: load the aggregate, decide, append, retry on conflict.
+//!
+//! The domain decides; the engine does the I/O around it. A command's target aggregate
+//! comes from a cache that is trusted as it is: if it is stale the append's expected
+//! position is wrong, the log refuses it with a conflict, and the engine reloads and
+//! decides again. The other aggregates a decision reads (`domain::needs`), the
+//! configuration and the caller's own agent are caught up from the log before every
+//! decision, because no conflict would reveal them stale when another process wrote them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use helpdesk_domain::{
+    self as domain, event::ClockTicked, Actor, AggregateId, AggregateKind, Command, Context,
+    DomainError, Envelope, Event, Principal, State, Timestamp,
+};
+use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
+use uuid::Uuid;
+
+/// How often a command is decided again after losing a race before it is `ABORTED`.
+const MAX_ATTEMPTS: usize = 8;
+/// Cached aggregates kept before the cache is emptied (a simple bound on memory).
+const CACHE_CAPACITY: usize = 200_000;
+
+/// One command as the engine receives it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The client's id, or none to have one made.
+    pub command_id: Option<Uuid>,
+    /// A caller-supplied event time (imports); checked by `domain::effective_time`.
+    pub occurred_at: Option<Timestamp>,
+    pub command: Command,
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub command_id: Uuid,
+    pub aggregate: AggregateId,
+    /// The names of the events appended (for a duplicate: appended the first time).
+    pub events: Vec<&'static str>,
+    /// Where the envelope is in the log.
+    pub position: Position,
+    /// True when the command id had been accepted before and nothing was appended.
+    pub duplicate: bool,
+}
+
+/// Why a command was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The aggregate kept changing under us.
+    #[error("{subject} changed {attempts} times while this command was decided; retry it")]
+    Aborted { subject: String, attempts: usize },
+    /// The log holds bytes that are not an envelope we can read.
+    #[error("unreadable event at position {position} of {subject}: {reason}")]
+    Corrupt {
+        subject: String,
+        position: Position,
+        reason: String,
+    },
+}
+
+/// An aggregate folded up to a position.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub state: State,
+    /// The position of the aggregate's last envelope, 0 when it has none.
+    pub position: Position,
+    /// The time of its last envelope.
+    pub last_time: Option<Timestamp>,
+    /// Every command id accepted on this aggregate, and where its envelope is.
+    commands: HashMap<Uuid, Position>,
+}
+
+impl Loaded {
+    fn new(kind: AggregateKind) -> Self {
+        Loaded {
+            state: State::new(kind),
+            position: 0,
+            last_time: None,
+            commands: HashMap::new(),
+        }
+    }
+
+    fn apply(&mut self, position: Position, envelope: &Envelope) {
+        self.state.evolve(envelope);
+        self.position = position;
+        self.last_time = Some(envelope.occurred_at);
+        self.commands.insert(envelope.command_id, position);
+    }
+}
+
+pub struct Engine {
+    log: Arc<dyn EventLog>,
+    cache: Mutex<HashMap<AggregateId, Arc<Loaded>>>,
+    /// Once the organization has a department it always has one (there is no deletion).
+    has_departments: AtomicBool,
+    /// Wall-clock milliseconds of the last command that brought its own `occurred_at`.
+    last_import_ms: AtomicI64,
+    /// The last position of the clock's subject, as far as this process knows.
+    clock_position: AtomicU64,
+    /// The level condition check, once the rules crate provides one.
+    check_condition: Option<Box<dyn Fn(&str) -> Result<(), DomainError> + Send + Sync>>,
+}
+
+impl Engine {
+    pub fn new(log: Arc<dyn EventLog>) -> Self {
+        Engine {
+            log,
+            cache: Mutex::new(HashMap::new()),
+            has_departments: AtomicBool::new(false),
+            last_import_ms: AtomicI64::new(i64::MIN),
+            clock_position: AtomicU64::new(0),
+            check_condition: None,
+        }
+    }
+
+    pub fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
+    /// Wall-clock milliseconds of the last command with a caller-supplied time, if any.
+    pub fn last_import_ms(&self) -> Option<i64> {
+        match self.last_import_ms.load(Ordering::Relaxed) {
+            i64::MIN => None,
+            ms => Some(ms),
+        }
+    }
+
+    /// Appends a `ClockTicked` at the wall clock's time.
+    ///
+    /// Ticks skip the decide cycle and the cache: the clock aggregate has no rules, and
+    /// folding a year of ticks on every start would be waste. A conflict tells the clock
+    /// subject's real last position, which the next attempt expects.
+    pub async fn tick(&self) -> Result<Position, ExecError> {
+        let subject = AggregateId::clock().subject();
+        for _ in 0..MAX_ATTEMPTS {
+            let envelope = Envelope {
+                command_id: Uuid::now_v7(),
+                actor: Actor::System,
+                occurred_at: wall_clock(),
+                events: vec![Event::ClockTicked(ClockTicked {})],
+            };
+            let append = Append {
+                subject: subject.clone(),
+                expected_last: self.clock_position.load(Ordering::Relaxed),
+                message_id: envelope.command_id.to_string(),
+                payload: Bytes::from(envelope.encode()),
+            };
+            match self.log.append(append).await {
+                Ok(appended) => {
+                    self.clock_position.store(appended.position, Ordering::Relaxed);
+                    return Ok(appended.position);
+                }
+                Err(LogError::Conflict { actual, .. }) => {
+                    self.clock_position.store(actual, Ordering::Relaxed)
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(ExecError::Aborted {
+            subject,
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    /// Carries out one command for `principal`.
+    #[tracing::instrument(name = "command", skip_all, fields(command = request.command.name()))]
+    pub async fn execute(
+        &self,
+        principal: &Principal,
+        request: Request,
+    ) -> Result<Outcome, ExecError> {
+        request.command.validate()?;
+        let command_id = request.command_id.unwrap_or_else(Uuid::now_v7);
+        if request.occurred_at.is_some() {
+            self.last_import_ms
+                .store(wall_clock().millis(), Ordering::Relaxed);
+        }
+        let target = request.command.target();
+        if target.kind == AggregateKind::Agent {
+            self.end_planned_pause(target).await?;
+        }
+        let mut fresh = false;
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = self.load(target, fresh).await?;
+            if let Some(&position) = loaded.commands.get(&command_id) {
+                return self.replay_outcome(command_id, target, position).await;
+            }
+            let config = self.load(AggregateId::config(), true).await?;
+            let State::Config(config_state) = &config.state else {
+                unreachable!("the config aggregate folds into config state")
+            };
+            let mut related = HashMap::new();
+            for id in domain::needs(&request.command, &loaded.state, config_state) {
+                if id == target || related.contains_key(&id) {
+                    continue;
+                }
+                related.insert(id, self.load(id, true).await?.state.clone());
+            }
+            let now = domain::effective_time(
+                request.occurred_at,
+                wall_clock(),
+                loaded.last_time,
+                principal,
+            )?;
+            let context = Context {
+                principal,
+                now,
+                config: config_state,
+                related: &related,
+                org_has_departments: self.org_has_departments().await?,
+                check_condition: self.check_condition.as_deref().map(|f| f as _),
+            };
+            let events = domain::decide(&loaded.state, &request.command, &context)?;
+            let envelope = Envelope {
+                command_id,
+                actor: principal.actor,
+                occurred_at: now,
+                events,
+            };
+            let append = Append {
+                subject: target.subject(),
+                expected_last: loaded.position,
+                message_id: command_id.to_string(),
+                payload: Bytes::from(envelope.encode()),
+            };
+            match self.log.append(append).await {
+                Ok(appended) if appended.duplicate => {
+                    // The id was used within the log's duplicate window, perhaps on
+                    // another aggregate: the first result stands.
+                    return self
+                        .replay_outcome(command_id, target, appended.position)
+                        .await;
+                }
+                Ok(appended) => {
+                    let mut next = (*loaded).clone();
+                    next.apply(appended.position, &envelope);
+                    self.remember(target, next);
+                    if target.kind == AggregateKind::Department {
+                        self.has_departments.store(true, Ordering::Relaxed);
+                    }
+                    tracing::info!(
+                        subject = %target.subject(),
+                        position = appended.position,
+                        events = ?envelope.events.iter().map(|e| e.name()).collect::<Vec<_>>(),
+                        "appended"
+                    );
+                    return Ok(Outcome {
+                        command_id,
+                        aggregate: target,
+                        events: envelope.events.iter().map(|e| e.name()).collect(),
+                        position: appended.position,
+                        duplicate: false,
+                    });
+                }
+                Err(LogError::Conflict { .. }) => {
+                    tracing::debug!(subject = %target.subject(), "conflict, deciding again on fresh state");
+                    fresh = true;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(ExecError::Aborted {
+            subject: target.subject(),
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    /// A planned pause ends by itself at its planned end. Before anything else happens
+    /// to the agent, the system records that end, at exactly that time, with a command
+    /// id derived from the pause so that the policy doing the same never doubles it.
+    async fn end_planned_pause(&self, agent: AggregateId) -> Result<(), ExecError> {
+        let loaded = self.load(agent, true).await?;
+        let State::Agent(state) = &loaded.state else {
+            return Ok(());
+        };
+        let agent_id = helpdesk_domain::AgentId::from_uuid(agent.id);
+        if let Some((command_id, planned_end, command)) =
+            domain::planned_resume(state, agent_id, wall_clock())
+        {
+            let request = Request {
+                command_id: Some(command_id),
+                occurred_at: Some(planned_end),
+                command,
+            };
+            Box::pin(self.execute_as_system(request)).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a command of the system itself (setup, ticks, planned pause ends).
+    pub async fn execute_as_system(&self, request: Request) -> Result<Outcome, ExecError> {
+        // A system command is not an import: it must not hold off the ticker.
+        let before = self.last_import_ms.load(Ordering::Relaxed);
+        let result = self.execute(&Principal::system(), request).await;
+        self.last_import_ms.store(before, Ordering::Relaxed);
+        result
+    }
+
+    /// The outcome of an earlier command, read back from the log.
+    async fn replay_outcome(
+        &self,
+        command_id: Uuid,
+        target: AggregateId,
+        position: Position,
+    ) -> Result<Outcome, ExecError> {
+        let stored = self.log.get(position).await?.ok_or_else(|| ExecError::Corrupt {
+            subject: target.subject(),
+            position,
+            reason: "the log no longer holds the command's first result".into(),
+        })?;
+        let envelope = decode(&stored)?;
+        let aggregate = AggregateId::from_subject(&stored.subject).unwrap_or(target);
+        Ok(Outcome {
+            command_id,
+            aggregate,
+            events: envelope.events.iter().map(|e| e.name()).collect(),
+            position,
+            duplicate: true,
+        })
+    }
+
+    /// The aggregate from the cache; caught up from the log when `catch_up` is set or
+    /// it is not cached.
+    pub async fn load(&self, id: AggregateId, catch_up: bool) -> Result<Arc<Loaded>, ExecError> {
+        let cached = self.cache.lock().expect("cache lock").get(&id).cloned();
+        let base = match cached {
+            Some(loaded) if !catch_up => return Ok(loaded),
+            Some(loaded) => loaded,
+            None => Arc::new(Loaded::new(id.kind)),
+        };
+        let subject = id.subject();
+        let newer = self.log.read_subject(&subject, base.position).await?;
+        if newer.is_empty() {
+            return Ok(base);
+        }
+        let mut next = (*base).clone();
+        for stored in &newer {
+            next.apply(stored.position, &decode(stored)?);
+        }
+        Ok(self.remember(id, next))
+    }
+
+    /// Caches `loaded` unless the cache already holds a later version.
+    fn remember(&self, id: AggregateId, loaded: Loaded) -> Arc<Loaded> {
+        let mut cache = self.cache.lock().expect("cache lock");
+        if let Some(current) = cache.get(&id) {
+            if current.position >= loaded.position {
+                return current.clone();
+            }
+        }
+        if cache.len() >= CACHE_CAPACITY {
+            cache.clear();
+        }
+        let loaded = Arc::new(loaded);
+        cache.insert(id, loaded.clone());
+        loaded
+    }
+
+    async fn org_has_departments(&self) -> Result<bool, ExecError> {
+        if self.has_departments.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let any = !self
+            .log
+            .subjects(&format!("{}.", AggregateKind::Department.as_str()))
+            .await?
+            .is_empty();
+        if any {
+            self.has_departments.store(true, Ordering::Relaxed);
+        }
+        Ok(any)
+    }
+}
+
+/// The wall clock as an event time. The domain never reads the clock; the engine does.
+pub fn wall_clock() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_millis(since_epoch.as_millis() as i64)
+}
+
+fn decode(stored: &Stored) -> Result<Envelope, ExecError> {
+    Envelope::decode(&stored.payload).map_err(|err| ExecError::Corrupt {
+        subject: stored.subject.clone(),
+        position: stored.position,
+        reason: err.to_string(),
+    })
+}

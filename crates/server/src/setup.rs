@@ -1,0 +1,125 @@
+//! The first start of an organization: its seed, its default levels and its Owner.
+//!
+//! Every step is an ordinary system command with a fixed command id, so a setup that
+//! was interrupted (or raced by a second process) finishes on the next start without
+//! doubling anything.
+
+use helpdesk_domain::{
+    command::{IssueToken, RegisterAgent, SetUpOrganization, DefineLevel},
+    AgentId, AggregateId, Command, LevelId, Role, State, TokenId, TokenSubject,
+};
+use rand::RngCore;
+use uuid::Uuid;
+
+use crate::auth::{new_token, token_hash};
+use crate::engine::{Engine, ExecError, Request};
+
+/// The namespace of the setup's derived ids (a v4 uuid fixed forever).
+const SETUP: Uuid = Uuid::from_u128(0x6d1f_7c52_8a4e_4c1b_9a07_3f0e_52d4_b7a1);
+
+/// What the start-up should tell the operator.
+#[derive(Debug)]
+pub enum OwnerToken {
+    /// A token was made for the Owner now; it is shown this once.
+    Created(String),
+    /// The operator's token (`--owner-token`) was registered for the Owner.
+    Registered,
+    /// The organization already had its Owner token.
+    Existing,
+}
+
+/// Sets the organization up if it is not yet, and makes sure its Owner has a token.
+pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerToken, ExecError> {
+    let config = engine.load(AggregateId::config(), true).await?;
+    let State::Config(config) = &config.state else {
+        unreachable!("the config aggregate folds into config state")
+    };
+    if !config.is_set_up() {
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        run(
+            engine,
+            "organization",
+            Command::SetUpOrganization(SetUpOrganization {
+                seed,
+                time_zone: "UTC".into(),
+            }),
+        )
+        .await?;
+        for level in helpdesk_rules::defaults::LEVELS {
+            let key = format!("level-{}", level.rank);
+            run(
+                engine,
+                &key,
+                Command::DefineLevel(DefineLevel {
+                    level_id: LevelId::from_uuid(Uuid::new_v5(&SETUP, key.as_bytes())),
+                    rank: Some(level.rank),
+                    name: level.name.into(),
+                    description: level.message.into(),
+                    condition: level.condition.into(),
+                }),
+            )
+            .await?;
+        }
+        tracing::info!("organization set up with the default levels");
+    }
+
+    let config = engine.load(AggregateId::config(), true).await?;
+    let State::Config(config) = &config.state else {
+        unreachable!("the config aggregate folds into config state")
+    };
+    let owner = AgentId::from_uuid(Uuid::new_v5(&SETUP, b"owner"));
+    if config.has_agent_token(owner) {
+        if owner_token.is_some() {
+            tracing::warn!(
+                "--owner-token / HELPDESK_OWNER_TOKEN is ignored: the Owner already has a token"
+            );
+        }
+        return Ok(OwnerToken::Existing);
+    }
+    run(
+        engine,
+        "owner",
+        Command::RegisterAgent(RegisterAgent {
+            agent_id: owner,
+            name: "Owner".into(),
+            email: "owner@localhost".into(),
+            role: Role::Owner,
+        }),
+    )
+    .await?;
+    let (token, outcome) = match owner_token {
+        Some(token) => (token.to_owned(), OwnerToken::Registered),
+        None => {
+            let token = new_token();
+            (token.clone(), OwnerToken::Created(token))
+        }
+    };
+    // The token's command id depends on its hash: a second process racing this one with
+    // another token cannot overwrite it, and a rerun with the same token is a duplicate.
+    let hash = token_hash(&token);
+    engine
+        .execute_as_system(Request {
+            command_id: Some(Uuid::new_v5(&SETUP, &hash)),
+            occurred_at: None,
+            command: Command::IssueToken(IssueToken {
+                token_id: TokenId::from_uuid(Uuid::new_v5(&SETUP, b"owner-token")),
+                hash,
+                subject: TokenSubject::Agent(owner),
+            }),
+        })
+        .await?;
+    tracing::info!(agent = %owner, "the Owner has a token");
+    Ok(outcome)
+}
+
+async fn run(engine: &Engine, key: &str, command: Command) -> Result<(), ExecError> {
+    engine
+        .execute_as_system(Request {
+            command_id: Some(Uuid::new_v5(&SETUP, key.as_bytes())),
+            occurred_at: None,
+            command,
+        })
+        .await?;
+    Ok(())
+}

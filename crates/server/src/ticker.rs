@@ -1,0 +1,37 @@
+//! The clock: a `ClockTicked` event at least every interval of wall time, so that days
+//! close, planned pauses end and open intervals are counted when no one works (SPEC §1).
+//!
+//! It holds off while an import runs (a command with a caller-supplied time arrived
+//! within the last interval), so that a tick at today's time never lands in the middle of
+//! imported history.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{wall_clock, Engine};
+
+pub async fn run(engine: Arc<Engine>, every: Duration, shutdown: CancellationToken) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let now = wall_clock().millis();
+        let importing = engine
+            .last_import_ms()
+            .is_some_and(|at| now - at < every.as_millis() as i64);
+        if importing {
+            tracing::debug!("an import is running: no tick");
+            continue;
+        }
+        match engine.tick().await {
+            Ok(position) => tracing::debug!(position, "clock ticked"),
+            // The next tick comes soon enough; a log that is down is reported elsewhere.
+            Err(err) => tracing::warn!("the clock could not tick: {err}"),
+        }
+    }
+}

