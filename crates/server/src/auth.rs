@@ -4,9 +4,7 @@
 //! grants no access. A token names an agent (who acts with their role's permissions) or
 //! an integration account with a role of its own.
 
-use helpdesk_domain::{
-    self as domain, Actor, AggregateId, Principal, State, TokenSubject,
-};
+use helpdesk_domain::{self as domain, Actor, AggregateId, Principal, State, TokenSubject};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -67,7 +65,9 @@ pub async fn authenticate(
     let State::Config(config) = &config.state else {
         unreachable!("the config aggregate folds into config state")
     };
-    let token = config.token_by_hash(&token_hash(token)).ok_or(AuthError::Unknown)?;
+    let token = config
+        .token_by_hash(&token_hash(token))
+        .ok_or(AuthError::Unknown)?;
     match &token.subject {
         TokenSubject::Agent(agent_id) => {
             let agent = engine.load(AggregateId::agent(*agent_id), true).await?;

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 use crate::setup::{self, OwnerToken};
-use crate::{commands, ticker};
+use crate::{grpc, ticker};
 
 #[derive(Debug, clap::Args)]
 pub struct DevArgs {
@@ -29,15 +29,30 @@ pub struct DevArgs {
     nats: Option<String>,
 
     /// The JetStream stream holding the events (created when missing).
-    #[arg(long, env = "HELPDESK_STREAM", default_value = "HELPDESK", requires = "nats")]
+    #[arg(
+        long,
+        env = "HELPDESK_STREAM",
+        default_value = "HELPDESK",
+        requires = "nats"
+    )]
     stream: String,
 
     /// The first subject token(s) of the events: subjects are `<prefix>.<kind>.<id>`.
-    #[arg(long, env = "HELPDESK_SUBJECT_PREFIX", default_value = "helpdesk", requires = "nats")]
+    #[arg(
+        long,
+        env = "HELPDESK_SUBJECT_PREFIX",
+        default_value = "helpdesk",
+        requires = "nats"
+    )]
     subject_prefix: String,
 
     /// Copies of each event in a NATS cluster (1, 3 or 5).
-    #[arg(long, env = "HELPDESK_REPLICAS", default_value_t = 1, requires = "nats")]
+    #[arg(
+        long,
+        env = "HELPDESK_REPLICAS",
+        default_value_t = 1,
+        requires = "nats"
+    )]
     replicas: usize,
 
     /// How long a command id is remembered by the log itself, in seconds. Beyond it,
@@ -70,13 +85,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             let log = JetStreamLog::connect(config)
                 .await
                 .with_context(|| format!("cannot use NATS JetStream at {url}"))?;
-            (Arc::new(log), format!("NATS JetStream at {url}, stream {}", args.stream))
+            (
+                Arc::new(log),
+                format!("NATS JetStream at {url}, stream {}", args.stream),
+            )
         }
         None => {
             let dir = args.data_dir.join("log");
-            std::fs::create_dir_all(&dir).with_context(|| {
-                format!("cannot create the data directory {}", dir.display())
-            })?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
             let config = EmbeddedConfig {
                 duplicate_window,
                 ..EmbeddedConfig::default()
@@ -87,7 +104,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
                     dir.display()
                 )
             })?;
-            (Arc::new(log), format!("embedded at {}", args.data_dir.display()))
+            (
+                Arc::new(log),
+                format!("embedded at {}", args.data_dir.display()),
+            )
         }
     };
     let engine = Arc::new(Engine::new(log));
@@ -119,7 +139,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     ));
     tokio::spawn(stop_on_signal(shutdown.clone()));
 
-    let server = commands::serve(engine.clone(), listener, shutdown.clone());
+    let server = grpc::serve(engine.clone(), listener, shutdown.clone());
     println!("helpdesk is ready on http://{address} (event log: {where_})");
     tracing::info!(%address, "serving gRPC");
     let served = server.await;

@@ -121,10 +121,6 @@ impl Engine {
         }
     }
 
-    pub fn log(&self) -> &Arc<dyn EventLog> {
-        &self.log
-    }
-
     /// Wall-clock milliseconds of the last command with a caller-supplied time, if any.
     pub fn last_import_ms(&self) -> Option<i64> {
         match self.last_import_ms.load(Ordering::Relaxed) {
@@ -155,7 +151,8 @@ impl Engine {
             };
             match self.log.append(append).await {
                 Ok(appended) => {
-                    self.clock_position.store(appended.position, Ordering::Relaxed);
+                    self.clock_position
+                        .store(appended.position, Ordering::Relaxed);
                     return Ok(appended.position);
                 }
                 Err(LogError::Conflict { actual, .. }) => {
@@ -185,7 +182,13 @@ impl Engine {
         }
         let target = request.command.target();
         if target.kind == AggregateKind::Agent {
-            self.end_planned_pause(target).await?;
+            // An import's time, not the wall clock's: a pause planned to end after the
+            // imported moment is still running then.
+            let at = request
+                .occurred_at
+                .unwrap_or_else(wall_clock)
+                .min(wall_clock());
+            self.end_planned_pause(target, at).await?;
         }
         let mut fresh = false;
         for _ in 0..MAX_ATTEMPTS {
@@ -210,15 +213,20 @@ impl Engine {
                 loaded.last_time,
                 principal,
             )?;
-            let context = Context {
-                principal,
-                now,
-                config: config_state,
-                related: &related,
-                org_has_departments: self.org_has_departments().await?,
-                check_condition: self.check_condition.as_deref().map(|f| f as _),
+            let org_has_departments = self.org_has_departments().await?;
+            // The context borrows a closure that is not `Sync`: it must not live across
+            // an await, so the decision is taken in a block of its own.
+            let events = {
+                let context = Context {
+                    principal,
+                    now,
+                    config: config_state,
+                    related: &related,
+                    org_has_departments,
+                    check_condition: self.check_condition.as_deref().map(|f| f as _),
+                };
+                domain::decide(&loaded.state, &request.command, &context)?
             };
-            let events = domain::decide(&loaded.state, &request.command, &context)?;
             let envelope = Envelope {
                 command_id,
                 actor: principal.actor,
@@ -276,14 +284,14 @@ impl Engine {
     /// A planned pause ends by itself at its planned end. Before anything else happens
     /// to the agent, the system records that end, at exactly that time, with a command
     /// id derived from the pause so that the policy doing the same never doubles it.
-    async fn end_planned_pause(&self, agent: AggregateId) -> Result<(), ExecError> {
+    async fn end_planned_pause(&self, agent: AggregateId, at: Timestamp) -> Result<(), ExecError> {
         let loaded = self.load(agent, true).await?;
         let State::Agent(state) = &loaded.state else {
             return Ok(());
         };
         let agent_id = helpdesk_domain::AgentId::from_uuid(agent.id);
         if let Some((command_id, planned_end, command)) =
-            domain::planned_resume(state, agent_id, wall_clock())
+            domain::planned_resume(state, agent_id, at)
         {
             let request = Request {
                 command_id: Some(command_id),
@@ -311,11 +319,15 @@ impl Engine {
         target: AggregateId,
         position: Position,
     ) -> Result<Outcome, ExecError> {
-        let stored = self.log.get(position).await?.ok_or_else(|| ExecError::Corrupt {
-            subject: target.subject(),
-            position,
-            reason: "the log no longer holds the command's first result".into(),
-        })?;
+        let stored = self
+            .log
+            .get(position)
+            .await?
+            .ok_or_else(|| ExecError::Corrupt {
+                subject: target.subject(),
+                position,
+                reason: "the log no longer holds the command's first result".into(),
+            })?;
         let envelope = decode(&stored)?;
         let aggregate = AggregateId::from_subject(&stored.subject).unwrap_or(target);
         Ok(Outcome {

@@ -9,8 +9,10 @@ mod auth;
 mod commands;
 mod dev;
 mod engine;
+mod grpc;
 mod logs;
 mod setup;
+mod status;
 mod ticker;
 
 /// The help desk backend: commands in, statistics, levels, badges and reports out.

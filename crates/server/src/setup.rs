@@ -5,7 +5,7 @@
 //! doubling anything.
 
 use helpdesk_domain::{
-    command::{IssueToken, RegisterAgent, SetUpOrganization, DefineLevel},
+    command::{DefineLevel, IssueToken, RegisterAgent, SetUpOrganization},
     AgentId, AggregateId, Command, LevelId, Role, State, TokenId, TokenSubject,
 };
 use rand::RngCore;

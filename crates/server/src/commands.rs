@@ -1,0 +1,197 @@
+//! `helpdesk.v1.CommandService`: every command of the domain as an RPC, and `Execute`.
+//!
+//! A handler does three things: authenticate the caller, turn the request into a domain
+//! command (the api crate names the field at fault), and hand it to the [`Engine`]. Errors
+//! become statuses in one place ([`crate::status`]); nothing here builds a `Status`.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use helpdesk_api::{pb, ApiError, CommandService, IntoCommand, ParsedCommand};
+use helpdesk_domain::Principal;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::auth;
+use crate::engine::{self, Engine, Outcome};
+
+/// How many `Execute` responses may wait for a slow client before commands pause.
+const EXECUTE_BUFFER: usize = 256;
+
+/// The command service over one [`Engine`].
+#[derive(Clone)]
+pub struct CommandApi {
+    engine: Arc<Engine>,
+}
+
+impl CommandApi {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        CommandApi { engine }
+    }
+
+    async fn principal(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<Principal, ApiError> {
+        Ok(auth::authenticate(&self.engine, metadata).await?)
+    }
+
+    /// One unary command: authenticate, parse, execute.
+    async fn unary<R: IntoCommand>(
+        &self,
+        request: Request<R>,
+    ) -> Result<Response<pb::CommandResponse>, Status> {
+        let principal = self.principal(request.metadata()).await?;
+        let parsed = request.into_inner().into_command(principal.agent)?;
+        let outcome = execute(&self.engine, &principal, parsed).await?;
+        Ok(Response::new(response(outcome)))
+    }
+}
+
+/// Runs one parsed command for `principal`.
+async fn execute(
+    engine: &Engine,
+    principal: &Principal,
+    parsed: ParsedCommand,
+) -> Result<Outcome, ApiError> {
+    let request = engine::Request {
+        command_id: Some(parsed.command_id),
+        occurred_at: parsed.occurred_at,
+        command: parsed.command,
+    };
+    Ok(engine.execute(principal, request).await?)
+}
+
+fn response(outcome: Outcome) -> pb::CommandResponse {
+    pb::CommandResponse {
+        command_id: outcome.command_id.to_string(),
+        events: outcome.events.iter().map(|e| (*e).to_owned()).collect(),
+        position: outcome.position,
+        duplicate: outcome.duplicate,
+        aggregate_id: outcome.aggregate.id.to_string(),
+    }
+}
+
+/// The responses of `Execute`, one per request, in request order.
+pub type ExecuteStream = Pin<Box<dyn Stream<Item = Result<pb::ExecuteResponse, Status>> + Send>>;
+
+macro_rules! command_service {
+    ($($method:ident($request:ident),)*) => {
+        #[tonic::async_trait]
+        impl CommandService for CommandApi {
+            $(
+                async fn $method(
+                    &self,
+                    request: Request<pb::$request>,
+                ) -> Result<Response<pb::CommandResponse>, Status> {
+                    self.unary(request).await
+                }
+            )*
+
+            type ExecuteStream = ExecuteStream;
+
+            /// Commands run one after another, in the order they arrive, so that a stream
+            /// may create something and act on it in the next request. The caller is
+            /// authenticated once, when the stream opens.
+            async fn execute(
+                &self,
+                request: Request<Streaming<pb::ExecuteRequest>>,
+            ) -> Result<Response<ExecuteStream>, Status> {
+                let principal = self.principal(request.metadata()).await?;
+                let mut requests = request.into_inner();
+                let engine = self.engine.clone();
+                let (tx, rx) = mpsc::channel(EXECUTE_BUFFER);
+                tokio::spawn(async move {
+                    let mut index = 0u64;
+                    loop {
+                        let next = tokio::select! {
+                            // The client went away: stop taking its commands.
+                            _ = tx.closed() => break,
+                            next = requests.message() => next,
+                        };
+                        let message = match next {
+                            Ok(Some(message)) => message,
+                            Ok(None) => break,
+                            Err(status) => {
+                                tracing::debug!("Execute stream ended with {status}");
+                                break;
+                            }
+                        };
+                        let result = match message.into_command(principal.agent) {
+                            Ok(parsed) => execute(&engine, &principal, parsed).await,
+                            Err(err) => Err(err),
+                        };
+                        let reply = match result {
+                            Ok(outcome) => pb::ExecuteResponse {
+                                index,
+                                result: Some(pb::execute_response::Result::Response(
+                                    response(outcome),
+                                )),
+                            },
+                            Err(err) => err.to_execute_response(index),
+                        };
+                        if tx.send(Ok(reply)).await.is_err() {
+                            break;
+                        }
+                        index += 1;
+                    }
+                });
+                Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+            }
+        }
+    };
+}
+
+command_service! {
+    register_agent(RegisterAgentRequest),
+    change_agent_role(ChangeAgentRoleRequest),
+    go_online(GoOnlineRequest),
+    go_offline(GoOfflineRequest),
+    pause_agent(PauseAgentRequest),
+    resume_agent(ResumeAgentRequest),
+    deactivate_agent(DeactivateAgentRequest),
+    create_department(CreateDepartmentRequest),
+    update_department(UpdateDepartmentRequest),
+    add_agent_to_department(AddAgentToDepartmentRequest),
+    remove_agent_from_department(RemoveAgentFromDepartmentRequest),
+    create_ticket(CreateTicketRequest),
+    assign_ticket(AssignTicketRequest),
+    unassign_ticket(UnassignTicketRequest),
+    transfer_ticket(TransferTicketRequest),
+    answer_ticket(AnswerTicketRequest),
+    record_customer_reply(RecordCustomerReplyRequest),
+    tag_ticket(TagTicketRequest),
+    untag_ticket(UntagTicketRequest),
+    resolve_ticket(ResolveTicketRequest),
+    reopen_ticket(ReopenTicketRequest),
+    delete_ticket(DeleteTicketRequest),
+    start_chat(StartChatRequest),
+    offer_chat(OfferChatRequest),
+    accept_chat(AcceptChatRequest),
+    miss_chat(MissChatRequest),
+    answer_chat(AnswerChatRequest),
+    record_chat_customer_message(RecordChatCustomerMessageRequest),
+    end_chat(EndChatRequest),
+    incoming_call(IncomingCallRequest),
+    ring_call(RingCallRequest),
+    answer_call(AnswerCallRequest),
+    miss_call(MissCallRequest),
+    end_call(EndCallRequest),
+    rate_conversation(RateConversationRequest),
+    retract_rating(RetractRatingRequest),
+    define_level(DefineLevelRequest),
+    update_level(UpdateLevelRequest),
+    remove_level(RemoveLevelRequest),
+    reorder_levels(ReorderLevelsRequest),
+    customize_badge(CustomizeBadgeRequest),
+    define_badge(DefineBadgeRequest),
+    remove_badge(RemoveBadgeRequest),
+    define_routing_rule(DefineRoutingRuleRequest),
+    remove_routing_rule(RemoveRoutingRuleRequest),
+    define_role(DefineRoleRequest),
+    update_role(UpdateRoleRequest),
+    remove_role(RemoveRoleRequest),
+    set_organization_settings(SetOrganizationSettingsRequest),
+}
