@@ -36,6 +36,8 @@ pub enum Action {
     AssignTo(Vec<AgentId>),
     /// Leave the ticket unassigned (undoes an assignment by an earlier rule).
     LeaveUnassigned,
+    /// Set the priority. Raising it to high or urgent unassigns an assignee who is paused
+    /// or offline (AssignTo would have skipped them; SPEC §3's pause rule).
     SetPriority(Priority),
     AddTags(Vec<String>),
 }

@@ -42,12 +42,14 @@ fn resume(agent: AgentId, reason: Option<ResumeReason>) -> ResumeAgent {
 
 #[test]
 fn register_agent() {
-    World::new().when(&admin(boss()), register(Role::Agent)).then(evs![AgentRegistered {
-        agent: a1(),
-        name: "Ada".into(),
-        email: "ada@example.com".into(),
-        role: Role::Agent,
-    }]);
+    World::new()
+        .when(&admin(boss()), register(Role::Agent))
+        .then(evs![AgentRegistered {
+            agent: a1(),
+            name: "Ada".into(),
+            email: "ada@example.com".into(),
+            role: Role::Agent,
+        }]);
 }
 
 #[test]
@@ -71,9 +73,14 @@ fn only_an_owner_registers_administrators_and_owners() {
         .when(&admin(boss()), register(Role::Administrator))
         .rejects("PERMISSION_DENIED", "Owner");
     World::new()
-        .when(&custom(boss(), &[Permission::AgentsManage]), register(Role::Owner))
+        .when(
+            &custom(boss(), &[Permission::AgentsManage]),
+            register(Role::Owner),
+        )
         .rejects("PERMISSION_DENIED", "Owner");
-    World::new().when(&owner(boss()), register(Role::Administrator)).ok();
+    World::new()
+        .when(&owner(boss()), register(Role::Administrator))
+        .ok();
     World::new().when(&system(), register(Role::Owner)).ok();
 }
 
@@ -106,7 +113,13 @@ fn register_agent_input_limits() {
 fn change_agent_role() {
     World::new()
         .agent(a1())
-        .when(&admin(boss()), ChangeAgentRole { agent: a1(), role: Role::Custom(role_id(1)) })
+        .when(
+            &admin(boss()),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Custom(role_id(1)),
+            },
+        )
         .rejects("NOT_FOUND", "role");
     World::new()
         .agent(a1())
@@ -118,7 +131,13 @@ fn change_agent_role() {
                 permissions: Permissions::empty()
             }],
         )
-        .when(&admin(boss()), ChangeAgentRole { agent: a1(), role: Role::Custom(role_id(1)) })
+        .when(
+            &admin(boss()),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Custom(role_id(1)),
+            },
+        )
         .then(evs![AgentRoleChanged {
             agent: a1(),
             role: Role::Custom(role_id(1)),
@@ -129,7 +148,13 @@ fn change_agent_role() {
 #[test]
 fn change_role_of_unknown_agent_is_not_found() {
     World::new()
-        .when(&admin(boss()), ChangeAgentRole { agent: a1(), role: Role::Agent })
+        .when(
+            &admin(boss()),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Agent,
+            },
+        )
         .rejects("NOT_FOUND", "agent");
 }
 
@@ -137,7 +162,13 @@ fn change_role_of_unknown_agent_is_not_found() {
 fn change_role_to_the_same_role_fails() {
     World::new()
         .agent(a1())
-        .when(&admin(boss()), ChangeAgentRole { agent: a1(), role: Role::Agent })
+        .when(
+            &admin(boss()),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Agent,
+            },
+        )
         .rejects("FAILED_PRECONDITION", "already has the role");
 }
 
@@ -145,7 +176,13 @@ fn change_role_to_the_same_role_fails() {
 fn change_role_needs_agents_manage() {
     World::new()
         .agent(a1())
-        .when(&agent(boss()), ChangeAgentRole { agent: a1(), role: Role::Agent })
+        .when(
+            &agent(boss()),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Agent,
+            },
+        )
         .rejects("PERMISSION_DENIED", "agents.manage");
 }
 
@@ -153,11 +190,23 @@ fn change_role_needs_agents_manage() {
 fn an_administrator_cannot_change_an_owner() {
     World::new()
         .agent_with_role(a1(), Role::Owner)
-        .when(&admin(boss()), ChangeAgentRole { agent: a1(), role: Role::Agent })
+        .when(
+            &admin(boss()),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Agent,
+            },
+        )
         .rejects("PERMISSION_DENIED", "only an Owner changes an Owner");
     World::new()
         .agent_with_role(a1(), Role::Owner)
-        .when(&owner(boss()), ChangeAgentRole { agent: a1(), role: Role::Agent })
+        .when(
+            &owner(boss()),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Agent,
+            },
+        )
         .ok();
 }
 
@@ -167,7 +216,10 @@ fn a_custom_role_cannot_change_administrators() {
         .agent_with_role(a1(), Role::Administrator)
         .when(
             &custom(boss(), &[Permission::AgentsManage]),
-            ChangeAgentRole { agent: a1(), role: Role::Agent },
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Agent,
+            },
         )
         .rejects("PERMISSION_DENIED", "Administrator");
 }
@@ -176,7 +228,13 @@ fn a_custom_role_cannot_change_administrators() {
 fn only_an_owner_promotes_to_administrator() {
     World::new()
         .agent(a1())
-        .when(&admin(boss()), ChangeAgentRole { agent: a1(), role: Role::Administrator })
+        .when(
+            &admin(boss()),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Administrator,
+            },
+        )
         .rejects("PERMISSION_DENIED", "only an Owner");
 }
 
@@ -202,11 +260,17 @@ fn go_online_twice_fails() {
 fn going_online_for_another_agent_needs_system_import() {
     World::new()
         .agent(a1())
-        .when(&custom(a2(), &[Permission::AgentsPauseOthers]), GoOnline { agent: a1() })
+        .when(
+            &custom(a2(), &[Permission::AgentsPauseOthers]),
+            GoOnline { agent: a1() },
+        )
         .rejects("PERMISSION_DENIED", "system.import");
     World::new()
         .agent(a1())
-        .when(&integration(&[Permission::SystemImport]), GoOnline { agent: a1() })
+        .when(
+            &integration(&[Permission::SystemImport]),
+            GoOnline { agent: a1() },
+        )
         .ok();
 }
 
@@ -240,7 +304,10 @@ fn going_offline_closes_the_pause_first() {
         .run(&agent(a1()), pause(a1(), None))
         .when(&agent(a1()), GoOffline { agent: a1() })
         .then(evs![
-            AgentResumed { agent: a1(), reason: ResumeReason::WentOffline },
+            AgentResumed {
+                agent: a1(),
+                reason: ResumeReason::WentOffline
+            },
             AgentWentOffline { agent: a1() },
         ]);
 }
@@ -282,8 +349,10 @@ fn a_pause_past_its_planned_end_is_over() {
         .online_agent(a1())
         .run(&agent(a1()), pause(a1(), Some(10)))
         .at(T0.plus_minutes(10));
-    let State::Agent(state) = world.state(AggregateId::agent(a1())) else { unreachable!() };
-    assert!(state.is_paused(T0.plus_minutes(10) .plus_millis(-1)));
+    let State::Agent(state) = world.state(AggregateId::agent(a1())) else {
+        unreachable!()
+    };
+    assert!(state.is_paused(T0.plus_minutes(10).plus_millis(-1)));
     assert!(!state.is_paused(T0.plus_minutes(10)));
     world.when(&agent(a1()), pause(a1(), None)).ok();
 }
@@ -295,15 +364,22 @@ fn pausing_another_agent_needs_pause_others() {
         .when(&agent(a2()), pause(a1(), None))
         .rejects("PERMISSION_DENIED", "agents.pause_others");
     world
-        .when(&custom(a2(), &[Permission::AgentsPauseOthers]), pause(a1(), None))
+        .when(
+            &custom(a2(), &[Permission::AgentsPauseOthers]),
+            pause(a1(), None),
+        )
         .ok();
 }
 
 #[test]
 fn pause_input_limits() {
     let world = World::new().online_agent(a1());
-    world.when(&agent(a1()), pause(a1(), Some(0))).rejects_field("planned_minutes");
-    world.when(&agent(a1()), pause(a1(), Some(1441))).rejects_field("planned_minutes");
+    world
+        .when(&agent(a1()), pause(a1(), Some(0)))
+        .rejects_field("planned_minutes");
+    world
+        .when(&agent(a1()), pause(a1(), Some(1441)))
+        .rejects_field("planned_minutes");
     world.when(&agent(a1()), pause(a1(), Some(1440))).ok();
     let long = PauseAgent {
         agent: a1(),
@@ -346,14 +422,23 @@ fn paused_world() -> World {
 fn resume_agent_manually() {
     paused_world()
         .when(&agent(a1()), resume(a1(), None))
-        .then(evs![AgentResumed { agent: a1(), reason: ResumeReason::Manual }]);
+        .then(evs![AgentResumed {
+            agent: a1(),
+            reason: ResumeReason::Manual
+        }]);
 }
 
 #[test]
 fn resume_another_agent_is_by_admin() {
     paused_world()
-        .when(&custom(a2(), &[Permission::AgentsPauseOthers]), resume(a1(), None))
-        .then(evs![AgentResumed { agent: a1(), reason: ResumeReason::ByAdmin }]);
+        .when(
+            &custom(a2(), &[Permission::AgentsPauseOthers]),
+            resume(a1(), None),
+        )
+        .then(evs![AgentResumed {
+            agent: a1(),
+            reason: ResumeReason::ByAdmin
+        }]);
 }
 
 #[test]
@@ -383,7 +468,10 @@ fn planned_end_is_the_systems_and_only_when_due() {
     world
         .at(T0.plus_minutes(30))
         .when(&system(), resume(a1(), Some(ResumeReason::PlannedEnd)))
-        .then(evs![AgentResumed { agent: a1(), reason: ResumeReason::PlannedEnd }]);
+        .then(evs![AgentResumed {
+            agent: a1(),
+            reason: ResumeReason::PlannedEnd
+        }]);
 }
 
 #[test]
@@ -396,7 +484,9 @@ fn went_offline_is_not_a_reason_to_ask_for() {
 #[test]
 fn planned_resume_is_derived_from_the_pause() {
     let world = paused_world();
-    let State::Agent(state) = world.state(AggregateId::agent(a1())) else { unreachable!() };
+    let State::Agent(state) = world.state(AggregateId::agent(a1())) else {
+        unreachable!()
+    };
     assert_eq!(planned_resume(&state, a1(), T0.plus_minutes(29)), None);
     let (id, at, cmd) = planned_resume(&state, a1(), T0.plus_minutes(45)).unwrap();
     assert_eq!(at, T0.plus_minutes(30));
@@ -413,8 +503,12 @@ fn planned_resume_is_derived_from_the_pause() {
 
 #[test]
 fn no_planned_resume_for_open_ended_pauses() {
-    let world = World::new().online_agent(a1()).run(&agent(a1()), pause(a1(), None));
-    let State::Agent(state) = world.state(AggregateId::agent(a1())) else { unreachable!() };
+    let world = World::new()
+        .online_agent(a1())
+        .run(&agent(a1()), pause(a1(), None));
+    let State::Agent(state) = world.state(AggregateId::agent(a1())) else {
+        unreachable!()
+    };
     assert_eq!(planned_resume(&state, a1(), T0.plus_minutes(10_000)), None);
 }
 
@@ -427,7 +521,10 @@ fn deactivate_agent_goes_offline_and_closes_the_pause() {
         .run(&agent(a1()), pause(a1(), None))
         .when(&admin(boss()), DeactivateAgent { agent: a1() })
         .then(evs![
-            AgentResumed { agent: a1(), reason: ResumeReason::WentOffline },
+            AgentResumed {
+                agent: a1(),
+                reason: ResumeReason::WentOffline
+            },
             AgentWentOffline { agent: a1() },
             AgentDeactivated { agent: a1() },
         ]);
@@ -456,7 +553,11 @@ fn anything_on_a_deactivated_agent_fails() {
         pause(a1(), None).into(),
         resume(a1(), None).into(),
         DeactivateAgent { agent: a1() }.into(),
-        ChangeAgentRole { agent: a1(), role: Role::Administrator }.into(),
+        ChangeAgentRole {
+            agent: a1(),
+            role: Role::Administrator,
+        }
+        .into(),
     ];
     for cmd in cmds {
         world
@@ -485,7 +586,11 @@ fn effective_time_rules() {
     assert_eq!(err.code(), "PERMISSION_DENIED");
     assert!(err.to_string().contains("system.import"));
     let err = effective_time(Some(T0.plus_minutes(-11)), now, last, &importer).unwrap_err();
-    assert!(matches!(err, DomainError::InvalidArgument { ref field, .. } if field == "occurred_at"));
+    assert!(
+        matches!(err, DomainError::InvalidArgument { ref field, .. } if field == "occurred_at")
+    );
     let err = effective_time(Some(T0.plus_millis(1)), now, last, &importer).unwrap_err();
-    assert!(matches!(err, DomainError::InvalidArgument { ref field, .. } if field == "occurred_at"));
+    assert!(
+        matches!(err, DomainError::InvalidArgument { ref field, .. } if field == "occurred_at")
+    );
 }

@@ -30,7 +30,11 @@ fn every_event_kind_has_a_golden_file_that_round_trips() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let samples = event::samples();
     let names: Vec<&str> = samples.iter().map(Event::name).collect();
-    assert_eq!(names, Event::NAMES, "event::samples() must hold one sample per event kind");
+    assert_eq!(
+        names,
+        Event::NAMES,
+        "event::samples() must hold one sample per event kind"
+    );
 
     let mut missing = Vec::new();
     for sample in samples {
@@ -87,5 +91,8 @@ fn trailing_and_truncated_bytes_are_errors() {
     bytes.truncate(bytes.len() - 3);
     assert!(Envelope::decode(&bytes).is_err());
     assert!(Envelope::decode(&[]).is_err());
-    assert!(Envelope::decode(&[1]).is_err(), "version 2 does not exist yet");
+    assert!(
+        Envelope::decode(&[1]).is_err(),
+        "version 2 does not exist yet"
+    );
 }

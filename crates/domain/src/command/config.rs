@@ -95,7 +95,7 @@ impl CommandBody for IssueToken {
 
     fn validate(&self) -> Result<(), DomainError> {
         if let TokenSubject::Integration { name, .. } = &self.subject {
-            check_required("subject.name", name, limits::INTEGRATION_NAME_MAX_CHARS)?;
+            check_required("integration.name", name, limits::INTEGRATION_NAME_MAX_CHARS)?;
         }
         Ok(())
     }

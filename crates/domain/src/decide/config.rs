@@ -171,6 +171,9 @@ pub(super) fn decide(
         Command::ReorderLevels(c) => {
             p.require(Permission::GamificationManage)?;
             let current: HashSet<_> = state.levels.iter().map(|l| l.level_id).collect();
+            if let Some(unknown) = c.order.iter().find(|id| !current.contains(id)) {
+                return Err(DomainError::not_found("level", unknown));
+            }
             let given: HashSet<_> = c.order.iter().copied().collect();
             if given.len() != c.order.len() || given != current {
                 return Err(DomainError::invalid(

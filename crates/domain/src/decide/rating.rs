@@ -49,6 +49,13 @@ pub(super) fn decide(
                     "{word} {id} {state}: no agent to attribute a rating to"
                 )));
             };
+            // The rating aggregate is keyed by the uuid alone: never let a conversation of
+            // another kind with the same uuid take over (or replace) its rating.
+            if let Some(rated) = state.conversation.filter(|r| *r != c.conversation) {
+                return Err(DomainError::failed(format!(
+                    "the rating with id {id} belongs to {rated}, not to this {word}"
+                )));
+            }
             Ok(vec![ConversationRated {
                 conversation: c.conversation,
                 agent,
@@ -60,15 +67,20 @@ pub(super) fn decide(
         }
         Command::RetractRating(c) => {
             ctx.principal.require(Permission::GamificationManage)?;
-            let Some(current) = state.current else {
-                return Err(DomainError::not_found(
-                    "rating of",
-                    format!(
-                        "{} {}",
-                        conversation_word(c.conversation.kind),
-                        c.conversation.id
-                    ),
-                ));
+            // SPEC §3: no standing rating is a state of the conversation's rating
+            // (FAILED_PRECONDITION naming it), not an unknown entity.
+            let other = state.conversation.filter(|r| *r != c.conversation);
+            let Some(current) = state.current.filter(|_| other.is_none()) else {
+                let why = match other {
+                    Some(rated) => format!("the rating with this id is for {rated}"),
+                    None if state.exists() => "its rating was retracted".into(),
+                    None => "it was never rated".into(),
+                };
+                return Err(DomainError::failed(format!(
+                    "{} {} has no standing rating: {why}",
+                    conversation_word(c.conversation.kind),
+                    c.conversation.id
+                )));
             };
             Ok(vec![RatingRetracted {
                 conversation: c.conversation,

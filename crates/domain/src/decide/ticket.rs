@@ -375,6 +375,22 @@ impl Routed {
                         .into(),
                     );
                     self.priority = *p;
+                    // SPEC §3: no high priority ticket for a paused agent. An assignee
+                    // chosen while the ticket was not high priority, and whom AssignTo
+                    // would skip now (paused or offline), does not keep it.
+                    if let Some(a) = self.assignee.filter(|_| p.is_high()) {
+                        if !ctx.agent(a).is_some_and(|s| s.is_available(ctx.now)) {
+                            events.push(
+                                TicketUnassigned {
+                                    ticket,
+                                    agent: a,
+                                    by,
+                                }
+                                .into(),
+                            );
+                            self.assignee = None;
+                        }
+                    }
                 }
             }
             Action::AddTags(tags) => {

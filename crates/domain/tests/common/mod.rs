@@ -279,10 +279,15 @@ impl Then {
             Err(err) => {
                 assert_eq!(err.code(), code, "{err:?}");
                 let text = match &err {
-                    DomainError::InvalidArgument { field, message } => format!("{field}: {message}"),
+                    DomainError::InvalidArgument { field, message } => {
+                        format!("{field}: {message}")
+                    }
                     other => other.to_string(),
                 };
-                assert!(text.contains(needle), "{text:?} does not mention {needle:?}");
+                assert!(
+                    text.contains(needle),
+                    "{text:?} does not mention {needle:?}"
+                );
                 err
             }
         }
