@@ -3,7 +3,8 @@
 //! - [`pb`]: the messages and services of the proto package `helpdesk.v1`,
 //!   generated from `proto/helpdesk/v1/*.proto` by `build.rs` (protox, no protoc).
 //! - [`CommandServiceClient`], [`CommandService`] and [`CommandServiceServer`]:
-//!   the generated client, server trait and server of `helpdesk.v1.CommandService`.
+//!   the generated client, server trait and server of `helpdesk.v1.CommandService`;
+//!   likewise for `helpdesk.v1.AdminService`.
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors (with comments) for
 //!   server reflection.
 //! - [`error`]: the one place where errors become gRPC statuses.
@@ -22,6 +23,8 @@ pub mod pb {
     tonic::include_proto!("helpdesk.v1");
 }
 
+pub use pb::admin_service_client::AdminServiceClient;
+pub use pb::admin_service_server::{AdminService, AdminServiceServer};
 pub use pb::command_service_client::CommandServiceClient;
 pub use pb::command_service_server::{CommandService, CommandServiceServer};
 
@@ -42,4 +45,4 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/helpdesk_descriptor.bin"));
 
 /// The full names of the services this crate defines.
-pub const SERVICE_NAMES: &[&str] = &["helpdesk.v1.CommandService"];
+pub const SERVICE_NAMES: &[&str] = &["helpdesk.v1.CommandService", "helpdesk.v1.AdminService"];

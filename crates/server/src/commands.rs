@@ -51,7 +51,7 @@ impl CommandApi {
 }
 
 /// Runs one parsed command for `principal`.
-async fn execute(
+pub(crate) async fn execute(
     engine: &Engine,
     principal: &Principal,
     parsed: ParsedCommand,
@@ -64,7 +64,7 @@ async fn execute(
     Ok(engine.execute(principal, request).await?)
 }
 
-fn response(outcome: Outcome) -> pb::CommandResponse {
+pub(crate) fn response(outcome: Outcome) -> pb::CommandResponse {
     pb::CommandResponse {
         command_id: outcome.command_id.to_string(),
         events: outcome.events.iter().map(|e| (*e).to_owned()).collect(),

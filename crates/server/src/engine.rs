@@ -19,8 +19,11 @@ use helpdesk_domain::{
 use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
 use uuid::Uuid;
 
-/// How often a command is decided again after losing a race before it is `ABORTED`.
-const MAX_ATTEMPTS: usize = 8;
+/// How often a command is decided after losing races (to other processes; this one
+/// takes turns) before it is `ABORTED`.
+const MAX_ATTEMPTS: u32 = 16;
+/// How many locks the aggregates of this process share out (a power of two).
+const STRIPES: usize = 1024;
 /// Cached aggregates kept before the cache is emptied (a simple bound on memory).
 const CACHE_CAPACITY: usize = 200_000;
 
@@ -56,7 +59,7 @@ pub enum ExecError {
     Log(#[from] LogError),
     /// The aggregate kept changing under us.
     #[error("{subject} changed {attempts} times while this command was decided; retry it")]
-    Aborted { subject: String, attempts: usize },
+    Aborted { subject: String, attempts: u32 },
     /// The log holds bytes that are not an envelope we can read.
     #[error("unreadable event at position {position} of {subject}: {reason}")]
     Corrupt {
@@ -99,6 +102,8 @@ impl Loaded {
 pub struct Engine {
     log: Arc<dyn EventLog>,
     cache: Mutex<HashMap<AggregateId, Arc<Loaded>>>,
+    /// Turns for commands on one aggregate, by [`stripe`].
+    stripes: Vec<tokio::sync::Mutex<()>>,
     /// Once the organization has a department it always has one (there is no deletion).
     has_departments: AtomicBool,
     /// Wall-clock milliseconds of the last command that brought its own `occurred_at`.
@@ -114,6 +119,7 @@ impl Engine {
         Engine {
             log,
             cache: Mutex::new(HashMap::new()),
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             has_departments: AtomicBool::new(false),
             last_import_ms: AtomicI64::new(i64::MIN),
             clock_position: AtomicU64::new(0),
@@ -175,12 +181,15 @@ impl Engine {
         request: Request,
     ) -> Result<Outcome, ExecError> {
         request.command.validate()?;
-        let command_id = request.command_id.unwrap_or_else(Uuid::now_v7);
         if request.occurred_at.is_some() {
             self.last_import_ms
                 .store(wall_clock().millis(), Ordering::Relaxed);
         }
         let target = request.command.target();
+        // Commands on one aggregate take turns in this process, so that they do not
+        // decide on the same state and lose to each other; only other processes can
+        // still race them, and the expected-sequence check catches that.
+        let _turn = self.stripes[stripe(&target)].lock().await;
         if target.kind == AggregateKind::Agent {
             // An import's time, not the wall clock's: a pause planned to end after the
             // imported moment is still running then.
@@ -190,8 +199,22 @@ impl Engine {
                 .min(wall_clock());
             self.end_planned_pause(target, at).await?;
         }
+        self.decide_and_append(principal, request, target).await
+    }
+
+    /// Loads, decides and appends, deciding again on fresh state after a conflict.
+    async fn decide_and_append(
+        &self,
+        principal: &Principal,
+        request: Request,
+        target: AggregateId,
+    ) -> Result<Outcome, ExecError> {
+        let command_id = request.command_id.unwrap_or_else(Uuid::now_v7);
         let mut fresh = false;
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
             let loaded = self.load(target, fresh).await?;
             if let Some(&position) = loaded.commands.get(&command_id) {
                 return self.replay_outcome(command_id, target, position).await;
@@ -269,7 +292,7 @@ impl Engine {
                     });
                 }
                 Err(LogError::Conflict { .. }) => {
-                    tracing::debug!(subject = %target.subject(), "conflict, deciding again on fresh state");
+                    tracing::debug!(subject = %target.subject(), attempt, "conflict, deciding again on fresh state");
                     fresh = true;
                 }
                 Err(err) => return Err(err.into()),
@@ -284,6 +307,7 @@ impl Engine {
     /// A planned pause ends by itself at its planned end. Before anything else happens
     /// to the agent, the system records that end, at exactly that time, with a command
     /// id derived from the pause so that the policy doing the same never doubles it.
+    /// The caller holds the agent's turn.
     async fn end_planned_pause(&self, agent: AggregateId, at: Timestamp) -> Result<(), ExecError> {
         let loaded = self.load(agent, true).await?;
         let State::Agent(state) = &loaded.state else {
@@ -298,7 +322,8 @@ impl Engine {
                 occurred_at: Some(planned_end),
                 command,
             };
-            Box::pin(self.execute_as_system(request)).await?;
+            self.decide_and_append(&Principal::system(), request, agent)
+                .await?;
         }
         Ok(())
     }
@@ -398,6 +423,20 @@ pub fn wall_clock() -> Timestamp {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     Timestamp::from_millis(since_epoch.as_millis() as i64)
+}
+
+/// The lock stripe of an aggregate.
+fn stripe(id: &AggregateId) -> usize {
+    // v7 and v4 ids end in random bits; the nil singletons share stripe 0.
+    (id.id.as_u128() as usize) & (STRIPES - 1)
+}
+
+/// Waits a little before deciding again, longer after each lost race, with jitter so
+/// that racing processes do not collide again in step.
+async fn backoff(attempt: u32) {
+    let cap_ms = 1u64 << attempt.min(6); // 2, 4, …, 64 ms
+    let wait = rand::random_range(0..=cap_ms * 1000);
+    tokio::time::sleep(std::time::Duration::from_micros(wait)).await;
 }
 
 fn decode(stored: &Stored) -> Result<Envelope, ExecError> {

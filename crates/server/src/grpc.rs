@@ -1,12 +1,13 @@
-//! The gRPC server: the services of this process, health and reflection, one listener.
+//! The gRPC server: the services of this process (commands, administration), health and reflection, one listener.
 
 use std::sync::Arc;
 
-use helpdesk_api::{CommandServiceServer, FILE_DESCRIPTOR_SET};
+use helpdesk_api::{AdminServiceServer, CommandServiceServer, FILE_DESCRIPTOR_SET};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::AdminApi;
 use crate::commands::CommandApi;
 use crate::engine::Engine;
 
@@ -22,13 +23,19 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let commands = CommandServiceServer::new(CommandApi::new(engine))
+    let commands = CommandServiceServer::new(CommandApi::new(engine.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let admin = AdminServiceServer::new(AdminApi::new(engine))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<CommandServiceServer<CommandApi>>()
+        .await;
+    health_reporter
+        .set_serving::<AdminServiceServer<AdminApi>>()
         .await;
 
     let reflection_v1 = reflection().build_v1()?;
@@ -39,6 +46,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(commands)
+        .add_service(admin)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
     Ok(())

@@ -5,6 +5,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod auth;
 mod commands;
 mod dev;

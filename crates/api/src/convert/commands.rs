@@ -9,11 +9,11 @@
 
 use helpdesk_domain::command::{self as cmd, Command};
 use helpdesk_domain::ids::{
-    AgentId, CallId, ChatId, DepartmentId, LevelId, RoleId, RuleId, TicketId,
+    AgentId, CallId, ChatId, DepartmentId, LevelId, RoleId, RuleId, TicketId, TokenId,
 };
 use helpdesk_domain::model::{
     BadgeVisibility, Best, Channel, ConversationKind, ConversationRef, PauseReason, Priority,
-    Rating, ResumeReason, Statistic,
+    Rating, ResumeReason, Statistic, TokenSubject,
 };
 use helpdesk_domain::roles::{Permission, Permissions, Role};
 use helpdesk_domain::routing::{Action, Condition};
@@ -603,6 +603,50 @@ into_command! {
             clover_odds: r.clover_odds,
             seed: r.seed.map(|bytes| seed("seed", bytes)).transpose()?,
             max_custom_roles: r.max_custom_roles,
+        })
+    }
+}
+
+// ------------------------------------------------------------ AdminService
+
+/// `IssueToken` for a token whose secret hashes to `hash`: the server makes the secret,
+/// so this request is not an [`IntoCommand`].
+pub fn issue_token(
+    request: pb::IssueTokenRequest,
+    hash: [u8; 32],
+) -> Result<ParsedCommand, ApiError> {
+    let command_id = command_id(&request.command_id)?;
+    let token_id = new_or_given_id::<TokenId>("token_id", &request.token_id)?;
+    let subject = match required("subject", request.subject)? {
+        pb::issue_token_request::Subject::AgentId(id) => {
+            TokenSubject::Agent(parse_id("agent_id", &id)?)
+        }
+        pb::issue_token_request::Subject::Integration(account) => TokenSubject::Integration {
+            name: account.name,
+            role: role("integration.role", account.role)?,
+        },
+    };
+    Ok(ParsedCommand {
+        command_id,
+        occurred_at: None,
+        command: cmd::IssueToken {
+            token_id,
+            hash,
+            subject,
+        }
+        .into(),
+    })
+}
+
+impl IntoCommand for pb::RevokeTokenRequest {
+    fn into_command(self, _caller: Option<AgentId>) -> Result<ParsedCommand, ApiError> {
+        Ok(ParsedCommand {
+            command_id: command_id(&self.command_id)?,
+            occurred_at: None,
+            command: cmd::RevokeToken {
+                token_id: parse_id("token_id", &self.token_id)?,
+            }
+            .into(),
         })
     }
 }

@@ -6,7 +6,7 @@
 
 mod commands;
 
-pub use commands::{IntoCommand, ParsedCommand};
+pub use commands::{issue_token, IntoCommand, ParsedCommand};
 
 use std::str::FromStr;
 
