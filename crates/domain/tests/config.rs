@@ -431,27 +431,43 @@ fn issued_and_revoked_tokens_fold_into_state() {
 }
 
 #[test]
-fn tokens_are_issued_by_the_system_or_with_roles_manage() {
+fn agent_tokens_are_issued_with_agents_manage() {
     let world = World::new().agent(a1());
+    for p in holders(Permission::AgentsManage)
+        .into_iter()
+        .chain([owner(boss()), admin(boss())])
+    {
+        world.when(&p, token_for(10, a1())).ok();
+    }
+    for p in lacking(Permission::AgentsManage) {
+        world
+            .when(&p, token_for(10, a1()))
+            .rejects("PERMISSION_DENIED", "agents.manage");
+    }
+}
+
+#[test]
+fn integration_tokens_are_issued_with_roles_manage() {
+    let world = World::new();
     for p in holders(Permission::RolesManage)
         .into_iter()
         .chain([owner(boss())])
     {
-        world.when(&p, token_for(10, a1())).ok();
+        world.when(&p, integration_token(11, Role::Agent)).ok();
     }
     for p in lacking(Permission::RolesManage)
         .into_iter()
         .chain([admin(boss())])
     {
         world
-            .when(&p, token_for(10, a1()))
+            .when(&p, integration_token(11, Role::Agent))
             .rejects("PERMISSION_DENIED", "roles.manage");
     }
 }
 
 #[test]
 fn only_an_owner_issues_tokens_with_owner_or_administrator_standing() {
-    let lead = custom(boss(), &[Permission::RolesManage]);
+    let lead = custom(boss(), &[Permission::RolesManage, Permission::AgentsManage]);
     let world = World::new()
         .agent_with_role(a1(), Role::Owner)
         .agent_with_role(a2(), Role::Administrator);
@@ -460,6 +476,9 @@ fn only_an_owner_issues_tokens_with_owner_or_administrator_standing() {
         .rejects("PERMISSION_DENIED", "only an Owner");
     world
         .when(&lead, token_for(10, a2()))
+        .rejects("PERMISSION_DENIED", "only an Owner");
+    world
+        .when(&admin(boss()), token_for(10, a2()))
         .rejects("PERMISSION_DENIED", "only an Owner");
     world
         .when(&lead, integration_token(11, Role::Owner))
@@ -567,19 +586,46 @@ fn revoking_twice_fails() {
 }
 
 #[test]
-fn revoke_token_needs_roles_manage() {
+fn revoking_an_agent_token_needs_agents_manage() {
     let world = World::new().agent(a1()).run(&system(), token_for(10, a1()));
+    for p in lacking(Permission::AgentsManage) {
+        world
+            .when(&p, revoke(10))
+            .rejects("PERMISSION_DENIED", "agents.manage");
+    }
+    for p in holders(Permission::AgentsManage)
+        .into_iter()
+        .chain([admin(boss())])
+    {
+        world.when(&p, revoke(10)).ok();
+    }
+}
+
+#[test]
+fn revoking_an_integration_token_needs_roles_manage() {
+    let world = World::new().run(&system(), integration_token(11, Role::Agent));
     for p in lacking(Permission::RolesManage)
         .into_iter()
         .chain([admin(boss())])
     {
         world
-            .when(&p, revoke(10))
+            .when(&p, revoke(11))
             .rejects("PERMISSION_DENIED", "roles.manage");
     }
     for p in holders(Permission::RolesManage) {
-        world.when(&p, revoke(10)).ok();
+        world.when(&p, revoke(11)).ok();
     }
+}
+
+#[test]
+fn an_owners_token_is_revoked_only_by_an_owner() {
+    let world = World::new()
+        .agent_with_role(a1(), Role::Owner)
+        .run(&system(), token_for(10, a1()));
+    world
+        .when(&admin(boss()), revoke(10))
+        .rejects("PERMISSION_DENIED", "only an Owner");
+    world.when(&owner(boss()), revoke(10)).ok();
 }
 
 // --- Levels ------------------------------------------------------------------------------

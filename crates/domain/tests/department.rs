@@ -393,7 +393,7 @@ fn remove_from_unknown_department_is_not_found() {
 /// SPEC §3: an unknown agent is NOT_FOUND. The decider cannot tell, because `needs`
 /// (decide/mod.rs, outside this test's remit) does not load the agent for this command.
 #[test]
-#[ignore = "needs() does not load the agent for RemoveAgentFromDepartment; answers FAILED_PRECONDITION"]
+
 fn removing_an_unknown_agent_is_not_found() {
     World::new()
         .department(d1(), &[])

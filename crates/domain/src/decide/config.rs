@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::{may_grant, role_exists, Context};
+use super::{may_grant, may_manage, role_exists, Context};
 use crate::command::Command;
 use crate::defaults::is_builtin_badge;
 use crate::error::DomainError;
@@ -57,9 +57,7 @@ pub(super) fn decide(
             .into()])
         }
         Command::IssueToken(c) => {
-            if !p.is_system() {
-                p.require(Permission::RolesManage)?;
-            }
+            p.require(token_permission(&c.subject))?;
             let standing = match &c.subject {
                 TokenSubject::Agent(a) => ctx.active_agent(*a)?.role().clone(),
                 TokenSubject::Integration { role, .. } => {
@@ -87,12 +85,19 @@ pub(super) fn decide(
             .into()])
         }
         Command::RevokeToken(c) => {
-            if !p.is_system() {
-                p.require(Permission::RolesManage)?;
-            }
             let token = state
                 .token(c.token_id)
                 .ok_or_else(|| DomainError::not_found("token", c.token_id))?;
+            p.require(token_permission(&token.subject))?;
+            // Whoever may change the token's holder may take their token away.
+            match &token.subject {
+                TokenSubject::Agent(a) => {
+                    if let Some(agent) = ctx.agent(*a) {
+                        may_manage(p, agent.role())?;
+                    }
+                }
+                TokenSubject::Integration { role, .. } => may_manage(p, role)?,
+            }
             if token.revoked {
                 return Err(DomainError::failed(format!(
                     "token {} is revoked already",
@@ -380,4 +385,14 @@ fn check_role_name(
         )));
     }
     Ok(())
+}
+
+/// The permission that issues and revokes a token: `agents.manage` for an agent's (it is
+/// part of onboarding and offboarding people), `roles.manage` for an integration's (it
+/// hands out a role).
+fn token_permission(subject: &TokenSubject) -> Permission {
+    match subject {
+        TokenSubject::Agent(_) => Permission::AgentsManage,
+        TokenSubject::Integration { .. } => Permission::RolesManage,
+    }
 }

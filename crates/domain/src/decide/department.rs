@@ -52,6 +52,10 @@ pub(super) fn decide(
             .into()])
         }
         Command::RemoveAgentFromDepartment(c) => {
+            // A deactivated agent may still be removed; an unknown one is not found.
+            if ctx.agent(c.agent).is_none() {
+                return Err(DomainError::not_found("agent", c.agent));
+            }
             if !state.is_member(c.agent) {
                 return Err(DomainError::failed(format!(
                     "agent {} is not a member of department {id}",

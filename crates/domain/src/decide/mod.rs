@@ -127,14 +127,18 @@ impl<'a> Context<'a> {
         agent.map(Actor::Agent).unwrap_or(self.principal.actor)
     }
 
-    /// `PermissionDenied` unless the caller is `agent` or has `permission`.
+    /// `PermissionDenied` unless the caller is `agent` or has `permission` (or
+    /// `system.import`, which acts for anyone: SPEC §8).
     pub(crate) fn self_or(
         &self,
         agent: AgentId,
         permission: Permission,
         what: &str,
     ) -> Result<(), DomainError> {
-        if self.principal.agent == Some(agent) || self.principal.has(permission) {
+        if self.principal.agent == Some(agent)
+            || self.principal.has(permission)
+            || self.principal.has(Permission::SystemImport)
+        {
             Ok(())
         } else {
             Err(DomainError::denied(format!(
@@ -167,6 +171,7 @@ pub fn needs(cmd: &Command, target: &State, config: &ConfigState) -> Vec<Aggrega
     };
     match cmd {
         Command::AddAgentToDepartment(c) => agent(&mut ids, Some(c.agent)),
+        Command::RemoveAgentFromDepartment(c) => agent(&mut ids, Some(c.agent)),
         Command::CreateTicket(c) => {
             department(&mut ids, c.department);
             for rule in &config.routing_rules {
@@ -232,6 +237,11 @@ pub fn needs(cmd: &Command, target: &State, config: &ConfigState) -> Vec<Aggrega
         Command::IssueToken(c) => {
             if let TokenSubject::Agent(a) = c.subject {
                 agent(&mut ids, Some(a));
+            }
+        }
+        Command::RevokeToken(c) => {
+            if let Some(TokenSubject::Agent(a)) = config.token(c.token_id).map(|t| &t.subject) {
+                agent(&mut ids, Some(*a));
             }
         }
         Command::DefineRoutingRule(c) => {
