@@ -35,16 +35,18 @@
 //!   fields on commands); that needs `system.import`, except pausing and resuming, which
 //!   `agents.pause_others` also allows (a resume by someone else is recorded as `by_admin`).
 //!   Events record the agent acted for (`agent`, `by`); the envelope records who asked.
-//! - Assigning a ticket to oneself is free; to someone else needs `tickets.assign`, and so
-//!   does unassigning someone else's ticket and offering a chat or ringing a call for
-//!   someone else. TransferTicket needs `tickets.transfer`, DeleteTicket `tickets.delete`.
+//! - Assigning a ticket to oneself is free; to someone else needs `tickets.assign` (or
+//!   `system.import`), and so does unassigning someone else's ticket and offering a chat
+//!   or ringing a call for someone else. TransferTicket needs `tickets.transfer`, DeleteTicket `tickets.delete`.
 //! - RegisterAgent, ChangeAgentRole and DeactivateAgent need `agents.manage`. Only an
 //!   Owner makes or changes Owners and makes Administrators; an Administrator cannot change
 //!   an Owner; a custom role cannot change Administrators or Owners.
 //! - Departments need `departments.manage`, routing rules `routing.manage`, levels, badges
-//!   and RetractRating `gamification.manage`, custom roles `roles.manage`. Tokens are issued
-//!   and revoked by the system or with `roles.manage`; a token carrying Owner or
-//!   Administrator standing only by an Owner. SetOrganizationSettings needs the Owner or
+//!   and RetractRating `gamification.manage`, custom roles `roles.manage`. An agent's
+//!   token is issued and revoked with `agents.manage` (onboarding and offboarding people),
+//!   an integration's with `roles.manage` (it hands out a role); a token carrying Owner or
+//!   Administrator standing is issued only by an Owner, and a token is revoked only by
+//!   someone who may change its holder. SetOrganizationSettings needs the Owner or
 //!   Administrator role (the seed: Owner); SetUpOrganization and Tick are the system's.
 //! - RateConversation needs an integration actor (customers rate through integrations) or
 //!   `system.import`.
@@ -54,7 +56,7 @@
 //!   authenticated actor.
 //! - Department visibility (SPEC §3): when the organization has departments, a command on a
 //!   ticket the caller cannot see (not in their departments, not assigned to them, no
-//!   `tickets.view_all`) is `PERMISSION_DENIED`. A ticket without a department is then
+//!   `tickets.view_all`, not an importer with `system.import`) is `PERMISSION_DENIED`. A ticket without a department is then
 //!   seen only by its assignee and by `tickets.view_all`.
 //!
 //! # Rules worth knowing
