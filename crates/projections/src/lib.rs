@@ -1,1 +1,17 @@
-//! placeholder
+//! Read models: the projector runtime and the models it folds.
+//!
+//! - [`runtime`]: batches, the checkpoint kept with the data, rebuilds, partitions, and
+//!   [`runtime::ModelHandle`] for queries with read-your-writes.
+//! - [`tickets`]: tickets now, their lists and per-department counts, with the department
+//!   visibility of SPEC §3.
+//!
+//! This crate knows the domain and the log, not gRPC: queries are plain functions that
+//! the server exposes.
+
+pub mod runtime;
+pub mod tickets;
+
+pub use runtime::{
+    At, Checkpoint, Model, ModelError, ModelHandle, Partition, ProjectionError, Projector,
+    ProjectorConfig, Txn, WaitError,
+};

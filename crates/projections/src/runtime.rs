@@ -1,0 +1,816 @@
+//! The projector runtime: fold the log into a sled read model, batch by batch.
+//!
+//! A [`Projector`] owns one sled database (`<data dir>/models/<name>`, or
+//! `<name>-<i>of<N>` for a partition) holding one tree, in which the model's records and
+//! its [`Checkpoint`] live side by side. It reads the log from the checkpoint's position
+//! + 1, folds what is ready (up to a batch) into an in-memory [`Txn`], then writes the
+//! changed records **and** the new checkpoint in one atomic `apply_batch`, flushes, and
+//! only then goes on. The checkpoint in sled is the cursor of record: a crash at any point
+//! neither loses nor doubles an event, whatever the log (or a NATS consumer) remembers.
+//!
+//! A model is disposable. The runtime answers every state it cannot trust with a
+//! rebuild (the store is moved aside, a fresh one starts from position 0, the log is
+//! replayed):
+//! - the store will not open (sled reports corruption after unclean stops);
+//! - its checkpoint lies beyond the end of the log (the stream was recreated);
+//! - it was written by another version of the model's layout ([`Model::VERSION`]);
+//! - a stored record does not decode.
+//!
+//! Event time never runs backwards in a read model (SPEC §1): an event's time is the
+//! later of its `occurred_at` and the time of the message before it in the log. The
+//! checkpoint keeps that time, so a replay computes the same times.
+//!
+//! An envelope that does not decode is set aside (a dead letter under the reserved
+//! prefix, an error in the log) and the projector goes on.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use helpdesk_domain::{AggregateId, Envelope, Event, Timestamp};
+use helpdesk_log::{EventLog, LogError, Position, Stored};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Keys starting with this byte belong to the runtime; models use any other first byte.
+pub const RESERVED: u8 = 0x00;
+const CHECKPOINT_KEY: &[u8] = &[RESERVED, b'c'];
+const DEAD_LETTER: u8 = b'd';
+
+/// How many messages one batch folds at most.
+pub const DEFAULT_BATCH: usize = 1_000;
+
+// ------------------------------------------------------------------------------- model
+
+/// A read model: how events change its records.
+pub trait Model: Send + Sync + 'static {
+    /// The model's name: its store's directory and `helpdesk project <name>`.
+    const NAME: &'static str;
+    /// The layout of its records. Bump it when the layout or the fold changes: a store
+    /// of another version is rebuilt on start.
+    const VERSION: u32;
+
+    /// The key that decides which partition folds `event` (an agent, a ticket, …), or
+    /// `None` for events every partition folds (configuration, memberships).
+    fn partition_key(&self, event: &Event) -> Option<Uuid> {
+        let _ = event;
+        None
+    }
+
+    /// Folds one event into the records. Reads and writes go through `txn`.
+    fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError>;
+}
+
+/// Where and when an event happened, as the model sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    /// The log position of the event's envelope.
+    pub position: Position,
+    /// The event's time in this model: never earlier than the message before it.
+    pub time: Timestamp,
+    /// The aggregate the envelope was appended to.
+    pub aggregate: AggregateId,
+    /// The whole envelope (actor, command id, the other events of the command).
+    pub envelope: &'a Envelope,
+}
+
+/// Why a fold or a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("read model storage error: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("a stored record does not decode ({0}): the model needs a rebuild")]
+    Corrupt(String),
+}
+
+// ------------------------------------------------------------------------------ partition
+
+/// Which share of the keys a projector replica folds: `index` of `count` (`0/1` = all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Partition {
+    /// Everything, in one replica.
+    pub const ALL: Partition = Partition { index: 0, count: 1 };
+
+    /// Whether this replica owns `key`. The hash is FNV-1a over the uuid's 16 bytes:
+    /// stable across versions and machines, so a partition map is configuration.
+    pub fn owns(&self, key: Uuid) -> bool {
+        self.count <= 1 || (fnv1a(key.as_bytes()) % u64::from(self.count)) as u32 == self.index
+    }
+
+    /// The directory suffix of a partition's store: empty for [`Partition::ALL`].
+    fn suffix(&self) -> String {
+        if self.count <= 1 {
+            String::new()
+        } else {
+            format!("-{}of{}", self.index, self.count)
+        }
+    }
+}
+
+impl Default for Partition {
+    fn default() -> Self {
+        Partition::ALL
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Partition {
+    type Err = String;
+
+    /// `i/N` with `0 <= i < N`, e.g. `0/2`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("a partition is `i/N` with 0 <= i < N, like 0/2; got {s:?}");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Partition { index, count })
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+// ------------------------------------------------------------------------------------ txn
+
+/// The writes of one batch, in memory until the batch commits. Reads see them first,
+/// then the store.
+pub struct Txn<'a> {
+    tree: &'a sled::Tree,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> Txn<'a> {
+    fn new(tree: &'a sled::Tree) -> Self {
+        Txn {
+            tree,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    /// The record at `key`, decoded.
+    pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, ModelError> {
+        match self.writes.get(key) {
+            Some(Some(bytes)) => decode(key, bytes).map(Some),
+            Some(None) => Ok(None),
+            None => match self.tree.get(key)? {
+                Some(bytes) => decode(key, &bytes).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// Whether a record is at `key`.
+    pub fn contains(&self, key: &[u8]) -> Result<bool, ModelError> {
+        match self.writes.get(key) {
+            Some(write) => Ok(write.is_some()),
+            None => Ok(self.tree.contains_key(key)?),
+        }
+    }
+
+    /// Writes `value` at `key`.
+    pub fn put<T: Serialize>(&mut self, key: impl Into<Vec<u8>>, value: &T) {
+        let key = key.into();
+        debug_assert!(key.first() != Some(&RESERVED), "reserved key");
+        let bytes = postcard::to_stdvec(value).expect("records always serialize");
+        self.writes.insert(key, Some(bytes));
+    }
+
+    /// Removes the record at `key`.
+    pub fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.writes.insert(key.into(), None);
+    }
+
+    /// The keys and raw values under `prefix`, in key order, with this batch's writes.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModelError> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        for entry in self.tree.scan_prefix(prefix) {
+            let (key, value) = entry?;
+            merged.insert(key.to_vec(), value.to_vec());
+        }
+        for (key, write) in self.writes.range(prefix.to_vec()..) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            match write {
+                Some(value) => merged.insert(key.clone(), value.clone()),
+                None => merged.remove(key),
+            };
+        }
+        Ok(merged.into_iter().collect())
+    }
+
+    fn put_reserved<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
+        let bytes = postcard::to_stdvec(value).expect("records always serialize");
+        self.writes.insert(key, Some(bytes));
+    }
+
+    fn into_batch(self) -> sled::Batch {
+        let mut batch = sled::Batch::default();
+        for (key, write) in self.writes {
+            match write {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        batch
+    }
+}
+
+/// Decodes a stored record; failure means the store cannot be trusted.
+pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, ModelError> {
+    postcard::from_bytes(bytes)
+        .map_err(|err| ModelError::Corrupt(format!("record {key:02x?}: {err}")))
+}
+
+// ----------------------------------------------------------------------------- checkpoint
+
+/// How far a store has folded the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The last log position folded (0: nothing yet).
+    pub position: Position,
+    /// The time of that position's message (see the module docs).
+    pub time: Timestamp,
+    /// The model layout that wrote the store.
+    pub version: u32,
+    /// Messages set aside because they did not decode.
+    pub dead_letters: u64,
+}
+
+// -------------------------------------------------------------------------------- handle
+
+/// Read access to a model for queries: the current tree and the position it reached.
+#[derive(Clone)]
+pub struct ModelHandle {
+    name: &'static str,
+    tree: Arc<RwLock<sled::Tree>>,
+    position: watch::Receiver<Position>,
+}
+
+/// Why a query could not wait for a position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    #[error(
+        "the {model} read model reached position {reached}, not yet {wanted}; \
+         retry, or wait longer"
+    )]
+    NotYet {
+        model: &'static str,
+        wanted: Position,
+        reached: Position,
+    },
+    #[error("the {model} projector has stopped")]
+    Stopped { model: &'static str },
+}
+
+impl ModelHandle {
+    /// The model's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The tree to read (a rebuild swaps it, so take it per query).
+    pub fn tree(&self) -> sled::Tree {
+        self.tree
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The last log position the model has folded and flushed.
+    pub fn position(&self) -> Position {
+        *self.position.borrow()
+    }
+
+    /// Waits until the model has reached `position` (read-your-writes), at most `wait`.
+    pub async fn wait_for(
+        &self,
+        position: Position,
+        wait: Duration,
+    ) -> Result<Position, WaitError> {
+        let mut rx = self.position.clone();
+        let reached = tokio::time::timeout(wait, rx.wait_for(|p| *p >= position)).await;
+        match reached {
+            Ok(Ok(p)) => Ok(*p),
+            Ok(Err(_)) => Err(WaitError::Stopped { model: self.name }),
+            Err(_) => Err(WaitError::NotYet {
+                model: self.name,
+                wanted: position,
+                reached: self.position(),
+            }),
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------- projector
+
+/// Why a projector stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("cannot set up the {model} store in {path}: {source}")]
+    Setup {
+        model: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the {model} store in {path} failed: {source}")]
+    Store {
+        model: &'static str,
+        path: PathBuf,
+        source: sled::Error,
+    },
+}
+
+/// How a projector runs.
+#[derive(Debug, Clone)]
+pub struct ProjectorConfig {
+    /// The data directory; stores go to `<data_dir>/models/`.
+    pub data_dir: PathBuf,
+    pub partition: Partition,
+    /// Messages per batch at most.
+    pub batch: usize,
+    /// sled's page cache for this store, in bytes.
+    pub cache_bytes: u64,
+}
+
+impl ProjectorConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ProjectorConfig {
+            data_dir: data_dir.into(),
+            partition: Partition::ALL,
+            batch: DEFAULT_BATCH,
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a pass over the log ended with.
+enum Stop {
+    /// Shut down as asked.
+    Shutdown,
+    /// A state that cannot be trusted: rebuild, then go on.
+    Rebuild(String),
+    /// The log or the store failed for now: wait, then go on from the checkpoint.
+    Retry(String),
+}
+
+/// Folds the log into one model's store; see the module docs.
+pub struct Projector<M: Model> {
+    model: Arc<M>,
+    log: Arc<dyn EventLog>,
+    config: ProjectorConfig,
+    path: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+    checkpoint: Checkpoint,
+    shared_tree: Arc<RwLock<sled::Tree>>,
+    position: watch::Sender<Position>,
+}
+
+impl<M: Model> Projector<M> {
+    /// Opens (or creates) the model's store. A store that will not open, or that another
+    /// layout version wrote, is moved aside and started afresh.
+    pub fn open(
+        model: M,
+        log: Arc<dyn EventLog>,
+        config: ProjectorConfig,
+    ) -> Result<Self, ProjectionError> {
+        let path = config.data_dir.join("models").join(format!(
+            "{}{}",
+            M::NAME,
+            config.partition.suffix()
+        ));
+        let (db, tree, checkpoint) = match open_store::<M>(&path, config.cache_bytes) {
+            Ok(Some(opened)) => opened,
+            Ok(None) => {
+                tracing::warn!(
+                    model = M::NAME,
+                    path = %path.display(),
+                    "the store was written by another version of this model: rebuilding it"
+                );
+                set_aside::<M>(&path)?;
+                open_fresh::<M>(&path, config.cache_bytes)?
+            }
+            Err(err) => {
+                tracing::error!(
+                    model = M::NAME,
+                    path = %path.display(),
+                    "the store does not open ({err}): rebuilding it from the log"
+                );
+                set_aside::<M>(&path)?;
+                open_fresh::<M>(&path, config.cache_bytes)?
+            }
+        };
+        let (position, _) = watch::channel(checkpoint.position);
+        Ok(Projector {
+            model: Arc::new(model),
+            log,
+            config,
+            path,
+            shared_tree: Arc::new(RwLock::new(tree.clone())),
+            db,
+            tree,
+            checkpoint,
+            position,
+        })
+    }
+
+    /// Read access for queries.
+    pub fn handle(&self) -> ModelHandle {
+        ModelHandle {
+            name: M::NAME,
+            tree: self.shared_tree.clone(),
+            position: self.position.subscribe(),
+        }
+    }
+
+    /// The checkpoint of the store.
+    pub fn checkpoint(&self) -> Checkpoint {
+        self.checkpoint
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Folds the log, live, until `shutdown`. Failures of the log are retried; states
+    /// that cannot be trusted are rebuilt. Returns only on shutdown or when the store
+    /// itself cannot be written.
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), ProjectionError> {
+        tracing::info!(
+            model = M::NAME,
+            partition = %self.config.partition,
+            position = self.checkpoint.position,
+            "projector starting"
+        );
+        let mut failures = 0u32;
+        loop {
+            match self.pass(&shutdown, None).await {
+                Stop::Shutdown => {
+                    tracing::info!(
+                        model = M::NAME,
+                        position = self.checkpoint.position,
+                        "projector stopped"
+                    );
+                    return Ok(());
+                }
+                Stop::Rebuild(reason) => {
+                    tracing::error!(model = M::NAME, "{reason}: rebuilding the model");
+                    self.rebuild()?;
+                }
+                Stop::Retry(reason) => {
+                    failures += 1;
+                    let wait = Duration::from_millis(100 << failures.min(6));
+                    tracing::warn!(
+                        model = M::NAME,
+                        "{reason}; trying again in {} ms",
+                        wait.as_millis()
+                    );
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    continue;
+                }
+            }
+            failures = 0;
+        }
+    }
+
+    /// Folds until the model has reached the log's end as it is now, then returns the
+    /// checkpoint (for `helpdesk replay`, tests and benchmarks). `progress` is told the
+    /// position after each batch.
+    pub async fn catch_up(
+        &mut self,
+        mut progress: impl FnMut(Position, Position) + Send,
+    ) -> Result<Checkpoint, CatchUpError> {
+        let end = self.log.last_position().await?;
+        if self.checkpoint.position > end {
+            self.rebuild()?;
+        }
+        let shutdown = CancellationToken::new();
+        while self.checkpoint.position < end {
+            match self.pass(&shutdown, Some((end, &mut progress))).await {
+                Stop::Shutdown => break,
+                Stop::Rebuild(reason) => {
+                    tracing::error!(model = M::NAME, "{reason}: rebuilding the model");
+                    self.rebuild()?;
+                }
+                Stop::Retry(reason) => return Err(CatchUpError::Log(reason)),
+            }
+        }
+        Ok(self.checkpoint)
+    }
+
+    /// Drops the model's records and checkpoint: the next fold starts at position 1.
+    /// The old store is moved aside first, so a crash in the middle never leaves a half
+    /// cleared store at the model's path.
+    pub fn rebuild(&mut self) -> Result<(), ProjectionError> {
+        // sled keeps the files open while any handle lives; ours are replaced below.
+        let (db, tree, checkpoint) = {
+            let placeholder = sled::Config::new()
+                .temporary(true)
+                .open()
+                .map_err(|source| self.store_error(source))?;
+            let placeholder_tree = placeholder
+                .open_tree("model")
+                .map_err(|source| self.store_error(source))?;
+            *self.shared_tree.write().unwrap_or_else(|p| p.into_inner()) = placeholder_tree.clone();
+            self.tree = placeholder_tree;
+            drop(std::mem::replace(&mut self.db, placeholder));
+            set_aside::<M>(&self.path)?;
+            open_fresh::<M>(&self.path, self.config.cache_bytes)?
+        };
+        *self.shared_tree.write().unwrap_or_else(|p| p.into_inner()) = tree.clone();
+        self.db = db;
+        self.tree = tree;
+        self.checkpoint = checkpoint;
+        self.position.send_replace(0);
+        tracing::info!(model = M::NAME, path = %self.path.display(), "model dropped: replaying the log from the start");
+        Ok(())
+    }
+
+    fn store_error(&self, source: sled::Error) -> ProjectionError {
+        ProjectionError::Store {
+            model: M::NAME,
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// One pass: subscribe from the checkpoint and fold batches until shutdown, an
+    /// error, or (with `until`) the given end.
+    async fn pass(
+        &mut self,
+        shutdown: &CancellationToken,
+        mut until: Option<(Position, &mut (dyn FnMut(Position, Position) + Send))>,
+    ) -> Stop {
+        let last = match self.log.last_position().await {
+            Ok(last) => last,
+            Err(err) => return Stop::Retry(format!("cannot read the log: {err}")),
+        };
+        if self.checkpoint.position > last {
+            return Stop::Rebuild(format!(
+                "the checkpoint ({}) lies beyond the end of the log ({last})",
+                self.checkpoint.position
+            ));
+        }
+        let stream = match self.log.subscribe(self.checkpoint.position + 1).await {
+            Ok(stream) => stream,
+            Err(err) => return Stop::Retry(format!("cannot read the log: {err}")),
+        };
+        let mut batches = stream.ready_chunks(self.config.batch.max(1));
+        loop {
+            if let Some((end, _)) = &until {
+                if self.checkpoint.position >= *end {
+                    return Stop::Shutdown;
+                }
+            }
+            let batch = tokio::select! {
+                _ = shutdown.cancelled() => return Stop::Shutdown,
+                batch = batches.next() => batch,
+            };
+            let Some(batch) = batch else {
+                return Stop::Retry("the log's live tail ended".into());
+            };
+            let mut messages = Vec::with_capacity(batch.len());
+            let mut failure = None;
+            for item in batch {
+                match item {
+                    Ok(stored) => messages.push(stored),
+                    Err(err) => {
+                        failure = Some(err);
+                        break;
+                    }
+                }
+            }
+            if !messages.is_empty() {
+                if let Err(stop) = self.fold_batch(&messages).await {
+                    return stop;
+                }
+                if let Some((end, progress)) = &mut until {
+                    progress(self.checkpoint.position, *end);
+                }
+            }
+            if let Some(err) = failure {
+                return Stop::Retry(format!("reading the log failed: {err}"));
+            }
+        }
+    }
+
+    /// Folds `messages`, then commits records and checkpoint atomically and flushes.
+    async fn fold_batch(&mut self, messages: &[Stored]) -> Result<(), Stop> {
+        let mut txn = Txn::new(&self.tree);
+        let mut checkpoint = self.checkpoint;
+        let partition = self.config.partition;
+        for stored in messages {
+            if stored.position <= checkpoint.position {
+                continue;
+            }
+            match Envelope::decode(&stored.payload) {
+                Ok(envelope) => {
+                    let time = envelope.occurred_at.max(checkpoint.time);
+                    let aggregate = AggregateId::from_subject(&stored.subject);
+                    match aggregate {
+                        Some(aggregate) => {
+                            let at = At {
+                                position: stored.position,
+                                time,
+                                aggregate,
+                                envelope: &envelope,
+                            };
+                            for event in &envelope.events {
+                                let mine = self
+                                    .model
+                                    .partition_key(event)
+                                    .is_none_or(|key| partition.owns(key));
+                                if mine {
+                                    self.model.fold(&mut txn, &at, event).map_err(fold_stop)?;
+                                }
+                            }
+                        }
+                        None => dead_letter(
+                            &mut txn,
+                            &mut checkpoint,
+                            stored,
+                            "the subject names no aggregate",
+                        ),
+                    }
+                    checkpoint.time = time;
+                }
+                Err(err) => dead_letter(&mut txn, &mut checkpoint, stored, &err.to_string()),
+            }
+            checkpoint.position = stored.position;
+        }
+        if checkpoint.position == self.checkpoint.position {
+            return Ok(());
+        }
+        txn.put_reserved(CHECKPOINT_KEY.to_vec(), &checkpoint);
+        let batch = txn.into_batch();
+        self.tree
+            .apply_batch(batch)
+            .map_err(|err| Stop::Retry(format!("writing the {} store failed: {err}", M::NAME)))?;
+        self.db
+            .flush_async()
+            .await
+            .map_err(|err| Stop::Retry(format!("flushing the {} store failed: {err}", M::NAME)))?;
+        self.checkpoint = checkpoint;
+        self.position.send_replace(checkpoint.position);
+        Ok(())
+    }
+}
+
+/// Why [`Projector::catch_up`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CatchUpError {
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    #[error("the event log failed: {0}")]
+    Log(String),
+}
+
+impl From<LogError> for CatchUpError {
+    fn from(err: LogError) -> Self {
+        CatchUpError::Log(err.to_string())
+    }
+}
+
+fn fold_stop(err: ModelError) -> Stop {
+    match err {
+        ModelError::Corrupt(reason) => Stop::Rebuild(reason),
+        ModelError::Storage(err) => Stop::Retry(format!("reading the store failed: {err}")),
+    }
+}
+
+fn dead_letter(txn: &mut Txn<'_>, checkpoint: &mut Checkpoint, stored: &Stored, reason: &str) {
+    tracing::error!(
+        position = stored.position,
+        subject = %stored.subject,
+        "an event cannot be read and is set aside: {reason}"
+    );
+    let mut key = vec![RESERVED, DEAD_LETTER];
+    key.extend_from_slice(&stored.position.to_be_bytes());
+    txn.put_reserved(key, &(stored.subject.as_str(), reason));
+    checkpoint.dead_letters += 1;
+}
+
+type Opened = (sled::Db, sled::Tree, Checkpoint);
+
+/// Opens an existing store: `Ok(None)` when another layout version wrote it.
+fn open_store<M: Model>(path: &Path, cache_bytes: u64) -> Result<Option<Opened>, String> {
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_bytes)
+        .open()
+        .map_err(|err| err.to_string())?;
+    let tree = db.open_tree("model").map_err(|err| err.to_string())?;
+    let checkpoint = match tree.get(CHECKPOINT_KEY).map_err(|err| err.to_string())? {
+        Some(bytes) => {
+            decode::<Checkpoint>(CHECKPOINT_KEY, &bytes).map_err(|err| err.to_string())?
+        }
+        None if tree.is_empty() => Checkpoint {
+            version: M::VERSION,
+            ..Checkpoint::default()
+        },
+        None => return Err("records without a checkpoint".into()),
+    };
+    if checkpoint.version != M::VERSION {
+        return Ok(None);
+    }
+    Ok(Some((db, tree, checkpoint)))
+}
+
+fn open_fresh<M: Model>(path: &Path, cache_bytes: u64) -> Result<Opened, ProjectionError> {
+    match open_store::<M>(path, cache_bytes) {
+        Ok(Some(opened)) if opened.2.position == 0 => Ok(opened),
+        Ok(_) | Err(_) => Err(ProjectionError::Setup {
+            model: M::NAME,
+            path: path.to_owned(),
+            source: std::io::Error::other("a fresh store does not open empty"),
+        }),
+    }
+}
+
+/// Moves a store out of the way (atomically, by renaming) and deletes it.
+fn set_aside<M: Model>(path: &Path) -> Result<(), ProjectionError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let aside = path.with_extension(format!("old-{}", Uuid::now_v7().simple()));
+    let setup = |source| ProjectionError::Setup {
+        model: M::NAME,
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::rename(path, &aside).map_err(setup)?;
+    if let Err(err) = std::fs::remove_dir_all(&aside) {
+        tracing::warn!(path = %aside.display(), "cannot delete an old store: {err}");
+    }
+    Ok(())
+}
+
+/// Every record of a store except the runtime's own: what two builds of one model must
+/// agree on byte for byte.
+pub fn dump(tree: &sled::Tree) -> Result<Vec<(Vec<u8>, Vec<u8>)>, sled::Error> {
+    tree.iter()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .map_or(true, |(key, _)| key.first() != Some(&RESERVED))
+        })
+        .map(|entry| entry.map(|(k, v)| (k.to_vec(), v.to_vec())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_parse_and_split_keys() {
+        assert_eq!(
+            "1/3".parse::<Partition>(),
+            Ok(Partition { index: 1, count: 3 })
+        );
+        for bad in ["", "3/3", "1/0", "x/2", "1"] {
+            assert!(bad.parse::<Partition>().is_err(), "{bad}");
+        }
+        let parts: Vec<Partition> = (0..3).map(|index| Partition { index, count: 3 }).collect();
+        let mut counts = [0; 3];
+        for n in 0..3000u128 {
+            let key = Uuid::from_u128(n.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834));
+            let owners: Vec<_> = parts.iter().filter(|p| p.owns(key)).collect();
+            assert_eq!(owners.len(), 1, "exactly one partition owns each key");
+            counts[owners[0].index as usize] += 1;
+            assert!(Partition::ALL.owns(key));
+        }
+        assert!(counts.iter().all(|c| *c > 800), "{counts:?}");
+    }
+}
