@@ -16,6 +16,7 @@
 //!   with the same command id);
 //! - no credentials: `UNAUTHENTICATED`; lacking permission: `PERMISSION_DENIED`;
 //! - too much at once (rate or size limits): `RESOURCE_EXHAUSTED`;
+//! - a read model did not reach the asked position in time: `DEADLINE_EXCEEDED`;
 //! - a bug or corrupt data: `INTERNAL`.
 
 use std::fmt;
@@ -45,11 +46,13 @@ pub enum ErrorCode {
     Internal,
     /// A rate, size or quota limit was hit.
     ResourceExhausted,
+    /// A read model did not reach the asked position in time.
+    DeadlineExceeded,
 }
 
 impl ErrorCode {
     /// Every code, for tests and documentation.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::NotFound,
         ErrorCode::FailedPrecondition,
         ErrorCode::InvalidArgument,
@@ -59,6 +62,7 @@ impl ErrorCode {
         ErrorCode::Unavailable,
         ErrorCode::Internal,
         ErrorCode::ResourceExhausted,
+        ErrorCode::DeadlineExceeded,
     ];
 
     /// The gRPC status code.
@@ -73,6 +77,7 @@ impl ErrorCode {
             ErrorCode::Unavailable => tonic::Code::Unavailable,
             ErrorCode::Internal => tonic::Code::Internal,
             ErrorCode::ResourceExhausted => tonic::Code::ResourceExhausted,
+            ErrorCode::DeadlineExceeded => tonic::Code::DeadlineExceeded,
         }
     }
 
@@ -88,6 +93,7 @@ impl ErrorCode {
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            ErrorCode::DeadlineExceeded => "DEADLINE_EXCEEDED",
         }
     }
 
@@ -103,6 +109,7 @@ impl ErrorCode {
             tonic::Code::Aborted => ErrorCode::Aborted,
             tonic::Code::Unavailable => ErrorCode::Unavailable,
             tonic::Code::ResourceExhausted => ErrorCode::ResourceExhausted,
+            tonic::Code::DeadlineExceeded => ErrorCode::DeadlineExceeded,
             _ => ErrorCode::Internal,
         }
     }
@@ -188,6 +195,11 @@ impl ApiError {
     /// `RESOURCE_EXHAUSTED`: a rate, size or quota limit.
     pub fn resource_exhausted(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ResourceExhausted, message)
+    }
+
+    /// `DEADLINE_EXCEEDED`: a read model did not reach the asked position in time.
+    pub fn deadline_exceeded(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::DeadlineExceeded, message)
     }
 
     /// The same error, naming `field` as the one at fault.
@@ -312,10 +324,10 @@ impl From<ApiError> for pb::CommandError {
 // ---------------------------------------------------------------------------
 // Conversions from domain and log errors into ApiError.
 //
-// The domain's refusals map one to one. Infrastructure errors (the event log
-// unreachable: UNAVAILABLE; a conflict that persisted after retries: ABORTED;
-// storage or corrupt data: INTERNAL) are mapped where the engine that meets
-// them lives, with the constructors above.
+// The domain's refusals map one to one. The log: unreachable is UNAVAILABLE, a
+// conflict that persisted after retries ABORTED, storage INTERNAL. Read models: a
+// position not reached in time is DEADLINE_EXCEEDED. The server's own errors
+// (engine, authentication) map in the server with the constructors above.
 // ---------------------------------------------------------------------------
 
 impl From<helpdesk_domain::DomainError> for ApiError {
@@ -330,6 +342,41 @@ impl From<helpdesk_domain::DomainError> for ApiError {
             }
             E::InvalidArgument { field, message } => ApiError::invalid_argument(field, message),
             E::PermissionDenied { message } => ApiError::permission_denied(message),
+        }
+    }
+}
+
+impl From<helpdesk_log::LogError> for ApiError {
+    fn from(err: helpdesk_log::LogError) -> Self {
+        use helpdesk_log::LogError as E;
+        match err {
+            E::Unavailable(_) => {
+                ApiError::unavailable(format!("{err}; retry with the same command_id"))
+            }
+            // The engine retries conflicts itself; one that reaches a client persisted.
+            E::Conflict { .. } => ApiError::aborted(err.to_string()),
+            E::Invalid(_) => ApiError::invalid_request(err.to_string()),
+            E::Storage(_) => ApiError::internal(err.to_string()),
+        }
+    }
+}
+
+impl From<helpdesk_projections::WaitError> for ApiError {
+    fn from(err: helpdesk_projections::WaitError) -> Self {
+        use helpdesk_projections::WaitError as E;
+        match err {
+            E::NotYet { .. } => ApiError::deadline_exceeded(err.to_string()),
+            E::Stopped { .. } => ApiError::unavailable(err.to_string()),
+        }
+    }
+}
+
+impl From<helpdesk_projections::ModelError> for ApiError {
+    fn from(err: helpdesk_projections::ModelError) -> Self {
+        use helpdesk_projections::ModelError as E;
+        match err {
+            E::Storage(_) => ApiError::unavailable(err.to_string()),
+            E::Corrupt(_) => ApiError::internal(err.to_string()),
         }
     }
 }
@@ -361,6 +408,11 @@ mod tests {
                 ErrorCode::ResourceExhausted,
                 tonic::Code::ResourceExhausted,
                 8,
+            ),
+            (
+                ErrorCode::DeadlineExceeded,
+                tonic::Code::DeadlineExceeded,
+                4,
             ),
         ];
         assert_eq!(expected.len(), ErrorCode::ALL.len());

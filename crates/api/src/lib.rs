@@ -27,6 +27,8 @@ pub use pb::admin_service_client::AdminServiceClient;
 pub use pb::admin_service_server::{AdminService, AdminServiceServer};
 pub use pb::command_service_client::CommandServiceClient;
 pub use pb::command_service_server::{CommandService, CommandServiceServer};
+pub use pb::ticket_service_client::TicketServiceClient;
+pub use pb::ticket_service_server::{TicketService, TicketServiceServer};
 
 /// The encoded `google.protobuf.FileDescriptorSet` of every proto file of the
 /// API (and the files they import), source comments included.
@@ -45,4 +47,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/helpdesk_descriptor.bin"));
 
 /// The full names of the services this crate defines.
-pub const SERVICE_NAMES: &[&str] = &["helpdesk.v1.CommandService", "helpdesk.v1.AdminService"];
+pub const SERVICE_NAMES: &[&str] = &[
+    "helpdesk.v1.CommandService",
+    "helpdesk.v1.AdminService",
+    "helpdesk.v1.TicketService",
+];

@@ -4,10 +4,13 @@
 //!   [`runtime::ModelHandle`] for queries with read-your-writes.
 //! - [`tickets`]: tickets now, their lists and per-department counts, with the department
 //!   visibility of SPEC §3.
+//! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the
+//!   server's policy runner.
 //!
 //! This crate knows the domain and the log, not gRPC: queries are plain functions that
 //! the server exposes.
 
+pub mod policies;
 pub mod runtime;
 pub mod tickets;
 

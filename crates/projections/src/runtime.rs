@@ -308,6 +308,13 @@ impl ModelHandle {
         *self.position.borrow()
     }
 
+    /// Waits until the model folds more. Never returns once its projector has stopped.
+    pub async fn changed(&mut self) {
+        if self.position.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// Waits until the model has reached `position` (read-your-writes), at most `wait`.
     pub async fn wait_for(
         &self,

@@ -1,4 +1,5 @@
-//! Gamification rules: the level condition language (coming with the levels issue) and
-//! the definitions the system ships with.
+//! Gamification rules: the level condition language and the definitions the system ships
+//! with. Pure: no I/O.
 
+pub mod condition;
 pub mod defaults;

@@ -328,6 +328,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Ends `agent`'s planned pause if its planned end has come (the policy runner's
+    /// timer: the end is recorded even when nothing else happens to the agent).
+    pub async fn end_planned_pause_now(
+        &self,
+        agent: helpdesk_domain::AgentId,
+    ) -> Result<(), ExecError> {
+        let target = AggregateId::agent(agent);
+        let _turn = self.stripes[stripe(&target)].lock().await;
+        self.end_planned_pause(target, wall_clock()).await
+    }
+
     /// Runs a command of the system itself (setup, ticks, planned pause ends).
     pub async fn execute_as_system(&self, request: Request) -> Result<Outcome, ExecError> {
         // A system command is not an import: it must not hold off the ticker.

@@ -1,8 +1,11 @@
-//! The gRPC server: the services of this process (commands, administration), health and reflection, one listener.
+//! The gRPC server: the services of this process, health and reflection, one listener.
 
 use std::sync::Arc;
 
-use helpdesk_api::{AdminServiceServer, CommandServiceServer, FILE_DESCRIPTOR_SET};
+use helpdesk_api::{
+    AdminServiceServer, CommandServiceServer, TicketServiceServer, FILE_DESCRIPTOR_SET,
+};
+use helpdesk_projections::tickets::TicketsView;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -10,52 +13,100 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::AdminApi;
 use crate::commands::CommandApi;
 use crate::engine::Engine;
+use crate::tickets::TicketApi;
 
 /// The largest request or response message, in bytes. Ticket bodies are at most 64 KiB;
 /// the rest is headroom for routing rules and bulk answers.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// Serves the command service, `grpc.health.v1` and reflection (v1 and v1alpha, so that
-/// grpcurl and older clients both find it) on `listener` until `shutdown` is cancelled;
+/// The services one process serves.
+pub struct Services {
+    /// Authentication for every service, and the command side when `commands` is set.
+    pub engine: Arc<Engine>,
+    /// `CommandService` and `AdminService`.
+    pub commands: bool,
+    /// `TicketService`.
+    pub tickets: Option<TicketsView>,
+}
+
+/// Serves `services`, `grpc.health.v1` and reflection (v1 and v1alpha, so that grpcurl
+/// and older clients both find them) on `listener` until `shutdown` is cancelled;
 /// requests in flight are finished first.
 pub async fn serve(
-    engine: Arc<Engine>,
+    services: Services,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let commands = CommandServiceServer::new(CommandApi::new(engine.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let admin = AdminServiceServer::new(AdminApi::new(engine))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
-
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<CommandServiceServer<CommandApi>>()
-        .await;
-    health_reporter
-        .set_serving::<AdminServiceServer<AdminApi>>()
-        .await;
+    let commands = if services.commands {
+        health_reporter
+            .set_serving::<CommandServiceServer<CommandApi>>()
+            .await;
+        health_reporter
+            .set_serving::<AdminServiceServer<AdminApi>>()
+            .await;
+        Some((
+            CommandServiceServer::new(CommandApi::new(services.engine.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            AdminServiceServer::new(AdminApi::new(services.engine.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        ))
+    } else {
+        None
+    };
+    let (command_service, admin_service) = commands.unzip();
+    let tickets = match services.tickets {
+        Some(view) => {
+            health_reporter
+                .set_serving::<TicketServiceServer<TicketApi>>()
+                .await;
+            Some(
+                TicketServiceServer::new(TicketApi::new(services.engine.clone(), view))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+        }
+        None => None,
+    };
 
-    let reflection_v1 = reflection().build_v1()?;
-    let reflection_v1alpha = reflection().build_v1alpha()?;
-
+    let mut names = vec!["grpc.health.v1.Health"];
+    if command_service.is_some() {
+        names.extend(["helpdesk.v1.CommandService", "helpdesk.v1.AdminService"]);
+    }
+    if tickets.is_some() {
+        names.push("helpdesk.v1.TicketService");
+    }
     tonic::transport::Server::builder()
         .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(commands)
-        .add_service(admin)
+        .add_service(
+            reflection(&names)
+                .with_service_name("grpc.reflection.v1.ServerReflection")
+                .build_v1()?,
+        )
+        .add_service(
+            reflection(&names)
+                .with_service_name("grpc.reflection.v1alpha.ServerReflection")
+                .build_v1alpha()?,
+        )
+        .add_optional_service(command_service)
+        .add_optional_service(admin_service)
+        .add_optional_service(tickets)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
     Ok(())
 }
 
-/// Reflection knows our API, health, and `google.rpc` (so that clients can decode the
-/// `BadRequest` details of an `INVALID_ARGUMENT`).
-fn reflection() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
+/// Reflection lists the services served (`names`) and knows our API, health, and
+/// `google.rpc` (so that clients can decode the `BadRequest` details of an
+/// `INVALID_ARGUMENT`).
+fn reflection(names: &[&str]) -> tonic_reflection::server::Builder<'static> {
+    let builder = names.iter().fold(
+        tonic_reflection::server::Builder::configure(),
+        |builder, name| builder.with_service_name(*name),
+    );
+    builder
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)

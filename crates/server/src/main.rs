@@ -1,7 +1,7 @@
 //! `helpdesk`: the help desk backend's services.
 //!
-//! Today it has one subcommand, `dev`, which runs everything in one process; the
-//! projector services, `replay` and `simulate` join it as their issues land.
+//! `dev` runs everything in one process; `commands` and `project <model>` run the command
+//! side and each read model as separate processes on NATS.
 
 use clap::{Parser, Subcommand};
 
@@ -10,11 +10,17 @@ mod auth;
 mod commands;
 mod dev;
 mod engine;
+mod eventlog;
 mod grpc;
 mod logs;
+mod policies;
+mod process;
+mod reads;
 mod setup;
+mod split;
 mod status;
 mod ticker;
+mod tickets;
 
 /// The help desk backend: commands in, statistics, levels, badges and reports out.
 ///
@@ -36,6 +42,12 @@ enum Command {
     /// Run the whole system in one process: the command service and every projector,
     /// on the embedded event log in `--data-dir` (or on NATS JetStream with `--nats`).
     Dev(dev::DevArgs),
+    /// Run the command side on NATS: CommandService, AdminService, the clock and the
+    /// policies (planned pause ends, auto-pause). Several may run side by side.
+    Commands(split::CommandsArgs),
+    /// Run one read model's projector and its query service on NATS, optionally as one
+    /// partition of several (`--partition i/N`).
+    Project(split::ProjectArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +66,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Dev(args) => dev::run(args).await,
+            Command::Commands(args) => split::commands(args).await,
+            Command::Project(args) => split::project(args).await,
         }
     });
     match result {

@@ -89,6 +89,36 @@ pub fn timestamp_from_millis(millis: i64) -> prost_types::Timestamp {
     }
 }
 
+/// A domain channel as its proto enum (for read models).
+pub fn channel_pb(channel: helpdesk_domain::Channel) -> crate::pb::Channel {
+    use crate::pb::Channel as P;
+    use helpdesk_domain::Channel as C;
+    match channel {
+        C::Email => P::Email,
+        C::Chat => P::Chat,
+        C::Call => P::Call,
+        C::WebForm => P::WebForm,
+        C::Facebook => P::Facebook,
+        C::Twitter => P::Twitter,
+        C::Instagram => P::Instagram,
+        C::Viber => P::Viber,
+        C::Whatsapp => P::Whatsapp,
+        C::Api => P::Api,
+    }
+}
+
+/// A domain priority as its proto enum (for read models).
+pub fn priority_pb(priority: helpdesk_domain::Priority) -> crate::pb::Priority {
+    use crate::pb::Priority as P;
+    use helpdesk_domain::Priority as D;
+    match priority {
+        D::Low => P::Low,
+        D::Normal => P::Normal,
+        D::High => P::High,
+        D::Urgent => P::Urgent,
+    }
+}
+
 /// A required enum field: the `*_UNSPECIFIED` value (0) is "is required", an
 /// unknown number is "unknown value".
 pub fn required_enum<E>(field: &str, value: i32) -> Result<E, ApiError>

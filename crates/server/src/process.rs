@@ -1,0 +1,166 @@
+//! What one process runs, and how it stops: the pieces `dev`, `commands` and `project`
+//! put together.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use helpdesk_log::EventLog;
+use helpdesk_projections::policies::{Policies, PoliciesView};
+use helpdesk_projections::{Model, ModelHandle, Partition, Projector, ProjectorConfig};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+use crate::grpc::{self, Services};
+use crate::setup::{self, OwnerToken};
+use crate::{policies, ticker};
+
+/// The background tasks of a process and the token that stops them.
+pub struct Process {
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Process {
+    /// A process that stops on Ctrl-C or SIGTERM.
+    pub fn new() -> Self {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        Process {
+            shutdown,
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// Starts a projector of `model` with its store under `data_dir`.
+    pub fn projector<M: Model>(
+        &mut self,
+        model: M,
+        log: Arc<dyn EventLog>,
+        data_dir: &Path,
+        partition: Partition,
+    ) -> anyhow::Result<ModelHandle> {
+        let mut config = ProjectorConfig::new(data_dir);
+        config.partition = partition;
+        let projector = Projector::open(model, log, config)
+            .with_context(|| format!("cannot open the {} read model", M::NAME))?;
+        let handle = projector.handle();
+        let shutdown = self.shutdown.clone();
+        self.tasks
+            .spawn(async move { Ok(projector.run(shutdown).await?) });
+        Ok(handle)
+    }
+
+    /// The command side: sets the organization up on its first start (printing the
+    /// Owner's token once), then runs the clock and the policies.
+    pub async fn command_side(
+        &mut self,
+        engine: &Arc<Engine>,
+        log: Arc<dyn EventLog>,
+        data_dir: &Path,
+        owner_token: Option<&str>,
+        tick: Duration,
+    ) -> anyhow::Result<()> {
+        match setup::ensure(engine, owner_token)
+            .await
+            .context("cannot set the organization up")?
+        {
+            OwnerToken::Created(token) => {
+                println!("owner token: {token}");
+                println!(
+                    "  (shown only this once: keep it, and send it as `authorization: Bearer <token>`)"
+                );
+            }
+            OwnerToken::Registered => println!("owner token: the one given with --owner-token"),
+            OwnerToken::Existing => {}
+        }
+        let policies =
+            PoliciesView::new(self.projector(Policies, log, data_dir, Partition::ALL)?);
+        let shutdown = self.shutdown.clone();
+        let runner = engine.clone();
+        self.tasks.spawn(async move {
+            policies::run(runner, policies, shutdown).await;
+            Ok(())
+        });
+        let shutdown = self.shutdown.clone();
+        let clock = engine.clone();
+        self.tasks.spawn(async move {
+            ticker::run(clock, tick, shutdown).await;
+            Ok(())
+        });
+        Ok(())
+    }
+
+    /// Serves `services` on `listener` until the process is stopped or a task fails,
+    /// then stops every task and waits for them.
+    pub async fn serve(mut self, services: Services, listener: TcpListener) -> anyhow::Result<()> {
+        let server = grpc::serve(services, listener, self.shutdown.clone());
+        tokio::pin!(server);
+        let mut failure = None;
+        let served = loop {
+            tokio::select! {
+                served = &mut server => break served,
+                Some(done) = self.tasks.join_next() => {
+                    let error = match done {
+                        Ok(Ok(())) => continue,
+                        Ok(Err(err)) => err,
+                        Err(err) => anyhow::anyhow!("a task panicked: {err}"),
+                    };
+                    tracing::error!("stopping: {error:#}");
+                    failure = Some(error);
+                    self.shutdown.cancel();
+                }
+            }
+        };
+        self.shutdown.cancel();
+        while let Some(done) = self.tasks.join_next().await {
+            if let Ok(Err(err)) = done {
+                failure.get_or_insert(err);
+            }
+        }
+        served?;
+        match failure {
+            Some(err) => Err(err),
+            None => {
+                tracing::info!("stopped");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Binds `listen`, naming it in the error.
+pub async fn bind(listen: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(err) => {
+                    tracing::warn!("cannot listen for SIGTERM: {err}");
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("stopping: finishing the requests in flight");
+    shutdown.cancel();
+}

@@ -1,0 +1,51 @@
+//! What every query does before it reads: authenticate, and wait for the position the
+//! caller asked for (read-your-writes).
+
+use std::time::Duration;
+
+use helpdesk_api::{pb, ApiError};
+use helpdesk_domain::{Permission, Principal};
+use helpdesk_log::Position;
+use helpdesk_projections::tickets::Viewer;
+use helpdesk_projections::ModelHandle;
+
+/// How long a query waits for a position when it does not say.
+const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+/// The longest wait a query may ask for.
+const MAX_WAIT_MS: u32 = 60_000;
+
+/// Waits until `handle` has reached the position `read` asks for; returns the position
+/// the answer will reflect at least.
+pub async fn reached(
+    handle: &ModelHandle,
+    read: Option<&pb::ReadOptions>,
+) -> Result<Position, ApiError> {
+    let Some(read) = read.filter(|r| r.min_position > 0) else {
+        return Ok(handle.position());
+    };
+    if read.wait_ms > MAX_WAIT_MS {
+        return Err(ApiError::invalid_argument(
+            "read.wait_ms",
+            format!("at most {MAX_WAIT_MS} milliseconds, got {}", read.wait_ms),
+        ));
+    }
+    let wait = match read.wait_ms {
+        0 => DEFAULT_WAIT,
+        ms => Duration::from_millis(u64::from(ms)),
+    };
+    Ok(handle.wait_for(read.min_position, wait).await?)
+}
+
+/// Whose department visibility applies (SPEC §3): `tickets.view_all` and importers see
+/// everything, an agent their departments' and their own tickets, anyone else nothing
+/// once the organization has departments.
+pub fn viewer(principal: &Principal) -> Viewer {
+    if principal.has(Permission::TicketsViewAll) || principal.has(Permission::SystemImport) {
+        Viewer::All
+    } else {
+        match principal.agent {
+            Some(agent) => Viewer::Agent(agent.uuid()),
+            None => Viewer::Nobody,
+        }
+    }
+}

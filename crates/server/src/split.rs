@@ -1,0 +1,121 @@
+//! The system in separate processes on NATS: `helpdesk commands` and
+//! `helpdesk project <model>`, each scaled and restarted on its own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use helpdesk_projections::tickets::{Tickets, TicketsView};
+use helpdesk_projections::Partition;
+
+use crate::dev::CommandSideArgs;
+use crate::engine::Engine;
+use crate::eventlog::LogArgs;
+use crate::grpc::Services;
+use crate::process::{self, Process};
+
+#[derive(Debug, clap::Args)]
+pub struct CommandsArgs {
+    /// Where the policies keep what they owe (planned pause ends, auto-pauses).
+    #[arg(long, env = "HELPDESK_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+
+    /// The address gRPC listens on (port 0 picks a free port; the ready line names it).
+    #[arg(long, env = "HELPDESK_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+
+    #[command(flatten)]
+    log: LogArgs,
+
+    #[command(flatten)]
+    command_side: CommandSideArgs,
+}
+
+/// `helpdesk commands`: the command and admin services, the clock and the policies.
+pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
+    args.log.require_nats("the command service")?;
+    let (log, where_) = args.log.open(&args.data_dir).await?;
+    let engine = Arc::new(Engine::new(log.clone()));
+    let mut process = Process::new();
+    process
+        .command_side(
+            &engine,
+            log,
+            &args.data_dir,
+            args.command_side.owner_token.as_deref(),
+            Duration::from_secs(args.command_side.tick_seconds),
+        )
+        .await?;
+    let listener = process::bind(args.listen).await?;
+    let address = listener.local_addr()?;
+    println!("helpdesk commands is ready on http://{address} (event log: {where_})");
+    process
+        .serve(
+            Services {
+                engine,
+                commands: true,
+                tickets: None,
+            },
+            listener,
+        )
+        .await
+}
+
+/// The read models a projector process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelName {
+    /// Tickets now, their lists and per-department counts (`TicketService`).
+    Tickets,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProjectArgs {
+    /// The read model to fold and serve.
+    #[arg(value_enum)]
+    model: ModelName,
+
+    /// Where the read model's store lives (`<data-dir>/models/<model>`).
+    #[arg(long, env = "HELPDESK_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+
+    /// The address gRPC listens on (port 0 picks a free port; the ready line names it).
+    #[arg(long, env = "HELPDESK_LISTEN", default_value = "127.0.0.1:50052")]
+    listen: SocketAddr,
+
+    /// The share of the keys this replica folds, `i/N` (0-based): run N replicas with
+    /// 0/N … N-1/N, each with its own data directory.
+    #[arg(long, env = "HELPDESK_PARTITION", default_value = "0/1")]
+    partition: Partition,
+
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+/// `helpdesk project <model>`: one projector and its query service.
+pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
+    args.log.require_nats("a projector")?;
+    let (log, where_) = args.log.open(&args.data_dir).await?;
+    // Queries authenticate against the tokens in the log; this engine only reads.
+    let engine = Arc::new(Engine::new(log.clone()));
+    let mut process = Process::new();
+    let services = match args.model {
+        ModelName::Tickets => Services {
+            engine,
+            commands: false,
+            tickets: Some(TicketsView::new(process.projector(
+                Tickets,
+                log,
+                &args.data_dir,
+                args.partition,
+            )?)),
+        },
+    };
+    let listener = process::bind(args.listen).await?;
+    let address = listener.local_addr()?;
+    println!(
+        "helpdesk project {:?} (partition {}) is ready on http://{address} (event log: {where_})",
+        args.model, args.partition
+    );
+    process.serve(services, listener).await
+}
