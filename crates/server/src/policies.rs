@@ -91,3 +91,224 @@ async fn look(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use helpdesk_domain::command::{
+        GoOnline, MissChat, OfferChat, RegisterAgent, SetOrganizationSettings, StartChat,
+    };
+    use helpdesk_domain::event::{AgentPaused, AgentResumed};
+    use helpdesk_domain::{
+        AgentId, AggregateId, Channel, ChatId, ConversationRef, Envelope, Event, ResumeReason,
+        Role, Timestamp,
+    };
+    use helpdesk_log::{EmbeddedConfig, EmbeddedLog, EventLog};
+    use helpdesk_projections::policies::Policies;
+    use helpdesk_projections::{Partition, Projector, ProjectorConfig};
+
+    /// An engine on an embedded log, a policies projector and the runner, in one place.
+    struct Desk {
+        _dir: tempfile::TempDir,
+        log: Arc<dyn EventLog>,
+        engine: Arc<Engine>,
+        shutdown: CancellationToken,
+    }
+
+    impl Desk {
+        async fn new() -> Desk {
+            let dir = tempfile::tempdir().unwrap();
+            let log: Arc<dyn EventLog> = Arc::new(
+                EmbeddedLog::open(&dir.path().join("log"), EmbeddedConfig::default()).unwrap(),
+            );
+            let engine = Arc::new(Engine::new(log.clone()));
+            crate::setup::ensure(&engine, Some("test-owner"))
+                .await
+                .unwrap();
+            Desk {
+                _dir: dir,
+                log,
+                engine,
+                shutdown: CancellationToken::new(),
+            }
+        }
+
+        /// Starts a policies projector (with its own store) and a runner.
+        fn start_policies(&self, store: &std::path::Path) {
+            let mut config = ProjectorConfig::new(store);
+            config.partition = Partition::ALL;
+            let projector = Projector::open(Policies, self.log.clone(), config).unwrap();
+            let view = PoliciesView::new(projector.handle());
+            tokio::spawn(projector.run(self.shutdown.clone()));
+            tokio::spawn(run(self.engine.clone(), view, self.shutdown.clone()));
+        }
+
+        async fn run(&self, at: Option<Timestamp>, command: impl Into<Command>) {
+            self.engine
+                .execute_as_system(Request {
+                    command_id: None,
+                    occurred_at: at,
+                    command: command.into(),
+                })
+                .await
+                .unwrap();
+        }
+
+        async fn agent(&self, at: Timestamp) -> AgentId {
+            let agent = AgentId::from_uuid(Uuid::now_v7());
+            self.run(
+                Some(at),
+                RegisterAgent {
+                    agent_id: agent,
+                    name: "Ada".into(),
+                    email: "ada@example.com".into(),
+                    role: Role::Agent,
+                },
+            )
+            .await;
+            self.run(Some(at), GoOnline { agent }).await;
+            agent
+        }
+
+        /// The agent's envelopes, read straight from the log.
+        async fn history(&self, agent: AgentId) -> Vec<Envelope> {
+            self.log
+                .read_subject(&AggregateId::agent(agent).subject(), 0)
+                .await
+                .unwrap()
+                .iter()
+                .map(|stored| Envelope::decode(&stored.payload).unwrap())
+                .collect()
+        }
+
+        /// Waits (up to 10 s) until the agent's history has `n` envelopes.
+        async fn history_of_len(&self, agent: AgentId, n: usize) -> Vec<Envelope> {
+            for _ in 0..100 {
+                let history = self.history(agent).await;
+                if history.len() >= n {
+                    return history;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            self.history(agent).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_planned_pause_ends_at_its_planned_end_once() {
+        let desk = Desk::new().await;
+        let start = Timestamp::from_millis(wall_clock().millis() - 10 * 60_000);
+        let agent = desk.agent(start).await;
+        // Paused for 2 minutes, 10 minutes ago (an import): the end passed while no
+        // policy ran, as if the service had been down.
+        desk.run(
+            Some(start.plus_minutes(1)),
+            PauseAgent {
+                agent,
+                reason: PauseReason::Text("lunch".into()),
+                planned_minutes: Some(2),
+            },
+        )
+        .await;
+        let stores = tempfile::tempdir().unwrap();
+        desk.start_policies(stores.path());
+        let history = desk.history_of_len(agent, 4).await;
+        let last = history.last().unwrap();
+        assert_eq!(
+            last.events,
+            vec![Event::AgentResumed(AgentResumed {
+                agent,
+                reason: ResumeReason::PlannedEnd,
+            })]
+        );
+        assert_eq!(
+            last.occurred_at,
+            start.plus_minutes(3),
+            "exactly at the planned end"
+        );
+
+        // A second runner with a store of its own (a rebuild, another process) adds nothing.
+        let other = tempfile::tempdir().unwrap();
+        desk.start_policies(other.path());
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(desk.history(agent).await.len(), 4);
+        desk.shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_miss_pauses_the_agent_when_auto_pause_is_on() {
+        let desk = Desk::new().await;
+        let stores = tempfile::tempdir().unwrap();
+        desk.start_policies(stores.path());
+        desk.run(
+            None,
+            SetOrganizationSettings {
+                time_zone: None,
+                auto_pause: Some(true),
+                clover_odds: None,
+                seed: None,
+                max_custom_roles: None,
+            },
+        )
+        .await;
+        let agent = desk.agent(wall_clock()).await;
+        let chat = ChatId::from_uuid(Uuid::now_v7());
+        desk.run(
+            None,
+            StartChat {
+                chat_id: chat,
+                channel: Channel::Chat,
+                department: None,
+            },
+        )
+        .await;
+        desk.run(None, OfferChat { chat, agent }).await;
+        desk.run(None, MissChat { chat }).await;
+
+        let history = desk.history_of_len(agent, 3).await;
+        assert_eq!(history.len(), 3, "registered, online, auto-paused");
+        assert_eq!(
+            history[2].events,
+            vec![Event::AgentPaused(AgentPaused {
+                agent,
+                reason: PauseReason::AutoMissed {
+                    conversation: ConversationRef::chat(chat),
+                },
+                planned_end: None,
+            })]
+        );
+        // A second runner (a rebuild, another process) does not pause twice.
+        let other = tempfile::tempdir().unwrap();
+        desk.start_policies(other.path());
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(desk.history(agent).await.len(), 3);
+        desk.shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn no_auto_pause_when_the_setting_is_off() {
+        let desk = Desk::new().await;
+        let stores = tempfile::tempdir().unwrap();
+        desk.start_policies(stores.path());
+        let agent = desk.agent(wall_clock()).await;
+        let chat = ChatId::from_uuid(Uuid::now_v7());
+        desk.run(
+            None,
+            StartChat {
+                chat_id: chat,
+                channel: Channel::Chat,
+                department: None,
+            },
+        )
+        .await;
+        desk.run(None, OfferChat { chat, agent }).await;
+        desk.run(None, MissChat { chat }).await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(
+            desk.history(agent).await.len(),
+            2,
+            "registered and online only"
+        );
+        desk.shutdown.cancel();
+    }
+}
