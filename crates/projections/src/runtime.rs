@@ -346,6 +346,15 @@ pub enum ProjectionError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the {model} store in {path} is in use by another process ({reason}): stop it \
+         first, or give this one a data directory of its own"
+    )]
+    InUse {
+        model: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("the {model} store in {path} failed: {source}")]
     Store {
         model: &'static str,
@@ -424,7 +433,14 @@ impl<M: Model> Projector<M> {
                 set_aside::<M>(&path)?;
                 open_fresh::<M>(&path, config.cache_bytes)?
             }
-            Err(err) => {
+            Err(OpenError::InUse(reason)) => {
+                return Err(ProjectionError::InUse {
+                    model: M::NAME,
+                    path,
+                    reason,
+                })
+            }
+            Err(OpenError::Broken(err)) => {
                 tracing::error!(
                     model = M::NAME,
                     path = %path.display(),
@@ -730,23 +746,37 @@ fn dead_letter(txn: &mut Txn<'_>, checkpoint: &mut Checkpoint, stored: &Stored, 
 
 type Opened = (sled::Db, sled::Tree, Checkpoint);
 
+/// Why a store does not open.
+enum OpenError {
+    /// Another process has it open: not ours to touch.
+    InUse(String),
+    /// It cannot be trusted: rebuild it.
+    Broken(String),
+}
+
 /// Opens an existing store: `Ok(None)` when another layout version wrote it.
-fn open_store<M: Model>(path: &Path, cache_bytes: u64) -> Result<Option<Opened>, String> {
+fn open_store<M: Model>(path: &Path, cache_bytes: u64) -> Result<Option<Opened>, OpenError> {
+    let broken = |err: sled::Error| OpenError::Broken(err.to_string());
     let db = sled::Config::new()
         .path(path)
         .cache_capacity(cache_bytes)
         .open()
-        .map_err(|err| err.to_string())?;
-    let tree = db.open_tree("model").map_err(|err| err.to_string())?;
-    let checkpoint = match tree.get(CHECKPOINT_KEY).map_err(|err| err.to_string())? {
-        Some(bytes) => {
-            decode::<Checkpoint>(CHECKPOINT_KEY, &bytes).map_err(|err| err.to_string())?
-        }
+        .map_err(|err| match &err {
+            // sled's words when another process holds the store's lock.
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                OpenError::InUse(io.to_string())
+            }
+            _ => broken(err),
+        })?;
+    let tree = db.open_tree("model").map_err(broken)?;
+    let checkpoint = match tree.get(CHECKPOINT_KEY).map_err(broken)? {
+        Some(bytes) => decode::<Checkpoint>(CHECKPOINT_KEY, &bytes)
+            .map_err(|err| OpenError::Broken(err.to_string()))?,
         None if tree.is_empty() => Checkpoint {
             version: M::VERSION,
             ..Checkpoint::default()
         },
-        None => return Err("records without a checkpoint".into()),
+        None => return Err(OpenError::Broken("records without a checkpoint".into())),
     };
     if checkpoint.version != M::VERSION {
         return Ok(None);

@@ -292,3 +292,25 @@ async fn queries_wait_for_a_position() {
     running.await.unwrap().unwrap();
     let _ = Timestamp::EPOCH;
 }
+
+#[tokio::test]
+async fn a_store_in_use_is_refused_and_left_alone() {
+    let mut log = TestLog::new();
+    history(&mut log, 0..5).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut first = projector(Counter, &log, data.path(), 100);
+    let records = caught_up(&mut first).await;
+
+    let config = helpdesk_projections::ProjectorConfig::new(data.path());
+    let second = helpdesk_projections::Projector::open(Counter, log.dyn_log(), config);
+    let err = second.err().expect("a second opener is refused");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+    assert_eq!(
+        dump(&first.handle().tree()).unwrap(),
+        records,
+        "the store was left alone"
+    );
+}
