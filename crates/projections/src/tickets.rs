@@ -150,7 +150,7 @@ pub struct Tickets;
 
 impl Model for Tickets {
     const NAME: &'static str = "tickets";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn partition_key(&self, event: &Event) -> Option<Uuid> {
         ticket_of(event)
@@ -209,6 +209,10 @@ impl Model for Tickets {
                     // An event for a ticket this store never saw created: nothing to do.
                     return Ok(());
                 };
+                if before.status == Status::Deleted {
+                    // Deleted is final (SPEC §2): the ticket stays as it was deleted.
+                    return Ok(());
+                }
                 let mut after = before.clone();
                 evolve(&mut after, event, at.time);
                 after.updated_at = at.time;
@@ -457,7 +461,10 @@ impl TicketsView {
         let tree = self.handle.tree();
         let sees = Visibility::of(&tree, viewer)?;
         // The most selective index the filter allows; the rest is checked per ticket.
-        let prefix = if let Some(agent) = filter.assignee {
+        // Deleted tickets are only in their status list.
+        let prefix = if filter.status == Some(Status::Deleted) {
+            vec![BY_STATUS, Status::Deleted.byte()]
+        } else if let Some(agent) = filter.assignee {
             let mut p = vec![BY_AGENT];
             p.extend_from_slice(agent.as_bytes());
             p

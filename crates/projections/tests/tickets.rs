@@ -21,7 +21,7 @@ use helpdesk_domain::{
     Actor, AgentId, AggregateId, Channel, DepartmentId, Event, Priority, RuleId, TicketId,
     Timestamp,
 };
-use helpdesk_log::{EventLog, Position};
+use helpdesk_log::Position;
 use helpdesk_projections::runtime::dump;
 use helpdesk_projections::tickets::{
     Counts, Cursor, Filter, Page, Status, Ticket, Tickets, TicketsView, Viewer,
@@ -1627,7 +1627,7 @@ impl Sim {
             7 => {
                 let to = dept(self.pick(DEPARTMENTS as usize) as u128 + 1);
                 if t.department == Some(to) {
-                    vec![replied(id)]
+                    vec![priority_changed(id, Priority::High)]
                 } else {
                     self.tickets[i].department = Some(to);
                     let mut events = vec![transferred(id, t.department, to)];

@@ -16,6 +16,7 @@ mod logs;
 mod policies;
 mod process;
 mod reads;
+mod replay;
 mod setup;
 mod split;
 mod status;
@@ -48,6 +49,9 @@ enum Command {
     /// Run one read model's projector and its query service on NATS, optionally as one
     /// partition of several (`--partition i/N`).
     Project(split::ProjectArgs),
+    /// Rebuild a read model from the whole event log (after a rule change or a lost
+    /// store), with a progress bar. Stop that model's projector first.
+    Replay(replay::ReplayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,6 +72,7 @@ fn main() -> std::process::ExitCode {
             Command::Dev(args) => dev::run(args).await,
             Command::Commands(args) => split::commands(args).await,
             Command::Project(args) => split::project(args).await,
+            Command::Replay(args) => replay::run(args).await,
         }
     });
     match result {
