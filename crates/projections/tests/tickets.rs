@@ -1086,6 +1086,23 @@ async fn pages_neither_overlap_nor_skip() {
         .unwrap();
     assert_eq!(oldest.tickets, vec![]);
     assert_eq!(oldest.next, None);
+
+    // Paging on while the desk works: a cursor stays good when its own ticket is deleted,
+    // and a ticket created meanwhile (newer than every page) does not push the others on.
+    let first = view.list(&everything(), Viewer::All, None, 5).unwrap();
+    let cursor = first.next.expect("more pages");
+    assert_eq!(cursor.id, ticket(19).uuid());
+    desk.at(40, vec![deleted(ticket(19))]).await;
+    desk.at(41, vec![created(ticket(24), None)]).await;
+    desk.at(42, vec![deleted(ticket(17))]).await;
+    let view = desk.view().await;
+    let second = view
+        .list(&everything(), Viewer::All, Some(cursor), 5)
+        .unwrap();
+    assert_eq!(
+        second.tickets.iter().map(|t| t.id).collect::<Vec<_>>(),
+        newest_first(&[18, 16, 15, 14, 13])
+    );
 }
 
 // ----------------------------------------------------------------------------------- counts
