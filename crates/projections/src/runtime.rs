@@ -270,7 +270,7 @@ pub struct Checkpoint {
 pub struct ModelHandle {
     name: &'static str,
     tree: Arc<RwLock<sled::Tree>>,
-    position: watch::Receiver<Position>,
+    checkpoint: watch::Receiver<Checkpoint>,
 }
 
 /// Why a query could not wait for a position.
@@ -305,12 +305,17 @@ impl ModelHandle {
 
     /// The last log position the model has folded and flushed.
     pub fn position(&self) -> Position {
-        *self.position.borrow()
+        self.checkpoint.borrow().position
+    }
+
+    /// The event time the model has reached: the time of its last folded message.
+    pub fn time(&self) -> Timestamp {
+        self.checkpoint.borrow().time
     }
 
     /// Waits until the model folds more. Never returns once its projector has stopped.
     pub async fn changed(&mut self) {
-        if self.position.changed().await.is_err() {
+        if self.checkpoint.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
     }
@@ -321,10 +326,10 @@ impl ModelHandle {
         position: Position,
         wait: Duration,
     ) -> Result<Position, WaitError> {
-        let mut rx = self.position.clone();
-        let reached = tokio::time::timeout(wait, rx.wait_for(|p| *p >= position)).await;
+        let mut rx = self.checkpoint.clone();
+        let reached = tokio::time::timeout(wait, rx.wait_for(|c| c.position >= position)).await;
         match reached {
-            Ok(Ok(p)) => Ok(*p),
+            Ok(Ok(c)) => Ok(c.position),
             Ok(Err(_)) => Err(WaitError::Stopped { model: self.name }),
             Err(_) => Err(WaitError::NotYet {
                 model: self.name,
@@ -406,7 +411,7 @@ pub struct Projector<M: Model> {
     tree: sled::Tree,
     checkpoint: Checkpoint,
     shared_tree: Arc<RwLock<sled::Tree>>,
-    position: watch::Sender<Position>,
+    published: watch::Sender<Checkpoint>,
 }
 
 impl<M: Model> Projector<M> {
@@ -450,7 +455,7 @@ impl<M: Model> Projector<M> {
                 open_fresh::<M>(&path, config.cache_bytes)?
             }
         };
-        let (position, _) = watch::channel(checkpoint.position);
+        let (published, _) = watch::channel(checkpoint);
         Ok(Projector {
             model: Arc::new(model),
             log,
@@ -460,7 +465,7 @@ impl<M: Model> Projector<M> {
             db,
             tree,
             checkpoint,
-            position,
+            published,
         })
     }
 
@@ -469,7 +474,7 @@ impl<M: Model> Projector<M> {
         ModelHandle {
             name: M::NAME,
             tree: self.shared_tree.clone(),
-            position: self.position.subscribe(),
+            checkpoint: self.published.subscribe(),
         }
     }
 
@@ -575,7 +580,7 @@ impl<M: Model> Projector<M> {
         self.db = db;
         self.tree = tree;
         self.checkpoint = checkpoint;
-        self.position.send_replace(0);
+        self.published.send_replace(checkpoint);
         tracing::info!(model = M::NAME, path = %self.path.display(), "model dropped: replaying the log from the start");
         Ok(())
     }
@@ -705,7 +710,7 @@ impl<M: Model> Projector<M> {
             .await
             .map_err(|err| Stop::Retry(format!("flushing the {} store failed: {err}", M::NAME)))?;
         self.checkpoint = checkpoint;
-        self.position.send_replace(checkpoint.position);
+        self.published.send_replace(checkpoint);
         Ok(())
     }
 }

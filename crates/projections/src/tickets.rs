@@ -99,14 +99,12 @@ pub struct Ticket {
     /// The time of the last event on the ticket.
     pub updated_at: Timestamp,
     pub first_answer_at: Option<Timestamp>,
-    /// When it was last resolved (none while it is not resolved).
+    /// When it was last resolved (none while it is not; a deleted ticket keeps it).
     pub resolved_at: Option<Timestamp>,
     /// Agent answers written.
     pub answers: u32,
     /// Who answered last (the agent a rating is attributed to).
     pub last_answer_by: Option<Uuid>,
-    /// The log position of the last event on the ticket.
-    pub position: u64,
 }
 
 /// Tickets of one department by status, right now.
@@ -150,7 +148,7 @@ pub struct Tickets;
 
 impl Model for Tickets {
     const NAME: &'static str = "tickets";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
     fn partition_key(&self, event: &Event) -> Option<Uuid> {
         ticket_of(event)
@@ -196,7 +194,6 @@ impl Model for Tickets {
                     resolved_at: None,
                     answers: 0,
                     last_answer_by: None,
-                    position: at.position,
                 };
                 index(txn, &ticket, true)?;
                 txn.put(key(TICKET, ticket.id), &ticket);
@@ -216,7 +213,6 @@ impl Model for Tickets {
                 let mut after = before.clone();
                 evolve(&mut after, event, at.time);
                 after.updated_at = at.time;
-                after.position = at.position;
                 index(txn, &before, false)?;
                 index(txn, &after, true)?;
                 txn.put(key(TICKET, id), &after);

@@ -265,7 +265,7 @@ impl Desk {
     }
 
     /// Appends, catches up, and checks the ticket against `expected` with the envelope's
-    /// time and position as its `updated_at` and `position`; also that the ticket is in
+    /// time as its `updated_at`; also that the ticket is in
     /// exactly one status list, its own.
     async fn expect(
         &mut self,
@@ -273,9 +273,8 @@ impl Desk {
         events: Vec<Event>,
         expected: &mut Ticket,
     ) -> TicketsView {
-        let position = self.at(minute, events).await;
+        self.at(minute, events).await;
         expected.updated_at = at(minute);
-        expected.position = position;
         let view = self.view().await;
         assert_eq!(
             view.get(expected.id, Viewer::All).unwrap().as_ref(),
@@ -436,20 +435,19 @@ async fn the_status_machine_follows_spec_section_2() {
     let mut desk = Desk::new();
     let t = ticket(1);
     let (a1, a2) = (agent(1), agent(2));
-    let position = desk
-        .at(
-            0,
-            vec![TicketCreated {
-                ticket: t,
-                channel: Channel::WebForm,
-                priority: Priority::High,
-                subject: "The printer is on fire".into(),
-                body: Some("Really, it is.".into()),
-                department: None,
-            }
-            .into()],
-        )
-        .await;
+    desk.at(
+        0,
+        vec![TicketCreated {
+            ticket: t,
+            channel: Channel::WebForm,
+            priority: Priority::High,
+            subject: "The printer is on fire".into(),
+            body: Some("Really, it is.".into()),
+            department: None,
+        }
+        .into()],
+    )
+    .await;
     let mut expected = Ticket {
         id: t.uuid(),
         channel: Channel::WebForm,
@@ -465,7 +463,6 @@ async fn the_status_machine_follows_spec_section_2() {
         resolved_at: None,
         answers: 0,
         last_answer_by: None,
-        position,
     };
     let view = desk.view().await;
     assert_eq!(get(&view, t), expected);
@@ -604,20 +601,19 @@ async fn priority_tags_assignees_and_transfers() {
     desk.at(0, vec![department_created(d1, "Billing")]).await;
     desk.at(0, vec![department_created(d2, "Support")]).await;
     let t = ticket(1);
-    let position = desk
-        .at(
-            1,
-            vec![TicketCreated {
-                ticket: t,
-                channel: Channel::Whatsapp,
-                priority: Priority::Low,
-                subject: "Refund please".into(),
-                body: None,
-                department: Some(d1),
-            }
-            .into()],
-        )
-        .await;
+    desk.at(
+        1,
+        vec![TicketCreated {
+            ticket: t,
+            channel: Channel::Whatsapp,
+            priority: Priority::Low,
+            subject: "Refund please".into(),
+            body: None,
+            department: Some(d1),
+        }
+        .into()],
+    )
+    .await;
     let mut expected = Ticket {
         id: t.uuid(),
         channel: Channel::Whatsapp,
@@ -633,7 +629,6 @@ async fn priority_tags_assignees_and_transfers() {
         resolved_at: None,
         answers: 0,
         last_answer_by: None,
-        position,
     };
     assert_eq!(get(&desk.view().await, t), expected);
 
@@ -752,27 +747,26 @@ async fn routing_results_in_the_creating_envelope_apply_at_once() {
     let (d1, a1) = (dept(1), agent(1));
     desk.at(0, vec![department_created(d1, "Billing")]).await;
     let t = ticket(1);
-    let position = desk
-        .at(
-            1,
-            vec![
-                TicketCreated {
-                    ticket: t,
-                    channel: Channel::Email,
-                    priority: Priority::Normal,
-                    subject: "Invoice wrong".into(),
-                    body: None,
-                    department: None,
-                }
-                .into(),
-                transferred(t, None, d1),
-                assigned(t, a1),
-                priority_changed(t, Priority::High),
-                tagged(t, "invoice"),
-                tagged(t, "routed"),
-            ],
-        )
-        .await;
+    desk.at(
+        1,
+        vec![
+            TicketCreated {
+                ticket: t,
+                channel: Channel::Email,
+                priority: Priority::Normal,
+                subject: "Invoice wrong".into(),
+                body: None,
+                department: None,
+            }
+            .into(),
+            transferred(t, None, d1),
+            assigned(t, a1),
+            priority_changed(t, Priority::High),
+            tagged(t, "invoice"),
+            tagged(t, "routed"),
+        ],
+    )
+    .await;
     let view = desk.view().await;
     assert_eq!(
         get(&view, t),
@@ -791,7 +785,6 @@ async fn routing_results_in_the_creating_envelope_apply_at_once() {
             resolved_at: None,
             answers: 0,
             last_answer_by: None,
-            position,
         }
     );
     assert_eq!(counts_of(&view, Some(d1)), counts(1, 0, 0, 0));

@@ -127,11 +127,13 @@ impl Engine {
         }
     }
 
-    /// Wall-clock milliseconds of the last command with a caller-supplied time, if any.
-    pub fn last_import_ms(&self) -> Option<i64> {
+    /// Whether an import is running: a command with a caller-supplied time arrived
+    /// within `window` of wall time (SPEC §1: the clock and the policies hold back then,
+    /// so that nothing at today's time lands in the middle of imported history).
+    pub fn import_running(&self, window: std::time::Duration) -> bool {
         match self.last_import_ms.load(Ordering::Relaxed) {
-            i64::MIN => None,
-            ms => Some(ms),
+            i64::MIN => false,
+            at => wall_clock().millis() - at < window.as_millis() as i64,
         }
     }
 
@@ -328,15 +330,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Ends `agent`'s planned pause if its planned end has come (the policy runner's
-    /// timer: the end is recorded even when nothing else happens to the agent).
-    pub async fn end_planned_pause_now(
+    /// Ends `agent`'s planned pause if its planned end has come by `now` (the policy
+    /// runner's timer: the end is recorded even when nothing else happens to the agent).
+    pub async fn end_planned_pause_by(
         &self,
         agent: helpdesk_domain::AgentId,
+        now: Timestamp,
     ) -> Result<(), ExecError> {
         let target = AggregateId::agent(agent);
         let _turn = self.stripes[stripe(&target)].lock().await;
-        self.end_planned_pause(target, wall_clock()).await
+        self.end_planned_pause(target, now).await
     }
 
     /// Runs a command of the system itself (setup, ticks, planned pause ends).

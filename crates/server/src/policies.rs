@@ -27,6 +27,8 @@ use crate::engine::{wall_clock, Engine, ExecError, Request};
 /// The longest the runner sleeps between looks (a pause planned in a minute is ended
 /// within this of its end).
 const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How recent a command with its own time must be for an import to count as running.
+const IMPORT_WINDOW: Duration = Duration::from_secs(60);
 
 pub async fn run(engine: Arc<Engine>, view: PoliciesView, shutdown: CancellationToken) {
     let mut position = view.handle().clone();
@@ -49,8 +51,15 @@ async fn look(
     view: &PoliciesView,
     refused: &mut HashSet<Uuid>,
 ) -> Result<(), String> {
-    for (agent, planned_end) in view.due_resumes(wall_clock()).map_err(|e| e.to_string())? {
-        match engine.end_planned_pause_now(agent).await {
+    // While an import runs, "now" is as far as the log's history has come: a pause
+    // planned to end later in the imported day must not end ahead of the import.
+    let now = if engine.import_running(IMPORT_WINDOW) {
+        wall_clock().min(view.handle().time())
+    } else {
+        wall_clock()
+    };
+    for (agent, planned_end) in view.due_resumes(now).map_err(|e| e.to_string())? {
+        match engine.end_planned_pause_by(agent, now).await {
             Ok(()) => tracing::debug!(%agent, %planned_end, "planned pause ended"),
             Err(ExecError::Domain(err)) => {
                 tracing::info!(%agent, "a planned pause end does not apply: {err}")

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{wall_clock, Engine};
+use crate::engine::Engine;
 
 pub async fn run(engine: Arc<Engine>, every: Duration, shutdown: CancellationToken) {
     let mut interval = tokio::time::interval(every);
@@ -20,11 +20,7 @@ pub async fn run(engine: Arc<Engine>, every: Duration, shutdown: CancellationTok
             _ = shutdown.cancelled() => return,
             _ = interval.tick() => {}
         }
-        let now = wall_clock().millis();
-        let importing = engine
-            .last_import_ms()
-            .is_some_and(|at| now - at < every.as_millis() as i64);
-        if importing {
+        if engine.import_running(every) {
             tracing::debug!("an import is running: no tick");
             continue;
         }

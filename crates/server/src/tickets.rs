@@ -185,6 +185,5 @@ fn ticket_pb(t: Ticket) -> pb::Ticket {
         resolved_at: t.resolved_at.and_then(time),
         answers: t.answers,
         last_answer_by: id(t.last_answer_by),
-        position: t.position,
     }
 }
