@@ -138,6 +138,23 @@ impl Condition {
     }
 }
 
+/// Takes a tree apart node by node, so that dropping a long chain does not recurse.
+impl Drop for Compiled {
+    fn drop(&mut self) {
+        let mut pending = vec![std::mem::replace(&mut self.expr, Expr::Number(0.0))];
+        while let Some(expr) = pending.pop() {
+            match expr {
+                Expr::Unary(_, operand) => pending.push(*operand),
+                Expr::Binary(_, left, right) => {
+                    pending.push(*left);
+                    pending.push(*right);
+                }
+                Expr::Number(_) | Expr::Variable(_) => {}
+            }
+        }
+    }
+}
+
 /// Post-order walk with an explicit work list (a chain `1 + 1 + …` is as deep as it is
 /// long). Returns the program, its stack depth and the variables read as a bit set.
 fn emit(expr: &Expr) -> (Vec<Op>, usize, u32) {

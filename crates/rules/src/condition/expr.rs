@@ -1,6 +1,6 @@
 //! The syntax tree and its canonical printing.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// A prefix operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +71,24 @@ impl BinaryOp {
         }
     }
 
+    /// The symbol with a space on either side, as canonical printing writes it.
+    pub const fn spaced(self) -> &'static str {
+        match self {
+            BinaryOp::Or => " || ",
+            BinaryOp::And => " && ",
+            BinaryOp::Gt => " > ",
+            BinaryOp::Ge => " >= ",
+            BinaryOp::Lt => " < ",
+            BinaryOp::Le => " <= ",
+            BinaryOp::Eq => " == ",
+            BinaryOp::Ne => " != ",
+            BinaryOp::Add => " + ",
+            BinaryOp::Sub => " - ",
+            BinaryOp::Mul => " * ",
+            BinaryOp::Div => " / ",
+        }
+    }
+
     /// 1 (`||`) to 5 (`*`, `/`); unary operators bind at 6 and atoms at 7.
     pub const fn precedence(self) -> u8 {
         match self {
@@ -93,7 +111,7 @@ impl BinaryOp {
     }
 }
 
-const UNARY_PRECEDENCE: u8 = 6;
+pub(crate) const UNARY_PRECEDENCE: u8 = 6;
 const ATOM_PRECEDENCE: u8 = 7;
 
 /// A condition's syntax tree, as [`parse`](super::parse) builds it.
@@ -146,55 +164,46 @@ impl Expr {
 
 /// The canonical text: single spaces around binary operators, none after a unary one,
 /// and only the parentheses the tree needs.
+///
+/// Printing keeps its own list of what is left to write instead of recursing, so a
+/// tree of any depth prints in constant stack.
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_expr(f, self)
-    }
-}
-
-fn write_operand(f: &mut fmt::Formatter<'_>, expr: &Expr, parenthesize: bool) -> fmt::Result {
-    if parenthesize {
-        f.write_char('(')?;
-        write_expr(f, expr)?;
-        f.write_char(')')
-    } else {
-        write_expr(f, expr)
-    }
-}
-
-/// Recursion follows right operands, unary operands and parentheses only; a
-/// left-associative chain (`1 + 2 + 3 + …`, as deep as it is long) is walked in a loop.
-fn write_expr(f: &mut fmt::Formatter<'_>, expr: &Expr) -> fmt::Result {
-    match expr {
-        Expr::Number(value) => write!(f, "{value}"),
-        Expr::Variable(name) => write!(f, "${name}"),
-        Expr::Unary(op, operand) => {
-            f.write_str(op.symbol())?;
-            write_operand(f, operand, operand.precedence() < UNARY_PRECEDENCE)
+        enum Piece<'e> {
+            Expr(&'e Expr),
+            Text(&'static str),
         }
-        Expr::Binary(op, left, right) => {
-            let precedence = op.precedence();
-            // The left spine of operators of this precedence prints without parentheses
-            // (except for comparisons, which do not chain).
-            let mut rights = vec![(*op, &**right)];
-            let mut leftmost = &**left;
-            if !op.is_comparison() {
-                while let Expr::Binary(inner, l, r) = leftmost {
-                    if inner.precedence() != precedence {
-                        break;
-                    }
-                    rights.push((*inner, r));
-                    leftmost = l;
+        fn operand<'e>(todo: &mut Vec<Piece<'e>>, expr: &'e Expr, parenthesize: bool) {
+            if parenthesize {
+                todo.extend([Piece::Text(")"), Piece::Expr(expr), Piece::Text("(")]);
+            } else {
+                todo.push(Piece::Expr(expr));
+            }
+        }
+        let mut todo = vec![Piece::Expr(self)];
+        while let Some(piece) = todo.pop() {
+            match piece {
+                Piece::Text(text) => f.write_str(text)?,
+                Piece::Expr(Expr::Number(value)) => write!(f, "{value}")?,
+                Piece::Expr(Expr::Variable(name)) => write!(f, "${name}")?,
+                Piece::Expr(Expr::Unary(op, inner)) => {
+                    f.write_str(op.symbol())?;
+                    operand(&mut todo, inner, inner.precedence() < UNARY_PRECEDENCE);
+                }
+                Piece::Expr(Expr::Binary(op, left, right)) => {
+                    let precedence = op.precedence();
+                    // Pushed in reverse: the right operand is written last. Operators of
+                    // one precedence associate to the left, so a right operand of the
+                    // same precedence needs parentheses; comparisons do not associate,
+                    // so a left one does too.
+                    operand(&mut todo, right, right.precedence() <= precedence);
+                    todo.push(Piece::Text(op.spaced()));
+                    let left_parens = left.precedence() < precedence
+                        || (op.is_comparison() && left.precedence() == precedence);
+                    operand(&mut todo, left, left_parens);
                 }
             }
-            let left_parens = leftmost.precedence() < precedence
-                || (op.is_comparison() && leftmost.precedence() == precedence);
-            write_operand(f, leftmost, left_parens)?;
-            for (op, right) in rights.into_iter().rev() {
-                write!(f, " {} ", op.symbol())?;
-                write_operand(f, right, right.precedence() <= precedence)?;
-            }
-            Ok(())
         }
+        Ok(())
     }
 }

@@ -83,7 +83,7 @@ fn parse_accepts_any_variable_name_and_compile_does_not() {
     );
     assert_eq!(
         error("$whatever_1 > 2"),
-        "column 1: unknown variable $whatever_1; did you mean $worktime?"
+        "column 1: unknown variable $whatever_1; did you mean $answers?"
     );
 }
 
@@ -316,13 +316,14 @@ fn syntax_errors_name_the_column_and_what_was_expected() {
         ("1 +\u{e4}", format!("column 4: {operand}, found \"\u{e4}\"")),
         ("1 * * 2", format!("column 5: {operand}, found \"*\"")),
         ("1 2", "column 3: expected an operator or the end of the condition, found \"2\"".into()),
-        ("($answers > 1", "column 14: expected an operator or \")\", found the end of the condition".into()),
+        ("($answers + 1", "column 14: expected an operator or \")\", found the end of the condition".into()),
+        ("($answers > 1", "column 14: expected \"+\", \"-\", \"*\", \"/\", \"&&\", \"||\" or \")\", found the end of the condition".into()),
         ("($answers > 1 $chats", "column 15: expected \"+\", \"-\", \"*\", \"/\", \"&&\", \"||\" or \")\", found \"$chats\"".into()),
         ("1 !", "column 3: expected an operator or the end of the condition, found \"!\"".into()),
         ("$answers ! = 1", "column 10: expected an operator or the end of the condition, found \"!\"".into()),
     ] {
-        assert_eq!(error(&source), message, "{source:?}");
-        let column = compile(&source).unwrap_err().column();
+        assert_eq!(error(source), message, "{source:?}");
+        let column = compile(source).unwrap_err().column();
         assert!(column >= 1 && column <= source.chars().count() + 1);
     }
 }
@@ -481,9 +482,10 @@ fn nesting_beyond_64_is_refused_at_the_opening_token() {
 
 #[test]
 fn deep_and_long_input_cannot_overflow_the_stack() {
-    // A thread with a small stack (tokio's workers have 2 MiB, tests' threads too).
+    // Parsing, checking, compiling, printing, evaluating and dropping a condition never
+    // recurse, so a thread with a stack far smaller than the usual 2 MiB will do.
     std::thread::Builder::new()
-        .stack_size(256 * 1024)
+        .stack_size(128 * 1024)
         .spawn(|| {
             for opener in ["(", "-", "!", "-(", "!(", "(-"] {
                 let source = opener.repeat(2000 / opener.len());
@@ -496,12 +498,10 @@ fn deep_and_long_input_cannot_overflow_the_stack() {
             let condition = compile(&chain).unwrap();
             assert_eq!(condition.eval(&Values::new()), 1000.0);
             assert_eq!(condition.to_string(), chain);
-            let copy = condition.expr().clone();
-            assert_eq!(&copy, condition.expr());
-            assert_eq!(parse(&chain).unwrap(), copy);
+            drop(condition);
             let and_chain = format!("1{}", " && 1".repeat((MAX_TOKENS - 1) / 2));
             assert_eq!(compile(&and_chain).unwrap().parts().len(), 1000);
-            // Deepest nesting with the widest stack.
+            // The deepest nesting with the widest stack: a tree 325 deep to the right.
             let worst = worst_stack(MAX_NESTING);
             let condition = compile(&worst).unwrap();
             assert_eq!(condition.stack_depth(), MAX_STACK);
@@ -511,6 +511,16 @@ fn deep_and_long_input_cannot_overflow_the_stack() {
         .unwrap()
         .join()
         .unwrap();
+}
+
+#[test]
+fn the_derived_traits_of_a_long_chain_work_on_a_usual_stack() {
+    // Derived Clone, PartialEq, Debug and Drop of an `Expr` do recurse along a chain.
+    let chain = format!("1{}", " * 1".repeat((MAX_TOKENS - 1) / 2));
+    let expr = parse(&chain).unwrap();
+    let copy = expr.clone();
+    assert_eq!(copy, expr);
+    assert!(format!("{copy:?}").starts_with("Binary(Mul, Binary(Mul"));
 }
 
 /// `1 || 1 && 1 == 1 + 1 * (…)`, nested `depth` times: every level adds five values.
@@ -536,7 +546,7 @@ fn too_many_tokens() {
     let source = format!("1{}", " + 1".repeat(MAX_TOKENS / 2));
     let error = compile(&source).unwrap_err();
     assert_eq!(error.kind(), &ErrorKind::TooManyTokens);
-    assert_eq!(error.column(), 4 * (MAX_TOKENS / 2) - 1);
+    assert_eq!(error.column(), 4 * (MAX_TOKENS / 2) + 1);
 }
 
 // --- printing --------------------------------------------------------------------------
@@ -678,4 +688,28 @@ fn conditions_are_cheap_shared_values() {
     assert_eq!(format!("{condition:?}"), "Condition(\"$answers > 1\")");
     assert_eq!(condition.as_str(), "$answers > 1");
     assert_eq!(condition.program_len(), 3);
+}
+
+#[test]
+fn the_errors_the_module_docs_show() {
+    let docs = include_str!("mod.rs");
+    for source in [
+        "$answers >=",
+        "1 2",
+        "($answers + 1",
+        "1 < 2 < 3",
+        "$answers = 10",
+        "answers > 1",
+        "1e3",
+        "(1))",
+        "$ answers",
+        "1.",
+        "$answer > 1",
+    ] {
+        let row = format!(
+            "//! | `{source}` | `{}` |",
+            error(source).replace("||", "\\|\\|")
+        );
+        assert!(docs.contains(&row), "the docs lack {row}");
+    }
 }
