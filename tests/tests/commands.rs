@@ -421,6 +421,35 @@ async fn a_day_at_the_desk(helpdesk: &Helpdesk) -> anyhow::Result<()> {
         "agents.manage",
     );
 
+    // A level's condition is checked when it is defined: the column and what was expected.
+    let bad_level = c
+        .define_level(boss.req(pb::DefineLevelRequest {
+            name: "Speedster".into(),
+            description: "Fast.".into(),
+            condition: "$answer >= 10".into(),
+            ..Default::default()
+        }))
+        .await;
+    let status = expect_code(bad_level, Code::InvalidArgument, "did you mean $answers");
+    assert!(status.message().contains("column 1"), "{status:?}");
+    expect_field(
+        c.define_level(boss.req(pb::DefineLevelRequest {
+            name: "Speedster".into(),
+            description: "Fast.".into(),
+            condition: "$answers >=".into(),
+            ..Default::default()
+        }))
+        .await,
+        "condition",
+    );
+    c.define_level(boss.req(pb::DefineLevelRequest {
+        name: "Speedster".into(),
+        description: "Fast.".into(),
+        condition: "$answers >= 10 && $chats_ph > 2".into(),
+        ..Default::default()
+    }))
+    .await?;
+
     // A revoked token stops working at once.
     let revoked_id = {
         let issued = AdminServiceClient::new(helpdesk.channel().await?)

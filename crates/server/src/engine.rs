@@ -110,7 +110,7 @@ pub struct Engine {
     last_import_ms: AtomicI64,
     /// The last position of the clock's subject, as far as this process knows.
     clock_position: AtomicU64,
-    /// The level condition check, once the rules crate provides one.
+    /// The level condition check of the rules crate (syntax, variables, nesting).
     check_condition: Option<Box<dyn Fn(&str) -> Result<(), DomainError> + Send + Sync>>,
 }
 
@@ -123,7 +123,11 @@ impl Engine {
             has_departments: AtomicBool::new(false),
             last_import_ms: AtomicI64::new(i64::MIN),
             clock_position: AtomicU64::new(0),
-            check_condition: None,
+            check_condition: Some(Box::new(|source: &str| {
+                helpdesk_rules::condition::compile(source)
+                    .map(|_| ())
+                    .map_err(|err| DomainError::invalid("condition", err.to_string()))
+            })),
         }
     }
 
