@@ -5,4 +5,6 @@
 
 pub mod workload;
 
-pub use workload::{command_kind, ModelTicket, Workload, WorkloadConfig, WorkloadStats, GENERATED_KINDS};
+pub use workload::{
+    command_kind, ModelTicket, Workload, WorkloadConfig, WorkloadStats, GENERATED_KINDS,
+};
