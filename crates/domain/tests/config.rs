@@ -702,7 +702,7 @@ fn update_level(
 
 /// Stands in for the rules crate's parser: knows a few variables and refuses a dangling
 /// comparison.
-fn condition_check() -> Box<dyn Fn(&str) -> Result<(), DomainError>> {
+fn condition_check() -> Check {
     Box::new(|condition: &str| {
         if let Some(at) = condition.find("$answrs") {
             return Err(DomainError::invalid(

@@ -2,10 +2,10 @@
 //!
 //! A [`Projector`] owns one sled database (`<data dir>/models/<name>`, or
 //! `<name>-<i>of<N>` for a partition) holding one tree, in which the model's records and
-//! its [`Checkpoint`] live side by side. It reads the log from the checkpoint's position
-//! + 1, folds what is ready (up to a batch) into an in-memory [`Txn`], then writes the
-//! changed records **and** the new checkpoint in one atomic `apply_batch`, flushes, and
-//! only then goes on. The checkpoint in sled is the cursor of record: a crash at any point
+//! its [`Checkpoint`] live side by side. It reads the log from the position after the
+//! checkpoint, folds what is ready (up to a batch) into an in-memory [`Txn`], then writes
+//! the changed records **and** the new checkpoint in one atomic `apply_batch`, flushes,
+//! and only then goes on. The checkpoint in sled is the cursor of record: a crash at any point
 //! neither loses nor doubles an event, whatever the log (or a NATS consumer) remembers.
 //!
 //! A model is disposable. The runtime answers every state it cannot trust with a
@@ -38,6 +38,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+/// A store's records as raw keys and values, in key order.
+pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Told the position reached and the end aimed at, after each batch of a catch-up.
+type Progress<'a> = &'a mut (dyn FnMut(Position, Position) + Send);
 
 /// Keys starting with this byte belong to the runtime; models use any other first byte.
 pub const RESERVED: u8 = 0x00;
@@ -207,7 +213,7 @@ impl<'a> Txn<'a> {
     }
 
     /// The keys and raw values under `prefix`, in key order, with this batch's writes.
-    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ModelError> {
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Records, ModelError> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for entry in self.tree.scan_prefix(prefix) {
             let (key, value) = entry?;
@@ -598,7 +604,7 @@ impl<M: Model> Projector<M> {
     async fn pass(
         &mut self,
         shutdown: &CancellationToken,
-        mut until: Option<(Position, &mut (dyn FnMut(Position, Position) + Send))>,
+        mut until: Option<(Position, Progress<'_>)>,
     ) -> Stop {
         let last = match self.log.last_position().await {
             Ok(last) => last,
@@ -820,7 +826,7 @@ fn set_aside<M: Model>(path: &Path) -> Result<(), ProjectionError> {
 
 /// Every record of a store except the runtime's own: what two builds of one model must
 /// agree on byte for byte.
-pub fn dump(tree: &sled::Tree) -> Result<Vec<(Vec<u8>, Vec<u8>)>, sled::Error> {
+pub fn dump(tree: &sled::Tree) -> Result<Records, sled::Error> {
     tree.iter()
         .filter(|entry| {
             entry

@@ -266,10 +266,8 @@ fn evolve(ticket: &mut Ticket, event: &Event, time: Timestamp) {
                 ticket.resolved_at = None;
             }
         }
-        Event::TicketTagged(e) => {
-            if !ticket.tags.contains(&e.tag) {
-                ticket.tags.push(e.tag.clone());
-            }
+        Event::TicketTagged(e) if !ticket.tags.contains(&e.tag) => {
+            ticket.tags.push(e.tag.clone());
         }
         Event::TicketUntagged(e) => ticket.tags.retain(|t| t != &e.tag),
         Event::TicketResolved(_) if live => {

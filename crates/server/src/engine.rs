@@ -110,8 +110,6 @@ pub struct Engine {
     last_import_ms: AtomicI64,
     /// The last position of the clock's subject, as far as this process knows.
     clock_position: AtomicU64,
-    /// The level condition check of the rules crate (syntax, variables, nesting).
-    check_condition: Option<Box<dyn Fn(&str) -> Result<(), DomainError> + Send + Sync>>,
 }
 
 impl Engine {
@@ -123,11 +121,6 @@ impl Engine {
             has_departments: AtomicBool::new(false),
             last_import_ms: AtomicI64::new(i64::MIN),
             clock_position: AtomicU64::new(0),
-            check_condition: Some(Box::new(|source: &str| {
-                helpdesk_rules::condition::compile(source)
-                    .map(|_| ())
-                    .map_err(|err| DomainError::invalid("condition", err.to_string()))
-            })),
         }
     }
 
@@ -243,8 +236,8 @@ impl Engine {
                 principal,
             )?;
             let org_has_departments = self.org_has_departments().await?;
-            // The context borrows a closure that is not `Sync`: it must not live across
-            // an await, so the decision is taken in a block of its own.
+            // The context holds a `dyn Fn` that is not `Sync`: it must not live across an
+            // await, so the decision is taken in a block of its own.
             let events = {
                 let context = Context {
                     principal,
@@ -252,7 +245,7 @@ impl Engine {
                     config: config_state,
                     related: &related,
                     org_has_departments,
-                    check_condition: self.check_condition.as_deref().map(|f| f as _),
+                    check_condition: Some(&check_condition),
                 };
                 domain::decide(&loaded.state, &request.command, &context)?
             };
@@ -433,6 +426,13 @@ impl Engine {
         }
         Ok(any)
     }
+}
+
+/// A level condition's check (syntax, variables, nesting), by the rules crate.
+fn check_condition(source: &str) -> Result<(), DomainError> {
+    helpdesk_rules::condition::compile(source)
+        .map(|_| ())
+        .map_err(|err| DomainError::invalid("condition", err.to_string()))
 }
 
 /// The wall clock as an event time. The domain never reads the clock; the engine does.

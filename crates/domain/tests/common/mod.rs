@@ -110,7 +110,7 @@ pub fn integration(permissions: &[Permission]) -> Principal {
 
 // --- the world ---------------------------------------------------------------------------
 
-type Check = Box<dyn Fn(&str) -> Result<(), DomainError>>;
+pub type Check = Box<dyn Fn(&str) -> Result<(), DomainError>>;
 
 pub struct World {
     aggregates: HashMap<AggregateId, (State, Option<Timestamp>)>,
