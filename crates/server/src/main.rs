@@ -18,6 +18,7 @@ mod process;
 mod reads;
 mod replay;
 mod setup;
+mod simulate;
 mod split;
 mod status;
 mod ticker;
@@ -52,6 +53,10 @@ enum Command {
     /// Rebuild a read model from the whole event log (after a rule change or a lost
     /// store), with a progress bar. Stop that model's projector first.
     Replay(replay::ReplayArgs),
+    /// Feed a running system with seeded, realistic help desk days (agents, shifts,
+    /// pauses, tickets, chats, calls, ratings) ending at today's midnight, with a
+    /// progress bar: `helpdesk simulate --agents 50 --days 14 --seed 7`.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +78,7 @@ fn main() -> std::process::ExitCode {
             Command::Commands(args) => split::commands(args).await,
             Command::Project(args) => split::project(args).await,
             Command::Replay(args) => replay::run(args).await,
+            Command::Simulate(args) => simulate::run(args).await,
         }
     });
     match result {
