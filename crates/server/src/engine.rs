@@ -127,6 +127,8 @@ pub struct Engine {
     stripes: Vec<tokio::sync::Mutex<()>>,
     /// Once the organization has a department it always has one (there is no deletion).
     has_departments: AtomicBool,
+    /// Set by the first command of anyone but the system itself (see [`Engine::worked`]).
+    worked: tokio::sync::watch::Sender<bool>,
     /// Wall-clock milliseconds of the last command that brought its own `occurred_at`.
     last_import_ms: AtomicI64,
     /// The last position of the clock's subject, as far as this process knows.
@@ -141,8 +143,17 @@ impl Engine {
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             has_departments: AtomicBool::new(false),
             last_import_ms: AtomicI64::new(i64::MIN),
+            worked: tokio::sync::watch::Sender::new(false),
             clock_position: AtomicU64::new(0),
         }
+    }
+
+    /// Returns once this process has run a command for anyone but the system (a person,
+    /// an integration, an import). A fresh organization's clock waits for it, so that a
+    /// history imported into it is not preceded by a tick at today's time.
+    pub async fn worked(&self) {
+        let mut worked = self.worked.subscribe();
+        let _ = worked.wait_for(|w| *w).await;
     }
 
     /// Whether an import is running: a command with a caller-supplied time arrived
@@ -201,6 +212,10 @@ impl Engine {
         request: Request,
     ) -> Result<Outcome, ExecError> {
         request.command.validate()?;
+        if !principal.is_system() {
+            self.worked
+                .send_if_modified(|worked| !std::mem::replace(worked, true));
+        }
         if request.occurred_at.is_some() {
             self.last_import_ms
                 .store(wall_clock().millis(), Ordering::Relaxed);

@@ -64,10 +64,11 @@ impl Process {
         owner_token: Option<&str>,
         tick: Duration,
     ) -> anyhow::Result<()> {
-        match setup::ensure(engine, owner_token)
+        let owner = setup::ensure(engine, owner_token)
             .await
-            .context("cannot set the organization up")?
-        {
+            .context("cannot set the organization up")?;
+        let fresh = !matches!(owner, OwnerToken::Existing);
+        match owner {
             OwnerToken::Created(token) => {
                 println!("owner token: {token}");
                 println!(
@@ -88,7 +89,7 @@ impl Process {
         let shutdown = self.shutdown.clone();
         let clock = engine.clone();
         self.tasks.spawn(async move {
-            ticker::run(clock, tick, shutdown).await;
+            ticker::run(clock, tick, fresh, shutdown).await;
             Ok(())
         });
         Ok(())

@@ -3,10 +3,15 @@
 //! Every step is an ordinary system command with a fixed command id, so a setup that
 //! was interrupted (or raced by a second process) finishes on the next start without
 //! doubling anything.
+//!
+//! The setup is recorded at the Unix epoch, before any history: time in a read model
+//! never runs backwards (SPEC §1), so a setup stamped "now" would pull every event of a
+//! history imported afterwards (`helpdesk simulate`, a backfill) up to the setup's time.
+//! The default levels are thereby in force from the beginning, as defaults should be.
 
 use helpdesk_domain::{
     command::{DefineLevel, IssueToken, RegisterAgent, SetUpOrganization},
-    AgentId, AggregateId, Command, LevelId, Role, State, TokenId, TokenSubject,
+    AgentId, AggregateId, Command, LevelId, Role, State, Timestamp, TokenId, TokenSubject,
 };
 use rand::RngCore;
 use uuid::Uuid;
@@ -101,7 +106,7 @@ pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerT
     engine
         .execute_as_system(Request {
             command_id: Some(Uuid::new_v5(&SETUP, &hash)),
-            occurred_at: None,
+            occurred_at: Some(Timestamp::EPOCH),
             command: Command::IssueToken(IssueToken {
                 token_id: TokenId::from_uuid(Uuid::new_v5(&SETUP, b"owner-token")),
                 hash,
@@ -117,7 +122,7 @@ async fn run(engine: &Engine, key: &str, command: Command) -> Result<(), ExecErr
     engine
         .execute_as_system(Request {
             command_id: Some(Uuid::new_v5(&SETUP, key.as_bytes())),
-            occurred_at: None,
+            occurred_at: Some(Timestamp::EPOCH),
             command,
         })
         .await?;

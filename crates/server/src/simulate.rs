@@ -5,7 +5,10 @@
 //! command names the agent it is done as and the time it happened). The days end at
 //! today's midnight (UTC), so weeks of history take seconds to minutes, not weeks.
 //! The same seed gives the same history; sending it twice appends nothing the second
-//! time (every command id is a duplicate).
+//! time (every command id is a duplicate). Feed a fresh organization: history imported
+//! after work at today's time would be stamped with that time in the read models (time
+//! never runs backwards there, SPEC §1), and the configuration (routing rules) cannot
+//! be changed at a time earlier than its last change.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -73,9 +76,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     );
     config.departments = args.departments;
     config.intensity = args.intensity;
-    // The organization was set up when the server first started, after the simulated
-    // days began: its configuration (the routing rules) is changed at the server's time.
-    config.config_at_wall_clock = true;
+    // The organization's setup is recorded at the Unix epoch, so the routing rules can
+    // be defined at the start of the simulated days, like everything else.
+    config.config_at_wall_clock = false;
 
     let total = Workload::new(config.clone()).count() as u64;
     let mut client = CommandServiceClient::connect(args.server.clone())

@@ -3,7 +3,7 @@
 //!
 //! It holds off while an import runs (a command with a caller-supplied time arrived
 //! within the last interval), so that a tick at today's time never lands in the middle of
-//! imported history.
+//! imported history; in a new organization it starts with the first command from outside.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 
-pub async fn run(engine: Arc<Engine>, every: Duration, shutdown: CancellationToken) {
+/// Ticks every `every`. With `fresh` (an organization set up by this start) the clock
+/// starts with the first command from outside, not before: a history imported into a
+/// new organization must not come after a tick at today's time (SPEC §1).
+pub async fn run(engine: Arc<Engine>, every: Duration, fresh: bool, shutdown: CancellationToken) {
+    if fresh {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = engine.worked() => {}
+        }
+    }
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
