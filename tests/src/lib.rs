@@ -105,11 +105,23 @@ pub struct Builder {
     data_dir: Option<PathBuf>,
     nats_url: Option<String>,
     owner_token: Option<String>,
+    subcommand: Vec<OsString>,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
 }
 
 impl Builder {
+    /// Run `helpdesk <words…>` instead of `helpdesk dev`, e.g. `["commands"]` or
+    /// `["project", "tickets"]` (these run on NATS: give [`Builder::nats`]).
+    pub fn subcommand<I, S>(mut self, words: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.subcommand = words.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Use this data directory (kept after the test) instead of a fresh temporary one.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
@@ -163,6 +175,11 @@ impl Builder {
             data_dir,
             nats_url: self.nats_url,
             owner_token: self.owner_token.clone(),
+            subcommand: if self.subcommand.is_empty() {
+                vec!["dev".into()]
+            } else {
+                self.subcommand
+            },
             args: self.args,
             envs: self.envs,
             token: self.owner_token,
@@ -219,6 +236,8 @@ pub struct Helpdesk {
     nats_url: Option<String>,
     /// The token passed with `--owner-token`, if any.
     owner_token: Option<String>,
+    /// `dev`, or the words given with [`Builder::subcommand`].
+    subcommand: Vec<OsString>,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
     /// The Owner's token: the one passed, or the one the first start printed.
@@ -396,7 +415,7 @@ impl Helpdesk {
         };
         let mut command = Command::new(&self.bin);
         command
-            .arg("dev")
+            .args(&self.subcommand)
             .arg("--data-dir")
             .arg(self.data_dir.path())
             .arg("--listen")
@@ -404,7 +423,11 @@ impl Helpdesk {
         if let Some(url) = &self.nats_url {
             command.arg("--nats").arg(url);
         }
-        if let Some(token) = &self.owner_token {
+        let sets_up = matches!(
+            self.subcommand.first().and_then(|w| w.to_str()),
+            Some("dev" | "commands")
+        );
+        if let Some(token) = self.owner_token.as_ref().filter(|_| sets_up) {
             command.arg("--owner-token").arg(token);
         }
         command.args(&self.args);
@@ -709,5 +732,62 @@ pub mod grpc {
                 tonic_prost::ProstCodec::<Req, Resp>::default(),
             )
             .await
+    }
+}
+
+// ------------------------------------------------------------------------------ workloads
+
+/// Feeding generated help desk days to a server, and reading read-model stores.
+pub mod workload {
+    use anyhow::{bail, Context as _};
+    use helpdesk_api::{pb, CommandServiceClient};
+    use helpdesk_bench::{Workload, WorkloadConfig};
+    use tonic::transport::Channel;
+
+    /// Streams the whole workload through `CommandService/Execute` with `token`; fails on
+    /// any rejected command. Returns the highest log position written.
+    pub async fn feed(
+        channel: Channel,
+        token: &str,
+        config: WorkloadConfig,
+    ) -> anyhow::Result<u64> {
+        let total = Workload::new(config.clone()).count();
+        let request = super::with_token(
+            tonic::Request::new(tokio_stream::iter(Workload::new(config))),
+            token,
+        );
+        let mut responses = CommandServiceClient::new(channel)
+            .execute(request)
+            .await
+            .context("Execute")?
+            .into_inner();
+        let mut answered = 0;
+        let mut last = 0;
+        while let Some(response) = responses.message().await? {
+            answered += 1;
+            match response.result {
+                Some(pb::execute_response::Result::Response(r)) => last = last.max(r.position),
+                other => bail!("command #{} was refused: {other:?}", response.index),
+            }
+        }
+        if answered != total {
+            bail!("{answered} answers to {total} commands");
+        }
+        Ok(last)
+    }
+
+    /// The records of a read model's store (`<data_dir>/models/<model>`), without the
+    /// runtime's own (checkpoint, dead letters). The store must not be open elsewhere.
+    pub fn model_records(
+        data_dir: &std::path::Path,
+        model: &str,
+    ) -> anyhow::Result<helpdesk_projections::runtime::Records> {
+        let path = data_dir.join("models").join(model);
+        let db = sled::Config::new()
+            .path(&path)
+            .open()
+            .with_context(|| format!("opening {}", path.display()))?;
+        let tree = db.open_tree("model")?;
+        Ok(helpdesk_projections::runtime::dump(&tree)?)
     }
 }

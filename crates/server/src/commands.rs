@@ -5,19 +5,17 @@
 //! become statuses in one place ([`crate::status`]); nothing here builds a `Status`.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use futures::future::{ready, FutureExt};
-use futures::stream::{FuturesOrdered, StreamExt};
 use futures::Stream;
 use helpdesk_api::{pb, ApiError, CommandService, IntoCommand, ParsedCommand};
 use helpdesk_domain::Principal;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth;
-use crate::engine::{self, Engine, Footprint, Outcome};
+use crate::engine::{self, Engine, Outcome};
 
 /// How many `Execute` responses may wait for a slow client before commands pause.
 const EXECUTE_BUFFER: usize = 256;
@@ -94,9 +92,9 @@ macro_rules! command_service {
 
             type ExecuteStream = ExecuteStream;
 
-            /// Responses come in request order, and a command sees what the commands
-            /// before it in the stream did; commands that touch none of the same
-            /// aggregates run side by side (see `run_stream`). The caller is
+            /// Commands run one after another, in the order they arrive: a command sees
+            /// what the commands before it did, and the log holds them in stream order
+            /// (which the read models' event time depends on, SPEC §1). The caller is
             /// authenticated once, when the stream opens.
             async fn execute(
                 &self,
@@ -112,117 +110,43 @@ macro_rules! command_service {
     };
 }
 
-/// Commands of one `Execute` stream in flight at most.
-const MAX_IN_FLIGHT: usize = 256;
-
-/// Runs the commands of one stream: each is started once no unfinished command before
-/// it touches an aggregate it touches ([`Footprint::conflicts`]), so independent
-/// commands share the log's writes (one fsync, one round of acks) while dependent ones
-/// keep their order. Responses are sent in request order.
+/// Runs the commands of one `Execute` stream and answers each, in order.
 async fn run_stream(
     engine: Arc<Engine>,
     principal: Principal,
     mut requests: Streaming<pb::ExecuteRequest>,
     tx: mpsc::Sender<Result<pb::ExecuteResponse, Status>>,
 ) {
-    let active: Arc<Mutex<Vec<(u64, Footprint)>>> = Arc::default();
-    let finished = Arc::new(Notify::new());
-    let mut running = FuturesOrdered::new();
-    let mut reading = true;
     let mut index = 0u64;
-    while reading || !running.is_empty() {
-        tokio::select! {
+    loop {
+        let next = tokio::select! {
             // The client went away: stop taking its commands.
             _ = tx.closed() => return,
-            Some(reply) = running.next(), if !running.is_empty() => {
-                if tx.send(Ok(reply)).await.is_err() {
-                    return;
-                }
+            next = requests.message() => next,
+        };
+        let message = match next {
+            Ok(Some(message)) => message,
+            Ok(None) => return,
+            Err(status) => {
+                tracing::debug!("Execute stream ended with {status}");
+                return;
             }
-            next = requests.message(), if reading && running.len() < MAX_IN_FLIGHT => {
-                let message = match next {
-                    Ok(Some(message)) => message,
-                    Ok(None) => {
-                        reading = false;
-                        continue;
-                    }
-                    Err(status) => {
-                        tracing::debug!("Execute stream ended with {status}");
-                        reading = false;
-                        continue;
-                    }
-                };
-                let this = index;
-                index += 1;
-                let parsed = match message.into_command(principal.agent) {
-                    Ok(parsed) => parsed,
-                    Err(err) => {
-                        running.push_back(ready(err.to_execute_response(this)).boxed());
-                        continue;
-                    }
-                };
-                let footprint = match engine.footprint(&parsed.command).await {
-                    Ok(footprint) => footprint,
-                    Err(err) => {
-                        let err = ApiError::from(err);
-                        running.push_back(ready(err.to_execute_response(this)).boxed());
-                        continue;
-                    }
-                };
-                wait_for_turn(&active, &finished, &footprint).await;
-                active.lock().expect("active lock").push((this, footprint));
-                let (engine, principal) = (engine.clone(), principal.clone());
-                let (active, finished) = (active.clone(), finished.clone());
-                let task = tokio::spawn(async move {
-                    let result = execute(&engine, &principal, parsed).await;
-                    active.lock().expect("active lock").retain(|(i, _)| *i != this);
-                    finished.notify_waiters();
-                    reply(this, result)
-                });
-                running.push_back(
-                    async move {
-                        task.await.unwrap_or_else(|err| {
-                            ApiError::internal(format!("the command failed: {err}"))
-                                .to_execute_response(this)
-                        })
-                    }
-                    .boxed(),
-                );
-            }
-        }
-    }
-}
-
-/// Waits until no unfinished command conflicts with `footprint`.
-async fn wait_for_turn(
-    active: &Mutex<Vec<(u64, Footprint)>>,
-    finished: &Notify,
-    footprint: &Footprint,
-) {
-    loop {
-        let notified = finished.notified();
-        tokio::pin!(notified);
-        // Registered before looking, so a finish between the look and the wait counts.
-        notified.as_mut().enable();
-        let clear = !active
-            .lock()
-            .expect("active lock")
-            .iter()
-            .any(|(_, other)| other.conflicts(footprint));
-        if clear {
+        };
+        let result = match message.into_command(principal.agent) {
+            Ok(parsed) => execute(&engine, &principal, parsed).await,
+            Err(err) => Err(err),
+        };
+        let reply = match result {
+            Ok(outcome) => pb::ExecuteResponse {
+                index,
+                result: Some(pb::execute_response::Result::Response(response(outcome))),
+            },
+            Err(err) => err.to_execute_response(index),
+        };
+        if tx.send(Ok(reply)).await.is_err() {
             return;
         }
-        notified.await;
-    }
-}
-
-fn reply(index: u64, result: Result<Outcome, ApiError>) -> pb::ExecuteResponse {
-    match result {
-        Ok(outcome) => pb::ExecuteResponse {
-            index,
-            result: Some(pb::execute_response::Result::Response(response(outcome))),
-        },
-        Err(err) => err.to_execute_response(index),
+        index += 1;
     }
 }
 

@@ -50,27 +50,6 @@ pub struct Outcome {
     pub duplicate: bool,
 }
 
-/// The aggregates one command touches.
-#[derive(Debug, Clone)]
-pub struct Footprint {
-    pub writes: AggregateId,
-    pub reads: Vec<AggregateId>,
-    /// Runs alone: nothing before it may be unfinished, nothing after it may start.
-    pub barrier: bool,
-}
-
-impl Footprint {
-    /// Whether two commands must run one after the other: one writes what the other
-    /// reads or writes (or either is a barrier).
-    pub fn conflicts(&self, other: &Footprint) -> bool {
-        self.barrier
-            || other.barrier
-            || self.writes == other.writes
-            || self.reads.contains(&other.writes)
-            || other.reads.contains(&self.writes)
-    }
-}
-
 /// Why a command was not carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -408,27 +387,6 @@ impl Engine {
             events: envelope.events.iter().map(|e| e.name()).collect(),
             position,
             duplicate: true,
-        })
-    }
-
-    /// What `command` will write and read, so that a stream of commands can run those
-    /// that do not touch each other side by side (see [`Footprint::conflicts`]).
-    pub async fn footprint(&self, command: &Command) -> Result<Footprint, ExecError> {
-        let target = command.target();
-        let loaded = self.load(target, false).await?;
-        let config = self.load(AggregateId::config(), false).await?;
-        let State::Config(config_state) = &config.state else {
-            unreachable!("the config aggregate folds into config state")
-        };
-        let mut reads = domain::needs(command, &loaded.state, config_state);
-        reads.retain(|id| *id != target);
-        Ok(Footprint {
-            writes: target,
-            reads,
-            // The configuration is read by every decision; a new department changes
-            // what every ticket decision knows ("the organization has departments").
-            barrier: target.kind == AggregateKind::Config
-                || matches!(command, Command::CreateDepartment(_)),
         })
     }
 

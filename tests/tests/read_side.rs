@@ -1,0 +1,198 @@
+//! The read side end to end: generated help desk days fed to the real binaries, the
+//! tickets read model checked against the generator's own account, across backends and
+//! across a projector killed in the middle of its catch-up.
+//!
+//! Needs the binary (`cargo build -p helpdesk-server`) and `nats-server` (`just test` sees to
+//! both).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use helpdesk_api::{pb, TicketServiceClient};
+use helpdesk_bench::{Workload, WorkloadConfig};
+use helpdesk_tests::workload::{feed, model_records};
+use helpdesk_tests::{helpdesk_bin, with_token, Builder, Helpdesk, NatsServer};
+use tonic::Request;
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn workload(seed: u64, agents: u32, days: u32) -> WorkloadConfig {
+    WorkloadConfig::new(
+        seed,
+        agents,
+        days,
+        WorkloadConfig::start_days_before(now_millis(), days),
+    )
+}
+
+/// new / open (answered or open) / resolved per department, as the generator's own model
+/// of its tickets has them at the end.
+fn expected_counts(config: &WorkloadConfig) -> BTreeMap<String, (u64, u64, u64)> {
+    let mut workload = Workload::new(config.clone());
+    for _ in workload.by_ref() {}
+    let mut counts = BTreeMap::new();
+    for ticket in workload.model_tickets() {
+        let department = ticket.department.map(|d| d.to_string()).unwrap_or_default();
+        let entry = counts.entry(department).or_insert((0, 0, 0));
+        match ticket.status {
+            "new" => entry.0 += 1,
+            "answered" | "open" => entry.1 += 1,
+            "resolved" => entry.2 += 1,
+            "deleted" => {}
+            other => panic!("the generator names an unknown status {other:?}"),
+        }
+    }
+    counts
+}
+
+/// The tickets model's counts once it has reached `position`.
+async fn counts_at(
+    helpdesk: &Helpdesk,
+    token: &str,
+    position: u64,
+) -> anyhow::Result<(u64, BTreeMap<String, (u64, u64, u64)>)> {
+    let response = TicketServiceClient::new(helpdesk.channel().await?)
+        .count_tickets(with_token(
+            Request::new(pb::CountTicketsRequest {
+                read: Some(pb::ReadOptions {
+                    min_position: position,
+                    wait_ms: 60_000,
+                }),
+            }),
+            token,
+        ))
+        .await?
+        .into_inner();
+    let counts = response
+        .departments
+        .into_iter()
+        .filter(|d| d.new + d.open + d.resolved > 0)
+        .map(|d| (d.department_id, (d.new, d.open, d.resolved)))
+        .collect();
+    Ok((response.position, counts))
+}
+
+fn without_empty(counts: BTreeMap<String, (u64, u64, u64)>) -> BTreeMap<String, (u64, u64, u64)> {
+    counts
+        .into_iter()
+        .filter(|(_, c)| *c != (0, 0, 0))
+        .collect()
+}
+
+/// Feeds `config` to a fresh `helpdesk dev` and returns the tickets model's records.
+async fn tickets_model_after(
+    builder: Builder,
+    config: &WorkloadConfig,
+) -> anyhow::Result<helpdesk_projections::runtime::Records> {
+    let mut helpdesk = builder.arg("--tick-seconds").arg("3600").start().await?;
+    let token = helpdesk.token().to_owned();
+    let last = feed(helpdesk.channel().await?, &token, config.clone()).await?;
+    let (position, counts) = counts_at(&helpdesk, &token, last).await?;
+    assert!(position >= last);
+    assert_eq!(
+        counts,
+        without_empty(expected_counts(config)),
+        "the model's counts are the generator's"
+    );
+    helpdesk.stop().await?;
+    let records = model_records(helpdesk.data_dir(), "tickets")?;
+    assert!(records.len() > 100, "a model of {} records", records.len());
+    Ok(records)
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_tickets_model_on_both_backends() -> anyhow::Result<()> {
+    let config = workload(11, 6, 2);
+    let embedded = tickets_model_after(Helpdesk::builder(), &config).await?;
+    let nats = NatsServer::start()?;
+    let on_nats = tickets_model_after(Helpdesk::builder().nats(&nats), &config).await?;
+    let first_difference = embedded
+        .iter()
+        .zip(&on_nats)
+        .find(|(a, b)| a != b)
+        .map(|(a, b)| format!("embedded {a:02x?}\n     NATS {b:02x?}"));
+    assert!(
+        embedded == on_nats,
+        "the tickets models differ: {} records on the embedded log, {} on NATS; first:\n{}",
+        embedded.len(),
+        on_nats.len(),
+        first_difference.unwrap_or_default()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_projector_killed_in_its_catch_up_recovers_to_a_clean_rebuild() -> anyhow::Result<()> {
+    let nats = NatsServer::start()?;
+    let mut commands = Helpdesk::builder()
+        .nats(&nats)
+        .subcommand(["commands"])
+        .arg("--tick-seconds")
+        .arg("3600")
+        .start()
+        .await?;
+    let token = commands.token().to_owned();
+    let config = workload(23, 12, 3);
+    let last = feed(commands.channel().await?, &token, config.clone()).await?;
+
+    let mut projector = Helpdesk::builder()
+        .nats(&nats)
+        .subcommand(["project", "tickets"])
+        .start()
+        .await?;
+    let mut killed_mid_catch_up = 0;
+    for delay_ms in [0, 30, 120, 400] {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        // Where the projector is now (no waiting), then kill -9.
+        let reached = TicketServiceClient::new(projector.channel().await?)
+            .count_tickets(with_token(
+                Request::new(pb::CountTicketsRequest { read: None }),
+                &token,
+            ))
+            .await?
+            .into_inner()
+            .position;
+        projector.kill().await?;
+        if reached < last {
+            killed_mid_catch_up += 1;
+        }
+        projector.start_again().await?;
+    }
+    assert!(
+        killed_mid_catch_up > 0,
+        "the projector caught up before any kill: make the history longer"
+    );
+    let (position, counts) = counts_at(&projector, &token, last).await?;
+    assert!(position >= last);
+    assert_eq!(counts, without_empty(expected_counts(&config)));
+    projector.stop().await?;
+
+    // A clean rebuild of the same log elsewhere.
+    let clean = tempfile::tempdir()?;
+    let replay = tokio::process::Command::new(helpdesk_bin())
+        .args(["replay", "tickets", "--nats", &nats.url(), "--data-dir"])
+        .arg(clean.path())
+        .output()
+        .await?;
+    assert!(
+        replay.status.success(),
+        "helpdesk replay failed: {}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let recovered = model_records(projector.data_dir(), "tickets")?;
+    let rebuilt = model_records(clean.path(), "tickets")?;
+    assert!(
+        recovered == rebuilt,
+        "after {killed_mid_catch_up} kills in the catch-up the model differs from a clean \
+         rebuild ({} and {} records)",
+        recovered.len(),
+        rebuilt.len()
+    );
+    commands.stop().await?;
+    Ok(())
+}
