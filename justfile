@@ -13,6 +13,10 @@ default:
 run *ARGS:
     cargo run -p helpdesk-server --bin helpdesk -- dev {{ARGS}}
 
+# Feed the running system (`just run`) with simulated help desk days, e.g. `just simulate --agents 20 --days 7`.
+simulate *ARGS:
+    cargo run -p helpdesk-server --bin helpdesk -- simulate {{ARGS}}
+
 # Start a local nats-server with JetStream, storing in ./data/nats (Ctrl-C stops it).
 nats:
     mkdir -p data/nats
