@@ -4,14 +4,18 @@
 //!   [`runtime::ModelHandle`] for queries with read-your-writes.
 //! - [`tickets`]: tickets now, their lists and per-department counts, with the department
 //!   visibility of SPEC §3.
+//! - [`stats`]: agent statistics (SPEC §4), all time and per day, with benchmarks.
+//! - [`calendar`]: days in the organization's time zone.
 //! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the
 //!   server's policy runner.
 //!
 //! This crate knows the domain and the log, not gRPC: queries are plain functions that
 //! the server exposes.
 
+pub mod calendar;
 pub mod policies;
 pub mod runtime;
+pub mod stats;
 pub mod tickets;
 
 pub use runtime::{
