@@ -27,6 +27,10 @@ pub use pb::admin_service_client::AdminServiceClient;
 pub use pb::admin_service_server::{AdminService, AdminServiceServer};
 pub use pb::command_service_client::CommandServiceClient;
 pub use pb::command_service_server::{CommandService, CommandServiceServer};
+pub use pb::level_service_client::LevelServiceClient;
+pub use pb::level_service_server::{LevelService, LevelServiceServer};
+pub use pb::stats_service_client::StatsServiceClient;
+pub use pb::stats_service_server::{StatsService, StatsServiceServer};
 pub use pb::ticket_service_client::TicketServiceClient;
 pub use pb::ticket_service_server::{TicketService, TicketServiceServer};
 
@@ -51,4 +55,6 @@ pub const SERVICE_NAMES: &[&str] = &[
     "helpdesk.v1.CommandService",
     "helpdesk.v1.AdminService",
     "helpdesk.v1.TicketService",
+    "helpdesk.v1.StatsService",
+    "helpdesk.v1.LevelService",
 ];

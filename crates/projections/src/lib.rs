@@ -5,6 +5,7 @@
 //! - [`tickets`]: tickets now, their lists and per-department counts, with the department
 //!   visibility of SPEC §3.
 //! - [`stats`]: agent statistics (SPEC §4), all time and per day, with benchmarks.
+//! - [`levels`]: levels reached (SPEC §5), the leaderboard, progress, level-ups.
 //! - [`calendar`]: days in the organization's time zone.
 //! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the
 //!   server's policy runner.
@@ -13,12 +14,13 @@
 //! the server exposes.
 
 pub mod calendar;
+pub mod levels;
 pub mod policies;
 pub mod runtime;
 pub mod stats;
 pub mod tickets;
 
 pub use runtime::{
-    At, Checkpoint, Model, ModelError, ModelHandle, Partition, ProjectionError, Projector,
+    At, Checkpoint, Model, ModelError, ModelHandle, Note, Partition, ProjectionError, Projector,
     ProjectorConfig, Txn, WaitError,
 };

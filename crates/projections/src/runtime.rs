@@ -23,6 +23,7 @@
 //! An envelope that does not decode is set aside (a dead letter under the reserved
 //! prefix, an error in the log) and the projector goes on.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ use helpdesk_domain::{AggregateId, Envelope, Event, Timestamp};
 use helpdesk_log::{EventLog, LogError, Position, Stored};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -49,6 +50,9 @@ type Progress<'a> = &'a mut (dyn FnMut(Position, Position) + Send);
 pub const RESERVED: u8 = 0x00;
 const CHECKPOINT_KEY: &[u8] = &[RESERVED, b'c'];
 const DEAD_LETTER: u8 = b'd';
+
+/// How many notes wait for slow listeners before the oldest are dropped for them.
+const NOTE_CAPACITY: usize = 4_096;
 
 /// How many messages one batch folds at most.
 pub const DEFAULT_BATCH: usize = 1_000;
@@ -164,11 +168,19 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 // ------------------------------------------------------------------------------------ txn
 
+/// A derived fact a model announces to live listeners (a level-up, a badge award): not
+/// stored, and never announced for events that were in the log before the projector
+/// started or rebuilt (a rebuild announces nothing).
+pub type Note = Arc<dyn Any + Send + Sync>;
+
 /// The writes of one batch, in memory until the batch commits. Reads see them first,
 /// then the store.
 pub struct Txn<'a> {
     tree: &'a sled::Tree,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The position of the message being folded.
+    position: Position,
+    notes: Vec<(Position, Note)>,
 }
 
 impl<'a> Txn<'a> {
@@ -176,6 +188,8 @@ impl<'a> Txn<'a> {
         Txn {
             tree,
             writes: BTreeMap::new(),
+            position: 0,
+            notes: Vec::new(),
         }
     }
 
@@ -207,6 +221,11 @@ impl<'a> Txn<'a> {
         self.writes.insert(key, Some(bytes));
     }
 
+    /// Announces `note` to live listeners once the batch is committed.
+    pub fn notify<T: Any + Send + Sync>(&mut self, note: T) {
+        self.notes.push((self.position, Arc::new(note)));
+    }
+
     /// Removes the record at `key`.
     pub fn remove(&mut self, key: impl Into<Vec<u8>>) {
         self.writes.insert(key.into(), None);
@@ -236,7 +255,7 @@ impl<'a> Txn<'a> {
         self.writes.insert(key, Some(bytes));
     }
 
-    fn into_batch(self) -> sled::Batch {
+    fn into_batch(self) -> (sled::Batch, Vec<(Position, Note)>) {
         let mut batch = sled::Batch::default();
         for (key, write) in self.writes {
             match write {
@@ -244,7 +263,7 @@ impl<'a> Txn<'a> {
                 None => batch.remove(key),
             }
         }
-        batch
+        (batch, self.notes)
     }
 }
 
@@ -275,6 +294,7 @@ pub struct Checkpoint {
 #[derive(Clone)]
 pub struct ModelHandle {
     name: &'static str,
+    notes: broadcast::Sender<Note>,
     tree: Arc<RwLock<sled::Tree>>,
     checkpoint: watch::Receiver<Checkpoint>,
 }
@@ -299,6 +319,12 @@ impl ModelHandle {
     /// The model's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// What the model announces from now on (see [`Note`]). A listener that falls more
+    /// than the channel's capacity behind misses some and is told how many.
+    pub fn notes(&self) -> broadcast::Receiver<Note> {
+        self.notes.subscribe()
     }
 
     /// The tree to read (a rebuild swaps it, so take it per query).
@@ -418,6 +444,10 @@ pub struct Projector<M: Model> {
     checkpoint: Checkpoint,
     shared_tree: Arc<RwLock<sled::Tree>>,
     published: watch::Sender<Checkpoint>,
+    notes: broadcast::Sender<Note>,
+    /// Notes are announced for messages after this position only (the log's end when
+    /// the projector started or rebuilt); `Position::MAX` until that is known.
+    live_from: Position,
 }
 
 impl<M: Model> Projector<M> {
@@ -472,6 +502,8 @@ impl<M: Model> Projector<M> {
             tree,
             checkpoint,
             published,
+            notes: broadcast::channel(NOTE_CAPACITY).0,
+            live_from: Position::MAX,
         })
     }
 
@@ -481,6 +513,7 @@ impl<M: Model> Projector<M> {
             name: M::NAME,
             tree: self.shared_tree.clone(),
             checkpoint: self.published.subscribe(),
+            notes: self.notes.clone(),
         }
     }
 
@@ -506,6 +539,11 @@ impl<M: Model> Projector<M> {
         );
         let mut failures = 0u32;
         loop {
+            if self.live_from == Position::MAX {
+                if let Ok(end) = self.log.last_position().await {
+                    self.live_from = end;
+                }
+            }
             match self.pass(&shutdown, None).await {
                 Stop::Shutdown => {
                     tracing::info!(
@@ -587,6 +625,8 @@ impl<M: Model> Projector<M> {
         self.tree = tree;
         self.checkpoint = checkpoint;
         self.published.send_replace(checkpoint);
+        // What is replayed now was announced before.
+        self.live_from = Position::MAX;
         tracing::info!(model = M::NAME, path = %self.path.display(), "model dropped: replaying the log from the start");
         Ok(())
     }
@@ -668,6 +708,7 @@ impl<M: Model> Projector<M> {
             if stored.position <= checkpoint.position {
                 continue;
             }
+            txn.position = stored.position;
             match Envelope::decode(&stored.payload) {
                 Ok(envelope) => {
                     let time = envelope.occurred_at.max(checkpoint.time);
@@ -707,7 +748,7 @@ impl<M: Model> Projector<M> {
             return Ok(());
         }
         txn.put_reserved(CHECKPOINT_KEY.to_vec(), &checkpoint);
-        let batch = txn.into_batch();
+        let (batch, notes) = txn.into_batch();
         self.tree
             .apply_batch(batch)
             .map_err(|err| Stop::Retry(format!("writing the {} store failed: {err}", M::NAME)))?;
@@ -717,6 +758,12 @@ impl<M: Model> Projector<M> {
             .map_err(|err| Stop::Retry(format!("flushing the {} store failed: {err}", M::NAME)))?;
         self.checkpoint = checkpoint;
         self.published.send_replace(checkpoint);
+        for (position, note) in notes {
+            if position > self.live_from {
+                // Nobody listening is fine.
+                let _ = self.notes.send(note);
+            }
+        }
         Ok(())
     }
 }

@@ -174,13 +174,7 @@ impl Counters {
     /// rounded to whole milliseconds) and its sample (how many things it is made of).
     /// `None` for a mean without samples.
     pub fn statistic(&self, statistic: Statistic) -> (Option<u64>, u64) {
-        let mean = |sum: u64, n: u64| {
-            if n == 0 {
-                None
-            } else {
-                Some((sum + n / 2) / n)
-            }
-        };
+        let mean = |sum: u64, n: u64| (sum + n / 2).checked_div(n);
         let count = |n: u64| (Some(n), n);
         match statistic {
             Statistic::Transfers => count(self.transfers),
@@ -803,13 +797,13 @@ fn millis_between(from: Timestamp, to: Timestamp) -> u64 {
     (to.millis() - from.millis()).max(0) as u64
 }
 
+/// An interval still open: from, to (now), and the counter it adds to.
+pub type OpenInterval = (Timestamp, Timestamp, fn(&mut Counters, u64));
+
 /// The intervals open at `now` (a running pause ending by its planned end), as the
 /// counters they add.
-pub fn open_intervals(
-    p: &Presence,
-    now: Timestamp,
-) -> Vec<(Timestamp, Timestamp, fn(&mut Counters, u64))> {
-    let mut open: Vec<(Timestamp, Timestamp, fn(&mut Counters, u64))> = Vec::new();
+pub fn open_intervals(p: &Presence, now: Timestamp) -> Vec<OpenInterval> {
+    let mut open: Vec<OpenInterval> = Vec::new();
     if let Some(since) = p.online_since {
         open.push((since, now, |c, ms| c.online_ms += ms));
     }
@@ -996,4 +990,116 @@ fn uuid_at(key: &[u8], at: usize) -> Result<Uuid, ModelError> {
     key.get(at..at + 16)
         .and_then(|b| Uuid::from_slice(b).ok())
         .ok_or_else(|| ModelError::Corrupt(format!("key {key:02x?} holds no uuid at {at}")))
+}
+
+// ------------------------------------------------------------------------------ metrics
+
+macro_rules! counter_names {
+    ($($field:ident),* $(,)?) => {
+        impl Counters {
+            /// Every counter's name, as the API and the docs spell it.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// Every counter by name.
+            pub fn named(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($field), self.$field)),*]
+            }
+
+            /// One counter by name.
+            pub fn get(&self, name: &str) -> Option<u64> {
+                match name {
+                    $(stringify!($field) => Some(self.$field),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+counter_names!(
+    answers,
+    chats,
+    missed_chats,
+    chat_answers,
+    calls,
+    call_ms,
+    missed_calls,
+    rewards,
+    punishments,
+    handled,
+    transfers,
+    tickets_tagged,
+    resolved,
+    deleted,
+    pauses,
+    pause_ms,
+    online_ms,
+    work_ms,
+    answer_chars,
+    longest_answer,
+    chat_pickup_ms,
+    chat_pickups,
+    chat_ms,
+    chats_ended,
+    longest_chat_ms,
+    calls_ended,
+    longest_call_ms,
+    first_answer_ms,
+    first_answers,
+    resolution_ms,
+    resolutions,
+    answer_wait_ms,
+    answer_waits,
+);
+
+/// What a benchmark ranks by: a level variable, a counter, or a badge statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Variable(Variable),
+    Counter(&'static str),
+    Statistic(Statistic),
+}
+
+impl Metric {
+    /// A metric by name: level variables first (`answers` is the variable), then
+    /// counters, then badge statistics.
+    pub fn parse(name: &str) -> Option<Metric> {
+        let name = name.strip_prefix('$').unwrap_or(name);
+        if let Some(v) = Variable::from_name(name) {
+            return Some(Metric::Variable(v));
+        }
+        if let Some(c) = Counters::NAMES.iter().find(|c| **c == name) {
+            return Some(Metric::Counter(c));
+        }
+        Statistic::parse(name).map(Metric::Statistic)
+    }
+
+    /// Every name [`Metric::parse`] knows.
+    pub fn names() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = helpdesk_rules::condition::VARIABLES.to_vec();
+        names.extend(
+            Counters::NAMES
+                .iter()
+                .filter(|c| !names.contains(c))
+                .collect::<Vec<_>>(),
+        );
+        names.extend(Statistic::ALL.iter().map(|s| s.as_str()));
+        names
+    }
+
+    /// The metric's value for `counters` and the sample it is made of; none for a mean
+    /// without samples.
+    pub fn of(&self, counters: &Counters) -> (Option<f64>, u64) {
+        match self {
+            Metric::Variable(v) => (Some(counters.values().get(*v)), 1),
+            Metric::Counter(name) => {
+                let n = counters.get(name).unwrap_or(0);
+                (Some(n as f64), n)
+            }
+            Metric::Statistic(s) => {
+                let (value, sample) = counters.statistic(*s);
+                (value.map(|v| v as f64), sample)
+            }
+        }
+    }
 }

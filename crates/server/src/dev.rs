@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use helpdesk_projections::levels::{Levels, LevelsView};
+use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
 
@@ -56,18 +58,27 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             Duration::from_secs(args.command_side.tick_seconds),
         )
         .await?;
-    let tickets = process.projector(Tickets, log, &args.data_dir, Partition::ALL)?;
+    let tickets = process.projector(Tickets, log.clone(), &args.data_dir, Partition::ALL)?;
+    let stats = process.projector(
+        Stats::default(),
+        log.clone(),
+        &args.data_dir,
+        Partition::ALL,
+    )?;
+    let levels = process.projector(Levels::new(), log, &args.data_dir, Partition::ALL)?;
 
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     println!("helpdesk is ready on http://{address} (event log: {where_})");
-    tracing::info!(%address, "serving gRPC: commands, administration, tickets");
+    tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels");
     process
         .serve(
             Services {
                 engine,
                 commands: true,
                 tickets: Some(TicketsView::new(tickets)),
+                stats: Some(StatsView::new(stats)),
+                levels: Some(LevelsView::new(levels)),
             },
             listener,
         )

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use helpdesk_api::{
-    AdminServiceServer, CommandServiceServer, TicketServiceServer, FILE_DESCRIPTOR_SET,
+    AdminServiceServer, CommandServiceServer, LevelServiceServer, StatsServiceServer,
+    TicketServiceServer, FILE_DESCRIPTOR_SET,
 };
+use helpdesk_projections::levels::LevelsView;
+use helpdesk_projections::stats::StatsView;
 use helpdesk_projections::tickets::TicketsView;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -13,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::admin::AdminApi;
 use crate::commands::CommandApi;
 use crate::engine::Engine;
+use crate::levels::LevelApi;
+use crate::stats::StatsApi;
 use crate::tickets::TicketApi;
 
 /// The largest request or response message, in bytes. Ticket bodies are at most 64 KiB;
@@ -27,6 +32,10 @@ pub struct Services {
     pub commands: bool,
     /// `TicketService`.
     pub tickets: Option<TicketsView>,
+    /// `StatsService`.
+    pub stats: Option<StatsView>,
+    /// `LevelService`.
+    pub levels: Option<LevelsView>,
 }
 
 /// Serves `services`, `grpc.health.v1` and reflection (v1 and v1alpha, so that grpcurl
@@ -70,6 +79,32 @@ pub async fn serve(
         }
         None => None,
     };
+    let stats = match services.stats {
+        Some(view) => {
+            health_reporter
+                .set_serving::<StatsServiceServer<StatsApi>>()
+                .await;
+            Some(
+                StatsServiceServer::new(StatsApi::new(services.engine.clone(), view))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+        }
+        None => None,
+    };
+    let levels = match services.levels {
+        Some(view) => {
+            health_reporter
+                .set_serving::<LevelServiceServer<LevelApi>>()
+                .await;
+            Some(
+                LevelServiceServer::new(LevelApi::new(services.engine.clone(), view))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+        }
+        None => None,
+    };
 
     let mut names = vec!["grpc.health.v1.Health"];
     if command_service.is_some() {
@@ -77,6 +112,12 @@ pub async fn serve(
     }
     if tickets.is_some() {
         names.push("helpdesk.v1.TicketService");
+    }
+    if stats.is_some() {
+        names.push("helpdesk.v1.StatsService");
+    }
+    if levels.is_some() {
+        names.push("helpdesk.v1.LevelService");
     }
     tonic::transport::Server::builder()
         .add_service(health)
@@ -93,6 +134,8 @@ pub async fn serve(
         .add_optional_service(command_service)
         .add_optional_service(admin_service)
         .add_optional_service(tickets)
+        .add_optional_service(stats)
+        .add_optional_service(levels)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
     Ok(())

@@ -49,3 +49,39 @@ pub fn viewer(principal: &Principal) -> Viewer {
         }
     }
 }
+
+/// An agent sees their own statistics, levels and badges; someone else's need
+/// `reports.view` (SPEC §8).
+pub fn may_see_agent(principal: &Principal, agent: uuid::Uuid) -> Result<(), ApiError> {
+    if principal.agent.is_some_and(|a| a.uuid() == agent) || principal.has(Permission::ReportsView)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::permission_denied(
+            "seeing another agent's statistics, levels or badges needs the permission \
+             reports.view",
+        ))
+    }
+}
+
+/// The agent a query is about: the one named, else the caller's own.
+pub fn agent_or_caller(principal: &Principal, value: &str) -> Result<uuid::Uuid, ApiError> {
+    match helpdesk_api::convert::parse_optional_id::<uuid::Uuid>("agent_id", value)? {
+        Some(agent) => Ok(agent),
+        None => principal.agent.map(|a| a.uuid()).ok_or_else(|| {
+            ApiError::invalid_argument("agent_id", "is required when the caller is not an agent")
+        }),
+    }
+}
+
+/// A row limit: 0 is `default`, above `max` is refused.
+pub fn limit(field: &str, value: u32, default: u32, max: u32) -> Result<usize, ApiError> {
+    match value {
+        0 => Ok(default as usize),
+        n if n <= max => Ok(n as usize),
+        n => Err(ApiError::invalid_argument(
+            field,
+            format!("1 to {max}, got {n}"),
+        )),
+    }
+}

@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use helpdesk_projections::levels::Levels;
+use helpdesk_projections::stats::Stats;
 use helpdesk_projections::tickets::Tickets;
 use helpdesk_projections::{Model, Partition, Projector, ProjectorConfig};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -36,6 +38,8 @@ pub struct ReplayArgs {
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     match args.model {
         ModelName::Tickets => replay(Tickets, &args).await,
+        ModelName::Stats => replay(Stats::default(), &args).await,
+        ModelName::Levels => replay(Levels::new(), &args).await,
     }
 }
 

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use helpdesk_projections::levels::{Levels, LevelsView};
+use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
 
@@ -56,6 +58,8 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
                 engine,
                 commands: true,
                 tickets: None,
+                stats: None,
+                levels: None,
             },
             listener,
         )
@@ -67,6 +71,10 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
 pub enum ModelName {
     /// Tickets now, their lists and per-department counts (`TicketService`).
     Tickets,
+    /// Agent statistics and benchmarks (`StatsService`).
+    Stats,
+    /// Levels, the leaderboard, progress and level-ups (`LevelService`).
+    Levels,
 }
 
 #[derive(Debug, clap::Args)]
@@ -99,18 +107,28 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
     // Queries authenticate against the tokens in the log; this engine only reads.
     let engine = Arc::new(Engine::new(log.clone()));
     let mut process = Process::new();
-    let services = match args.model {
-        ModelName::Tickets => Services {
-            engine,
-            commands: false,
-            tickets: Some(TicketsView::new(process.projector(
-                Tickets,
-                log,
-                &args.data_dir,
-                args.partition,
-            )?)),
-        },
+    let mut services = Services {
+        engine,
+        commands: false,
+        tickets: None,
+        stats: None,
+        levels: None,
     };
+    let (dir, partition) = (&args.data_dir, args.partition);
+    match args.model {
+        ModelName::Tickets => {
+            let handle = process.projector(Tickets, log, dir, partition)?;
+            services.tickets = Some(TicketsView::new(handle));
+        }
+        ModelName::Stats => {
+            let handle = process.projector(Stats::default(), log, dir, partition)?;
+            services.stats = Some(StatsView::new(handle));
+        }
+        ModelName::Levels => {
+            let handle = process.projector(Levels::new(), log, dir, partition)?;
+            services.levels = Some(LevelsView::new(handle));
+        }
+    }
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     println!(

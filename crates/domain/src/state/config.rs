@@ -30,8 +30,8 @@ impl Default for OrgSettings {
     }
 }
 
-/// One level; its rank is its place in [`ConfigState::levels`] plus one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One level; its rank is its place in the ladder ([`ConfigState::levels`]) plus one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Level {
     pub level_id: LevelId,
     pub name: String,
@@ -182,36 +182,11 @@ impl ConfigState {
                     t.revoked = true;
                 }
             }
-            Event::LevelDefined(e) => {
-                self.levels.retain(|l| l.level_id != e.level_id);
-                let at = (e.rank.max(1) as usize - 1).min(self.levels.len());
-                self.levels.insert(
-                    at,
-                    Level {
-                        level_id: e.level_id,
-                        name: e.name.clone(),
-                        description: e.description.clone(),
-                        condition: e.condition.clone(),
-                    },
-                );
-            }
-            Event::LevelUpdated(e) => {
-                if let Some(l) = self.levels.iter_mut().find(|l| l.level_id == e.level_id) {
-                    l.name.clone_from(&e.name);
-                    l.description.clone_from(&e.description);
-                    l.condition.clone_from(&e.condition);
-                }
-            }
-            Event::LevelRemoved(e) => self.levels.retain(|l| l.level_id != e.level_id),
-            Event::LevelsReordered(e) => {
-                // Tolerant: listed levels first in the given order, any others after.
-                let mut rest = std::mem::take(&mut self.levels);
-                for id in &e.order {
-                    if let Some(i) = rest.iter().position(|l| l.level_id == *id) {
-                        self.levels.push(rest.remove(i));
-                    }
-                }
-                self.levels.append(&mut rest);
+            Event::LevelDefined(_)
+            | Event::LevelUpdated(_)
+            | Event::LevelRemoved(_)
+            | Event::LevelsReordered(_) => {
+                apply_level_event(&mut self.levels, event);
             }
             Event::BadgeCustomized(e) => {
                 let s = self.badge_settings.entry(e.key.clone()).or_default();
@@ -275,5 +250,44 @@ impl ConfigState {
             }
             _ => {}
         }
+    }
+}
+
+/// How a level event changes the ladder (lowest rank first). The command side and the
+/// levels read model both fold definitions with this, so they agree on every rank.
+pub fn apply_level_event(levels: &mut Vec<Level>, event: &Event) {
+    match event {
+        Event::LevelDefined(e) => {
+            levels.retain(|l| l.level_id != e.level_id);
+            let at = (e.rank.max(1) as usize - 1).min(levels.len());
+            levels.insert(
+                at,
+                Level {
+                    level_id: e.level_id,
+                    name: e.name.clone(),
+                    description: e.description.clone(),
+                    condition: e.condition.clone(),
+                },
+            );
+        }
+        Event::LevelUpdated(e) => {
+            if let Some(l) = levels.iter_mut().find(|l| l.level_id == e.level_id) {
+                l.name.clone_from(&e.name);
+                l.description.clone_from(&e.description);
+                l.condition.clone_from(&e.condition);
+            }
+        }
+        Event::LevelRemoved(e) => levels.retain(|l| l.level_id != e.level_id),
+        Event::LevelsReordered(e) => {
+            // Tolerant: listed levels first in the given order, any others after.
+            let mut rest = std::mem::take(levels);
+            for id in &e.order {
+                if let Some(i) = rest.iter().position(|l| l.level_id == *id) {
+                    levels.push(rest.remove(i));
+                }
+            }
+            levels.append(&mut rest);
+        }
+        _ => {}
     }
 }

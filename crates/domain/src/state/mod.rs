@@ -13,7 +13,8 @@ mod department;
 
 pub use agent::{AgentState, OpenPause};
 pub use config::{
-    BadgeSettings, ConfigState, CustomBadge, CustomRole, Level, OrgSettings, TokenRecord,
+    apply_level_event, BadgeSettings, ConfigState, CustomBadge, CustomRole, Level, OrgSettings,
+    TokenRecord,
 };
 pub use conversation::{
     CallState, CallStatus, ChatState, ChatStatus, RatingState, StandingRating, TicketState,
