@@ -26,8 +26,8 @@ use crate::ids::{
     AgentId, CallId, ChatId, DepartmentId, LevelId, RoleId, RuleId, TicketId, TokenId,
 };
 use crate::model::{
-    BadgeVisibility, Best, Channel, ConversationRef, PauseReason, Priority, Rating, ResumeReason,
-    Statistic, TokenSubject,
+    BadgeVisibility, Best, Channel, ConversationRef, LevelGrant, LevelRevocation, PauseReason,
+    Priority, Rating, RecomputeMode, ResumeReason, Statistic, TokenSubject,
 };
 use crate::roles::{Permissions, Role};
 use crate::routing::RoutingRule;
@@ -116,6 +116,7 @@ events! {
     RoleUpdated,
     RoleRemoved,
     ClockTicked,
+    LevelsRecomputed,
 }
 
 macro_rules! event_structs {
@@ -249,6 +250,12 @@ event_structs! {
 
     // --- clock ---------------------------------------------------------------------------
     ClockTicked {}
+
+    // --- configuration (later additions) -----------------------------------------------
+    /// An administrator applied a recompute of the levels: these levels count as reached
+    /// (at the time the replay reached them) and these no longer do. Everything else
+    /// reached stays.
+    LevelsRecomputed { mode: RecomputeMode, granted: Vec<LevelGrant>, revoked: Vec<LevelRevocation> }
 }
 
 /// One sample of every event kind, in [`Event::NAMES`] order, with fixed values: the
@@ -530,6 +537,20 @@ pub fn samples() -> Vec<Event> {
         .into(),
         RoleRemoved { role_id: role }.into(),
         ClockTicked {}.into(),
+        LevelsRecomputed {
+            mode: RecomputeMode::TodaysDefinitions,
+            granted: vec![LevelGrant {
+                agent,
+                level,
+                reached_at: t,
+                values: vec![1.5, 10.0, 0.0],
+            }],
+            revoked: vec![LevelRevocation {
+                agent: other,
+                level: level2,
+            }],
+        }
+        .into(),
     ]
 }
 

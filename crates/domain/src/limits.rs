@@ -46,6 +46,9 @@ pub const RULE_WORD_MAX_CHARS: usize = 64;
 /// Routing rules and levels an organization may have.
 pub const RULES_MAX: usize = 500;
 pub const LEVELS_MAX: usize = 500;
+/// Level changes one recompute command may carry (keeps an envelope well under the log's
+/// message size limit; a bigger recompute is applied in several commands).
+pub const RECOMPUTE_CHANGES_MAX: usize = 2_000;
 /// IANA time zone names.
 pub const TIME_ZONE_MAX_CHARS: usize = 64;
 /// The highest value of the `max_custom_roles` setting.

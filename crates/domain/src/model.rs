@@ -153,6 +153,33 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// How a recompute replays the history (SPEC §5, §6).
+    RecomputeMode {
+        /// With the definitions in force at each moment.
+        AsItHappened = "as_it_happened",
+        /// With today's definitions over all of it.
+        TodaysDefinitions = "todays_definitions",
+    }
+}
+
+/// A level a recompute grants: to whom, when it was reached in the replay, and the level
+/// variables then ([`crate::defaults`] order of the rules crate's `VARIABLES`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelGrant {
+    pub agent: AgentId,
+    pub level: crate::ids::LevelId,
+    pub reached_at: crate::time::Timestamp,
+    pub values: Vec<f64>,
+}
+
+/// A level a recompute takes away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelRevocation {
+    pub agent: AgentId,
+    pub level: crate::ids::LevelId,
+}
+
 /// Names one conversation: a ticket, a chat or a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ConversationRef {

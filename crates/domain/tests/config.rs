@@ -2156,3 +2156,60 @@ fn only_the_system_ticks() {
             .rejects("PERMISSION_DENIED", "system");
     }
 }
+
+// --- RecomputeLevels ---------------------------------------------------------------------
+
+fn recompute() -> RecomputeLevels {
+    RecomputeLevels {
+        mode: RecomputeMode::TodaysDefinitions,
+        granted: vec![LevelGrant {
+            agent: a1(),
+            level: level_id(1),
+            reached_at: T0,
+            values: vec![2.0, 12.0],
+        }],
+        revoked: vec![LevelRevocation {
+            agent: a2(),
+            level: level_id(2),
+        }],
+    }
+}
+
+#[test]
+fn a_recompute_is_recorded_as_it_was_found() {
+    World::new()
+        .when(&admin(boss()), recompute())
+        .then(evs![LevelsRecomputed {
+            mode: RecomputeMode::TodaysDefinitions,
+            granted: vec![LevelGrant {
+                agent: a1(),
+                level: level_id(1),
+                reached_at: T0,
+                values: vec![2.0, 12.0],
+            }],
+            revoked: vec![LevelRevocation {
+                agent: a2(),
+                level: level_id(2),
+            }],
+        }]);
+}
+
+#[test]
+fn a_recompute_needs_gamification_manage_and_has_a_size_limit() {
+    for p in lacking(Permission::GamificationManage) {
+        World::new()
+            .when(&p, recompute())
+            .rejects("PERMISSION_DENIED", "gamification.manage");
+    }
+    let mut huge = recompute();
+    huge.revoked = vec![
+        LevelRevocation {
+            agent: a2(),
+            level: level_id(2),
+        };
+        2_001
+    ];
+    World::new()
+        .when(&admin(boss()), huge)
+        .rejects_field("granted");
+}

@@ -17,10 +17,13 @@
 //!
 //! # Recompute modes
 //!
-//! [`Mode::AsItHappened`] folds each event with the definitions in force at that point
-//! of the log: the live model. [`Mode::TodaysDefinitions`] folds the whole log with a
-//! fixed ladder (today's), ignoring definition changes: it is only ever built beside
-//! the live model, to preview what a recompute would change.
+//! The live model ([`Mode::Live`]) folds each event with the definitions in force at that
+//! point of the log, and applies the recomputes recorded in it (`LevelsRecomputed`: the
+//! levels a recompute granted and revoked). A recompute replays the log beside the live
+//! model, without the recomputes applied before: [`Mode::AsItHappened`] with the
+//! definitions in force at each point, [`Mode::TodaysDefinitions`] with today's ladder
+//! for all of history. What the replay reached and the live model did not (and the
+//! reverse) is what the recompute would change; applying it records exactly that.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -65,10 +68,14 @@ pub struct LevelUp {
 /// Which definitions the model folds with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Mode {
-    /// The definitions in force at each point of the log (the live model).
+    /// The live model: the definitions in force at each point of the log, and the
+    /// recomputes administrators applied.
     #[default]
+    Live,
+    /// A recompute's replay with the definitions in force at each point; the
+    /// recomputes applied before are what it replaces, so it leaves them out.
     AsItHappened,
-    /// This ladder, for all of history (a recompute preview).
+    /// A recompute's replay with this ladder (today's) for all of history.
     TodaysDefinitions(Vec<Level>),
 }
 
@@ -86,7 +93,7 @@ impl Levels {
         Levels::default()
     }
 
-    /// A model folding with `mode` (for recompute previews).
+    /// A model folding with `mode` (a recompute's replay).
     pub fn with_mode(mode: Mode) -> Self {
         Levels {
             mode,
@@ -106,7 +113,7 @@ impl Levels {
 
     fn ladder(&self, txn: &Txn<'_>) -> Result<Vec<Level>, ModelError> {
         Ok(match &self.mode {
-            Mode::AsItHappened => txn.get(LADDER)?.unwrap_or_default(),
+            Mode::Live | Mode::AsItHappened => txn.get(LADDER)?.unwrap_or_default(),
             Mode::TodaysDefinitions(levels) => levels.clone(),
         })
     }
@@ -178,6 +185,21 @@ impl Model for Levels {
                 txn.put(LADDER.to_vec(), &ladder);
             }
             Event::AgentRegistered(e) => touched.push(e.agent.uuid()),
+            Event::LevelsRecomputed(e) if self.mode == Mode::Live => {
+                for grant in &e.granted {
+                    txn.put(
+                        reached_key(grant.agent.uuid(), grant.level),
+                        &Reached {
+                            at: grant.reached_at,
+                            position: at.position,
+                            values: grant.values.clone(),
+                        },
+                    );
+                }
+                for revocation in &e.revoked {
+                    txn.remove(reached_key(revocation.agent.uuid(), revocation.level));
+                }
+            }
             Event::ClockTicked(_) => {
                 for (k, v) in txn.scan_prefix(&[AGENT])? {
                     let record: AgentRecord = decode(&k, &v)?;

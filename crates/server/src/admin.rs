@@ -1,23 +1,99 @@
 //! `helpdesk.v1.AdminService`: tokens (definitions, recompute and settings join it as
 //! their issues land).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use helpdesk_api::{pb, AdminService, ApiError, IntoCommand};
+use helpdesk_api::convert::{command_id, timestamp_from_millis};
+use helpdesk_api::{pb, AdminService, ApiError, IntoCommand, ParsedCommand};
+use helpdesk_domain::command::RecomputeLevels;
+use helpdesk_domain::{AgentId, LevelGrant, LevelId, LevelRevocation, Permission, RecomputeMode};
+use helpdesk_log::EventLog;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use crate::auth::{self, new_token, token_hash};
 use crate::commands::{execute, response};
 use crate::engine::Engine;
+use crate::recompute::{self, Found};
 
 #[derive(Clone)]
 pub struct AdminApi {
     engine: Arc<Engine>,
+    log: Arc<dyn EventLog>,
+    /// Where recomputes keep their scratch stores.
+    data_dir: PathBuf,
 }
 
 impl AdminApi {
-    pub fn new(engine: Arc<Engine>) -> Self {
-        AdminApi { engine }
+    pub fn new(engine: Arc<Engine>, log: Arc<dyn EventLog>, data_dir: PathBuf) -> Self {
+        AdminApi {
+            engine,
+            log,
+            data_dir,
+        }
+    }
+
+    /// Authenticates, checks `gamification.manage`, reads the mode, replays.
+    async fn recompute(
+        &self,
+        request: &Request<pb::LevelRecomputeRequest>,
+    ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Found), ApiError> {
+        let principal = auth::authenticate(&self.engine, request.metadata()).await?;
+        if !principal.has(Permission::GamificationManage) {
+            return Err(ApiError::permission_denied(
+                "a recompute needs the permission gamification.manage",
+            ));
+        }
+        let mode = match pb::RecomputeMode::try_from(request.get_ref().mode) {
+            Ok(pb::RecomputeMode::AsItHappened) => RecomputeMode::AsItHappened,
+            Ok(pb::RecomputeMode::TodaysDefinitions) => RecomputeMode::TodaysDefinitions,
+            Ok(pb::RecomputeMode::Unspecified) => return Err(ApiError::missing_field("mode")),
+            Err(_) => {
+                return Err(ApiError::invalid_argument(
+                    "mode",
+                    format!("unknown value {}", request.get_ref().mode),
+                ))
+            }
+        };
+        let found = recompute::find(&self.engine, self.log.clone(), &self.data_dir, mode)
+            .await
+            .map_err(|err| match err {
+                recompute::RecomputeError::Exec(err) => ApiError::from(err),
+                other => ApiError::unavailable(other.to_string()),
+            })?;
+        Ok((principal, mode, found))
+    }
+}
+
+/// The response for what a recompute found.
+fn found_pb(found: &Found) -> pb::LevelRecomputeResponse {
+    let name = |level: &Uuid| found.names.get(level).cloned().unwrap_or_default();
+    pb::LevelRecomputeResponse {
+        gained: found
+            .diff
+            .gained
+            .iter()
+            .map(|(agent, level, reached)| pb::LevelChange {
+                agent_id: agent.to_string(),
+                level_id: level.to_string(),
+                level_name: name(level),
+                reached_at: Some(timestamp_from_millis(reached.at.millis())),
+            })
+            .collect(),
+        lost: found
+            .diff
+            .lost
+            .iter()
+            .map(|(agent, level)| pb::LevelChange {
+                agent_id: agent.to_string(),
+                level_id: level.to_string(),
+                level_name: name(level),
+                reached_at: None,
+            })
+            .collect(),
+        replayed_to: found.replayed_to,
+        applied: Vec::new(),
     }
 }
 
@@ -61,5 +137,73 @@ impl AdminService for AdminApi {
         let parsed = request.into_inner().into_command(principal.agent)?;
         let outcome = execute(&self.engine, &principal, parsed).await?;
         Ok(Response::new(response(outcome)))
+    }
+
+    async fn preview_level_recompute(
+        &self,
+        request: Request<pb::LevelRecomputeRequest>,
+    ) -> Result<Response<pb::LevelRecomputeResponse>, Status> {
+        let (_, _, found) = self.recompute(&request).await?;
+        Ok(Response::new(found_pb(&found)))
+    }
+
+    async fn apply_level_recompute(
+        &self,
+        request: Request<pb::LevelRecomputeRequest>,
+    ) -> Result<Response<pb::LevelRecomputeResponse>, Status> {
+        let base = command_id(&request.get_ref().command_id)?;
+        let (principal, mode, found) = self.recompute(&request).await?;
+        let mut out = found_pb(&found);
+        let granted: Vec<LevelGrant> = found
+            .diff
+            .gained
+            .iter()
+            .map(|(agent, level, reached)| LevelGrant {
+                agent: AgentId::from_uuid(*agent),
+                level: LevelId::from_uuid(*level),
+                reached_at: reached.at,
+                values: reached.values.clone(),
+            })
+            .collect();
+        let revoked: Vec<LevelRevocation> = found
+            .diff
+            .lost
+            .iter()
+            .map(|(agent, level)| LevelRevocation {
+                agent: AgentId::from_uuid(*agent),
+                level: LevelId::from_uuid(*level),
+            })
+            .collect();
+        // One command per chunk, ids derived from the request's, so a retry dedupes.
+        let max = helpdesk_domain::limits::RECOMPUTE_CHANGES_MAX;
+        let mut chunks: Vec<RecomputeLevels> = granted
+            .chunks(max)
+            .map(|g| RecomputeLevels {
+                mode,
+                granted: g.to_vec(),
+                revoked: Vec::new(),
+            })
+            .collect();
+        chunks.extend(revoked.chunks(max).map(|r| RecomputeLevels {
+            mode,
+            granted: Vec::new(),
+            revoked: r.to_vec(),
+        }));
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let parsed = ParsedCommand {
+                command_id: Uuid::new_v5(&base, format!("recompute-{i}").as_bytes()),
+                occurred_at: None,
+                command: chunk.into(),
+            };
+            let outcome = execute(&self.engine, &principal, parsed).await?;
+            out.applied.push(response(outcome));
+        }
+        tracing::info!(
+            ?mode,
+            gained = out.gained.len(),
+            lost = out.lost.len(),
+            "level recompute applied"
+        );
+        Ok(Response::new(out))
     }
 }

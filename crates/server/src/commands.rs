@@ -12,6 +12,7 @@ use helpdesk_api::{pb, ApiError, CommandService, IntoCommand, ParsedCommand};
 use helpdesk_domain::Principal;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth;
@@ -24,11 +25,13 @@ const EXECUTE_BUFFER: usize = 256;
 #[derive(Clone)]
 pub struct CommandApi {
     engine: Arc<Engine>,
+    /// Stops taking commands from open `Execute` streams when the process stops.
+    shutdown: CancellationToken,
 }
 
 impl CommandApi {
-    pub fn new(engine: Arc<Engine>) -> Self {
-        CommandApi { engine }
+    pub fn new(engine: Arc<Engine>, shutdown: CancellationToken) -> Self {
+        CommandApi { engine, shutdown }
     }
 
     async fn principal(
@@ -103,7 +106,13 @@ macro_rules! command_service {
                 let principal = self.principal(request.metadata()).await?;
                 let requests = request.into_inner();
                 let (tx, rx) = mpsc::channel(EXECUTE_BUFFER);
-                tokio::spawn(run_stream(self.engine.clone(), principal, requests, tx));
+                tokio::spawn(run_stream(
+                    self.engine.clone(),
+                    principal,
+                    requests,
+                    tx,
+                    self.shutdown.clone(),
+                ));
                 Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
             }
         }
@@ -116,12 +125,16 @@ async fn run_stream(
     principal: Principal,
     mut requests: Streaming<pb::ExecuteRequest>,
     tx: mpsc::Sender<Result<pb::ExecuteResponse, Status>>,
+    shutdown: CancellationToken,
 ) {
     let mut index = 0u64;
     loop {
         let next = tokio::select! {
             // The client went away: stop taking its commands.
             _ = tx.closed() => return,
+            // The process stops: the commands answered so far stand; the client sees
+            // the stream end and can send the rest again (same command ids) elsewhere.
+            _ = shutdown.cancelled() => return,
             next = requests.message() => next,
         };
         let message = match next {

@@ -48,6 +48,7 @@ pub struct CommandSideArgs {
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let engine = Arc::new(Engine::new(log.clone()));
+    let log_for_services = log.clone();
     let mut process = Process::new();
     process
         .command_side(
@@ -75,6 +76,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .serve(
             Services {
                 engine,
+                log: log_for_services.clone(),
+                data_dir: args.data_dir.clone(),
                 commands: true,
                 tickets: Some(TicketsView::new(tickets)),
                 stats: Some(StatsView::new(stats)),

@@ -1,6 +1,9 @@
 //! The gRPC server: the services of this process, health and reflection, one listener.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use helpdesk_log::EventLog;
 
 use helpdesk_api::{
     AdminServiceServer, CommandServiceServer, LevelServiceServer, StatsServiceServer,
@@ -28,6 +31,10 @@ pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 pub struct Services {
     /// Authentication for every service, and the command side when `commands` is set.
     pub engine: Arc<Engine>,
+    /// The event log (recomputes replay it).
+    pub log: Arc<dyn EventLog>,
+    /// The process's data directory (recomputes keep scratch stores in it).
+    pub data_dir: PathBuf,
     /// `CommandService` and `AdminService`.
     pub commands: bool,
     /// `TicketService`.
@@ -55,12 +62,16 @@ pub async fn serve(
             .set_serving::<AdminServiceServer<AdminApi>>()
             .await;
         Some((
-            CommandServiceServer::new(CommandApi::new(services.engine.clone()))
+            CommandServiceServer::new(CommandApi::new(services.engine.clone(), shutdown.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            AdminServiceServer::new(AdminApi::new(services.engine.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            AdminServiceServer::new(AdminApi::new(
+                services.engine.clone(),
+                services.log.clone(),
+                services.data_dir.clone(),
+            ))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
         ))
     } else {
         None
@@ -98,9 +109,13 @@ pub async fn serve(
                 .set_serving::<LevelServiceServer<LevelApi>>()
                 .await;
             Some(
-                LevelServiceServer::new(LevelApi::new(services.engine.clone(), view))
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                LevelServiceServer::new(LevelApi::new(
+                    services.engine.clone(),
+                    view,
+                    shutdown.clone(),
+                ))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
         }
         None => None,

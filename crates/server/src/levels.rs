@@ -11,6 +11,7 @@ use helpdesk_domain::Permission;
 use helpdesk_projections::levels::{LevelUp, LevelsView, Reached};
 use helpdesk_rules::condition::{Values, Variable};
 use tokio_stream::wrappers::BroadcastStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -21,11 +22,17 @@ use crate::reads::{agent_or_caller, limit, may_see_agent, reached};
 pub struct LevelApi {
     engine: Arc<Engine>,
     view: LevelsView,
+    /// Ends the level-up streams when the process stops.
+    shutdown: CancellationToken,
 }
 
 impl LevelApi {
-    pub fn new(engine: Arc<Engine>, view: LevelsView) -> Self {
-        LevelApi { engine, view }
+    pub fn new(engine: Arc<Engine>, view: LevelsView, shutdown: CancellationToken) -> Self {
+        LevelApi {
+            engine,
+            view,
+            shutdown,
+        }
     }
 }
 
@@ -275,6 +282,9 @@ impl LevelService for LevelApi {
             };
             futures::future::ready(event.map(Ok))
         });
+        // A stream never ends by itself: the process's shutdown ends it, so that a
+        // graceful stop does not wait for watchers.
+        let stream = stream.take_until(self.shutdown.clone().cancelled_owned());
         Ok(Response::new(Box::pin(stream)))
     }
 }

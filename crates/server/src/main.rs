@@ -17,6 +17,7 @@ mod logs;
 mod policies;
 mod process;
 mod reads;
+mod recompute;
 mod replay;
 mod setup;
 mod simulate;

@@ -39,6 +39,7 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
     args.log.require_nats("the command service")?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let engine = Arc::new(Engine::new(log.clone()));
+    let log_for_services = log.clone();
     let mut process = Process::new();
     process
         .command_side(
@@ -56,6 +57,8 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
         .serve(
             Services {
                 engine,
+                log: log_for_services.clone(),
+                data_dir: args.data_dir.clone(),
                 commands: true,
                 tickets: None,
                 stats: None,
@@ -109,6 +112,8 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
     let mut process = Process::new();
     let mut services = Services {
         engine,
+        log: log.clone(),
+        data_dir: args.data_dir.clone(),
         commands: false,
         tickets: None,
         stats: None,

@@ -1312,7 +1312,7 @@ mod tests {
             );
         }
         // The domain commands that are not client RPCs: the system's own, and
-        // the AdminService's tokens.
+        // the AdminService's tokens and recomputes.
         let not_rpcs: Vec<&str> = Command::NAMES
             .iter()
             .copied()
@@ -1320,7 +1320,13 @@ mod tests {
             .collect();
         assert_eq!(
             not_rpcs,
-            ["SetUpOrganization", "IssueToken", "RevokeToken", "Tick"]
+            [
+                "SetUpOrganization",
+                "IssueToken",
+                "RevokeToken",
+                "Tick",
+                "RecomputeLevels"
+            ]
         );
     }
 }

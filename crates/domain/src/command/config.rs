@@ -211,6 +211,42 @@ impl CommandBody for ReorderLevels {
     }
 }
 
+/// `gamification.manage`. Applies what a recompute of the levels found (the server
+/// replays the log to find it; the command records the outcome, so that every later
+/// replay gets the same levels).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecomputeLevels {
+    pub mode: crate::model::RecomputeMode,
+    pub granted: Vec<crate::model::LevelGrant>,
+    pub revoked: Vec<crate::model::LevelRevocation>,
+}
+
+impl CommandBody for RecomputeLevels {
+    fn target(&self) -> AggregateId {
+        AggregateId::config()
+    }
+
+    fn validate(&self) -> Result<(), DomainError> {
+        let changes = self.granted.len() + self.revoked.len();
+        if changes > limits::RECOMPUTE_CHANGES_MAX {
+            return Err(DomainError::invalid(
+                "granted",
+                format!(
+                    "at most {} changes in one command (split them), got {changes}",
+                    limits::RECOMPUTE_CHANGES_MAX
+                ),
+            ));
+        }
+        if let Some(i) = self.granted.iter().position(|g| g.values.len() > 64) {
+            return Err(DomainError::invalid(
+                format!("granted[{i}].values"),
+                "at most 64 values",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// `gamification.manage`. Changes the fields that are set, on a built-in or custom badge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomizeBadge {

@@ -144,6 +144,7 @@ commands! {
     UpdateRole,
     RemoveRole,
     Tick,
+    RecomputeLevels,
 }
 
 // --- input checks shared by the command modules ---------------------------------------

@@ -194,6 +194,15 @@ pub(super) fn decide(
             }
             .into()])
         }
+        Command::RecomputeLevels(c) => {
+            p.require(Permission::GamificationManage)?;
+            Ok(vec![LevelsRecomputed {
+                mode: c.mode,
+                granted: c.granted.clone(),
+                revoked: c.revoked.clone(),
+            }
+            .into()])
+        }
         Command::CustomizeBadge(c) => {
             p.require(Permission::GamificationManage)?;
             if !state.badge_exists(&c.key) {

@@ -1,0 +1,143 @@
+//! Recomputing levels (SPEC §5): replay the history beside the live model and compare.
+//!
+//! Two replays of the log, each into a scratch store under `<data dir>/recompute/`: the
+//! live model as it stands (definitions in force at each moment, recomputes applied)
+//! and the recompute's replay (without the recomputes applied before; with the
+//! definitions in force at each moment, or today's for all of it). What one reached and
+//! the other did not is the preview; applying it appends exactly that
+//! (`LevelsRecomputed`), so every later replay of the log gets the same levels. Working
+//! from the log alone, it runs in the process of the command side even when the levels
+//! model runs elsewhere.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use helpdesk_domain::state::Level;
+use helpdesk_domain::{AggregateId, RecomputeMode, State};
+use helpdesk_log::{EventLog, Position};
+use helpdesk_projections::levels::{diff, Diff, Levels, LevelsView, Mode, Reached};
+use helpdesk_projections::{Model, Projector, ProjectorConfig};
+use uuid::Uuid;
+
+use crate::engine::{Engine, ExecError};
+
+/// What a recompute found, with the level names to show it.
+pub struct Found {
+    pub diff: Diff,
+    /// Level names, from today's ladder and the live replay's.
+    pub names: BTreeMap<Uuid, String>,
+    /// The log position both replays went up to.
+    pub replayed_to: Position,
+}
+
+/// Why a recompute could not be worked out.
+#[derive(Debug, thiserror::Error)]
+pub enum RecomputeError {
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error("the recompute's replay failed: {0}")]
+    Replay(String),
+}
+
+/// Replays the log both ways and compares.
+pub async fn find(
+    engine: &Engine,
+    log: Arc<dyn EventLog>,
+    data_dir: &Path,
+    mode: RecomputeMode,
+) -> Result<Found, RecomputeError> {
+    let config = engine.load(AggregateId::config(), true).await?;
+    let State::Config(config) = &config.state else {
+        unreachable!("the config aggregate folds into config state")
+    };
+    let today: Vec<Level> = config.levels.clone();
+    let scratch = Scratch::new(data_dir)?;
+    let (live, replayed_to) =
+        replay(Levels::new(), log.clone(), &scratch.path.join("live")).await?;
+    let replay_mode = match mode {
+        RecomputeMode::AsItHappened => Mode::AsItHappened,
+        RecomputeMode::TodaysDefinitions => Mode::TodaysDefinitions(today.clone()),
+    };
+    let (recomputed, _) = replay(
+        Levels::with_mode(replay_mode),
+        log,
+        &scratch.path.join("replay"),
+    )
+    .await?;
+    let mut names: BTreeMap<Uuid, String> = live_ladder_names(&live);
+    names.extend(today.iter().map(|l| (l.level_id.uuid(), l.name.clone())));
+    Ok(Found {
+        diff: diff(&live.reached, &recomputed.reached),
+        names,
+        replayed_to,
+    })
+}
+
+/// A replay's outcome.
+struct Replayed {
+    reached: BTreeMap<Uuid, BTreeMap<Uuid, Reached>>,
+    ladder: Vec<Level>,
+}
+
+fn live_ladder_names(live: &Replayed) -> BTreeMap<Uuid, String> {
+    live.ladder
+        .iter()
+        .map(|l| (l.level_id.uuid(), l.name.clone()))
+        .collect()
+}
+
+async fn replay(
+    model: Levels,
+    log: Arc<dyn EventLog>,
+    dir: &Path,
+) -> Result<(Replayed, Position), RecomputeError> {
+    let mut config = ProjectorConfig::new(dir);
+    config.cache_bytes = 16 * 1024 * 1024;
+    let mut projector =
+        Projector::open(model, log, config).map_err(|e| RecomputeError::Replay(e.to_string()))?;
+    let started = std::time::Instant::now();
+    let checkpoint = projector
+        .catch_up(|_, _| {})
+        .await
+        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
+    tracing::info!(
+        model = Levels::NAME,
+        position = checkpoint.position,
+        seconds = started.elapsed().as_secs_f64(),
+        "recompute replay done"
+    );
+    let view = LevelsView::new(projector.handle());
+    let reached = view
+        .all_reached()
+        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
+    let ladder = view
+        .ladder()
+        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
+    Ok((Replayed { reached, ladder }, checkpoint.position))
+}
+
+/// A scratch directory, removed when dropped.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn new(data_dir: &Path) -> Result<Scratch, RecomputeError> {
+        let path = data_dir
+            .join("recompute")
+            .join(Uuid::now_v7().simple().to_string());
+        std::fs::create_dir_all(&path).map_err(|e| {
+            RecomputeError::Replay(format!("cannot create {}: {e}", path.display()))
+        })?;
+        Ok(Scratch { path })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_dir_all(&self.path) {
+            tracing::warn!(path = %self.path.display(), "cannot remove a recompute's scratch store: {err}");
+        }
+    }
+}
