@@ -106,7 +106,7 @@ async fn run(helpdesk: &Helpdesk) -> anyhow::Result<()> {
             &token,
             pb::GetAgentLevelRequest {
                 agent_id: ada.clone(),
-                read: read.clone(),
+                read,
             },
         ))
         .await?
@@ -120,7 +120,7 @@ async fn run(helpdesk: &Helpdesk) -> anyhow::Result<()> {
             &token,
             pb::GetLevelProgressRequest {
                 agent_id: ada.clone(),
-                read: read.clone(),
+                read,
             },
         ))
         .await?
@@ -135,7 +135,7 @@ async fn run(helpdesk: &Helpdesk) -> anyhow::Result<()> {
             &token,
             pb::GetAgentStatsRequest {
                 agent_id: ada.clone(),
-                read: read.clone(),
+                read,
                 ..Default::default()
             },
         ))
@@ -153,7 +153,7 @@ async fn run(helpdesk: &Helpdesk) -> anyhow::Result<()> {
             &token,
             pb::GetLeaderboardRequest {
                 limit: 10,
-                read: read.clone(),
+                read,
             },
         ))
         .await?
