@@ -25,6 +25,8 @@ pub mod pb {
 
 pub use pb::admin_service_client::AdminServiceClient;
 pub use pb::admin_service_server::{AdminService, AdminServiceServer};
+pub use pb::badge_service_client::BadgeServiceClient;
+pub use pb::badge_service_server::{BadgeService, BadgeServiceServer};
 pub use pb::command_service_client::CommandServiceClient;
 pub use pb::command_service_server::{CommandService, CommandServiceServer};
 pub use pb::level_service_client::LevelServiceClient;
@@ -57,4 +59,5 @@ pub const SERVICE_NAMES: &[&str] = &[
     "helpdesk.v1.TicketService",
     "helpdesk.v1.StatsService",
     "helpdesk.v1.LevelService",
+    "helpdesk.v1.BadgeService",
 ];

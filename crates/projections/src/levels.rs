@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use helpdesk_domain::state::{apply_level_event, Level};
-use helpdesk_domain::{AgentId, Event, LevelId, Timestamp};
+use helpdesk_domain::{Actor, AgentId, Event, LevelId, Timestamp};
 use helpdesk_rules::condition::{Condition, Values, Variable};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -166,7 +166,8 @@ impl Levels {
 
 impl Model for Levels {
     const NAME: &'static str = "levels";
-    const VERSION: u32 = 1;
+    /// 2: every agent an event is attributed to is evaluated after it.
+    const VERSION: u32 = 2;
 
     fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError> {
         let mut touched: Vec<Uuid> = self
@@ -175,6 +176,10 @@ impl Model for Levels {
             .into_iter()
             .map(|a| a.uuid())
             .collect();
+        // Every agent the event is attributed to is evaluated, not only those whose
+        // statistics it changed (SPEC §5): time online keeps growing, and the ladder may
+        // have changed since their last evaluation.
+        touched.extend(attributed(event));
         match event {
             Event::LevelDefined(_)
             | Event::LevelUpdated(_)
@@ -184,7 +189,6 @@ impl Model for Levels {
                 apply_level_event(&mut ladder, event);
                 txn.put(LADDER.to_vec(), &ladder);
             }
-            Event::AgentRegistered(e) => touched.push(e.agent.uuid()),
             Event::LevelsRecomputed(e) if self.mode == Mode::Live => {
                 for grant in &e.granted {
                     txn.put(
@@ -213,12 +217,57 @@ impl Model for Levels {
         if touched.is_empty() {
             return Ok(());
         }
+        touched.sort();
+        touched.dedup();
         let ladder = self.ladder(txn)?;
         for agent in touched {
             self.evaluate(txn, at, agent, &ladder)?;
         }
         Ok(())
     }
+}
+
+/// The agents an event is attributed to (SPEC §4): the agents it names (`agent`, or `by`
+/// when that is an agent); for ChatEnded and CallEnded the agent who accepted or
+/// answered; for a rating also the agent a replaced rating was attributed to.
+fn attributed(event: &Event) -> Vec<Uuid> {
+    let by = |actor: &Actor| actor.agent().map(|a| a.uuid());
+    let agents: Vec<Option<Uuid>> = match event {
+        Event::AgentRegistered(e) => vec![Some(e.agent.uuid())],
+        Event::AgentRoleChanged(e) => vec![Some(e.agent.uuid())],
+        Event::AgentWentOnline(e) => vec![Some(e.agent.uuid())],
+        Event::AgentWentOffline(e) => vec![Some(e.agent.uuid())],
+        Event::AgentPaused(e) => vec![Some(e.agent.uuid())],
+        Event::AgentResumed(e) => vec![Some(e.agent.uuid())],
+        Event::AgentDeactivated(e) => vec![Some(e.agent.uuid())],
+        Event::AgentAddedToDepartment(e) => vec![Some(e.agent.uuid())],
+        Event::AgentRemovedFromDepartment(e) => vec![Some(e.agent.uuid())],
+        Event::TicketAssigned(e) => vec![Some(e.agent.uuid()), by(&e.by)],
+        Event::TicketUnassigned(e) => vec![Some(e.agent.uuid()), by(&e.by)],
+        Event::TicketTransferred(e) => vec![by(&e.by)],
+        Event::TicketAnswered(e) => vec![Some(e.agent.uuid())],
+        Event::TicketTagged(e) => vec![by(&e.by)],
+        Event::TicketUntagged(e) => vec![by(&e.by)],
+        Event::TicketResolved(e) => vec![by(&e.by)],
+        Event::TicketReopened(e) => vec![by(&e.by)],
+        Event::TicketDeleted(e) => vec![by(&e.by)],
+        Event::TicketPriorityChanged(e) => vec![by(&e.by)],
+        Event::ChatOffered(e) => vec![Some(e.agent.uuid())],
+        Event::ChatAccepted(e) => vec![Some(e.agent.uuid())],
+        Event::ChatMissed(e) => vec![Some(e.agent.uuid())],
+        Event::ChatMessageSent(e) => vec![Some(e.agent.uuid())],
+        Event::ChatEnded(e) => vec![e.agent.map(|a| a.uuid())],
+        Event::CallRinging(e) => vec![Some(e.agent.uuid())],
+        Event::CallAnswered(e) => vec![Some(e.agent.uuid())],
+        Event::CallMissed(e) => vec![Some(e.agent.uuid())],
+        Event::CallEnded(e) => vec![e.agent.map(|a| a.uuid())],
+        Event::ConversationRated(e) => {
+            vec![Some(e.agent.uuid()), e.replaced_agent.map(|a| a.uuid())]
+        }
+        Event::RatingRetracted(e) => vec![Some(e.agent.uuid())],
+        _ => Vec::new(),
+    };
+    agents.into_iter().flatten().collect()
 }
 
 /// The level variables of an agent at `now`, open intervals included.

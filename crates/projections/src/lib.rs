@@ -6,6 +6,7 @@
 //!   visibility of SPEC §3.
 //! - [`stats`]: agent statistics (SPEC §4), all time and per day, with benchmarks.
 //! - [`levels`]: levels reached (SPEC §5), the leaderboard, progress, level-ups.
+//! - [`badges`]: the daily badges (SPEC §6), their holders and history, awards.
 //! - [`calendar`]: days in the organization's time zone.
 //! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the
 //!   server's policy runner.
@@ -13,6 +14,7 @@
 //! This crate knows the domain and the log, not gRPC: queries are plain functions that
 //! the server exposes.
 
+pub mod badges;
 pub mod calendar;
 pub mod levels;
 pub mod policies;

@@ -410,6 +410,9 @@ pub struct ProjectorConfig {
     pub batch: usize,
     /// sled's page cache for this store, in bytes.
     pub cache_bytes: u64,
+    /// How long a batch waits for more messages after its first (a little lag for far
+    /// fewer flushes while the log trickles).
+    pub linger: Duration,
 }
 
 impl ProjectorConfig {
@@ -419,6 +422,7 @@ impl ProjectorConfig {
             partition: Partition::ALL,
             batch: DEFAULT_BATCH,
             cache_bytes: 64 * 1024 * 1024,
+            linger: Duration::from_millis(5),
         }
     }
 }
@@ -660,7 +664,13 @@ impl<M: Model> Projector<M> {
             Ok(stream) => stream,
             Err(err) => return Stop::Retry(format!("cannot read the log: {err}")),
         };
-        let mut batches = stream.ready_chunks(self.config.batch.max(1));
+        // A batch closes when it is full or when its first message has waited
+        // `linger`: a log that trickles then still gets a few messages per flush.
+        let mut batches = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
+            stream,
+            self.config.batch.max(1),
+            self.config.linger,
+        ));
         loop {
             if let Some((end, _)) = &until {
                 if self.checkpoint.position >= *end {

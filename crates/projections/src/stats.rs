@@ -1103,3 +1103,9 @@ impl Metric {
         }
     }
 }
+
+/// An agent's counters of one day, as a fold sees them (for models that embed the
+/// statistics and sum windows of days, like the badges).
+pub fn day_counters(txn: &Txn<'_>, agent: Uuid, day: Day) -> Result<Option<Counters>, ModelError> {
+    txn.get(&day_key(agent, day))
+}

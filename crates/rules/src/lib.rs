@@ -1,7 +1,8 @@
-//! Gamification rules: the level condition language and the definitions the system ships
-//! with. Pure: no I/O.
+//! Gamification rules: the level condition language, the levels and badges the system
+//! ships with, and the Four-leaf Clover's draw. Pure: no I/O.
 
 #![forbid(unsafe_code)]
 
+pub mod badges;
 pub mod condition;
 pub mod defaults;

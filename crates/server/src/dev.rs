@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use helpdesk_projections::badges::{Badges, BadgesView};
 use helpdesk_projections::levels::{Levels, LevelsView};
 use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
@@ -66,12 +67,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         &args.data_dir,
         Partition::ALL,
     )?;
-    let levels = process.projector(Levels::new(), log, &args.data_dir, Partition::ALL)?;
+    let levels = process.projector(Levels::new(), log.clone(), &args.data_dir, Partition::ALL)?;
+    let badges = process.projector(Badges::new(), log, &args.data_dir, Partition::ALL)?;
 
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     println!("helpdesk is ready on http://{address} (event log: {where_})");
-    tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels");
+    tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges");
     process
         .serve(
             Services {
@@ -82,6 +84,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
                 tickets: Some(TicketsView::new(tickets)),
                 stats: Some(StatsView::new(stats)),
                 levels: Some(LevelsView::new(levels)),
+                badges: Some(BadgesView::new(badges)),
             },
             listener,
         )

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use helpdesk_log::EventLog;
 
 use helpdesk_api::{
-    AdminServiceServer, CommandServiceServer, LevelServiceServer, StatsServiceServer,
-    TicketServiceServer, FILE_DESCRIPTOR_SET,
+    AdminServiceServer, BadgeServiceServer, CommandServiceServer, LevelServiceServer,
+    StatsServiceServer, TicketServiceServer, FILE_DESCRIPTOR_SET,
 };
+use helpdesk_projections::badges::BadgesView;
 use helpdesk_projections::levels::LevelsView;
 use helpdesk_projections::stats::StatsView;
 use helpdesk_projections::tickets::TicketsView;
@@ -17,6 +18,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::AdminApi;
+use crate::badges::BadgeApi;
 use crate::commands::CommandApi;
 use crate::engine::Engine;
 use crate::levels::LevelApi;
@@ -43,6 +45,8 @@ pub struct Services {
     pub stats: Option<StatsView>,
     /// `LevelService`.
     pub levels: Option<LevelsView>,
+    /// `BadgeService`.
+    pub badges: Option<BadgesView>,
 }
 
 /// Serves `services`, `grpc.health.v1` and reflection (v1 and v1alpha, so that grpcurl
@@ -121,6 +125,24 @@ pub async fn serve(
         None => None,
     };
 
+    let badges = match services.badges {
+        Some(view) => {
+            health_reporter
+                .set_serving::<BadgeServiceServer<BadgeApi>>()
+                .await;
+            Some(
+                BadgeServiceServer::new(BadgeApi::new(
+                    services.engine.clone(),
+                    view,
+                    shutdown.clone(),
+                ))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+        }
+        None => None,
+    };
+
     let mut names = vec!["grpc.health.v1.Health"];
     if command_service.is_some() {
         names.extend(["helpdesk.v1.CommandService", "helpdesk.v1.AdminService"]);
@@ -133,6 +155,9 @@ pub async fn serve(
     }
     if levels.is_some() {
         names.push("helpdesk.v1.LevelService");
+    }
+    if badges.is_some() {
+        names.push("helpdesk.v1.BadgeService");
     }
     tonic::transport::Server::builder()
         .add_service(health)
@@ -151,6 +176,7 @@ pub async fn serve(
         .add_optional_service(tickets)
         .add_optional_service(stats)
         .add_optional_service(levels)
+        .add_optional_service(badges)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
     Ok(())

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod auth;
+mod badges;
 mod commands;
 mod dev;
 mod engine;

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use helpdesk_projections::badges::Badges;
 use helpdesk_projections::levels::Levels;
 use helpdesk_projections::stats::Stats;
 use helpdesk_projections::tickets::Tickets;
@@ -40,6 +41,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         ModelName::Tickets => replay(Tickets, &args).await,
         ModelName::Stats => replay(Stats::default(), &args).await,
         ModelName::Levels => replay(Levels::new(), &args).await,
+        ModelName::Badges => replay(Badges::new(), &args).await,
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use helpdesk_projections::badges::{Badges, BadgesView};
 use helpdesk_projections::levels::{Levels, LevelsView};
 use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
@@ -63,6 +64,7 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
                 tickets: None,
                 stats: None,
                 levels: None,
+                badges: None,
             },
             listener,
         )
@@ -78,6 +80,8 @@ pub enum ModelName {
     Stats,
     /// Levels, the leaderboard, progress and level-ups (`LevelService`).
     Levels,
+    /// The daily badges, their holders, history and awards (`BadgeService`).
+    Badges,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,6 +122,7 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         tickets: None,
         stats: None,
         levels: None,
+        badges: None,
     };
     let (dir, partition) = (&args.data_dir, args.partition);
     match args.model {
@@ -132,6 +137,10 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         ModelName::Levels => {
             let handle = process.projector(Levels::new(), log, dir, partition)?;
             services.levels = Some(LevelsView::new(handle));
+        }
+        ModelName::Badges => {
+            let handle = process.projector(Badges::new(), log, dir, partition)?;
+            services.badges = Some(BadgesView::new(handle));
         }
     }
     let listener = process::bind(args.listen).await?;

@@ -119,6 +119,46 @@ pub fn priority_pb(priority: helpdesk_domain::Priority) -> crate::pb::Priority {
     }
 }
 
+/// A badge statistic as its proto enum (for read models).
+pub fn statistic_pb(statistic: helpdesk_domain::Statistic) -> crate::pb::BadgeStatistic {
+    use crate::pb::BadgeStatistic as P;
+    use helpdesk_domain::Statistic as S;
+    match statistic {
+        S::Transfers => P::Transfers,
+        S::PausedSeconds => P::PausedSeconds,
+        S::NegativeRatings => P::NegativeRatings,
+        S::MeanAnswerWait => P::MeanAnswerWait,
+        S::MeanChatPickup => P::MeanChatPickup,
+        S::PositiveRatings => P::PositiveRatings,
+        S::PausesStarted => P::PausesStarted,
+        S::LongestAnswer => P::LongestAnswer,
+        S::TicketsTagged => P::TicketsTagged,
+        S::MeanResolution => P::MeanResolution,
+        S::OnlineSeconds => P::OnlineSeconds,
+        S::LongestChat => P::LongestChat,
+        S::ResolutionsAndDeletions => P::ResolutionsAndDeletions,
+        S::LongestCall => P::LongestCall,
+    }
+}
+
+/// Which value wins a badge, as its proto enum.
+pub fn best_pb(best: helpdesk_domain::Best) -> crate::pb::BadgeBest {
+    match best {
+        helpdesk_domain::Best::Max => crate::pb::BadgeBest::Max,
+        helpdesk_domain::Best::Min => crate::pb::BadgeBest::Min,
+    }
+}
+
+/// A badge's visibility as its proto enum.
+pub fn visibility_pb(visibility: helpdesk_domain::BadgeVisibility) -> crate::pb::BadgeVisibility {
+    match visibility {
+        helpdesk_domain::BadgeVisibility::Public => crate::pb::BadgeVisibility::Public,
+        helpdesk_domain::BadgeVisibility::SelfAndManagers => {
+            crate::pb::BadgeVisibility::SelfAndManagers
+        }
+    }
+}
+
 /// A required enum field: the `*_UNSPECIFIED` value (0) is "is required", an
 /// unknown number is "unknown value".
 pub fn required_enum<E>(field: &str, value: i32) -> Result<E, ApiError>
