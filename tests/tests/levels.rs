@@ -149,13 +149,7 @@ async fn run(helpdesk: &Helpdesk) -> anyhow::Result<()> {
     assert_eq!(mine.variables["not_ranked_p"], 100.0);
 
     let board = levels
-        .get_leaderboard(auth(
-            &token,
-            pb::GetLeaderboardRequest {
-                limit: 10,
-                read,
-            },
-        ))
+        .get_leaderboard(auth(&token, pb::GetLeaderboardRequest { limit: 10, read }))
         .await?
         .into_inner();
     assert_eq!(
