@@ -31,6 +31,8 @@ pub use pb::command_service_client::CommandServiceClient;
 pub use pb::command_service_server::{CommandService, CommandServiceServer};
 pub use pb::level_service_client::LevelServiceClient;
 pub use pb::level_service_server::{LevelService, LevelServiceServer};
+pub use pb::report_service_client::ReportServiceClient;
+pub use pb::report_service_server::{ReportService, ReportServiceServer};
 pub use pb::stats_service_client::StatsServiceClient;
 pub use pb::stats_service_server::{StatsService, StatsServiceServer};
 pub use pb::ticket_service_client::TicketServiceClient;
@@ -60,4 +62,5 @@ pub const SERVICE_NAMES: &[&str] = &[
     "helpdesk.v1.StatsService",
     "helpdesk.v1.LevelService",
     "helpdesk.v1.BadgeService",
+    "helpdesk.v1.ReportService",
 ];

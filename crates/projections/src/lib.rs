@@ -8,6 +8,7 @@
 //! - [`levels`]: levels reached (SPEC §5), the leaderboard, progress, level-ups.
 //! - [`badges`]: the daily badges (SPEC §6), their holders and history, awards.
 //! - [`calendar`]: days in the organization's time zone.
+//! - [`reports`]: department reports (SPEC §7), 24 columns by bucket and group.
 //! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the
 //!   server's policy runner.
 //!
@@ -18,6 +19,7 @@ pub mod badges;
 pub mod calendar;
 pub mod levels;
 pub mod policies;
+pub mod reports;
 pub mod runtime;
 pub mod stats;
 pub mod tickets;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use helpdesk_projections::badges::{Badges, BadgesView};
 use helpdesk_projections::levels::{Levels, LevelsView};
+use helpdesk_projections::reports::{Reports, ReportsView};
 use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
@@ -68,12 +69,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         Partition::ALL,
     )?;
     let levels = process.projector(Levels::new(), log.clone(), &args.data_dir, Partition::ALL)?;
-    let badges = process.projector(Badges::new(), log, &args.data_dir, Partition::ALL)?;
+    let badges = process.projector(Badges::new(), log.clone(), &args.data_dir, Partition::ALL)?;
+    let reports = process.projector(Reports::default(), log, &args.data_dir, Partition::ALL)?;
 
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     println!("helpdesk is ready on http://{address} (event log: {where_})");
-    tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges");
+    tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges, reports");
     process
         .serve(
             Services {
@@ -85,6 +87,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
                 stats: Some(StatsView::new(stats)),
                 levels: Some(LevelsView::new(levels)),
                 badges: Some(BadgesView::new(badges)),
+                reports: Some(ReportsView::new(reports)),
             },
             listener,
         )

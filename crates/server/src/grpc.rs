@@ -7,10 +7,11 @@ use helpdesk_log::EventLog;
 
 use helpdesk_api::{
     AdminServiceServer, BadgeServiceServer, CommandServiceServer, LevelServiceServer,
-    StatsServiceServer, TicketServiceServer, FILE_DESCRIPTOR_SET,
+    ReportServiceServer, StatsServiceServer, TicketServiceServer, FILE_DESCRIPTOR_SET,
 };
 use helpdesk_projections::badges::BadgesView;
 use helpdesk_projections::levels::LevelsView;
+use helpdesk_projections::reports::ReportsView;
 use helpdesk_projections::stats::StatsView;
 use helpdesk_projections::tickets::TicketsView;
 use tokio::net::TcpListener;
@@ -22,6 +23,7 @@ use crate::badges::BadgeApi;
 use crate::commands::CommandApi;
 use crate::engine::Engine;
 use crate::levels::LevelApi;
+use crate::reports::ReportApi;
 use crate::stats::StatsApi;
 use crate::tickets::TicketApi;
 
@@ -47,6 +49,8 @@ pub struct Services {
     pub levels: Option<LevelsView>,
     /// `BadgeService`.
     pub badges: Option<BadgesView>,
+    /// `ReportService`.
+    pub reports: Option<ReportsView>,
 }
 
 /// Serves `services`, `grpc.health.v1` and reflection (v1 and v1alpha, so that grpcurl
@@ -143,6 +147,20 @@ pub async fn serve(
         None => None,
     };
 
+    let reports = match services.reports {
+        Some(view) => {
+            health_reporter
+                .set_serving::<ReportServiceServer<ReportApi>>()
+                .await;
+            Some(
+                ReportServiceServer::new(ReportApi::new(services.engine.clone(), view))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            )
+        }
+        None => None,
+    };
+
     let mut names = vec!["grpc.health.v1.Health"];
     if command_service.is_some() {
         names.extend(["helpdesk.v1.CommandService", "helpdesk.v1.AdminService"]);
@@ -158,6 +176,9 @@ pub async fn serve(
     }
     if badges.is_some() {
         names.push("helpdesk.v1.BadgeService");
+    }
+    if reports.is_some() {
+        names.push("helpdesk.v1.ReportService");
     }
     tonic::transport::Server::builder()
         .add_service(health)
@@ -177,6 +198,7 @@ pub async fn serve(
         .add_optional_service(stats)
         .add_optional_service(levels)
         .add_optional_service(badges)
+        .add_optional_service(reports)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
         .await?;
     Ok(())

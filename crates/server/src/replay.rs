@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use helpdesk_projections::badges::Badges;
 use helpdesk_projections::levels::Levels;
+use helpdesk_projections::reports::Reports;
 use helpdesk_projections::stats::Stats;
 use helpdesk_projections::tickets::Tickets;
 use helpdesk_projections::{Model, Partition, Projector, ProjectorConfig};
@@ -42,6 +43,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         ModelName::Stats => replay(Stats::default(), &args).await,
         ModelName::Levels => replay(Levels::new(), &args).await,
         ModelName::Badges => replay(Badges::new(), &args).await,
+        ModelName::Reports => replay(Reports::default(), &args).await,
     }
 }
 

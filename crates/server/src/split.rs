@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use helpdesk_projections::badges::{Badges, BadgesView};
 use helpdesk_projections::levels::{Levels, LevelsView};
+use helpdesk_projections::reports::{Reports, ReportsView};
 use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
@@ -65,6 +66,7 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
                 stats: None,
                 levels: None,
                 badges: None,
+                reports: None,
             },
             listener,
         )
@@ -82,6 +84,8 @@ pub enum ModelName {
     Levels,
     /// The daily badges, their holders, history and awards (`BadgeService`).
     Badges,
+    /// Department reports: 24 columns by bucket and group, CSV, charts (`ReportService`).
+    Reports,
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,6 +127,7 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         stats: None,
         levels: None,
         badges: None,
+        reports: None,
     };
     let (dir, partition) = (&args.data_dir, args.partition);
     match args.model {
@@ -141,6 +146,10 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         ModelName::Badges => {
             let handle = process.projector(Badges::new(), log, dir, partition)?;
             services.badges = Some(BadgesView::new(handle));
+        }
+        ModelName::Reports => {
+            let handle = process.projector(Reports::default(), log, dir, partition)?;
+            services.reports = Some(ReportsView::new(handle));
         }
     }
     let listener = process::bind(args.listen).await?;

@@ -1,0 +1,351 @@
+//! `helpdesk.v1.ReportService` over the reports read model: rows, CSV, chart series.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use helpdesk_api::convert::{parse_optional_id, timestamp_from_millis};
+use helpdesk_api::{pb, ApiError, ReportService};
+use helpdesk_domain::{Channel, Permission, Principal};
+use helpdesk_projections::calendar::{days_from_civil, local_hour_start, Day};
+use helpdesk_projections::reports::{
+    bucket_label, Bucket, Columns, Group, GroupBy, Query, ReportsView, Row, COLUMNS,
+};
+use tonic::{Request, Response, Status};
+
+use crate::auth;
+use crate::engine::Engine;
+use crate::reads::reached;
+
+/// The longest range a report covers, in days.
+const MAX_DAYS: i32 = 3_660;
+/// The most rows one report returns (hours × groups can be many).
+const MAX_ROWS: usize = 200_000;
+/// Rows per CSV chunk.
+const CSV_ROWS_PER_CHUNK: usize = 500;
+
+pub struct ReportApi {
+    engine: Arc<Engine>,
+    view: ReportsView,
+}
+
+impl ReportApi {
+    pub fn new(engine: Arc<Engine>, view: ReportsView) -> Self {
+        ReportApi { engine, view }
+    }
+
+    async fn caller(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        permission: Permission,
+    ) -> Result<Principal, ApiError> {
+        let principal = auth::authenticate(&self.engine, metadata).await?;
+        if !principal.has(permission) {
+            return Err(ApiError::permission_denied(format!(
+                "this needs the permission {}",
+                permission.as_str()
+            )));
+        }
+        Ok(principal)
+    }
+
+    /// Waits for the position, runs the query, sorts.
+    async fn rows(&self, request: &pb::ReportRequest) -> Result<(Vec<Row>, u64, Bucket), ApiError> {
+        let query = query(request)?;
+        let sort = match request.sort_by.as_str() {
+            "" => None,
+            name => Some(column_index("sort_by", name)?),
+        };
+        let position = reached(self.view.handle(), request.read.as_ref()).await?;
+        let mut rows = self.view.report(&query)?;
+        if rows.len() > MAX_ROWS {
+            return Err(ApiError::resource_exhausted(format!(
+                "the report has {} rows, more than {MAX_ROWS}: choose larger buckets, a \
+                 shorter range or a filter",
+                rows.len()
+            )));
+        }
+        if let Some(i) = sort {
+            rows.sort_by(|a, b| {
+                let (x, y) = (a.columns.report()[i], b.columns.report()[i]);
+                let order = if request.ascending {
+                    x.total_cmp(&y)
+                } else {
+                    y.total_cmp(&x)
+                };
+                order
+                    .then(a.bucket.cmp(&b.bucket))
+                    .then(a.group.cmp(&b.group))
+            });
+        }
+        Ok((rows, position, query.bucket))
+    }
+
+    fn row_pb(&self, row: &Row, bucket: Bucket) -> pb::ReportRow {
+        let zone = self.view.zone().unwrap_or(jiff::tz::TimeZone::UTC);
+        pb::ReportRow {
+            bucket: bucket_label(row.bucket, bucket),
+            bucket_start: Some(timestamp_from_millis(
+                local_hour_start(row.bucket, &zone).millis(),
+            )),
+            group_id: group_id(&row.group),
+            group: row.label.clone(),
+            values: row.columns.report().to_vec(),
+        }
+    }
+}
+
+fn group_id(group: &Group) -> String {
+    match group {
+        Group::Department(id) | Group::Agent(id) if id.is_nil() => String::new(),
+        Group::Department(id) | Group::Agent(id) => id.to_string(),
+        Group::Channel(c) => c.as_str().to_owned(),
+        Group::Tag(t) => t.clone(),
+        Group::All => String::new(),
+    }
+}
+
+fn parse_day(field: &str, value: &str) -> Result<Day, ApiError> {
+    if value.is_empty() {
+        return Err(ApiError::missing_field(field));
+    }
+    let date: jiff::civil::Date = value.parse().map_err(|_| {
+        ApiError::invalid_argument(field, format!("a date like 2024-05-01, got {value:?}"))
+    })?;
+    Ok(days_from_civil(
+        i32::from(date.year()),
+        date.month() as u32,
+        date.day() as u32,
+    ))
+}
+
+fn column_index(field: &str, name: &str) -> Result<usize, ApiError> {
+    COLUMNS.iter().position(|c| *c == name).ok_or_else(|| {
+        ApiError::invalid_argument(
+            field,
+            format!("one of {}; got {name:?}", COLUMNS.join(", ")),
+        )
+    })
+}
+
+/// The request as a query on the model, every field checked.
+fn query(request: &pb::ReportRequest) -> Result<Query, ApiError> {
+    let from = parse_day("from", &request.from)?;
+    let to = parse_day("to", &request.to)?;
+    if to < from {
+        return Err(ApiError::invalid_argument("to", "not before `from`"));
+    }
+    if to - from > MAX_DAYS {
+        return Err(ApiError::invalid_argument(
+            "to",
+            format!("at most {MAX_DAYS} days after `from`"),
+        ));
+    }
+    let bucket = match pb::ReportBucket::try_from(request.bucket) {
+        Ok(pb::ReportBucket::Unspecified | pb::ReportBucket::Day) => Bucket::Day,
+        Ok(pb::ReportBucket::Hour) => Bucket::Hour,
+        Ok(pb::ReportBucket::Week) => Bucket::Week,
+        Ok(pb::ReportBucket::Month) => Bucket::Month,
+        Ok(pb::ReportBucket::Year) => Bucket::Year,
+        Ok(pb::ReportBucket::Range) => Bucket::Range,
+        Err(_) => {
+            return Err(ApiError::invalid_argument(
+                "bucket",
+                format!("unknown value {}", request.bucket),
+            ))
+        }
+    };
+    let group = match pb::ReportGroup::try_from(request.group_by) {
+        Ok(pb::ReportGroup::Unspecified) => GroupBy::Nothing,
+        Ok(pb::ReportGroup::Department) => GroupBy::Department,
+        Ok(pb::ReportGroup::Agent) => GroupBy::Agent,
+        Ok(pb::ReportGroup::Channel) => GroupBy::Channel,
+        Ok(pb::ReportGroup::Tag) => GroupBy::Tag,
+        Err(_) => {
+            return Err(ApiError::invalid_argument(
+                "group_by",
+                format!("unknown value {}", request.group_by),
+            ))
+        }
+    };
+    let channel = match pb::Channel::try_from(request.channel) {
+        Ok(pb::Channel::Unspecified) => None,
+        Ok(c) => Some(
+            Channel::ALL
+                .iter()
+                .copied()
+                .find(|d| helpdesk_api::convert::channel_pb(*d) == c)
+                .expect("every proto channel is a domain channel"),
+        ),
+        Err(_) => {
+            return Err(ApiError::invalid_argument(
+                "channel",
+                format!("unknown value {}", request.channel),
+            ))
+        }
+    };
+    Ok(Query {
+        from,
+        to,
+        bucket,
+        group,
+        department: parse_optional_id("department_id", &request.department_id)?,
+        agent: parse_optional_id("agent_id", &request.agent_id)?,
+        channel,
+    })
+}
+
+/// One CSV field: quoted when it holds a comma, a quote or a line break.
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
+}
+
+/// A number as CSV writes it: whole numbers without decimals, others with up to 3.
+fn csv_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        let text = format!("{value:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+/// The CSV export.
+pub type CsvStream = Pin<Box<dyn Stream<Item = Result<pb::CsvChunk, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ReportService for ReportApi {
+    async fn get_report(
+        &self,
+        request: Request<pb::ReportRequest>,
+    ) -> Result<Response<pb::ReportResponse>, Status> {
+        self.caller(request.metadata(), Permission::ReportsView)
+            .await?;
+        let (rows, position, bucket) = self.rows(request.get_ref()).await?;
+        Ok(Response::new(pb::ReportResponse {
+            columns: COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
+            rows: rows.iter().map(|r| self.row_pb(r, bucket)).collect(),
+            position,
+        }))
+    }
+
+    type ExportReportCsvStream = CsvStream;
+
+    async fn export_report_csv(
+        &self,
+        request: Request<pb::ReportRequest>,
+    ) -> Result<Response<CsvStream>, Status> {
+        self.caller(request.metadata(), Permission::ReportsExport)
+            .await?;
+        let (rows, _, bucket) = self.rows(request.get_ref()).await?;
+        let mut header = String::from("bucket,bucket_start,group_id,group");
+        for column in COLUMNS {
+            header.push(',');
+            header.push_str(column);
+        }
+        header.push('\n');
+        let mut chunks = vec![header];
+        for slice in rows.chunks(CSV_ROWS_PER_CHUNK) {
+            let mut text = String::new();
+            for row in slice {
+                let row = self.row_pb(row, bucket);
+                let start = row
+                    .bucket_start
+                    .map(|t| {
+                        jiff::Timestamp::new(t.seconds, t.nanos)
+                            .map(|t| t.to_string())
+                            .unwrap_or_default()
+                    })
+                    .unwrap_or_default();
+                let fields = [
+                    csv_field(&row.bucket),
+                    start,
+                    csv_field(&row.group_id),
+                    csv_field(&row.group),
+                ];
+                text.push_str(&fields.join(","));
+                for value in &row.values {
+                    text.push(',');
+                    text.push_str(&csv_number(*value));
+                }
+                text.push('\n');
+            }
+            chunks.push(text);
+        }
+        let stream = tokio_stream::iter(chunks.into_iter().map(|text| {
+            Ok(pb::CsvChunk {
+                data: text.into_bytes(),
+            })
+        }));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_chart_series(
+        &self,
+        request: Request<pb::ChartRequest>,
+    ) -> Result<Response<pb::ChartResponse>, Status> {
+        self.caller(request.metadata(), Permission::ReportsView)
+            .await?;
+        let chart = request.into_inner();
+        let mut report = chart
+            .report
+            .ok_or_else(|| ApiError::missing_field("report"))?;
+        report.sort_by.clear();
+        let column = column_index("column", &chart.column)?;
+        let (rows, position, bucket) =
+            self.rows(&report).await.map_err(|e| e.in_field("report"))?;
+        let buckets: Vec<i64> = {
+            let mut b: Vec<i64> = rows.iter().map(|r| r.bucket).collect();
+            b.sort_unstable();
+            b.dedup();
+            b
+        };
+        let mut groups: BTreeMap<Group, (String, BTreeMap<i64, f64>, Columns)> = BTreeMap::new();
+        for row in &rows {
+            let entry = groups
+                .entry(row.group.clone())
+                .or_insert_with(|| (row.label.clone(), BTreeMap::new(), Columns::default()));
+            entry.1.insert(row.bucket, row.columns.report()[column]);
+            entry.2.add(&row.columns);
+        }
+        let series = groups
+            .into_iter()
+            .map(|(group, (label, values, total))| pb::ChartSeries {
+                group_id: group_id(&group),
+                group: label,
+                values: buckets
+                    .iter()
+                    .map(|b| values.get(b).copied().unwrap_or(0.0))
+                    .collect(),
+                total: total.report()[column],
+            })
+            .collect();
+        Ok(Response::new(pb::ChartResponse {
+            column: chart.column,
+            buckets: buckets.iter().map(|b| bucket_label(*b, bucket)).collect(),
+            series,
+            position,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_and_numbers() {
+        assert_eq!(csv_field("Billing"), "Billing");
+        assert_eq!(csv_field("Sales, North"), "\"Sales, North\"");
+        assert_eq!(csv_field("the \"A\" team"), "\"the \"\"A\"\" team\"");
+        assert_eq!(csv_number(12.0), "12");
+        assert_eq!(csv_number(12.5), "12.5");
+        assert_eq!(csv_number(1.0 / 3.0), "0.333");
+        assert_eq!(csv_number(0.0), "0");
+    }
+}
