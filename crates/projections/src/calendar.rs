@@ -114,6 +114,43 @@ pub fn split_by_day(from: Timestamp, to: Timestamp, zone: &TimeZone) -> Vec<(Day
     parts
 }
 
+/// A local civil hour: hours since 1970-01-01T00:00 on the wall clock of a zone. The
+/// repeated hour of a daylight-saving change is one local hour; the skipped one is none.
+pub type LocalHour = i64;
+
+/// The local hour `time` falls in.
+pub fn local_hour_of(time: Timestamp, zone: &TimeZone) -> LocalHour {
+    match time.to_jiff() {
+        Some(t) => {
+            let dt = t.to_zoned(zone.clone()).datetime();
+            let day = days_from_civil(i32::from(dt.year()), dt.month() as u32, dt.day() as u32);
+            i64::from(day) * 24 + i64::from(dt.hour())
+        }
+        None => time.millis().div_euclid(3_600_000),
+    }
+}
+
+/// When a local hour starts (the first instant showing it; after a gap, the gap's end).
+pub fn local_hour_start(hour: LocalHour, zone: &TimeZone) -> Timestamp {
+    let day = hour.div_euclid(24) as Day;
+    let (y, m, d) = civil_from_days(day);
+    let start = jiff::civil::DateTime::new(
+        y as i16,
+        m as i8,
+        d as i8,
+        hour.rem_euclid(24) as i8,
+        0,
+        0,
+        0,
+    )
+    .ok()
+    .and_then(|dt| dt.to_zoned(zone.clone()).ok());
+    match start {
+        Some(zoned) => Timestamp::from(zoned.timestamp()),
+        None => Timestamp::from_millis(hour * 3_600_000),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,42 +202,5 @@ mod tests {
             ]
         );
         assert!(split_by_day(start, start, &utc).is_empty());
-    }
-}
-
-/// A local civil hour: hours since 1970-01-01T00:00 on the wall clock of a zone. The
-/// repeated hour of a daylight-saving change is one local hour; the skipped one is none.
-pub type LocalHour = i64;
-
-/// The local hour `time` falls in.
-pub fn local_hour_of(time: Timestamp, zone: &TimeZone) -> LocalHour {
-    match time.to_jiff() {
-        Some(t) => {
-            let dt = t.to_zoned(zone.clone()).datetime();
-            let day = days_from_civil(i32::from(dt.year()), dt.month() as u32, dt.day() as u32);
-            i64::from(day) * 24 + i64::from(dt.hour())
-        }
-        None => time.millis().div_euclid(3_600_000),
-    }
-}
-
-/// When a local hour starts (the first instant showing it; after a gap, the gap's end).
-pub fn local_hour_start(hour: LocalHour, zone: &TimeZone) -> Timestamp {
-    let day = hour.div_euclid(24) as Day;
-    let (y, m, d) = civil_from_days(day);
-    let start = jiff::civil::DateTime::new(
-        y as i16,
-        m as i8,
-        d as i8,
-        hour.rem_euclid(24) as i8,
-        0,
-        0,
-        0,
-    )
-    .ok()
-    .and_then(|dt| dt.to_zoned(zone.clone()).ok());
-    match start {
-        Some(zoned) => Timestamp::from(zoned.timestamp()),
-        None => Timestamp::from_millis(hour * 3_600_000),
     }
 }
