@@ -1,1 +1,340 @@
-fn main() {}
+//! `hdctl`: the help desk backend for people at a terminal.
+//!
+//! A thin gRPC client: it asks a running server (`helpdesk dev`, or the services of a
+//! split deployment) and prints tables, or CSV for spreadsheets. Every request carries
+//! `authorization: Bearer <token>` from `--token` or `HELPDESK_TOKEN`.
+
+use std::io::Write as _;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand, ValueEnum};
+use helpdesk_api::pb;
+use helpdesk_api::{
+    BadgeServiceClient, LevelServiceClient, ReportServiceClient, TicketServiceClient,
+};
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+
+/// Reports, leaderboards, badges and ticket counts from a running help desk backend.
+#[derive(Debug, Parser)]
+#[command(name = "hdctl", version)]
+struct Cli {
+    /// The server to ask.
+    #[arg(
+        long,
+        global = true,
+        env = "HELPDESK_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    server: String,
+
+    /// Your token (the Owner's is the `owner token:` line of the server's first start).
+    #[arg(long, global = true, env = "HELPDESK_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// A department report: the 24 columns by time bucket and group (needs
+    /// reports.view; --csv needs reports.export).
+    Report(ReportArgs),
+    /// Agents by level, highest first.
+    Leaderboard {
+        /// How many rows.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Every badge and who holds it now.
+    Badges,
+    /// Tickets new, open and resolved now, per department.
+    Tickets,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// The first day, YYYY-MM-DD.
+    #[arg(long)]
+    from: String,
+    /// The last day (included), YYYY-MM-DD.
+    #[arg(long)]
+    to: String,
+    /// How to cut time (in the organization's time zone).
+    #[arg(long, value_enum, default_value = "day")]
+    bucket: BucketArg,
+    /// How to group.
+    #[arg(long, value_enum, default_value = "department")]
+    group_by: GroupArg,
+    /// Only this department (UUID).
+    #[arg(long)]
+    department: Option<String>,
+    /// Only this agent (UUID).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Sort by this column (e.g. answers), highest first.
+    #[arg(long)]
+    sort_by: Option<String>,
+    /// Write CSV (a header row, then one row per bucket and group) to stdout.
+    #[arg(long)]
+    csv: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BucketArg {
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+    Range,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum GroupArg {
+    Department,
+    Agent,
+    Channel,
+    Tag,
+    None,
+}
+
+/// `request` with the caller's token.
+fn auth<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    let value: MetadataValue<_> = format!("Bearer {token}")
+        .parse()
+        .context("the token is not printable ASCII")?;
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let token = cli.token.clone().context(
+        "give a token with --token or HELPDESK_TOKEN (the Owner's is the `owner token:` line \
+         the server printed on its first start)",
+    )?;
+    let channel = Channel::from_shared(cli.server.clone())
+        .with_context(|| format!("{:?} is not a server address", cli.server))?
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach the server at {}", cli.server))?;
+    match cli.command {
+        Command::Report(args) => report(channel, &token, args).await,
+        Command::Leaderboard { limit } => leaderboard(channel, &token, limit).await,
+        Command::Badges => badges(channel, &token).await,
+        Command::Tickets => tickets(channel, &token).await,
+    }
+}
+
+fn status(err: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", err.code(), err.message())
+}
+
+async fn report(channel: Channel, token: &str, args: ReportArgs) -> anyhow::Result<()> {
+    let request = pb::ReportRequest {
+        from: args.from,
+        to: args.to,
+        bucket: match args.bucket {
+            BucketArg::Hour => pb::ReportBucket::Hour,
+            BucketArg::Day => pb::ReportBucket::Day,
+            BucketArg::Week => pb::ReportBucket::Week,
+            BucketArg::Month => pb::ReportBucket::Month,
+            BucketArg::Year => pb::ReportBucket::Year,
+            BucketArg::Range => pb::ReportBucket::Range,
+        } as i32,
+        group_by: match args.group_by {
+            GroupArg::Department => pb::ReportGroup::Department,
+            GroupArg::Agent => pb::ReportGroup::Agent,
+            GroupArg::Channel => pb::ReportGroup::Channel,
+            GroupArg::Tag => pb::ReportGroup::Tag,
+            GroupArg::None => pb::ReportGroup::Unspecified,
+        } as i32,
+        department_id: args.department.unwrap_or_default(),
+        agent_id: args.agent.unwrap_or_default(),
+        sort_by: args.sort_by.unwrap_or_default(),
+        ..Default::default()
+    };
+    let mut client = ReportServiceClient::new(channel);
+    if args.csv {
+        let mut chunks = client
+            .export_report_csv(auth(token, request)?)
+            .await
+            .map_err(status)?
+            .into_inner();
+        let mut out = std::io::stdout().lock();
+        while let Some(chunk) = chunks.message().await.map_err(status)? {
+            out.write_all(&chunk.data)?;
+        }
+        return Ok(());
+    }
+    let report = client
+        .get_report(auth(token, request)?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    // For a terminal: the most asked-for columns; --csv has all 24.
+    let shown = [
+        "answers",
+        "chats",
+        "calls",
+        "created_tickets",
+        "resolved_tickets",
+        "positive_percent",
+        "mean_first_answer_seconds",
+    ];
+    let index: Vec<usize> = shown
+        .iter()
+        .map(|name| report.columns.iter().position(|c| c == name))
+        .collect::<Option<_>>()
+        .context("the server's columns are not the ones this hdctl knows")?;
+    let mut rows = vec![{
+        let mut header = vec!["bucket".to_owned(), "group".to_owned()];
+        header.extend(shown.iter().map(|s| (*s).to_owned()));
+        header
+    }];
+    for row in &report.rows {
+        let mut cells = vec![row.bucket.clone(), row.group.clone()];
+        cells.extend(index.iter().map(|i| format_number(row.values[*i])));
+        rows.push(cells);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+async fn leaderboard(channel: Channel, token: &str, limit: u32) -> anyhow::Result<()> {
+    let board = LevelServiceClient::new(channel)
+        .get_leaderboard(auth(
+            token,
+            pb::GetLeaderboardRequest { limit, read: None },
+        )?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    let mut rows = vec![vec![
+        "place".into(),
+        "agent".into(),
+        "level".into(),
+        "rank".into(),
+    ]];
+    for row in board.rows {
+        let level = row.level.unwrap_or_default();
+        rows.push(vec![
+            row.place.to_string(),
+            row.name,
+            level.name,
+            level.rank.to_string(),
+        ]);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+async fn badges(channel: Channel, token: &str) -> anyhow::Result<()> {
+    let list = BadgeServiceClient::new(channel)
+        .list_badges(auth(token, pb::ListBadgesRequest { read: None })?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    let mut rows = vec![vec![
+        "badge".into(),
+        "day".into(),
+        "holders".into(),
+        "value".into(),
+        "runner-up".into(),
+    ]];
+    for standing in list.badges {
+        let badge = standing.badge.unwrap_or_default();
+        let (day, holders, value, runner_up) = match standing.current {
+            Some(e) => (
+                e.day,
+                e.holders
+                    .iter()
+                    .map(|h| h.agent_id.chars().take(8).collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                e.value.map(|v| v.to_string()).unwrap_or_default(),
+                e.runner_up.map(|v| v.to_string()).unwrap_or_default(),
+            ),
+            None => Default::default(),
+        };
+        rows.push(vec![badge.name, day, holders, value, runner_up]);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+async fn tickets(channel: Channel, token: &str) -> anyhow::Result<()> {
+    let counts = TicketServiceClient::new(channel)
+        .count_tickets(auth(token, pb::CountTicketsRequest { read: None })?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    let mut rows = vec![vec![
+        "department".into(),
+        "new".into(),
+        "open".into(),
+        "resolved".into(),
+    ]];
+    for d in counts.departments {
+        let name = if d.department_id.is_empty() {
+            "(none)".to_owned()
+        } else {
+            d.name
+        };
+        rows.push(vec![
+            name,
+            d.new.to_string(),
+            d.open.to_string(),
+            d.resolved.to_string(),
+        ]);
+    }
+    if rows.len() == 1 {
+        bail!("no tickets yet");
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+fn format_number(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// Prints rows as aligned columns, the first row as the header.
+fn print_table(rows: &[Vec<String>]) {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| format!("{cell:<width$}", width = widths[c]))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+}
