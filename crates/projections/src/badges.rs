@@ -20,7 +20,8 @@
 //! intervals still open counted up to midnight. Only active agents whose sample reaches
 //! the badge's minimum compete; every agent tied at the best value holds the badge; the
 //! runner-up value is the best among those who compete and do not hold it. Four-leaf
-//! Clover: every agent active on the previous day (an event attributed to them) whose
+//! Clover: every agent active on the previous day (an event attributed to them, other than
+//! what the policies did by themselves: a planned pause's end, an auto-pause) whose
 //! keyed draw falls under the odds (`helpdesk_rules::badges::clover`). Disabled badges
 //! are not evaluated. Holders stay until the next evaluation.
 //!
@@ -404,6 +405,19 @@ impl Model for Badges {
         // Every event of an agent's own aggregate is attributed to them (online, pauses…).
         if at.aggregate.kind == helpdesk_domain::AggregateKind::Agent {
             active.push(at.aggregate.id);
+        }
+        // What the policies do by themselves (a planned pause ending, an auto-pause) is
+        // not the agent being active; and when they append it depends on timing, which
+        // must not decide who may draw a Four-leaf Clover.
+        let by_policy = match event {
+            Event::AgentResumed(e) => e.reason == helpdesk_domain::ResumeReason::PlannedEnd,
+            Event::AgentPaused(e) => {
+                matches!(e.reason, helpdesk_domain::PauseReason::AutoMissed { .. })
+            }
+            _ => false,
+        };
+        if by_policy {
+            active.clear();
         }
         let zone = self.stats.zone(txn)?;
         let today = day_of(at.time, &zone);
