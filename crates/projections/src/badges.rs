@@ -11,7 +11,7 @@
 //! The evaluation for midnight D happens once the log holds an event at or after D:
 //! before that event is folded, every midnight not yet evaluated up to its time is, in
 //! order. Ticks close quiet days. The first midnight evaluated is the one after the first
-//! agent was registered.
+//! day with an agent active.
 //!
 //! # How
 //!
@@ -21,7 +21,8 @@
 //! the badge's minimum compete; every agent tied at the best value holds the badge; the
 //! runner-up value is the best among those who compete and do not hold it. Four-leaf
 //! Clover: every agent active on the previous day (an event attributed to them, other than
-//! what the policies did by themselves: a planned pause's end, an auto-pause) whose
+//! what the policies did by themselves — a planned pause's end, an auto-pause — or what
+//! an administrator did to them — registration, role, deactivation) whose
 //! keyed draw falls under the odds (`helpdesk_rules::badges::clover`). Disabled badges
 //! are not evaluated. Holders stay until the next evaluation.
 //!
@@ -409,29 +410,35 @@ impl Model for Badges {
         // What the policies do by themselves (a planned pause ending, an auto-pause) is
         // not the agent being active; and when they append it depends on timing, which
         // must not decide who may draw a Four-leaf Clover.
-        let by_policy = match event {
+        // Nor is being registered, given a role or deactivated by an administrator.
+        let not_their_doing = match event {
             Event::AgentResumed(e) => e.reason == helpdesk_domain::ResumeReason::PlannedEnd,
             Event::AgentPaused(e) => {
                 matches!(e.reason, helpdesk_domain::PauseReason::AutoMissed { .. })
             }
+            Event::AgentRegistered(_) | Event::AgentRoleChanged(_) | Event::AgentDeactivated(_) => {
+                true
+            }
             _ => false,
         };
-        if by_policy {
+        if not_their_doing {
             active.clear();
         }
         let zone = self.stats.zone(txn)?;
         let today = day_of(at.time, &zone);
+        if !active.is_empty() {
+            // The first midnight evaluated is the one after the first agent activity
+            // (not the setup's registration of the Owner, recorded at the epoch).
+            let mut schedule: Schedule = txn.get(SCHEDULE)?.unwrap_or_default();
+            if schedule.next.is_none() {
+                schedule.next = Some(today + 1);
+                txn.put(SCHEDULE.to_vec(), &schedule);
+            }
+        }
         for agent in active {
             txn.put(agent_day_key(ACTIVE, agent, today), &());
         }
         match event {
-            Event::AgentRegistered(_) => {
-                let mut schedule: Schedule = txn.get(SCHEDULE)?.unwrap_or_default();
-                if schedule.next.is_none() {
-                    schedule.next = Some(today + 1);
-                    txn.put(SCHEDULE.to_vec(), &schedule);
-                }
-            }
             Event::OrganizationSetUp(e) => {
                 let mut schedule: Schedule = txn.get(SCHEDULE)?.unwrap_or_default();
                 schedule.seed = e.seed;
