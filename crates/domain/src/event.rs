@@ -26,8 +26,9 @@ use crate::ids::{
     AgentId, CallId, ChatId, DepartmentId, LevelId, RoleId, RuleId, TicketId, TokenId,
 };
 use crate::model::{
-    BadgeVisibility, Best, Channel, ConversationRef, LevelGrant, LevelRevocation, PauseReason,
-    Priority, Rating, RecomputeMode, ResumeReason, Statistic, TokenSubject,
+    BadgeAward, BadgeEvaluationRecord, BadgeVisibility, Best, Channel, ConversationRef, LevelGrant,
+    LevelRevocation, PauseReason, Priority, Rating, RecomputeMode, ResumeReason, Statistic,
+    TokenSubject,
 };
 use crate::roles::{Permissions, Role};
 use crate::routing::RoutingRule;
@@ -117,6 +118,7 @@ events! {
     RoleRemoved,
     ClockTicked,
     LevelsRecomputed,
+    BadgesRecomputed,
 }
 
 macro_rules! event_structs {
@@ -256,6 +258,10 @@ event_structs! {
     /// (at the time the replay reached them) and these no longer do. Everything else
     /// reached stays.
     LevelsRecomputed { mode: RecomputeMode, granted: Vec<LevelGrant>, revoked: Vec<LevelRevocation> }
+    /// An administrator applied a recompute of the badges: these evaluations replace the
+    /// ones of the same badge and midnight (an evaluation without holders takes a badge
+    /// away). Everything else stays.
+    BadgesRecomputed { mode: RecomputeMode, evaluations: Vec<BadgeEvaluationRecord> }
 }
 
 /// One sample of every event kind, in [`Event::NAMES`] order, with fixed values: the
@@ -548,6 +554,23 @@ pub fn samples() -> Vec<Event> {
             revoked: vec![LevelRevocation {
                 agent: other,
                 level: level2,
+            }],
+        }
+        .into(),
+        BadgesRecomputed {
+            mode: RecomputeMode::AsItHappened,
+            evaluations: vec![BadgeEvaluationRecord {
+                key: "siesta".into(),
+                day: 19_844,
+                from: 19_837,
+                to: 19_843,
+                holders: vec![BadgeAward {
+                    agent,
+                    value: Some(5_400_000),
+                }],
+                value: Some(5_400_000),
+                runner_up: Some(1_800_000),
+                competitors: 3,
             }],
         }
         .into(),

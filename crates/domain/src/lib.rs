@@ -103,8 +103,9 @@ pub use error::DomainError;
 pub use event::Event;
 pub use ids::{AgentId, CallId, ChatId, DepartmentId, LevelId, RoleId, RuleId, TicketId, TokenId};
 pub use model::{
-    BadgeVisibility, Best, Channel, ConversationKind, ConversationRef, LevelGrant, LevelRevocation,
-    PauseReason, Priority, Rating, RecomputeMode, ResumeReason, Statistic, TokenSubject,
+    BadgeAward, BadgeEvaluationRecord, BadgeVisibility, Best, Channel, ConversationKind,
+    ConversationRef, LevelGrant, LevelRevocation, PauseReason, Priority, Rating, RecomputeMode,
+    ResumeReason, Statistic, TokenSubject,
 };
 pub use roles::{permissions_for, Permission, Permissions, Principal, Role};
 pub use routing::{Action, Condition, RoutingRule};

@@ -49,6 +49,9 @@ pub const LEVELS_MAX: usize = 500;
 /// Level changes one recompute command may carry (keeps an envelope well under the log's
 /// message size limit; a bigger recompute is applied in several commands).
 pub const RECOMPUTE_CHANGES_MAX: usize = 2_000;
+/// Badge evaluations one recompute command may carry, and holders per evaluation.
+pub const RECOMPUTE_BADGE_EVALUATIONS_MAX: usize = 1_000;
+pub const RECOMPUTE_HOLDERS_MAX: usize = 10_000;
 /// IANA time zone names.
 pub const TIME_ZONE_MAX_CHARS: usize = 64;
 /// The highest value of the `max_custom_roles` setting.

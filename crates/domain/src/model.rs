@@ -180,6 +180,30 @@ pub struct LevelRevocation {
     pub level: crate::ids::LevelId,
 }
 
+/// One holder of a recomputed badge evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadgeAward {
+    pub agent: AgentId,
+    /// Their value (none for the Four-leaf Clover).
+    pub value: Option<u64>,
+}
+
+/// A badge evaluation as a recompute found it: it replaces the one of the same badge and
+/// midnight. Days are civil days since 1970-01-01 in the organization's zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadgeEvaluationRecord {
+    pub key: String,
+    /// The midnight evaluated (the day it starts).
+    pub day: i32,
+    /// The window's first and last day (included).
+    pub from: i32,
+    pub to: i32,
+    pub holders: Vec<BadgeAward>,
+    pub value: Option<u64>,
+    pub runner_up: Option<u64>,
+    pub competitors: u32,
+}
+
 /// Names one conversation: a ticket, a chat or a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ConversationRef {

@@ -158,12 +158,25 @@ pub struct Award {
     pub evaluation: Evaluation,
 }
 
+/// Which definitions the model evaluates with (as for levels).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Mode {
+    /// The live model: the definitions in force at each midnight, and the recomputes
+    /// administrators applied.
+    #[default]
+    Live,
+    /// A recompute's replay with the definitions in force at each midnight, leaving out
+    /// the recomputes applied before.
+    AsItHappened,
+    /// A recompute's replay with these definitions (today's) for all of history.
+    TodaysDefinitions(BTreeMap<String, BadgeDef>),
+}
+
 /// The badges model; see the module docs.
 #[derive(Debug, Default)]
 pub struct Badges {
     stats: StatsFold,
-    /// For a recompute with today's definitions: these, for all of history.
-    fixed: Option<BTreeMap<String, BadgeDef>>,
+    mode: Mode,
 }
 
 impl Badges {
@@ -172,19 +185,24 @@ impl Badges {
         Badges::default()
     }
 
-    /// A model evaluating with fixed definitions (a recompute's replay).
-    pub fn with_definitions(definitions: BTreeMap<String, BadgeDef>) -> Self {
+    /// A model folding with `mode` (a recompute's replay).
+    pub fn with_mode(mode: Mode) -> Self {
         Badges {
-            fixed: Some(definitions),
+            mode,
             ..Badges::default()
         }
     }
 
     fn definitions(&self, txn: &Txn<'_>) -> Result<BTreeMap<String, BadgeDef>, ModelError> {
-        match &self.fixed {
-            Some(fixed) => Ok(fixed.clone()),
-            None => Ok(txn.get(DEFS)?.unwrap_or_else(default_badges)),
+        match &self.mode {
+            Mode::TodaysDefinitions(fixed) => Ok(fixed.clone()),
+            Mode::Live | Mode::AsItHappened => Ok(txn.get(DEFS)?.unwrap_or_else(default_badges)),
         }
+    }
+
+    /// Whether definition changes in the log apply (not when the ladder is fixed).
+    fn follows_definitions(&self) -> bool {
+        !matches!(self.mode, Mode::TodaysDefinitions(_))
     }
 
     /// Evaluates every midnight due by `time`.
@@ -275,17 +293,9 @@ impl Badges {
                     )
                 }
             };
-            let mut history = vec![HISTORY];
-            history.extend_from_slice(badge.key.as_bytes());
-            history.push(0);
-            history.extend_from_slice(&day_bytes(day));
+            let history = history_key(&badge.key, day);
             for holder in &evaluation.holders {
-                let mut held = vec![HELD];
-                held.extend_from_slice(holder.agent.as_bytes());
-                held.extend_from_slice(badge.key.as_bytes());
-                held.push(0);
-                held.extend_from_slice(&day_bytes(day));
-                txn.put(held, &());
+                txn.put(held_key(holder.agent, &badge.key, day), &());
                 txn.notify(Award {
                     badge: badge.clone(),
                     agent: holder.agent,
@@ -392,7 +402,7 @@ fn rank(
 
 impl Model for Badges {
     const NAME: &'static str = "badges";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError> {
         // Midnights passed by this event's time are evaluated on the state before it.
@@ -407,6 +417,10 @@ impl Model for Badges {
         if at.aggregate.kind == helpdesk_domain::AggregateKind::Agent {
             active.push(at.aggregate.id);
         }
+        // So is every ticket event naming them as the one who did it (`by`, SPEC §4),
+        // whether or not the statistics count it: tagging a ticket they tagged before,
+        // untagging, reopening, assigning, changing a priority.
+        active.extend(done_by(event));
         // What the policies do by themselves (a planned pause ending, an auto-pause) is
         // not the agent being active; and when they append it depends on timing, which
         // must not decide who may draw a Four-leaf Clover.
@@ -456,6 +470,36 @@ impl Model for Badges {
                 }
                 txn.put(SCHEDULE.to_vec(), &schedule);
             }
+            Event::BadgesRecomputed(e) if self.mode == Mode::Live => {
+                for record in &e.evaluations {
+                    let key = history_key(&record.key, record.day);
+                    if let Some(old) = txn.get::<Evaluation>(&key)? {
+                        for holder in &old.holders {
+                            txn.remove(held_key(holder.agent, &record.key, record.day));
+                        }
+                    }
+                    let evaluation = Evaluation {
+                        day: record.day,
+                        from: record.from,
+                        to: record.to,
+                        holders: record
+                            .holders
+                            .iter()
+                            .map(|h| Holder {
+                                agent: h.agent.uuid(),
+                                value: h.value,
+                            })
+                            .collect(),
+                        value: record.value,
+                        runner_up: record.runner_up,
+                        competitors: record.competitors,
+                    };
+                    for holder in &evaluation.holders {
+                        txn.put(held_key(holder.agent, &record.key, record.day), &());
+                    }
+                    txn.put(key, &evaluation);
+                }
+            }
             Event::TicketTagged(e) => {
                 if let Some(agent) = e.by.agent() {
                     let mut k = agent_day_key(TAGGED, agent.uuid(), today);
@@ -463,7 +507,7 @@ impl Model for Badges {
                     txn.put(k, &());
                 }
             }
-            Event::BadgeCustomized(e) if self.fixed.is_none() => {
+            Event::BadgeCustomized(e) if self.follows_definitions() => {
                 let mut defs: BTreeMap<String, BadgeDef> =
                     txn.get(DEFS)?.unwrap_or_else(default_badges);
                 if let Some(def) = defs.get_mut(&e.key) {
@@ -485,7 +529,7 @@ impl Model for Badges {
                 }
                 txn.put(DEFS.to_vec(), &defs);
             }
-            Event::BadgeDefined(e) if self.fixed.is_none() => {
+            Event::BadgeDefined(e) if self.follows_definitions() => {
                 let mut defs: BTreeMap<String, BadgeDef> =
                     txn.get(DEFS)?.unwrap_or_else(default_badges);
                 defs.insert(
@@ -506,7 +550,7 @@ impl Model for Badges {
                 );
                 txn.put(DEFS.to_vec(), &defs);
             }
-            Event::BadgeRemoved(e) if self.fixed.is_none() => {
+            Event::BadgeRemoved(e) if self.follows_definitions() => {
                 let mut defs: BTreeMap<String, BadgeDef> =
                     txn.get(DEFS)?.unwrap_or_else(default_badges);
                 defs.remove(&e.key);
@@ -518,6 +562,23 @@ impl Model for Badges {
     }
 }
 
+fn history_key(badge: &str, day: Day) -> Vec<u8> {
+    let mut k = vec![HISTORY];
+    k.extend_from_slice(badge.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&day_bytes(day));
+    k
+}
+
+fn held_key(agent: Uuid, badge: &str, day: Day) -> Vec<u8> {
+    let mut k = vec![HELD];
+    k.extend_from_slice(agent.as_bytes());
+    k.extend_from_slice(badge.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&day_bytes(day));
+    k
+}
+
 fn day_bytes(day: Day) -> [u8; 4] {
     ((day as u32) ^ (1 << 31)).to_be_bytes()
 }
@@ -525,6 +586,23 @@ fn day_bytes(day: Day) -> [u8; 4] {
 fn day_from(bytes: &[u8]) -> Option<Day> {
     let b: [u8; 4] = bytes.try_into().ok()?;
     Some((u32::from_be_bytes(b) ^ (1 << 31)) as Day)
+}
+
+/// The agent a ticket event names as the one who did it (`by`), if an agent did.
+fn done_by(event: &Event) -> Option<Uuid> {
+    let by = match event {
+        Event::TicketAssigned(e) => &e.by,
+        Event::TicketUnassigned(e) => &e.by,
+        Event::TicketTransferred(e) => &e.by,
+        Event::TicketTagged(e) => &e.by,
+        Event::TicketUntagged(e) => &e.by,
+        Event::TicketResolved(e) => &e.by,
+        Event::TicketReopened(e) => &e.by,
+        Event::TicketDeleted(e) => &e.by,
+        Event::TicketPriorityChanged(e) => &e.by,
+        _ => return None,
+    };
+    by.agent().map(|a| a.uuid())
 }
 
 fn agent_day_key(kind: u8, agent: Uuid, day: Day) -> Vec<u8> {
@@ -588,10 +666,7 @@ impl BadgesView {
     /// The evaluation of `key` at the midnight starting `day`.
     pub fn evaluation(&self, key: &str, day: Day) -> Result<Option<Evaluation>, ModelError> {
         let tree = self.handle.tree();
-        let mut k = vec![HISTORY];
-        k.extend_from_slice(key.as_bytes());
-        k.push(0);
-        k.extend_from_slice(&day_bytes(day));
+        let k = history_key(key, day);
         match tree.get(&k)? {
             Some(bytes) => decode(&k, &bytes).map(Some),
             None => Ok(None),
@@ -649,5 +724,24 @@ impl BadgesView {
             Some(bytes) => decode(SCHEDULE, &bytes),
             None => Ok(Schedule::default()),
         }
+    }
+
+    /// Every evaluation of every badge, by badge and day (for recompute comparisons).
+    pub fn all_evaluations(&self) -> Result<BTreeMap<(String, Day), Evaluation>, ModelError> {
+        let tree = self.handle.tree();
+        let mut out = BTreeMap::new();
+        for entry in tree.scan_prefix([HISTORY]) {
+            let (k, v) = entry?;
+            let rest = &k[1..];
+            let zero = rest
+                .iter()
+                .position(|b| *b == 0)
+                .ok_or_else(|| ModelError::Corrupt(format!("badge history key {k:02x?}")))?;
+            let key = String::from_utf8_lossy(&rest[..zero]).into_owned();
+            let day = day_from(&rest[zero + 1..])
+                .ok_or_else(|| ModelError::Corrupt(format!("badge history key {k:02x?}")))?;
+            out.insert((key, day), decode(&k, &v)?);
+        }
+        Ok(out)
     }
 }

@@ -12,8 +12,10 @@
 //! call ended), for the agent the rating is (or, unrated, would be) attributed to: a
 //! handled conversation that finishes counts as not ranked there, and a later rating,
 //! replacement or retraction moves it between not ranked, positive and negative in that
-//! same cell. So positive + negative + not ranked is the number of handled conversations
-//! that first finished in the bucket.
+//! same cell (and between agents: an unrated ticket answered again by someone else after
+//! it finished moves to that agent, the one a rating would now go to). So positive +
+//! negative + not ranked is the number of handled conversations that first finished in
+//! the bucket.
 //!
 //! | key | value |
 //! |---|---|
@@ -350,9 +352,11 @@ impl Reports {
             count_rating(c, finished.rating)
         })?;
         finished.rating = rating.map(|(_, r)| r);
-        if let Some((agent, _)) = rating {
-            finished.agent = agent;
-        }
+        finished.agent = match rating {
+            Some((agent, _)) => agent,
+            // Unrated: the agent a rating would be attributed to (SPEC §7).
+            None => conversation.agent.unwrap_or(Uuid::nil()),
+        };
         self.add(txn, &finished_cell(&finished), |c| {
             count_rating(c, finished.rating)
         })?;
@@ -455,7 +459,7 @@ fn millis_between(from: Timestamp, to: Timestamp) -> u64 {
 
 impl Model for Reports {
     const NAME: &'static str = "reports";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError> {
         let zone = self.zone(txn)?;
@@ -569,6 +573,13 @@ impl Reports {
                     }));
                     ticket.handled = true;
                     ticket.agent = Some(agent);
+                    // An unrated ticket that finished counts for its last answerer, whom
+                    // a rating would go to: a later answer by someone else moves it.
+                    if ticket.rating.is_none()
+                        && ticket.finished.as_ref().is_some_and(|f| f.agent != agent)
+                    {
+                        self.rate(txn, &mut ticket, None)?;
+                    }
                     update = Some((TICKET, e.ticket.uuid(), ticket));
                 }
             }

@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use helpdesk_api::convert::{command_id, timestamp_from_millis};
 use helpdesk_api::{pb, AdminService, ApiError, IntoCommand, ParsedCommand};
-use helpdesk_domain::command::RecomputeLevels;
-use helpdesk_domain::{AgentId, LevelGrant, LevelId, LevelRevocation, Permission, RecomputeMode};
+use helpdesk_domain::command::{RecomputeBadges, RecomputeLevels};
+use helpdesk_domain::{
+    AgentId, BadgeAward, BadgeEvaluationRecord, LevelGrant, LevelId, LevelRevocation, Permission,
+    RecomputeMode,
+};
 use helpdesk_log::EventLog;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -45,17 +48,7 @@ impl AdminApi {
                 "a recompute needs the permission gamification.manage",
             ));
         }
-        let mode = match pb::RecomputeMode::try_from(request.get_ref().mode) {
-            Ok(pb::RecomputeMode::AsItHappened) => RecomputeMode::AsItHappened,
-            Ok(pb::RecomputeMode::TodaysDefinitions) => RecomputeMode::TodaysDefinitions,
-            Ok(pb::RecomputeMode::Unspecified) => return Err(ApiError::missing_field("mode")),
-            Err(_) => {
-                return Err(ApiError::invalid_argument(
-                    "mode",
-                    format!("unknown value {}", request.get_ref().mode),
-                ))
-            }
-        };
+        let mode = recompute_mode(request.get_ref().mode)?;
         let found = recompute::find(&self.engine, self.log.clone(), &self.data_dir, mode)
             .await
             .map_err(|err| match err {
@@ -63,6 +56,69 @@ impl AdminApi {
                 other => ApiError::unavailable(other.to_string()),
             })?;
         Ok((principal, mode, found))
+    }
+}
+
+impl AdminApi {
+    /// Authenticates, checks `gamification.manage`, reads the mode, replays the badges.
+    async fn badge_recompute(
+        &self,
+        request: &Request<pb::BadgeRecomputeRequest>,
+    ) -> Result<
+        (
+            helpdesk_domain::Principal,
+            RecomputeMode,
+            recompute::FoundBadges,
+        ),
+        ApiError,
+    > {
+        let principal = auth::authenticate(&self.engine, request.metadata()).await?;
+        if !principal.has(Permission::GamificationManage) {
+            return Err(ApiError::permission_denied(
+                "a recompute needs the permission gamification.manage",
+            ));
+        }
+        let mode = recompute_mode(request.get_ref().mode)?;
+        let found = recompute::find_badges(self.log.clone(), &self.data_dir, mode)
+            .await
+            .map_err(|err| ApiError::unavailable(err.to_string()))?;
+        Ok((principal, mode, found))
+    }
+}
+
+fn recompute_mode(value: i32) -> Result<RecomputeMode, ApiError> {
+    match pb::RecomputeMode::try_from(value) {
+        Ok(pb::RecomputeMode::AsItHappened) => Ok(RecomputeMode::AsItHappened),
+        Ok(pb::RecomputeMode::TodaysDefinitions) => Ok(RecomputeMode::TodaysDefinitions),
+        Ok(pb::RecomputeMode::Unspecified) => Err(ApiError::missing_field("mode")),
+        Err(_) => Err(ApiError::invalid_argument(
+            "mode",
+            format!("unknown value {value}"),
+        )),
+    }
+}
+
+fn badge_changes_pb(found: &recompute::FoundBadges) -> pb::BadgeRecomputeResponse {
+    let holders = |e: &Option<helpdesk_projections::badges::Evaluation>| -> Vec<String> {
+        e.as_ref()
+            .map(|e| e.holders.iter().map(|h| h.agent.to_string()).collect())
+            .unwrap_or_default()
+    };
+    pb::BadgeRecomputeResponse {
+        changes: found
+            .changes
+            .iter()
+            .map(|c| pb::BadgeChange {
+                badge_key: c.key.clone(),
+                day: helpdesk_projections::calendar::format_day(c.day),
+                holders_before: holders(&c.before),
+                holders_after: holders(&c.after),
+                value_before: c.before.as_ref().and_then(|e| e.value),
+                value_after: c.after.as_ref().and_then(|e| e.value),
+            })
+            .collect(),
+        replayed_to: found.replayed_to,
+        applied: Vec::new(),
     }
 }
 
@@ -203,6 +259,80 @@ impl AdminService for AdminApi {
             gained = out.gained.len(),
             lost = out.lost.len(),
             "level recompute applied"
+        );
+        Ok(Response::new(out))
+    }
+
+    async fn preview_badge_recompute(
+        &self,
+        request: Request<pb::BadgeRecomputeRequest>,
+    ) -> Result<Response<pb::BadgeRecomputeResponse>, Status> {
+        let (_, _, found) = self.badge_recompute(&request).await?;
+        Ok(Response::new(badge_changes_pb(&found)))
+    }
+
+    async fn apply_badge_recompute(
+        &self,
+        request: Request<pb::BadgeRecomputeRequest>,
+    ) -> Result<Response<pb::BadgeRecomputeResponse>, Status> {
+        let base = command_id(&request.get_ref().command_id)?;
+        let (principal, mode, found) = self.badge_recompute(&request).await?;
+        let mut out = badge_changes_pb(&found);
+        let records: Vec<BadgeEvaluationRecord> = found
+            .changes
+            .iter()
+            .map(|c| match &c.after {
+                Some(e) => BadgeEvaluationRecord {
+                    key: c.key.clone(),
+                    day: e.day,
+                    from: e.from,
+                    to: e.to,
+                    holders: e
+                        .holders
+                        .iter()
+                        .map(|h| BadgeAward {
+                            agent: AgentId::from_uuid(h.agent),
+                            value: h.value,
+                        })
+                        .collect(),
+                    value: e.value,
+                    runner_up: e.runner_up,
+                    competitors: e.competitors,
+                },
+                // Not evaluated with these definitions: nobody holds it that day.
+                None => {
+                    let before = c.before.as_ref();
+                    BadgeEvaluationRecord {
+                        key: c.key.clone(),
+                        day: c.day,
+                        from: before.map_or(c.day, |e| e.from),
+                        to: before.map_or(c.day, |e| e.to),
+                        holders: Vec::new(),
+                        value: None,
+                        runner_up: None,
+                        competitors: 0,
+                    }
+                }
+            })
+            .collect();
+        let max = helpdesk_domain::limits::RECOMPUTE_BADGE_EVALUATIONS_MAX;
+        for (i, chunk) in records.chunks(max).enumerate() {
+            let parsed = ParsedCommand {
+                command_id: Uuid::new_v5(&base, format!("badges-{i}").as_bytes()),
+                occurred_at: None,
+                command: RecomputeBadges {
+                    mode,
+                    evaluations: chunk.to_vec(),
+                }
+                .into(),
+            };
+            let outcome = execute(&self.engine, &principal, parsed).await?;
+            out.applied.push(response(outcome));
+        }
+        tracing::info!(
+            ?mode,
+            changes = out.changes.len(),
+            "badge recompute applied"
         );
         Ok(Response::new(out))
     }

@@ -1,4 +1,5 @@
-//! Recomputing levels (SPEC §5): replay the history beside the live model and compare.
+//! Recomputing levels and badges (SPEC §5, §6): replay the history beside the live model
+//! and compare.
 //!
 //! Two replays of the log, each into a scratch store under `<data dir>/recompute/`: the
 //! live model as it stands (definitions in force at each moment, recomputes applied)
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use helpdesk_domain::state::Level;
 use helpdesk_domain::{AggregateId, RecomputeMode, State};
 use helpdesk_log::{EventLog, Position};
+use helpdesk_projections::badges::{BadgeDef, Badges, BadgesView, Evaluation, Mode as BadgeMode};
+use helpdesk_projections::calendar::Day;
 use helpdesk_projections::levels::{diff, Diff, Levels, LevelsView, Mode, Reached};
 use helpdesk_projections::{Model, Projector, ProjectorConfig};
 use uuid::Uuid;
@@ -140,4 +143,89 @@ impl Drop for Scratch {
             tracing::warn!(path = %self.path.display(), "cannot remove a recompute's scratch store: {err}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------- badges
+
+/// One badge evaluation that differs between the live model and the replay.
+pub struct BadgeChange {
+    pub key: String,
+    pub day: Day,
+    pub before: Option<Evaluation>,
+    /// What the replay found; `None` when the replay has no such evaluation (the badge
+    /// is not evaluated with those definitions): applied as an evaluation without holders.
+    pub after: Option<Evaluation>,
+}
+
+/// What a badge recompute found.
+pub struct FoundBadges {
+    pub changes: Vec<BadgeChange>,
+    pub replayed_to: Position,
+}
+
+/// Replays the log into a live badges model and a recompute's, and compares evaluations.
+pub async fn find_badges(
+    log: Arc<dyn EventLog>,
+    data_dir: &Path,
+    mode: RecomputeMode,
+) -> Result<FoundBadges, RecomputeError> {
+    let scratch = Scratch::new(data_dir)?;
+    let (live, definitions, replayed_to) =
+        replay_badges(Badges::new(), log.clone(), &scratch.path.join("live")).await?;
+    let replay_mode = match mode {
+        RecomputeMode::AsItHappened => BadgeMode::AsItHappened,
+        RecomputeMode::TodaysDefinitions => BadgeMode::TodaysDefinitions(definitions),
+    };
+    let (recomputed, _, _) = replay_badges(
+        Badges::with_mode(replay_mode),
+        log,
+        &scratch.path.join("replay"),
+    )
+    .await?;
+    let mut changes = Vec::new();
+    let keys: std::collections::BTreeSet<&(String, Day)> =
+        live.keys().chain(recomputed.keys()).collect();
+    for key in keys {
+        let (before, after) = (live.get(key), recomputed.get(key));
+        // An evaluation nobody holds is what "not evaluated" was applied as.
+        let nobody =
+            |e: Option<&Evaluation>| e.is_none_or(|e| e.holders.is_empty() && e.value.is_none());
+        if before != after && !(nobody(before) && nobody(after)) {
+            changes.push(BadgeChange {
+                key: key.0.clone(),
+                day: key.1,
+                before: before.cloned(),
+                after: after.cloned(),
+            });
+        }
+    }
+    Ok(FoundBadges {
+        changes,
+        replayed_to,
+    })
+}
+
+type Evaluations = BTreeMap<(String, Day), Evaluation>;
+
+async fn replay_badges(
+    model: Badges,
+    log: Arc<dyn EventLog>,
+    dir: &Path,
+) -> Result<(Evaluations, BTreeMap<String, BadgeDef>, Position), RecomputeError> {
+    let mut config = ProjectorConfig::new(dir);
+    config.cache_bytes = 16 * 1024 * 1024;
+    let mut projector =
+        Projector::open(model, log, config).map_err(|e| RecomputeError::Replay(e.to_string()))?;
+    let checkpoint = projector
+        .catch_up(|_, _| {})
+        .await
+        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
+    let view = BadgesView::new(projector.handle());
+    let evaluations = view
+        .all_evaluations()
+        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
+    let definitions = view
+        .definitions()
+        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
+    Ok((evaluations, definitions, checkpoint.position))
 }

@@ -1325,7 +1325,8 @@ mod tests {
                 "IssueToken",
                 "RevokeToken",
                 "Tick",
-                "RecomputeLevels"
+                "RecomputeLevels",
+                "RecomputeBadges"
             ]
         );
     }

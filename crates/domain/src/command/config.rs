@@ -247,6 +247,47 @@ impl CommandBody for RecomputeLevels {
     }
 }
 
+/// `gamification.manage`. Applies what a recompute of the badges found: evaluations that
+/// replace the ones of the same badge and midnight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecomputeBadges {
+    pub mode: crate::model::RecomputeMode,
+    pub evaluations: Vec<crate::model::BadgeEvaluationRecord>,
+}
+
+impl CommandBody for RecomputeBadges {
+    fn target(&self) -> AggregateId {
+        AggregateId::config()
+    }
+
+    fn validate(&self) -> Result<(), DomainError> {
+        if self.evaluations.len() > limits::RECOMPUTE_BADGE_EVALUATIONS_MAX {
+            return Err(DomainError::invalid(
+                "evaluations",
+                format!(
+                    "at most {} in one command (split them), got {}",
+                    limits::RECOMPUTE_BADGE_EVALUATIONS_MAX,
+                    self.evaluations.len()
+                ),
+            ));
+        }
+        for (i, e) in self.evaluations.iter().enumerate() {
+            check_len(
+                &format!("evaluations[{i}].key"),
+                &e.key,
+                limits::BADGE_KEY_MAX_CHARS,
+            )?;
+            if e.holders.len() > limits::RECOMPUTE_HOLDERS_MAX {
+                return Err(DomainError::invalid(
+                    format!("evaluations[{i}].holders"),
+                    format!("at most {}", limits::RECOMPUTE_HOLDERS_MAX),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `gamification.manage`. Changes the fields that are set, on a built-in or custom badge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomizeBadge {

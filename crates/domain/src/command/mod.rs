@@ -145,6 +145,7 @@ commands! {
     RemoveRole,
     Tick,
     RecomputeLevels,
+    RecomputeBadges,
 }
 
 // --- input checks shared by the command modules ---------------------------------------

@@ -203,6 +203,14 @@ pub(super) fn decide(
             }
             .into()])
         }
+        Command::RecomputeBadges(c) => {
+            p.require(Permission::GamificationManage)?;
+            Ok(vec![BadgesRecomputed {
+                mode: c.mode,
+                evaluations: c.evaluations.clone(),
+            }
+            .into()])
+        }
         Command::CustomizeBadge(c) => {
             p.require(Permission::GamificationManage)?;
             if !state.badge_exists(&c.key) {
