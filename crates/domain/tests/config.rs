@@ -2213,3 +2213,65 @@ fn a_recompute_needs_gamification_manage_and_has_a_size_limit() {
         .when(&admin(boss()), huge)
         .rejects_field("granted");
 }
+
+// --- RecomputeBadges ---------------------------------------------------------------------
+
+fn badge_recompute() -> RecomputeBadges {
+    RecomputeBadges {
+        mode: RecomputeMode::AsItHappened,
+        evaluations: vec![BadgeEvaluationRecord {
+            key: "siesta".into(),
+            day: 19_844,
+            from: 19_837,
+            to: 19_843,
+            holders: vec![BadgeAward {
+                agent: a1(),
+                value: Some(60_000),
+            }],
+            value: Some(60_000),
+            runner_up: None,
+            competitors: 1,
+        }],
+    }
+}
+
+#[test]
+fn a_badge_recompute_is_recorded_as_it_was_found() {
+    World::new()
+        .when(&admin(boss()), badge_recompute())
+        .then(evs![BadgesRecomputed {
+            mode: RecomputeMode::AsItHappened,
+            evaluations: vec![BadgeEvaluationRecord {
+                key: "siesta".into(),
+                day: 19_844,
+                from: 19_837,
+                to: 19_843,
+                holders: vec![BadgeAward {
+                    agent: a1(),
+                    value: Some(60_000),
+                }],
+                value: Some(60_000),
+                runner_up: None,
+                competitors: 1,
+            }],
+        }]);
+}
+
+#[test]
+fn a_badge_recompute_needs_gamification_manage_and_has_limits() {
+    for p in lacking(Permission::GamificationManage) {
+        World::new()
+            .when(&p, badge_recompute())
+            .rejects("PERMISSION_DENIED", "gamification.manage");
+    }
+    let mut huge = badge_recompute();
+    huge.evaluations = vec![huge.evaluations[0].clone(); 1_001];
+    World::new()
+        .when(&admin(boss()), huge)
+        .rejects_field("evaluations");
+    let mut long_key = badge_recompute();
+    long_key.evaluations[0].key = "k".repeat(65);
+    World::new()
+        .when(&admin(boss()), long_key)
+        .rejects_field("evaluations[0].key");
+}
