@@ -13,7 +13,7 @@
 //!
 //! [`Helpdesk`] runs `helpdesk dev --listen 127.0.0.1:0` (the first time; a restart reuses
 //! the port it got) with its own temporary data directory, waits for the `ready on
-//! http://…` line, and remembers the Owner's token from the `owner token: …` line (or the
+//! http(s)://…` line, and remembers the Owner's token from the `owner token: …` line (or the
 //! one it passed with [`Builder::owner_token`]). Everything the process prints is
 //! forwarded to the test's stderr, prefixed with `[helpdesk <pid>]`, and kept for error
 //! messages ([`Helpdesk::output`]). The process is killed when the [`Helpdesk`] is dropped.
@@ -45,7 +45,7 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the ready line contains, followed by the bound address.
-const READY_MARKER: &str = "ready on http://";
+const READY_MARKER: &str = "ready on ";
 /// How the line with the Owner's token starts.
 const TOKEN_PREFIX: &str = "owner token:";
 /// The full name of the command service.
@@ -483,6 +483,10 @@ impl Helpdesk {
                     }
                     if let Some(at) = line.find(READY_MARKER) {
                         let rest = &line[at + READY_MARKER.len()..];
+                        let rest = rest
+                            .strip_prefix("https://")
+                            .or_else(|| rest.strip_prefix("http://"))
+                            .unwrap_or(rest);
                         let address = rest
                             .split(|c: char| c.is_whitespace() || c == '/' || c == ')')
                             .next()

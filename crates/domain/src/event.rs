@@ -119,6 +119,7 @@ events! {
     ClockTicked,
     LevelsRecomputed,
     BadgesRecomputed,
+    TokenExpires,
 }
 
 macro_rules! event_structs {
@@ -262,6 +263,8 @@ event_structs! {
     /// ones of the same badge and midnight (an evaluation without holders takes a badge
     /// away). Everything else stays.
     BadgesRecomputed { mode: RecomputeMode, evaluations: Vec<BadgeEvaluationRecord> }
+    /// The token stops authenticating at `expires_at` (appended with its TokenIssued).
+    TokenExpires { token_id: TokenId, expires_at: Timestamp }
 }
 
 /// One sample of every event kind, in [`Event::NAMES`] order, with fixed values: the
@@ -572,6 +575,11 @@ pub fn samples() -> Vec<Event> {
                 runner_up: Some(1_800_000),
                 competitors: 3,
             }],
+        }
+        .into(),
+        TokenExpires {
+            token_id: token,
+            expires_at: t.plus_minutes(60 * 24 * 90),
         }
         .into(),
     ]

@@ -355,6 +355,7 @@ fn token_for(n: u128, agent: AgentId) -> IssueToken {
         token_id: token_id(n),
         hash: [n as u8; 32],
         subject: TokenSubject::Agent(agent),
+        expires_at: None,
     }
 }
 
@@ -366,6 +367,7 @@ fn integration_token(n: u128, role: Role) -> IssueToken {
             name: "Web shop".into(),
             role,
         },
+        expires_at: None,
     }
 }
 
@@ -547,6 +549,7 @@ fn integration_token_names_are_limited() {
             name,
             role: Role::Agent,
         },
+        expires_at: None,
     };
     World::new()
         .when(&system(), named("x".repeat(201)))
@@ -2274,4 +2277,41 @@ fn a_badge_recompute_needs_gamification_manage_and_has_limits() {
     World::new()
         .when(&admin(boss()), long_key)
         .rejects_field("evaluations[0].key");
+}
+
+#[test]
+fn a_token_may_expire_but_not_in_the_past() {
+    let mut expiring = token_for(10, a1());
+    expiring.expires_at = Some(T0.plus_minutes(60));
+    World::new()
+        .agent(a1())
+        .at(T0)
+        .when(&system(), expiring.clone())
+        .then(evs![
+            TokenIssued {
+                token_id: token_id(10),
+                hash: [10; 32],
+                subject: TokenSubject::Agent(a1()),
+            },
+            TokenExpires {
+                token_id: token_id(10),
+                expires_at: T0.plus_minutes(60),
+            }
+        ]);
+    let config = World::new()
+        .agent(a1())
+        .at(T0)
+        .run(&system(), expiring)
+        .config();
+    assert_eq!(
+        config.token(token_id(10)).unwrap().expires_at,
+        Some(T0.plus_minutes(60))
+    );
+    let mut past = token_for(11, a1());
+    past.expires_at = Some(T0);
+    World::new()
+        .agent(a1())
+        .at(T0)
+        .when(&system(), past)
+        .rejects_field("expires_at");
 }

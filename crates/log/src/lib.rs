@@ -34,7 +34,7 @@ pub mod embedded;
 pub mod nats;
 
 pub use embedded::{EmbeddedConfig, EmbeddedLog};
-pub use nats::{JetStreamConfig, JetStreamLog};
+pub use nats::{JetStreamConfig, JetStreamLog, NatsSecurity};
 
 /// How long a message id is remembered by default (JetStream's default too).
 pub const DEFAULT_DUPLICATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(120);

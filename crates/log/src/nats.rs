@@ -112,6 +112,82 @@ pub struct JetStreamConfig {
     /// The largest payload accepted. Default 1 MiB (the server's `max_payload` must
     /// leave room for it plus about 200 bytes of headers).
     pub max_message_size: i32,
+    /// TLS and credentials for the connection. Default: none.
+    pub security: NatsSecurity,
+}
+
+/// How the connection to NATS is secured: TLS (with the server's CA, and a client
+/// certificate for mutual TLS) and credentials (a `.creds` file, an nkey seed, a user and
+/// password, or a token). Secrets never show in `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct NatsSecurity {
+    /// Refuse a connection that is not TLS.
+    pub require_tls: bool,
+    /// A PEM file of the CA(s) that signed the server's certificate.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// A PEM certificate and key for mutual TLS.
+    pub client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// A NATS credentials file (JWT and nkey seed), as `nsc` writes them.
+    pub credentials_file: Option<std::path::PathBuf>,
+    /// An nkey seed (`SU…`).
+    pub nkey_seed: Option<String>,
+    /// A user and password.
+    pub user_password: Option<(String, String)>,
+    /// A token.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for NatsSecurity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSecurity")
+            .field("require_tls", &self.require_tls)
+            .field("ca_file", &self.ca_file)
+            .field("client_cert", &self.client_cert)
+            .field("credentials_file", &self.credentials_file)
+            .field("nkey_seed", &self.nkey_seed.as_ref().map(|_| "…"))
+            .field(
+                "user_password",
+                &self.user_password.as_ref().map(|(user, _)| (user, "…")),
+            )
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl NatsSecurity {
+    /// The connect options with this security applied.
+    async fn apply(
+        &self,
+        mut options: async_nats::ConnectOptions,
+    ) -> Result<async_nats::ConnectOptions, LogError> {
+        if self.require_tls {
+            options = options.require_tls(true);
+        }
+        if let Some(ca) = &self.ca_file {
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let Some((cert, key)) = &self.client_cert {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        if let Some(path) = &self.credentials_file {
+            options = options.credentials_file(path).await.map_err(|err| {
+                LogError::Invalid(format!(
+                    "cannot read the NATS credentials file {}: {err}",
+                    path.display()
+                ))
+            })?;
+        }
+        if let Some(seed) = &self.nkey_seed {
+            options = options.nkey(seed.clone());
+        }
+        if let Some((user, password)) = &self.user_password {
+            options = options.user_and_password(user.clone(), password.clone());
+        }
+        if let Some(token) = &self.token {
+            options = options.token(token.clone());
+        }
+        Ok(options)
+    }
 }
 
 impl Default for JetStreamConfig {
@@ -124,6 +200,7 @@ impl Default for JetStreamConfig {
             duplicate_window: DEFAULT_DUPLICATE_WINDOW,
             // 1 MiB fits an i32.
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE as i32,
+            security: NatsSecurity::default(),
         }
     }
 }
@@ -223,10 +300,14 @@ impl JetStreamLog {
     /// limit and direct get are updated to this configuration).
     pub async fn connect(config: JetStreamConfig) -> Result<Self, LogError> {
         config.validate()?;
-        let client = async_nats::ConnectOptions::new()
+        let options = async_nats::ConnectOptions::new()
             .name("helpdesk-log")
             .connection_timeout(Duration::from_secs(5))
-            .request_timeout(Some(REQUEST_TIMEOUT))
+            .request_timeout(Some(REQUEST_TIMEOUT));
+        let client = config
+            .security
+            .apply(options)
+            .await?
             .connect(config.urls())
             .await
             .map_err(|err| match err.kind() {

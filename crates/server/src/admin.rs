@@ -9,7 +9,7 @@ use helpdesk_api::{pb, AdminService, ApiError, IntoCommand, ParsedCommand};
 use helpdesk_domain::command::{RecomputeBadges, RecomputeLevels};
 use helpdesk_domain::{
     AgentId, BadgeAward, BadgeEvaluationRecord, LevelGrant, LevelId, LevelRevocation, Permission,
-    RecomputeMode,
+    RecomputeMode, TokenSubject,
 };
 use helpdesk_log::EventLog;
 use tonic::{Request, Response, Status};
@@ -84,6 +84,17 @@ impl AdminApi {
             .map_err(|err| ApiError::unavailable(err.to_string()))?;
         Ok((principal, mode, found))
     }
+}
+
+fn role_pb(role: &helpdesk_domain::Role) -> pb::RoleRef {
+    use helpdesk_domain::Role;
+    let role = match role {
+        Role::Owner => pb::role_ref::Role::Builtin(pb::BuiltinRole::Owner as i32),
+        Role::Administrator => pb::role_ref::Role::Builtin(pb::BuiltinRole::Administrator as i32),
+        Role::Agent => pb::role_ref::Role::Builtin(pb::BuiltinRole::Agent as i32),
+        Role::Custom(id) => pb::role_ref::Role::CustomRoleId(id.to_string()),
+    };
+    pb::RoleRef { role: Some(role) }
 }
 
 fn recompute_mode(value: i32) -> Result<RecomputeMode, ApiError> {
@@ -193,6 +204,50 @@ impl AdminService for AdminApi {
         let parsed = request.into_inner().into_command(principal.agent)?;
         let outcome = execute(&self.engine, &principal, parsed).await?;
         Ok(Response::new(response(outcome)))
+    }
+
+    async fn list_tokens(
+        &self,
+        request: Request<pb::ListTokensRequest>,
+    ) -> Result<Response<pb::ListTokensResponse>, Status> {
+        let principal = auth::authenticate(&self.engine, request.metadata())
+            .await
+            .map_err(ApiError::from)?;
+        if !principal.has(Permission::AgentsManage) && !principal.has(Permission::RolesManage) {
+            return Err(ApiError::permission_denied(
+                "listing tokens needs the permission agents.manage or roles.manage",
+            )
+            .into());
+        }
+        let config = self
+            .engine
+            .load(helpdesk_domain::AggregateId::config(), true)
+            .await
+            .map_err(ApiError::from)?;
+        let helpdesk_domain::State::Config(config) = &config.state else {
+            unreachable!("the config aggregate folds into config state")
+        };
+        let mut tokens: Vec<pb::TokenInfo> = config
+            .tokens()
+            .map(|t| {
+                let (agent_id, integration_name, role) = match &t.subject {
+                    TokenSubject::Agent(a) => (a.to_string(), String::new(), None),
+                    TokenSubject::Integration { name, role } => {
+                        (String::new(), name.clone(), Some(role_pb(role)))
+                    }
+                };
+                pb::TokenInfo {
+                    token_id: t.token_id.to_string(),
+                    agent_id,
+                    integration_name,
+                    role,
+                    revoked: t.revoked,
+                    expires_at: t.expires_at.map(|e| timestamp_from_millis(e.millis())),
+                }
+            })
+            .collect();
+        tokens.sort_by(|a, b| a.token_id.cmp(&b.token_id));
+        Ok(Response::new(pb::ListTokensResponse { tokens }))
     }
 
     async fn preview_level_recompute(

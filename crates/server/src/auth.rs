@@ -44,12 +44,28 @@ pub enum AuthError {
     Unknown,
     #[error("the token's agent is deactivated")]
     Deactivated,
+    #[error("the token expired at {0}: ask for a new one")]
+    Expired(helpdesk_domain::Timestamp),
+    #[error("too many requests from this caller: slow down and retry")]
+    RateLimited,
     #[error(transparent)]
     Exec(#[from] ExecError),
 }
 
-/// The principal behind a request's metadata.
+/// The principal behind a request's metadata, within their rate limit.
 pub async fn authenticate(
+    engine: &Engine,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<Principal, AuthError> {
+    let principal = principal_of(engine, metadata).await?;
+    if !engine.allow(principal.actor) {
+        return Err(AuthError::RateLimited);
+    }
+    Ok(principal)
+}
+
+/// The principal behind a request's metadata.
+async fn principal_of(
     engine: &Engine,
     metadata: &tonic::metadata::MetadataMap,
 ) -> Result<Principal, AuthError> {
@@ -68,6 +84,11 @@ pub async fn authenticate(
     let token = config
         .token_by_hash(&token_hash(token))
         .ok_or(AuthError::Unknown)?;
+    if let Some(expires_at) = token.expires_at {
+        if expires_at <= crate::engine::wall_clock() {
+            return Err(AuthError::Expired(expires_at));
+        }
+    }
     match &token.subject {
         TokenSubject::Agent(agent_id) => {
             let agent = engine.load(AggregateId::agent(*agent_id), true).await?;

@@ -14,7 +14,8 @@ use helpdesk_projections::Partition;
 
 use crate::engine::Engine;
 use crate::eventlog::LogArgs;
-use crate::grpc::Services;
+use crate::grpc::{Services, Transport};
+use crate::security::{LimitArgs, TlsArgs};
 use crate::process::{self, Process};
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +33,12 @@ pub struct DevArgs {
 
     #[command(flatten)]
     command_side: CommandSideArgs,
+
+    #[command(flatten)]
+    tls: TlsArgs,
+
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// Options of the command side (`dev` and `commands`).
@@ -49,7 +56,8 @@ pub struct CommandSideArgs {
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let engine = Arc::new(Engine::new(log.clone()));
+    let transport = Transport::from_args(&args.tls, &args.limits)?;
+    let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
     let log_for_services = log.clone();
     let mut process = Process::new();
     process
@@ -74,7 +82,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
-    println!("helpdesk is ready on http://{address} (event log: {where_})");
+    let scheme = if transport.tls.is_some() { "https" } else { "http" };
+    println!("helpdesk is ready on {scheme}://{address} (event log: {where_})");
     tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges, reports");
     process
         .serve(
@@ -89,6 +98,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
                 badges: Some(BadgesView::new(badges)),
                 reports: Some(ReportsView::new(reports)),
             },
+            transport,
             listener,
         )
         .await

@@ -106,6 +106,9 @@ pub struct Engine {
     stripes: Vec<tokio::sync::Mutex<()>>,
     /// Once the organization has a department it always has one (there is no deletion).
     has_departments: AtomicBool,
+    /// Requests per second per principal, for every service of the process (the engine
+    /// is what they all share).
+    limiter: crate::security::RateLimiter,
     /// Set by the first command of anyone but the system itself (see [`Engine::worked`]).
     worked: tokio::sync::watch::Sender<bool>,
     /// Wall-clock milliseconds of the last command that brought its own `occurred_at`.
@@ -123,6 +126,7 @@ impl Engine {
             has_departments: AtomicBool::new(false),
             last_import_ms: AtomicI64::new(i64::MIN),
             worked: tokio::sync::watch::Sender::new(false),
+            limiter: crate::security::RateLimiter::new(0),
             clock_position: AtomicU64::new(0),
         }
     }
@@ -133,6 +137,17 @@ impl Engine {
     pub async fn worked(&self) {
         let mut worked = self.worked.subscribe();
         let _ = worked.wait_for(|w| *w).await;
+    }
+
+    /// The same engine with a rate limit of `per_second` requests per principal.
+    pub fn with_rate_limit(mut self, per_second: u32) -> Self {
+        self.limiter = crate::security::RateLimiter::new(per_second);
+        self
+    }
+
+    /// Takes one request from the principal's allowance; false when it is used up.
+    pub fn allow(&self, actor: Actor) -> bool {
+        self.limiter.allow(actor)
     }
 
     /// Whether an import is running: a command with a caller-supplied time arrived

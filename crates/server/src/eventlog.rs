@@ -46,6 +46,9 @@ pub struct LogArgs {
     /// retried command is still recognized by its aggregate.
     #[arg(long, env = "HELPDESK_DUPLICATE_WINDOW", default_value_t = 120)]
     pub duplicate_window_secs: u64,
+
+    #[command(flatten)]
+    pub security: crate::security::NatsSecurityArgs,
 }
 
 impl LogArgs {
@@ -60,6 +63,7 @@ impl LogArgs {
                     subject_prefix: self.subject_prefix.clone(),
                     replicas: self.replicas,
                     duplicate_window,
+                    security: self.security.security(),
                     ..JetStreamConfig::default()
                 };
                 let log = JetStreamLog::connect(config)

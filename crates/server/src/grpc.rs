@@ -22,6 +22,7 @@ use crate::admin::AdminApi;
 use crate::badges::BadgeApi;
 use crate::commands::CommandApi;
 use crate::engine::Engine;
+use crate::security::{LimitArgs, TlsArgs};
 use crate::levels::LevelApi;
 use crate::reports::ReportApi;
 use crate::stats::StatsApi;
@@ -53,11 +54,30 @@ pub struct Services {
     pub reports: Option<ReportsView>,
 }
 
+/// How the server takes requests: TLS, and how many at once.
+pub struct Transport {
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    pub max_concurrent: usize,
+    pub max_concurrent_per_connection: usize,
+}
+
+impl Transport {
+    pub fn from_args(tls: &TlsArgs, limits: &LimitArgs) -> anyhow::Result<Transport> {
+        Ok(Transport {
+            tls: tls.server_config()?,
+            max_concurrent: limits.max_concurrent as usize,
+            max_concurrent_per_connection: limits.max_concurrent_per_connection as usize,
+        })
+    }
+}
+
 /// Serves `services`, `grpc.health.v1` and reflection (v1 and v1alpha, so that grpcurl
 /// and older clients both find them) on `listener` until `shutdown` is cancelled;
-/// requests in flight are finished first.
+/// requests in flight are finished first. Clients' deadlines (`grpc-timeout`) are
+/// honoured: a request past its deadline is cancelled and answered DEADLINE_EXCEEDED.
 pub async fn serve(
     services: Services,
+    transport: Transport,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -180,7 +200,15 @@ pub async fn serve(
     if reports.is_some() {
         names.push("helpdesk.v1.ReportService");
     }
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = transport.tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
+        .concurrency_limit_per_connection(transport.max_concurrent_per_connection)
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            transport.max_concurrent,
+        ))
         .add_service(health)
         .add_service(
             reflection(&names)

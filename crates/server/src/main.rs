@@ -20,6 +20,7 @@ mod process;
 mod reads;
 mod recompute;
 mod replay;
+mod security;
 mod reports;
 mod setup;
 mod simulate;

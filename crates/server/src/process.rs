@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
-use crate::grpc::{self, Services};
+use crate::grpc::{self, Services, Transport};
 use crate::setup::{self, OwnerToken};
 use crate::{policies, ticker};
 
@@ -97,8 +97,13 @@ impl Process {
 
     /// Serves `services` on `listener` until the process is stopped or a task fails,
     /// then stops every task and waits for them.
-    pub async fn serve(mut self, services: Services, listener: TcpListener) -> anyhow::Result<()> {
-        let server = grpc::serve(services, listener, self.shutdown.clone());
+    pub async fn serve(
+        mut self,
+        services: Services,
+        transport: Transport,
+        listener: TcpListener,
+    ) -> anyhow::Result<()> {
+        let server = grpc::serve(services, transport, listener, self.shutdown.clone());
         tokio::pin!(server);
         let mut failure = None;
         let served = loop {

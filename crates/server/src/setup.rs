@@ -111,6 +111,7 @@ pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerT
                 token_id: TokenId::from_uuid(Uuid::new_v5(&SETUP, b"owner-token")),
                 hash,
                 subject: TokenSubject::Agent(owner),
+                expires_at: None,
             }),
         })
         .await?;

@@ -16,7 +16,8 @@ use helpdesk_projections::Partition;
 use crate::dev::CommandSideArgs;
 use crate::engine::Engine;
 use crate::eventlog::LogArgs;
-use crate::grpc::Services;
+use crate::grpc::{Services, Transport};
+use crate::security::{LimitArgs, TlsArgs};
 use crate::process::{self, Process};
 
 #[derive(Debug, clap::Args)]
@@ -34,13 +35,20 @@ pub struct CommandsArgs {
 
     #[command(flatten)]
     command_side: CommandSideArgs,
+
+    #[command(flatten)]
+    tls: TlsArgs,
+
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// `helpdesk commands`: the command and admin services, the clock and the policies.
 pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
     args.log.require_nats("the command service")?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let engine = Arc::new(Engine::new(log.clone()));
+    let transport = Transport::from_args(&args.tls, &args.limits)?;
+    let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
     let log_for_services = log.clone();
     let mut process = Process::new();
     process
@@ -54,7 +62,8 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
         .await?;
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
-    println!("helpdesk commands is ready on http://{address} (event log: {where_})");
+    let scheme = if transport.tls.is_some() { "https" } else { "http" };
+    println!("helpdesk commands is ready on {scheme}://{address} (event log: {where_})");
     process
         .serve(
             Services {
@@ -68,6 +77,7 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
                 badges: None,
                 reports: None,
             },
+            transport,
             listener,
         )
         .await
@@ -109,14 +119,21 @@ pub struct ProjectArgs {
 
     #[command(flatten)]
     log: LogArgs,
+
+    #[command(flatten)]
+    tls: TlsArgs,
+
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// `helpdesk project <model>`: one projector and its query service.
 pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
     args.log.require_nats("a projector")?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
+    let transport = Transport::from_args(&args.tls, &args.limits)?;
     // Queries authenticate against the tokens in the log; this engine only reads.
-    let engine = Arc::new(Engine::new(log.clone()));
+    let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
     let mut process = Process::new();
     let mut services = Services {
         engine,
@@ -155,8 +172,10 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     println!(
-        "helpdesk project {:?} (partition {}) is ready on http://{address} (event log: {where_})",
-        args.model, args.partition
+        "helpdesk project {:?} (partition {}) is ready on {}://{address} (event log: {where_})",
+        args.model,
+        args.partition,
+        if transport.tls.is_some() { "https" } else { "http" },
     );
-    process.serve(services, listener).await
+    process.serve(services, transport, listener).await
 }

@@ -33,7 +33,9 @@ impl From<AuthError> for ApiError {
             AuthError::Missing
             | AuthError::Malformed
             | AuthError::Unknown
-            | AuthError::Deactivated => ApiError::unauthenticated(err.to_string()),
+            | AuthError::Deactivated
+            | AuthError::Expired(_) => ApiError::unauthenticated(err.to_string()),
+            AuthError::RateLimited => ApiError::resource_exhausted(err.to_string()),
         }
     }
 }

@@ -633,6 +633,9 @@ pub fn issue_token(
             token_id,
             hash,
             subject,
+            expires_at: occurred_at_millis(request.expires_at.as_ref())
+                .map_err(|e| e.with_field("expires_at"))?
+                .map(Timestamp::from_millis),
         }
         .into(),
     })

@@ -86,6 +86,8 @@ pub struct IssueToken {
     pub token_id: TokenId,
     pub hash: [u8; 32],
     pub subject: TokenSubject,
+    /// When it stops authenticating; none: until revoked.
+    pub expires_at: Option<crate::time::Timestamp>,
 }
 
 impl CommandBody for IssueToken {

@@ -77,12 +77,28 @@ pub(super) fn decide(
                     "a token with this secret exists already",
                 ));
             }
-            Ok(vec![TokenIssued {
+            let mut events: Vec<Event> = vec![TokenIssued {
                 token_id: c.token_id,
                 hash: c.hash,
                 subject: c.subject.clone(),
             }
-            .into()])
+            .into()];
+            if let Some(expires_at) = c.expires_at {
+                if expires_at <= ctx.now {
+                    return Err(DomainError::invalid(
+                        "expires_at",
+                        format!("a time after now ({}), got {expires_at}", ctx.now),
+                    ));
+                }
+                events.push(
+                    TokenExpires {
+                        token_id: c.token_id,
+                        expires_at,
+                    }
+                    .into(),
+                );
+            }
+            Ok(events)
         }
         Command::RevokeToken(c) => {
             let token = state

@@ -1,3 +1,4 @@
+use crate::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::event::Event;
@@ -73,6 +74,8 @@ pub struct TokenRecord {
     pub hash: [u8; 32],
     pub subject: TokenSubject,
     pub revoked: bool,
+    /// When it stops authenticating; none: until revoked.
+    pub expires_at: Option<Timestamp>,
 }
 
 /// The organization's configuration: one aggregate.
@@ -134,7 +137,7 @@ impl ConfigState {
         self.tokens.values()
     }
 
-    /// Whether the agent has a live token.
+    /// Whether the agent has a token not revoked (expired or not).
     pub fn has_agent_token(&self, agent: AgentId) -> bool {
         self.tokens
             .values()
@@ -173,9 +176,15 @@ impl ConfigState {
                         hash: e.hash,
                         subject: e.subject.clone(),
                         revoked: false,
+                        expires_at: None,
                     },
                 );
                 self.token_hashes.insert(e.hash, e.token_id);
+            }
+            Event::TokenExpires(e) => {
+                if let Some(t) = self.tokens.get_mut(&e.token_id) {
+                    t.expires_at = Some(e.expires_at);
+                }
             }
             Event::TokenRevoked(e) => {
                 if let Some(t) = self.tokens.get_mut(&e.token_id) {

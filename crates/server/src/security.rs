@@ -1,0 +1,165 @@
+//! Transport security and limits: TLS for gRPC, TLS and credentials for NATS, a rate
+//! limit per principal shared by every connection, and concurrency limits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use helpdesk_domain::Actor;
+use helpdesk_log::NatsSecurity;
+
+/// TLS for the gRPC server (rustls). Without it the server speaks plain HTTP/2: fine on
+/// loopback or behind a TLS-terminating proxy, not on an open network.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TlsArgs {
+    /// A PEM certificate (chain) for gRPC over TLS; needs --tls-key.
+    #[arg(long, env = "HELPDESK_TLS_CERT", requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "HELPDESK_TLS_KEY", requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The server's TLS configuration, if asked for.
+    pub fn server_config(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let cert_pem = std::fs::read(cert)
+            .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?;
+        let key_pem = std::fs::read(key)
+            .with_context(|| format!("cannot read the TLS key {}", key.display()))?;
+        Ok(Some(tonic::transport::ServerTlsConfig::new().identity(
+            tonic::transport::Identity::from_pem(cert_pem, key_pem),
+        )))
+    }
+}
+
+/// TLS and credentials for the connection to NATS.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NatsSecurityArgs {
+    /// Refuse to talk to NATS without TLS.
+    #[arg(long, env = "HELPDESK_NATS_REQUIRE_TLS", requires = "nats")]
+    pub nats_require_tls: bool,
+    /// A PEM file of the CA(s) that signed the NATS servers' certificates.
+    #[arg(long, env = "HELPDESK_NATS_CA", requires = "nats", value_name = "PEM")]
+    pub nats_ca: Option<PathBuf>,
+    /// A PEM client certificate for mutual TLS with NATS (with --nats-key).
+    #[arg(long, env = "HELPDESK_NATS_CERT", requires_all = ["nats", "nats_key"], value_name = "PEM")]
+    pub nats_cert: Option<PathBuf>,
+    /// The PEM key of --nats-cert.
+    #[arg(long, env = "HELPDESK_NATS_KEY", requires = "nats_cert", value_name = "PEM")]
+    pub nats_key: Option<PathBuf>,
+    /// A NATS credentials file (JWT and nkey seed, as `nsc` makes them).
+    #[arg(long, env = "HELPDESK_NATS_CREDS", requires = "nats", value_name = "FILE")]
+    pub nats_creds: Option<PathBuf>,
+    /// An nkey seed to authenticate with (better from the environment than the command line).
+    #[arg(long, env = "HELPDESK_NATS_NKEY", requires = "nats", hide_env_values = true, value_name = "SEED")]
+    pub nats_nkey: Option<String>,
+    /// A NATS user (with --nats-password).
+    #[arg(long, env = "HELPDESK_NATS_USER", requires_all = ["nats", "nats_password"])]
+    pub nats_user: Option<String>,
+    /// The password of --nats-user.
+    #[arg(long, env = "HELPDESK_NATS_PASSWORD", requires = "nats_user", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// A NATS token.
+    #[arg(long, env = "HELPDESK_NATS_TOKEN", requires = "nats", hide_env_values = true)]
+    pub nats_token: Option<String>,
+}
+
+impl NatsSecurityArgs {
+    pub fn security(&self) -> NatsSecurity {
+        NatsSecurity {
+            require_tls: self.nats_require_tls,
+            ca_file: self.nats_ca.clone(),
+            client_cert: self.nats_cert.clone().zip(self.nats_key.clone()),
+            credentials_file: self.nats_creds.clone(),
+            nkey_seed: self.nats_nkey.clone(),
+            user_password: self.nats_user.clone().zip(self.nats_password.clone()),
+            token: self.nats_token.clone(),
+        }
+    }
+}
+
+/// Limits on what one process takes on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Requests per second one principal (a token's agent or integration) may make, over
+    /// every connection together; beyond it: RESOURCE_EXHAUSTED. 0: no limit. An
+    /// `Execute` stream counts once, however many commands it carries.
+    #[arg(long, env = "HELPDESK_RATE_LIMIT", default_value_t = 500)]
+    pub rate_limit: u32,
+    /// Requests served at once by the whole process; more wait their turn.
+    #[arg(long, env = "HELPDESK_MAX_CONCURRENT", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent: u32,
+    /// Requests served at once on one connection.
+    #[arg(long, env = "HELPDESK_MAX_CONCURRENT_PER_CONNECTION", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_per_connection: u32,
+}
+
+/// A token bucket per principal: `rate` per second, bursts of up to twice that.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    buckets: Mutex<HashMap<Actor, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `rate` requests per second per principal; 0 lets everything through.
+    pub fn new(rate: u32) -> Self {
+        RateLimiter {
+            rate: f64::from(rate),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `actor`'s bucket; false when it is empty.
+    pub fn allow(&self, actor: Actor) -> bool {
+        if self.rate <= 0.0 {
+            return true;
+        }
+        let burst = self.rate * 2.0;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > 100_000 {
+            // Principals come and go; forget the full buckets (they start full anyway).
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * self.rate < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(actor).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_principal_gets_a_burst_then_the_rate() {
+        let limiter = RateLimiter::new(10);
+        let a = Actor::System;
+        let allowed = (0..100).filter(|_| limiter.allow(a)).count();
+        assert_eq!(allowed, 20, "a burst of twice the rate");
+        std::thread::sleep(std::time::Duration::from_millis(210));
+        let again = (0..100).filter(|_| limiter.allow(a)).count();
+        assert!((2..=3).contains(&again), "about 10/s refill: {again}");
+        // Another principal has a bucket of its own.
+        let b = Actor::Integration(helpdesk_domain::TokenId::from_uuid(uuid::Uuid::nil()));
+        assert!(limiter.allow(b));
+        assert!(RateLimiter::new(0).allow(a));
+    }
+}

@@ -1,0 +1,247 @@
+//! Tokens expire and are listed without their secrets; a principal's rate limit holds
+//! across connections; custom roles give their holders exactly their permissions.
+//!
+//! Needs the binary (`cargo build -p helpdesk-server`) and `nats-server` (`just test` sees to
+//! both).
+
+use std::time::Duration;
+
+use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient, StatsServiceClient};
+use helpdesk_tests::{with_token, Helpdesk};
+use tonic::{Code, Request};
+
+fn auth<T>(token: &str, message: T) -> Request<T> {
+    with_token(Request::new(message), token)
+}
+
+fn agent_role() -> Option<pb::RoleRef> {
+    Some(pb::RoleRef {
+        role: Some(pb::role_ref::Role::Builtin(pb::BuiltinRole::Agent as i32)),
+    })
+}
+
+#[tokio::test]
+async fn tokens_expire_and_are_listed_without_secrets() -> anyhow::Result<()> {
+    let mut helpdesk = Helpdesk::start_embedded().await?;
+    let owner = helpdesk.token().to_owned();
+    let channel = helpdesk.channel().await?;
+    let mut commands = CommandServiceClient::new(channel.clone());
+    let mut admin = AdminServiceClient::new(channel.clone());
+    let ada = commands
+        .register_agent(auth(
+            &owner,
+            pb::RegisterAgentRequest {
+                name: "Ada".into(),
+                email: "ada@example.com".into(),
+                role: agent_role(),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner()
+        .aggregate_id;
+
+    // An expiry in the past is refused, naming the field.
+    let past = admin
+        .issue_token(auth(
+            &owner,
+            pb::IssueTokenRequest {
+                subject: Some(pb::issue_token_request::Subject::AgentId(ada.clone())),
+                expires_at: Some(prost_types::Timestamp {
+                    seconds: 1_000_000_000,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("an expiry in the past");
+    assert_eq!(past.code(), Code::InvalidArgument);
+    assert!(past.message().contains("expires_at"), "{past:?}");
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    let soon = now + Duration::from_secs(2);
+    let issued = admin
+        .issue_token(auth(
+            &owner,
+            pb::IssueTokenRequest {
+                subject: Some(pb::issue_token_request::Subject::AgentId(ada.clone())),
+                expires_at: Some(prost_types::Timestamp {
+                    seconds: soon.as_secs() as i64,
+                    nanos: soon.subsec_nanos() as i32,
+                }),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner();
+    commands
+        .go_online(auth(&issued.token, pb::GoOnlineRequest::default()))
+        .await?;
+
+    let listed = admin
+        .list_tokens(auth(&owner, pb::ListTokensRequest {}))
+        .await?
+        .into_inner()
+        .tokens;
+    let mine = listed
+        .iter()
+        .find(|t| t.token_id == issued.token_id)
+        .expect("the new token is listed");
+    assert_eq!(mine.agent_id, ada);
+    assert_eq!(mine.expires_at.unwrap().seconds, soon.as_secs() as i64);
+    assert!(!mine.revoked);
+    assert!(listed.len() >= 2, "the Owner's and Ada's");
+    // An agent may not list tokens.
+    let denied = admin
+        .list_tokens(auth(&issued.token, pb::ListTokensRequest {}))
+        .await
+        .expect_err("an agent lists no tokens");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let expired = commands
+        .go_offline(auth(&issued.token, pb::GoOfflineRequest::default()))
+        .await
+        .expect_err("the token expired");
+    assert_eq!(expired.code(), Code::Unauthenticated);
+    assert!(expired.message().contains("expired"), "{expired:?}");
+    helpdesk.stop().await
+}
+
+#[tokio::test]
+async fn a_rate_limit_holds_across_connections() -> anyhow::Result<()> {
+    let mut helpdesk = Helpdesk::builder()
+        .arg("--rate-limit")
+        .arg("5")
+        .start()
+        .await?;
+    let owner = helpdesk.token().to_owned();
+    // Two connections, one principal: one allowance (a burst of 10, 5 more each second).
+    let first = StatsServiceClient::new(helpdesk.channel().await?);
+    let second = StatsServiceClient::new(helpdesk.channel().await?);
+    let mut refused = 0;
+    let mut served = 0;
+    for i in 0..40 {
+        let mut client = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        match client
+            .get_agent_stats(auth(&owner, pb::GetAgentStatsRequest::default()))
+            .await
+        {
+            Ok(_) => served += 1,
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                assert!(status.message().contains("slow down"), "{status:?}");
+                refused += 1;
+            }
+            Err(status) => panic!("unexpected {status:?}"),
+        }
+    }
+    assert!(served >= 10, "the burst is served: {served}");
+    assert!(
+        served <= 20,
+        "the limit holds across both connections: {served} served"
+    );
+    assert_eq!(served + refused, 40);
+    // After a pause the allowance refills.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    first
+        .clone()
+        .get_agent_stats(auth(&owner, pb::GetAgentStatsRequest::default()))
+        .await?;
+    helpdesk.stop().await
+}
+
+#[tokio::test]
+async fn a_custom_role_gives_exactly_its_permissions() -> anyhow::Result<()> {
+    let mut helpdesk = Helpdesk::start_embedded().await?;
+    let owner = helpdesk.token().to_owned();
+    let channel = helpdesk.channel().await?;
+    let mut commands = CommandServiceClient::new(channel.clone());
+    let mut admin = AdminServiceClient::new(channel.clone());
+
+    // A custom role: the Agent role's permissions plus these two.
+    let role_id = uuid::Uuid::now_v7().to_string();
+    commands
+        .define_role(auth(
+            &owner,
+            pb::DefineRoleRequest {
+                role_id: role_id.clone(),
+                name: "Team lead".into(),
+                permissions: vec!["reports.view".into(), "departments.manage".into()],
+                ..Default::default()
+            },
+        ))
+        .await?;
+    let lead = commands
+        .register_agent(auth(
+            &owner,
+            pb::RegisterAgentRequest {
+                name: "Lea".into(),
+                email: "lea@example.com".into(),
+                role: Some(pb::RoleRef {
+                    role: Some(pb::role_ref::Role::CustomRoleId(role_id)),
+                }),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner()
+        .aggregate_id;
+    let token = admin
+        .issue_token(auth(
+            &owner,
+            pb::IssueTokenRequest {
+                subject: Some(pb::issue_token_request::Subject::AgentId(lead.clone())),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner()
+        .token;
+
+    // departments.manage: yes.
+    commands
+        .create_department(auth(
+            &token,
+            pb::CreateDepartmentRequest {
+                name: "Billing".into(),
+                ..Default::default()
+            },
+        ))
+        .await?;
+    // reports.view: another agent's statistics, yes.
+    let owner_agent = StatsServiceClient::new(channel.clone())
+        .get_agent_stats(auth(&owner, pb::GetAgentStatsRequest::default()))
+        .await?
+        .into_inner()
+        .agent_id;
+    StatsServiceClient::new(channel.clone())
+        .get_agent_stats(auth(
+            &token,
+            pb::GetAgentStatsRequest {
+                agent_id: owner_agent,
+                ..Default::default()
+            },
+        ))
+        .await?;
+    // Not agents.manage: registering someone is refused.
+    let denied = commands
+        .register_agent(auth(
+            &token,
+            pb::RegisterAgentRequest {
+                name: "Eve".into(),
+                email: "eve@example.com".into(),
+                role: agent_role(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("no agents.manage");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert!(denied.message().contains("agents.manage"), "{denied:?}");
+    helpdesk.stop().await
+}
