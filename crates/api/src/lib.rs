@@ -11,6 +11,7 @@
 //! - [`convert`]: request messages to domain commands ([`IntoCommand`],
 //!   [`ParsedCommand`]), naming the field at fault.
 
+pub mod client;
 pub mod convert;
 pub mod error;
 

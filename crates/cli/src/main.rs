@@ -32,6 +32,10 @@ struct Cli {
     #[arg(long, global = true, env = "HELPDESK_TOKEN", hide_env_values = true)]
     token: Option<String>,
 
+    /// For an `https://` server: a PEM file of the CA that signed its certificate.
+    #[arg(long, global = true, env = "HELPDESK_TLS_CA", value_name = "PEM")]
+    tls_ca: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -127,11 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "give a token with --token or HELPDESK_TOKEN (the Owner's is the `owner token:` line \
          the server printed on its first start)",
     )?;
-    let channel = Channel::from_shared(cli.server.clone())
-        .with_context(|| format!("{:?} is not a server address", cli.server))?
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach the server at {}", cli.server))?;
+    let channel = helpdesk_api::client::connect(&cli.server, cli.tls_ca.as_deref()).await?;
     match cli.command {
         Command::Report(args) => report(channel, &token, args).await,
         Command::Leaderboard { limit } => leaderboard(channel, &token, limit).await,

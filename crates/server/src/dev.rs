@@ -15,8 +15,8 @@ use helpdesk_projections::Partition;
 use crate::engine::Engine;
 use crate::eventlog::LogArgs;
 use crate::grpc::{Services, Transport};
-use crate::security::{LimitArgs, TlsArgs};
 use crate::process::{self, Process};
+use crate::security::{LimitArgs, TlsArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct DevArgs {
@@ -82,7 +82,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
-    let scheme = if transport.tls.is_some() { "https" } else { "http" };
+    let scheme = if transport.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!("helpdesk is ready on {scheme}://{address} (event log: {where_})");
     tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges, reports");
     process

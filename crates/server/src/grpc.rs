@@ -22,9 +22,9 @@ use crate::admin::AdminApi;
 use crate::badges::BadgeApi;
 use crate::commands::CommandApi;
 use crate::engine::Engine;
-use crate::security::{LimitArgs, TlsArgs};
 use crate::levels::LevelApi;
 use crate::reports::ReportApi;
+use crate::security::{LimitArgs, TlsArgs};
 use crate::stats::StatsApi;
 use crate::tickets::TicketApi;
 

@@ -15,10 +15,20 @@ use helpdesk_log::NatsSecurity;
 #[derive(Debug, Clone, clap::Args)]
 pub struct TlsArgs {
     /// A PEM certificate (chain) for gRPC over TLS; needs --tls-key.
-    #[arg(long, env = "HELPDESK_TLS_CERT", requires = "tls_key", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "HELPDESK_TLS_CERT",
+        requires = "tls_key",
+        value_name = "PEM"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
-    #[arg(long, env = "HELPDESK_TLS_KEY", requires = "tls_cert", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "HELPDESK_TLS_KEY",
+        requires = "tls_cert",
+        value_name = "PEM"
+    )]
     pub tls_key: Option<PathBuf>,
 }
 
@@ -51,22 +61,48 @@ pub struct NatsSecurityArgs {
     #[arg(long, env = "HELPDESK_NATS_CERT", requires_all = ["nats", "nats_key"], value_name = "PEM")]
     pub nats_cert: Option<PathBuf>,
     /// The PEM key of --nats-cert.
-    #[arg(long, env = "HELPDESK_NATS_KEY", requires = "nats_cert", value_name = "PEM")]
+    #[arg(
+        long,
+        env = "HELPDESK_NATS_KEY",
+        requires = "nats_cert",
+        value_name = "PEM"
+    )]
     pub nats_key: Option<PathBuf>,
     /// A NATS credentials file (JWT and nkey seed, as `nsc` makes them).
-    #[arg(long, env = "HELPDESK_NATS_CREDS", requires = "nats", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "HELPDESK_NATS_CREDS",
+        requires = "nats",
+        value_name = "FILE"
+    )]
     pub nats_creds: Option<PathBuf>,
     /// An nkey seed to authenticate with (better from the environment than the command line).
-    #[arg(long, env = "HELPDESK_NATS_NKEY", requires = "nats", hide_env_values = true, value_name = "SEED")]
+    #[arg(
+        long,
+        env = "HELPDESK_NATS_NKEY",
+        requires = "nats",
+        hide_env_values = true,
+        value_name = "SEED"
+    )]
     pub nats_nkey: Option<String>,
     /// A NATS user (with --nats-password).
     #[arg(long, env = "HELPDESK_NATS_USER", requires_all = ["nats", "nats_password"])]
     pub nats_user: Option<String>,
     /// The password of --nats-user.
-    #[arg(long, env = "HELPDESK_NATS_PASSWORD", requires = "nats_user", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HELPDESK_NATS_PASSWORD",
+        requires = "nats_user",
+        hide_env_values = true
+    )]
     pub nats_password: Option<String>,
     /// A NATS token.
-    #[arg(long, env = "HELPDESK_NATS_TOKEN", requires = "nats", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HELPDESK_NATS_TOKEN",
+        requires = "nats",
+        hide_env_values = true
+    )]
     pub nats_token: Option<String>,
 }
 

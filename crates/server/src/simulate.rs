@@ -55,6 +55,10 @@ pub struct SimulateArgs {
     /// How busy the days are (1.0: about 500 commands per agent and working day).
     #[arg(long, default_value_t = 1.0)]
     intensity: f64,
+
+    /// For an `https://` server: a PEM file of the CA that signed its certificate.
+    #[arg(long, env = "HELPDESK_TLS_CA", value_name = "PEM")]
+    tls_ca: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
@@ -81,9 +85,8 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     config.config_at_wall_clock = false;
 
     let total = Workload::new(config.clone()).count() as u64;
-    let mut client = CommandServiceClient::connect(args.server.clone())
-        .await
-        .with_context(|| format!("cannot reach the server at {}", args.server))?
+    let channel = helpdesk_api::client::connect(&args.server, args.tls_ca.as_deref()).await?;
+    let mut client = CommandServiceClient::new(channel)
         .max_decoding_message_size(crate::grpc::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(crate::grpc::MAX_MESSAGE_BYTES);
     eprintln!(

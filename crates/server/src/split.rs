@@ -17,8 +17,8 @@ use crate::dev::CommandSideArgs;
 use crate::engine::Engine;
 use crate::eventlog::LogArgs;
 use crate::grpc::{Services, Transport};
-use crate::security::{LimitArgs, TlsArgs};
 use crate::process::{self, Process};
+use crate::security::{LimitArgs, TlsArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct CommandsArgs {
@@ -62,7 +62,11 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
         .await?;
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
-    let scheme = if transport.tls.is_some() { "https" } else { "http" };
+    let scheme = if transport.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!("helpdesk commands is ready on {scheme}://{address} (event log: {where_})");
     process
         .serve(
@@ -175,7 +179,11 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         "helpdesk project {:?} (partition {}) is ready on {}://{address} (event log: {where_})",
         args.model,
         args.partition,
-        if transport.tls.is_some() { "https" } else { "http" },
+        if transport.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
     );
     process.serve(services, transport, listener).await
 }
