@@ -418,7 +418,7 @@ fn answering_as_an_unknown_agent_is_not_found() {
 fn answering_needs_an_agent_to_answer_as() {
     ringing()
         .when(&integration(&[Permission::SystemImport]), answer(None))
-        .rejects_field("agent");
+        .rejects_field("agent_id");
 }
 
 // --- MissCall ----------------------------------------------------------------------------

@@ -465,7 +465,7 @@ fn accepting_as_an_unknown_agent_is_not_found() {
 fn accepting_needs_an_agent_to_accept_as() {
     offered()
         .when(&integration(&[Permission::SystemImport]), accept(None))
-        .rejects_field("agent");
+        .rejects_field("agent_id");
 }
 
 // --- MissChat ----------------------------------------------------------------------------
@@ -622,7 +622,7 @@ fn answering_as_another_agent_needs_system_import() {
         .rejects("NOT_FOUND", "agent");
     accepted()
         .when(&integration(&[Permission::SystemImport]), answer(None, 10))
-        .rejects_field("agent");
+        .rejects_field("agent_id");
 }
 
 #[test]

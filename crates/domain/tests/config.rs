@@ -1771,28 +1771,38 @@ fn define_routing_rule_input_limits() {
     world.when(&p, c).rejects_field("groups");
     let mut c = refunds();
     c.groups = vec![vec![]];
-    world.when(&p, c).rejects_field("groups[0]");
+    world.when(&p, c).rejects_field("groups[0].conditions");
     let mut c = refunds();
     c.groups[1] = vec![Condition::PriorityIn(vec![])];
-    world.when(&p, c).rejects_field("groups[1][0]");
+    world
+        .when(&p, c)
+        .rejects_field("groups[1].conditions[0].priority_in.priorities");
     let mut c = refunds();
     c.groups[0][1] = Condition::SubjectContains(vec!["refund".into(), "  ".into()]);
-    world.when(&p, c).rejects_field("groups[0][1][1]");
+    world
+        .when(&p, c)
+        .rejects_field("groups[0].conditions[1].subject_contains.words[1]");
     let mut c = refunds();
     c.groups[0][1] = Condition::SubjectOrBodyContains(vec!["?!".into()]);
-    world.when(&p, c).rejects_field("groups[0][1][0]");
+    world
+        .when(&p, c)
+        .rejects_field("groups[0].conditions[1].subject_or_body_contains.words[0]");
     let mut c = refunds();
     c.actions = vec![];
     world.when(&p, c).rejects_field("actions");
     let mut c = refunds();
     c.actions[1] = Action::AssignTo(vec![]);
-    world.when(&p, c).rejects_field("actions[1]");
+    world
+        .when(&p, c)
+        .rejects_field("actions[1].assign_to.agent_ids");
     let mut c = refunds();
     c.actions[2] = Action::AddTags(vec!["ok".into(), "x".repeat(65)]);
-    world.when(&p, c).rejects_field("actions[2][1]");
+    world
+        .when(&p, c)
+        .rejects_field("actions[2].add_tags.tags[1]");
     let mut c = refunds();
     c.actions[2] = Action::AddTags((0..51).map(|i| format!("t{i}")).collect());
-    world.when(&p, c).rejects_field("actions[2]");
+    world.when(&p, c).rejects_field("actions[2].add_tags.tags");
 }
 
 #[test]

@@ -1543,7 +1543,7 @@ fn answering_as_another_agent_needs_system_import() {
 fn an_answer_is_always_by_an_agent() {
     basic()
         .when(&integration(&[Permission::SystemImport]), answer(7))
-        .rejects_field("agent");
+        .rejects_field("agent_id");
 }
 
 #[test]

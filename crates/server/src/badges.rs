@@ -142,6 +142,13 @@ impl BadgeService for BadgeApi {
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         let limit = limit("limit", request.limit, 100, 10_000)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
+        let known = StatsView::new(self.view.handle().clone())
+            .agent(agent, helpdesk_projections::stats::Window::AllTime)
+            .map_err(ApiError::from)?
+            .is_some();
+        if !known {
+            return Err(ApiError::not_found(format!("agent {agent} not found")).into());
+        }
         let zone = self.zone();
         let definitions = self.view.definitions().map_err(ApiError::from)?;
         // Someone else's `self_and_managers` badges need reports.view.
@@ -191,6 +198,9 @@ impl BadgeService for BadgeApi {
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
+        if request.badge_key.is_empty() {
+            return Err(ApiError::missing_field("badge_key").into());
+        }
         let limit = limit("limit", request.limit, 100, 10_000)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
         let definitions = self.view.definitions().map_err(ApiError::from)?;

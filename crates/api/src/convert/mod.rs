@@ -14,13 +14,22 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
-/// A required id: empty is "is required", anything but a UUID is "not a UUID".
+/// A required id: empty is "is required", anything but a UUID is "not a UUID", and the
+/// nil UUID (all zeros) is no id (the read models use it for "none").
 pub fn parse_id<T>(field: &str, value: &str) -> Result<T, ApiError>
 where
     T: FromStr<Err = uuid::Error>,
 {
     if value.is_empty() {
         return Err(ApiError::missing_field(field));
+    }
+    let uuid = Uuid::parse_str(value)
+        .map_err(|_| ApiError::invalid_argument(field, format!("not a UUID: {:?}", clip(value))))?;
+    if uuid.is_nil() {
+        return Err(ApiError::invalid_argument(
+            field,
+            "the nil UUID is not an id: leave it empty or give a real one",
+        ));
     }
     value
         .parse()

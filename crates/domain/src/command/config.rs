@@ -441,30 +441,46 @@ impl CommandBody for DefineRoutingRule {
 
     fn validate(&self) -> Result<(), DomainError> {
         check_name("name", &self.name)?;
+        // Field paths are the request's (`groups[0].conditions[1].subject_contains.words`).
         check_list_len("groups", &self.groups, limits::RULE_GROUPS_MAX)?;
         for (g, group) in self.groups.iter().enumerate() {
-            check_list_len(&format!("groups[{g}]"), group, limits::RULE_CONDITIONS_MAX)?;
+            let conditions = format!("groups[{g}].conditions");
+            check_list_len(&conditions, group, limits::RULE_CONDITIONS_MAX)?;
             for (c, condition) in group.iter().enumerate() {
-                let field = format!("groups[{g}][{c}]");
+                let field = format!("{conditions}[{c}]");
                 match condition {
-                    Condition::ChannelIn(set) => {
-                        check_list_len(&field, set, limits::RULE_LIST_MAX)?
+                    Condition::ChannelIn(set) => check_list_len(
+                        &format!("{field}.channel_in.channels"),
+                        set,
+                        limits::RULE_LIST_MAX,
+                    )?,
+                    Condition::PriorityIn(set) => check_list_len(
+                        &format!("{field}.priority_in.priorities"),
+                        set,
+                        limits::RULE_LIST_MAX,
+                    )?,
+                    Condition::SubjectContains(words) => {
+                        check_words(&format!("{field}.subject_contains.words"), words)?
                     }
-                    Condition::PriorityIn(set) => {
-                        check_list_len(&field, set, limits::RULE_LIST_MAX)?
+                    Condition::BodyContains(words) => {
+                        check_words(&format!("{field}.body_contains.words"), words)?
                     }
-                    Condition::SubjectContains(words)
-                    | Condition::BodyContains(words)
-                    | Condition::SubjectOrBodyContains(words) => check_words(&field, words)?,
+                    Condition::SubjectOrBodyContains(words) => {
+                        check_words(&format!("{field}.subject_or_body_contains.words"), words)?
+                    }
                 }
             }
         }
         check_list_len("actions", &self.actions, limits::RULE_ACTIONS_MAX)?;
         for (a, action) in self.actions.iter().enumerate() {
-            let field = format!("actions[{a}]");
             match action {
-                Action::AssignTo(agents) => check_list_len(&field, agents, limits::RULE_LIST_MAX)?,
+                Action::AssignTo(agents) => check_list_len(
+                    &format!("actions[{a}].assign_to.agent_ids"),
+                    agents,
+                    limits::RULE_LIST_MAX,
+                )?,
                 Action::AddTags(tags) => {
+                    let field = format!("actions[{a}].add_tags.tags");
                     check_list_len(&field, tags, limits::TAGS_PER_TICKET)?;
                     for (t, tag) in tags.iter().enumerate() {
                         check_tag(&format!("{field}[{t}]"), tag)?;

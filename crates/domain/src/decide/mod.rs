@@ -116,7 +116,7 @@ impl<'a> Context<'a> {
     ) -> Result<AgentId, DomainError> {
         self.acting_agent(requested)?.ok_or_else(|| {
             DomainError::invalid(
-                "agent",
+                "agent_id",
                 "the agent this is done as (the caller is not an agent)",
             )
         })
