@@ -193,7 +193,11 @@ fn permissions(field: &str, names: &[String]) -> Result<Permissions, ApiError> {
                 let known: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
                 ApiError::invalid_argument(
                     format!("{field}[{i}]"),
-                    format!("unknown permission {name:?}; one of {}", known.join(", ")),
+                    format!(
+                        "unknown permission {:?}; one of {}",
+                        super::clip(name),
+                        known.join(", ")
+                    ),
                 )
             })
         })
