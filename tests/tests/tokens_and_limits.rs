@@ -245,3 +245,40 @@ async fn a_custom_role_gives_exactly_its_permissions() -> anyhow::Result<()> {
     assert!(denied.message().contains("agents.manage"), "{denied:?}");
     helpdesk.stop().await
 }
+
+/// A client's deadline (`grpc-timeout`) wins over a longer wait the request asks for.
+#[tokio::test]
+async fn client_deadlines_are_honoured() -> anyhow::Result<()> {
+    let mut helpdesk = Helpdesk::start_embedded().await?;
+    let owner = helpdesk.token().to_owned();
+    let mut request = auth(
+        &owner,
+        pb::GetAgentStatsRequest {
+            read: Some(pb::ReadOptions {
+                min_position: 1_000_000,
+                wait_ms: 60_000,
+            }),
+            ..Default::default()
+        },
+    );
+    // The deadline as the header only, so that it is the server that keeps it (tonic's
+    // own client timer would give up on its own).
+    request
+        .metadata_mut()
+        .insert("grpc-timeout", "300m".parse().unwrap());
+    let started = std::time::Instant::now();
+    let status = StatsServiceClient::new(helpdesk.channel().await?)
+        .get_agent_stats(request)
+        .await
+        .expect_err("the position is never reached");
+    assert!(
+        matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{status:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered after {:?}, not at the client's deadline",
+        started.elapsed()
+    );
+    helpdesk.stop().await
+}
