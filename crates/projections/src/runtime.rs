@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -294,6 +295,7 @@ pub struct Checkpoint {
 #[derive(Clone)]
 pub struct ModelHandle {
     name: &'static str,
+    folded: Arc<AtomicU64>,
     notes: broadcast::Sender<Note>,
     tree: Arc<RwLock<sled::Tree>>,
     checkpoint: watch::Receiver<Checkpoint>,
@@ -319,6 +321,16 @@ impl ModelHandle {
     /// The model's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Log messages folded since the projector started (for metrics).
+    pub fn folded(&self) -> u64 {
+        self.folded.load(Ordering::Relaxed)
+    }
+
+    /// The checkpoint the store has reached.
+    pub fn checkpoint(&self) -> Checkpoint {
+        *self.checkpoint.borrow()
     }
 
     /// What the model announces from now on (see [`Note`]). A listener that falls more
@@ -449,6 +461,7 @@ pub struct Projector<M: Model> {
     shared_tree: Arc<RwLock<sled::Tree>>,
     published: watch::Sender<Checkpoint>,
     notes: broadcast::Sender<Note>,
+    folded: Arc<AtomicU64>,
     /// Notes are announced for messages after this position only (the log's end when
     /// the projector started or rebuilt); `Position::MAX` until that is known.
     live_from: Position,
@@ -507,6 +520,7 @@ impl<M: Model> Projector<M> {
             checkpoint,
             published,
             notes: broadcast::channel(NOTE_CAPACITY).0,
+            folded: Arc::default(),
             live_from: Position::MAX,
         })
     }
@@ -518,6 +532,7 @@ impl<M: Model> Projector<M> {
             tree: self.shared_tree.clone(),
             checkpoint: self.published.subscribe(),
             notes: self.notes.clone(),
+            folded: self.folded.clone(),
         }
     }
 
@@ -768,6 +783,8 @@ impl<M: Model> Projector<M> {
             .map_err(|err| Stop::Retry(format!("flushing the {} store failed: {err}", M::NAME)))?;
         self.checkpoint = checkpoint;
         self.published.send_replace(checkpoint);
+        self.folded
+            .fetch_add(messages.len() as u64, Ordering::Relaxed);
         for (position, note) in notes {
             if position > self.live_from {
                 // Nobody listening is fine.

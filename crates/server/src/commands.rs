@@ -44,12 +44,17 @@ impl CommandApi {
     /// One unary command: authenticate, parse, execute.
     async fn unary<R: IntoCommand>(
         &self,
+        name: &'static str,
         request: Request<R>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let started = std::time::Instant::now();
         let principal = self.principal(request.metadata()).await?;
-        let parsed = request.into_inner().into_command(principal.agent)?;
-        let outcome = execute(&self.engine, &principal, parsed).await?;
-        Ok(Response::new(response(outcome)))
+        let result = match request.into_inner().into_command(principal.agent) {
+            Ok(parsed) => execute(&self.engine, &principal, parsed).await,
+            Err(err) => Err(err),
+        };
+        record(name, &result, started);
+        Ok(Response::new(response(result?)))
     }
 }
 
@@ -65,6 +70,15 @@ pub(crate) async fn execute(
         command: parsed.command,
     };
     Ok(engine.execute(principal, request).await?)
+}
+
+/// Counts a command's outcome (refusals of malformed requests included) and its time.
+fn record(name: &'static str, result: &Result<Outcome, ApiError>, started: std::time::Instant) {
+    let code = match result {
+        Ok(_) => "OK",
+        Err(err) => err.code().as_str(),
+    };
+    crate::metrics::COMMANDS.record(name, code, started.elapsed());
 }
 
 pub(crate) fn response(outcome: Outcome) -> pb::CommandResponse {
@@ -89,7 +103,7 @@ macro_rules! command_service {
                     &self,
                     request: Request<pb::$request>,
                 ) -> Result<Response<pb::CommandResponse>, Status> {
-                    self.unary(request).await
+                    self.unary(stringify!($request).trim_end_matches("Request"), request).await
                 }
             )*
 
@@ -145,10 +159,15 @@ async fn run_stream(
                 return;
             }
         };
-        let result = match message.into_command(principal.agent) {
-            Ok(parsed) => execute(&engine, &principal, parsed).await,
-            Err(err) => Err(err),
+        let started = std::time::Instant::now();
+        let (name, result) = match message.into_command(principal.agent) {
+            Ok(parsed) => (
+                parsed.command.name(),
+                execute(&engine, &principal, parsed).await,
+            ),
+            Err(err) => ("Execute", Err(err)),
         };
+        record(name, &result, started);
         let reply = match result {
             Ok(outcome) => pb::ExecuteResponse {
                 index,

@@ -15,6 +15,7 @@ use helpdesk_projections::Partition;
 use crate::engine::Engine;
 use crate::eventlog::LogArgs;
 use crate::grpc::{Services, Transport};
+use crate::metrics::OpsArgs;
 use crate::process::{self, Process};
 use crate::security::{LimitArgs, TlsArgs};
 
@@ -39,6 +40,9 @@ pub struct DevArgs {
 
     #[command(flatten)]
     limits: LimitArgs,
+
+    #[command(flatten)]
+    ops: OpsArgs,
 }
 
 /// Options of the command side (`dev` and `commands`).
@@ -78,7 +82,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     )?;
     let levels = process.projector(Levels::new(), log.clone(), &args.data_dir, Partition::ALL)?;
     let badges = process.projector(Badges::new(), log.clone(), &args.data_dir, Partition::ALL)?;
-    let reports = process.projector(Reports::default(), log, &args.data_dir, Partition::ALL)?;
+    let reports = process.projector(
+        Reports::default(),
+        log.clone(),
+        &args.data_dir,
+        Partition::ALL,
+    )?;
+    process.operations(&args.ops, log).await?;
 
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;

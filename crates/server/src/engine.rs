@@ -321,6 +321,7 @@ impl Engine {
                     });
                 }
                 Err(LogError::Conflict { .. }) => {
+                    crate::metrics::COMMANDS.conflict();
                     tracing::debug!(subject = %target.subject(), attempt, "conflict, deciding again on fresh state");
                     fresh = true;
                 }

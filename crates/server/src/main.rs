@@ -15,6 +15,7 @@ mod eventlog;
 mod grpc;
 mod levels;
 mod logs;
+mod metrics;
 mod policies;
 mod process;
 mod reads;

@@ -22,6 +22,8 @@ use crate::{policies, ticker};
 pub struct Process {
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
+    /// The projectors started, for the operations endpoints.
+    projectors: Vec<(ModelHandle, Partition)>,
 }
 
 impl Process {
@@ -32,6 +34,7 @@ impl Process {
         Process {
             shutdown,
             tasks: JoinSet::new(),
+            projectors: Vec::new(),
         }
     }
 
@@ -48,6 +51,7 @@ impl Process {
         let projector = Projector::open(model, log, config)
             .with_context(|| format!("cannot open the {} read model", M::NAME))?;
         let handle = projector.handle();
+        self.projectors.push((handle.clone(), partition));
         let shutdown = self.shutdown.clone();
         self.tasks
             .spawn(async move { Ok(projector.run(shutdown).await?) });
@@ -90,6 +94,37 @@ impl Process {
         let clock = engine.clone();
         self.tasks.spawn(async move {
             ticker::run(clock, tick, fresh, shutdown).await;
+            Ok(())
+        });
+        Ok(())
+    }
+
+    /// Serves metrics, liveness and readiness over HTTP when `args` asks for it; the
+    /// projectors started so far are ready once they have folded the log as it is now.
+    pub async fn operations(
+        &mut self,
+        args: &crate::metrics::OpsArgs,
+        log: Arc<dyn EventLog>,
+    ) -> anyhow::Result<()> {
+        let Some(listen) = args.metrics_listen else {
+            return Ok(());
+        };
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+        let start = log.last_position().await.unwrap_or(0);
+        let watched = crate::metrics::Watched {
+            log,
+            projectors: self
+                .projectors
+                .iter()
+                .map(|(handle, partition)| (handle.clone(), *partition, start))
+                .collect(),
+        };
+        tracing::info!(address = %listener.local_addr()?, "serving /metrics, /livez and /readyz");
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            crate::metrics::serve(listener, watched, shutdown).await;
             Ok(())
         });
         Ok(())

@@ -17,6 +17,7 @@ use crate::dev::CommandSideArgs;
 use crate::engine::Engine;
 use crate::eventlog::LogArgs;
 use crate::grpc::{Services, Transport};
+use crate::metrics::OpsArgs;
 use crate::process::{self, Process};
 use crate::security::{LimitArgs, TlsArgs};
 
@@ -41,6 +42,9 @@ pub struct CommandsArgs {
 
     #[command(flatten)]
     limits: LimitArgs,
+
+    #[command(flatten)]
+    ops: OpsArgs,
 }
 
 /// `helpdesk commands`: the command and admin services, the clock and the policies.
@@ -59,6 +63,9 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
             args.command_side.owner_token.as_deref(),
             Duration::from_secs(args.command_side.tick_seconds),
         )
+        .await?;
+    process
+        .operations(&args.ops, log_for_services.clone())
         .await?;
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
@@ -129,6 +136,9 @@ pub struct ProjectArgs {
 
     #[command(flatten)]
     limits: LimitArgs,
+
+    #[command(flatten)]
+    ops: OpsArgs,
 }
 
 /// `helpdesk project <model>`: one projector and its query service.
@@ -173,6 +183,7 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
             services.reports = Some(ReportsView::new(handle));
         }
     }
+    process.operations(&args.ops, services.log.clone()).await?;
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     println!(
