@@ -158,6 +158,51 @@ impl Columns {
     }
 }
 
+macro_rules! sums {
+    ($($field:ident),* $(,)?) => {
+        impl Columns {
+            /// The stored sums in field order (to merge reports of several partitions).
+            pub fn to_sums(&self) -> Vec<u64> {
+                vec![$(self.$field),*]
+            }
+
+            /// The sums [`Columns::to_sums`] gave; missing ones are 0.
+            pub fn from_sums(sums: &[u64]) -> Columns {
+                let mut values = sums.iter().copied();
+                Columns { $($field: values.next().unwrap_or(0)),* }
+            }
+        }
+    };
+}
+
+sums!(
+    answers,
+    first_answer_ms,
+    first_answers,
+    open_answer_ms,
+    open_answers,
+    calls,
+    missed_calls,
+    call_ms,
+    chat_messages,
+    chats,
+    missed_chats,
+    pickup_ms,
+    pickups,
+    chat_ms,
+    chats_timed,
+    not_ranked,
+    positive,
+    negative,
+    incoming_messages,
+    incoming_calls,
+    finished_calls,
+    incoming_chats,
+    finished_chats,
+    created,
+    resolved,
+);
+
 /// The 24 columns' names, as the CSV header and the API's sort keys spell them.
 pub const COLUMNS: [&str; 24] = [
     "answers",
@@ -458,6 +503,39 @@ fn millis_between(from: Timestamp, to: Timestamp) -> u64 {
 }
 
 impl Model for Reports {
+    /// Partitions split the conversations: every cell's sums add up across them.
+    fn partition_key(&self, event: &Event) -> Option<Uuid> {
+        Some(match event {
+            Event::TicketCreated(e) => e.ticket.uuid(),
+            Event::TicketAssigned(e) => e.ticket.uuid(),
+            Event::TicketUnassigned(e) => e.ticket.uuid(),
+            Event::TicketTransferred(e) => e.ticket.uuid(),
+            Event::TicketAnswered(e) => e.ticket.uuid(),
+            Event::TicketCustomerReplied(e) => e.ticket.uuid(),
+            Event::TicketTagged(e) => e.ticket.uuid(),
+            Event::TicketUntagged(e) => e.ticket.uuid(),
+            Event::TicketResolved(e) => e.ticket.uuid(),
+            Event::TicketReopened(e) => e.ticket.uuid(),
+            Event::TicketDeleted(e) => e.ticket.uuid(),
+            Event::TicketPriorityChanged(e) => e.ticket.uuid(),
+            Event::ChatStarted(e) => e.chat.uuid(),
+            Event::ChatOffered(e) => e.chat.uuid(),
+            Event::ChatAccepted(e) => e.chat.uuid(),
+            Event::ChatMissed(e) => e.chat.uuid(),
+            Event::ChatMessageSent(e) => e.chat.uuid(),
+            Event::ChatCustomerMessage(e) => e.chat.uuid(),
+            Event::ChatEnded(e) => e.chat.uuid(),
+            Event::CallIncoming(e) => e.call.uuid(),
+            Event::CallRinging(e) => e.call.uuid(),
+            Event::CallAnswered(e) => e.call.uuid(),
+            Event::CallMissed(e) => e.call.uuid(),
+            Event::CallEnded(e) => e.call.uuid(),
+            Event::ConversationRated(e) => e.conversation.id,
+            Event::RatingRetracted(e) => e.conversation.id,
+            _ => return None,
+        })
+    }
+
     const NAME: &'static str = "reports";
     const VERSION: u32 = 2;
 

@@ -90,6 +90,10 @@ pub struct At<'a> {
     pub aggregate: AggregateId,
     /// The whole envelope (actor, command id, the other events of the command).
     pub envelope: &'a Envelope,
+    /// The share of the keys this replica folds: a model whose records are per agent
+    /// folds every event (for what the events tell about conversations) but keeps only
+    /// its own agents (see [`Partition::owns`]).
+    pub partition: Partition,
 }
 
 /// Why a fold or a query failed.
@@ -745,6 +749,7 @@ impl<M: Model> Projector<M> {
                                 time,
                                 aggregate,
                                 envelope: &envelope,
+                                partition,
                             };
                             for event in &envelope.events {
                                 let mine = self

@@ -365,7 +365,9 @@ impl StatsFold {
                     );
                 }
             }
-            Event::AgentRegistered(e) => {
+            // A partition keeps the agents it owns; everyone else's work finds no record
+            // and is not counted here (their partition counts it).
+            Event::AgentRegistered(e) if at.partition.owns(e.agent.uuid()) => {
                 let record = AgentRecord {
                     name: e.name.clone(),
                     active: true,

@@ -10,7 +10,7 @@ use helpdesk_api::{pb, ApiError, ReportService};
 use helpdesk_domain::{Channel, Permission, Principal};
 use helpdesk_projections::calendar::{days_from_civil, local_hour_start, Day};
 use helpdesk_projections::reports::{
-    bucket_label, Bucket, Columns, Group, GroupBy, Query, ReportsView, Row, COLUMNS,
+    bucket_label, Bucket, Columns, Group, GroupBy, Query, ReportsView, COLUMNS,
 };
 use tonic::{Request, Response, Status};
 
@@ -50,49 +50,148 @@ impl ReportApi {
         Ok(principal)
     }
 
-    /// Waits for the position, runs the query, sorts.
-    async fn rows(&self, request: &pb::ReportRequest) -> Result<(Vec<Row>, u64, Bucket), ApiError> {
+    /// Waits for the position and runs the query: the rows as the API sends them,
+    /// sorted as asked.
+    async fn rows(
+        &self,
+        request: &pb::ReportRequest,
+    ) -> Result<(Vec<pb::ReportRow>, u64), ApiError> {
         let query = query(request)?;
-        let sort = match request.sort_by.as_str() {
-            "" => None,
-            name => Some(column_index("sort_by", name)?),
-        };
+        let sort = sort_column(request)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let mut rows = self.view.report(&query)?;
+        let rows = self.view.report(&query)?;
         if rows.len() > MAX_ROWS {
-            return Err(ApiError::resource_exhausted(format!(
-                "the report has {} rows, more than {MAX_ROWS}: choose larger buckets, a \
-                 shorter range or a filter",
-                rows.len()
-            )));
+            return Err(too_many(rows.len()));
         }
-        if let Some(i) = sort {
-            rows.sort_by(|a, b| {
-                let (x, y) = (a.columns.report()[i], b.columns.report()[i]);
-                let order = if request.ascending {
-                    x.total_cmp(&y)
-                } else {
-                    y.total_cmp(&x)
-                };
-                order
-                    .then(a.bucket.cmp(&b.bucket))
-                    .then(a.group.cmp(&b.group))
-            });
-        }
-        Ok((rows, position, query.bucket))
-    }
-
-    fn row_pb(&self, row: &Row, bucket: Bucket) -> pb::ReportRow {
         let zone = self.view.zone().unwrap_or(jiff::tz::TimeZone::UTC);
-        pb::ReportRow {
-            bucket: bucket_label(row.bucket, bucket),
-            bucket_start: Some(timestamp_from_millis(
-                local_hour_start(row.bucket, &zone).millis(),
-            )),
-            group_id: group_id(&row.group),
-            group: row.label.clone(),
-            values: row.columns.report().to_vec(),
+        let mut rows: Vec<pb::ReportRow> = rows
+            .iter()
+            .map(|row| pb::ReportRow {
+                bucket: bucket_label(row.bucket, query.bucket),
+                bucket_start: Some(timestamp_from_millis(
+                    local_hour_start(row.bucket, &zone).millis(),
+                )),
+                group_id: group_id(&row.group),
+                group: row.label.clone(),
+                values: row.columns.report().to_vec(),
+                sums: row.columns.to_sums(),
+            })
+            .collect();
+        sort_rows(&mut rows, sort, request.ascending);
+        Ok((rows, position))
+    }
+}
+
+pub(crate) fn too_many(rows: usize) -> ApiError {
+    ApiError::resource_exhausted(format!(
+        "the report has {rows} rows, more than {MAX_ROWS}: choose larger buckets, a shorter \
+         range or a filter"
+    ))
+}
+
+/// The column `sort_by` names, if any.
+pub(crate) fn sort_column(request: &pb::ReportRequest) -> Result<Option<usize>, ApiError> {
+    match request.sort_by.as_str() {
+        "" => Ok(None),
+        name => column_index("sort_by", name).map(Some),
+    }
+}
+
+/// Rows by a column (highest first unless `ascending`), else as they come: by bucket,
+/// then group.
+pub(crate) fn sort_rows(rows: &mut [pb::ReportRow], sort: Option<usize>, ascending: bool) {
+    let key = |r: &pb::ReportRow| (r.bucket_start.map(|t| t.seconds), r.group_id.clone());
+    match sort {
+        Some(i) => rows.sort_by(|a, b| {
+            let (x, y) = (a.values[i], b.values[i]);
+            let order = if ascending {
+                x.total_cmp(&y)
+            } else {
+                y.total_cmp(&x)
+            };
+            order.then_with(|| key(a).cmp(&key(b)))
+        }),
+        None => rows.sort_by_key(key),
+    }
+}
+
+/// The CSV text of `rows`: a header, then the rows, in chunks.
+pub(crate) fn csv_chunks(rows: &[pb::ReportRow]) -> Vec<String> {
+    let mut header = String::from("bucket,bucket_start,group_id,group");
+    for column in COLUMNS {
+        header.push(',');
+        header.push_str(column);
+    }
+    header.push('\n');
+    let mut chunks = vec![header];
+    for slice in rows.chunks(CSV_ROWS_PER_CHUNK) {
+        let mut text = String::new();
+        for row in slice {
+            let start = row
+                .bucket_start
+                .map(|t| {
+                    jiff::Timestamp::new(t.seconds, t.nanos)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            let fields = [
+                csv_field(&row.bucket),
+                start,
+                csv_field(&row.group_id),
+                csv_field(&row.group),
+            ];
+            text.push_str(&fields.join(","));
+            for value in &row.values {
+                text.push(',');
+                text.push_str(&csv_number(*value));
+            }
+            text.push('\n');
         }
+        chunks.push(text);
+    }
+    chunks
+}
+
+/// One column of `rows` as chart series: one per group over the buckets (in time order),
+/// with totals computed from the sums.
+pub(crate) fn chart(
+    rows: &[pb::ReportRow],
+    column: usize,
+    name: String,
+    position: u64,
+) -> pb::ChartResponse {
+    let mut buckets: Vec<(Option<i64>, String)> = rows
+        .iter()
+        .map(|r| (r.bucket_start.map(|t| t.seconds), r.bucket.clone()))
+        .collect();
+    buckets.sort();
+    buckets.dedup();
+    let mut groups: BTreeMap<(String, String), (BTreeMap<String, f64>, Columns)> = BTreeMap::new();
+    for row in rows {
+        let entry = groups
+            .entry((row.group_id.clone(), row.group.clone()))
+            .or_insert_with(|| (BTreeMap::new(), Columns::default()));
+        entry.0.insert(row.bucket.clone(), row.values[column]);
+        entry.1.add(&Columns::from_sums(&row.sums));
+    }
+    let series = groups
+        .into_iter()
+        .map(|((group_id, group), (values, total))| pb::ChartSeries {
+            group_id,
+            group,
+            values: buckets
+                .iter()
+                .map(|(_, label)| values.get(label).copied().unwrap_or(0.0))
+                .collect(),
+            total: total.report()[column],
+        })
+        .collect();
+    pb::ChartResponse {
+        column: name,
+        buckets: buckets.into_iter().map(|(_, label)| label).collect(),
+        series,
+        position,
     }
 }
 
@@ -120,7 +219,7 @@ fn parse_day(field: &str, value: &str) -> Result<Day, ApiError> {
     ))
 }
 
-fn column_index(field: &str, name: &str) -> Result<usize, ApiError> {
+pub(crate) fn column_index(field: &str, name: &str) -> Result<usize, ApiError> {
     COLUMNS.iter().position(|c| *c == name).ok_or_else(|| {
         ApiError::invalid_argument(
             field,
@@ -130,7 +229,7 @@ fn column_index(field: &str, name: &str) -> Result<usize, ApiError> {
 }
 
 /// The request as a query on the model, every field checked.
-fn query(request: &pb::ReportRequest) -> Result<Query, ApiError> {
+pub(crate) fn query(request: &pb::ReportRequest) -> Result<Query, ApiError> {
     let from = parse_day("from", &request.from)?;
     let to = parse_day("to", &request.to)?;
     if to < from {
@@ -226,10 +325,10 @@ impl ReportService for ReportApi {
     ) -> Result<Response<pb::ReportResponse>, Status> {
         self.caller(request.metadata(), Permission::ReportsView)
             .await?;
-        let (rows, position, bucket) = self.rows(request.get_ref()).await?;
+        let (rows, position) = self.rows(request.get_ref()).await?;
         Ok(Response::new(pb::ReportResponse {
             columns: COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
-            rows: rows.iter().map(|r| self.row_pb(r, bucket)).collect(),
+            rows,
             position,
         }))
     }
@@ -242,47 +341,8 @@ impl ReportService for ReportApi {
     ) -> Result<Response<CsvStream>, Status> {
         self.caller(request.metadata(), Permission::ReportsExport)
             .await?;
-        let (rows, _, bucket) = self.rows(request.get_ref()).await?;
-        let mut header = String::from("bucket,bucket_start,group_id,group");
-        for column in COLUMNS {
-            header.push(',');
-            header.push_str(column);
-        }
-        header.push('\n');
-        let mut chunks = vec![header];
-        for slice in rows.chunks(CSV_ROWS_PER_CHUNK) {
-            let mut text = String::new();
-            for row in slice {
-                let row = self.row_pb(row, bucket);
-                let start = row
-                    .bucket_start
-                    .map(|t| {
-                        jiff::Timestamp::new(t.seconds, t.nanos)
-                            .map(|t| t.to_string())
-                            .unwrap_or_default()
-                    })
-                    .unwrap_or_default();
-                let fields = [
-                    csv_field(&row.bucket),
-                    start,
-                    csv_field(&row.group_id),
-                    csv_field(&row.group),
-                ];
-                text.push_str(&fields.join(","));
-                for value in &row.values {
-                    text.push(',');
-                    text.push_str(&csv_number(*value));
-                }
-                text.push('\n');
-            }
-            chunks.push(text);
-        }
-        let stream = tokio_stream::iter(chunks.into_iter().map(|text| {
-            Ok(pb::CsvChunk {
-                data: text.into_bytes(),
-            })
-        }));
-        Ok(Response::new(Box::pin(stream)))
+        let (rows, _) = self.rows(request.get_ref()).await?;
+        Ok(Response::new(csv_stream(csv_chunks(&rows))))
     }
 
     async fn get_chart_series(
@@ -291,47 +351,29 @@ impl ReportService for ReportApi {
     ) -> Result<Response<pb::ChartResponse>, Status> {
         self.caller(request.metadata(), Permission::ReportsView)
             .await?;
-        let chart = request.into_inner();
-        let mut report = chart
+        let chart_request = request.into_inner();
+        let mut report = chart_request
             .report
             .ok_or_else(|| ApiError::missing_field("report"))?;
         report.sort_by.clear();
-        let column = column_index("column", &chart.column)?;
-        let (rows, position, bucket) =
-            self.rows(&report).await.map_err(|e| e.in_field("report"))?;
-        let buckets: Vec<i64> = {
-            let mut b: Vec<i64> = rows.iter().map(|r| r.bucket).collect();
-            b.sort_unstable();
-            b.dedup();
-            b
-        };
-        let mut groups: BTreeMap<Group, (String, BTreeMap<i64, f64>, Columns)> = BTreeMap::new();
-        for row in &rows {
-            let entry = groups
-                .entry(row.group.clone())
-                .or_insert_with(|| (row.label.clone(), BTreeMap::new(), Columns::default()));
-            entry.1.insert(row.bucket, row.columns.report()[column]);
-            entry.2.add(&row.columns);
-        }
-        let series = groups
-            .into_iter()
-            .map(|(group, (label, values, total))| pb::ChartSeries {
-                group_id: group_id(&group),
-                group: label,
-                values: buckets
-                    .iter()
-                    .map(|b| values.get(b).copied().unwrap_or(0.0))
-                    .collect(),
-                total: total.report()[column],
-            })
-            .collect();
-        Ok(Response::new(pb::ChartResponse {
-            column: chart.column,
-            buckets: buckets.iter().map(|b| bucket_label(*b, bucket)).collect(),
-            series,
+        let column = column_index("column", &chart_request.column)?;
+        let (rows, position) = self.rows(&report).await.map_err(|e| e.in_field("report"))?;
+        Ok(Response::new(chart(
+            &rows,
+            column,
+            chart_request.column,
             position,
-        }))
+        )))
     }
+}
+
+/// CSV chunks as the export's stream.
+pub(crate) fn csv_stream(chunks: Vec<String>) -> CsvStream {
+    Box::pin(tokio_stream::iter(chunks.into_iter().map(|text| {
+        Ok(pb::CsvChunk {
+            data: text.into_bytes(),
+        })
+    })))
 }
 
 #[cfg(test)]
