@@ -673,7 +673,8 @@ impl BadgesView {
         }
     }
 
-    /// The badges an agent held, newest evaluation first: (badge key, evaluation).
+    /// The badges an agent held, newest evaluation first, a day's by badge key:
+    /// (badge key, evaluation).
     pub fn agent_history(
         &self,
         agent: Uuid,
@@ -694,7 +695,7 @@ impl BadgesView {
                 held.push((day, key));
             }
         }
-        held.sort_by(|a, b| b.cmp(a));
+        held.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let mut out = Vec::new();
         for (day, key) in held.into_iter().take(limit) {
             if let Some(evaluation) = self.evaluation(&key, day)? {
