@@ -414,13 +414,14 @@ impl Helpdesk {
             None => "127.0.0.1:0".to_owned(),
         };
         let mut command = Command::new(&self.bin);
-        command
-            .args(&self.subcommand)
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .arg("--listen")
-            .arg(&listen);
-        if let Some(url) = &self.nats_url {
+        command.args(&self.subcommand);
+        // The gateway holds no data and reads no log: it has neither option.
+        let gateway = self.subcommand.first().and_then(|w| w.to_str()) == Some("gateway");
+        if !gateway {
+            command.arg("--data-dir").arg(self.data_dir.path());
+        }
+        command.arg("--listen").arg(&listen);
+        if let Some(url) = self.nats_url.as_ref().filter(|_| !gateway) {
             command.arg("--nats").arg(url);
         }
         let sets_up = matches!(

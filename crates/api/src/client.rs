@@ -26,6 +26,18 @@ pub enum ConnectError {
 /// A channel to `server` (`http://…` or `https://…`); for https, trusting the CA in the
 /// PEM file `ca` and checking the certificate against the server's host name.
 pub async fn connect(server: &str, ca: Option<&Path>) -> Result<Channel, ConnectError> {
+    endpoint(server, ca)?
+        .connect()
+        .await
+        .map_err(|source| ConnectError::Unreachable {
+            server: server.into(),
+            source,
+        })
+}
+
+/// The endpoint of `server`, configured as [`connect`] does, for a caller that connects
+/// later (`connect_lazy`: a gateway starting before the servers behind it).
+pub fn endpoint(server: &str, ca: Option<&Path>) -> Result<Endpoint, ConnectError> {
     let mut endpoint = Endpoint::from_shared(server.to_owned())
         .map_err(|_| ConnectError::Address(server.into()))?;
     if server.starts_with("https://") {
@@ -46,11 +58,5 @@ pub async fn connect(server: &str, ca: Option<&Path>) -> Result<Channel, Connect
                 source,
             })?;
     }
-    endpoint
-        .connect()
-        .await
-        .map_err(|source| ConnectError::Unreachable {
-            server: server.into(),
-            source,
-        })
+    Ok(endpoint)
 }

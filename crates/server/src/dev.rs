@@ -60,7 +60,7 @@ pub struct CommandSideArgs {
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let transport = Transport::from_args(&args.tls, &args.limits)?;
+    let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
     let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
     let log_for_services = log.clone();
     let mut process = Process::new();

@@ -24,7 +24,7 @@ use crate::commands::CommandApi;
 use crate::engine::Engine;
 use crate::levels::LevelApi;
 use crate::reports::ReportApi;
-use crate::security::{LimitArgs, TlsArgs};
+use crate::security::{ConcurrencyArgs, TlsArgs};
 use crate::stats::StatsApi;
 use crate::tickets::TicketApi;
 
@@ -62,7 +62,7 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn from_args(tls: &TlsArgs, limits: &LimitArgs) -> anyhow::Result<Transport> {
+    pub fn from_args(tls: &TlsArgs, limits: &ConcurrencyArgs) -> anyhow::Result<Transport> {
         Ok(Transport {
             tls: tls.server_config()?,
             max_concurrent: limits.max_concurrent as usize,
@@ -235,7 +235,7 @@ pub async fn serve(
 /// Reflection lists the services served (`names`) and knows our API, health, and
 /// `google.rpc` (so that clients can decode the `BadRequest` details of an
 /// `INVALID_ARGUMENT`).
-fn reflection(names: &[&str]) -> tonic_reflection::server::Builder<'static> {
+pub(crate) fn reflection(names: &[&str]) -> tonic_reflection::server::Builder<'static> {
     let builder = names.iter().fold(
         tonic_reflection::server::Builder::configure(),
         |builder, name| builder.with_service_name(*name),

@@ -12,6 +12,7 @@ mod commands;
 mod dev;
 mod engine;
 mod eventlog;
+mod gateway;
 mod grpc;
 mod levels;
 mod logs;
@@ -54,8 +55,8 @@ enum Command {
     /// Run the command side on NATS: CommandService, AdminService, the clock and the
     /// policies (planned pause ends, auto-pause). Several may run side by side.
     Commands(split::CommandsArgs),
-    /// Run one read model's projector and its query service on NATS, optionally as one
-    /// partition of several (`--partition i/N`).
+    /// Run read models' projectors and their query services on NATS (one model per
+    /// process, or several), optionally as one partition of several (`--partition i/N`).
     Project(split::ProjectArgs),
     /// Rebuild a read model from the whole event log (after a rule change or a lost
     /// store), with a progress bar. Stop that model's projector first.
@@ -64,6 +65,10 @@ enum Command {
     /// pauses, tickets, chats, calls, ratings) ending at today's midnight, with a
     /// progress bar: `helpdesk simulate --agents 50 --days 14 --seed 7`.
     Simulate(simulate::SimulateArgs),
+    /// One address for clients in front of a split deployment: passes commands through
+    /// and sends each query to the partitions that hold its answer, merging theirs:
+    /// `helpdesk gateway --route commands=http://c:50051 --route stats=http://s0:50052,http://s1:50052`.
+    Gateway(gateway::GatewayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -86,6 +91,7 @@ fn main() -> std::process::ExitCode {
             Command::Project(args) => split::project(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::Simulate(args) => simulate::run(args).await,
+            Command::Gateway(args) => gateway::run(args).await,
         }
     });
     match result {

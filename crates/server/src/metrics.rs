@@ -11,10 +11,12 @@
 //! | `helpdesk_projector_lag{model, partition}` | log positions not yet folded |
 //! | `helpdesk_projector_dead_letters{model, partition}` | unreadable messages set aside |
 //! | `helpdesk_log_last_position` | the log's last position |
+//! | `helpdesk_gateway_upstream_up{service, partition}` | the gateway: 1 when the server behind a route answers its health check |
 //!
 //! Liveness: the process answers. Readiness: the log answers, and every projector of the
 //! process has folded the log as it stood when the process started (its first catch-up
-//! is done), so its queries are not stale by a whole history.
+//! is done), so its queries are not stale by a whole history. The gateway (no log, no
+//! projector) is ready when every server behind its routes answers its health check.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,6 +29,10 @@ use helpdesk_projections::{ModelHandle, Partition};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
 
 /// Upper bounds of the command duration histogram, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -130,18 +136,62 @@ pub struct OpsArgs {
 }
 
 /// What `/metrics` and `/readyz` look at.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Watched {
-    pub log: Arc<dyn EventLog>,
+    /// The event log (none in the gateway).
+    pub log: Option<Arc<dyn EventLog>>,
     /// The projectors of this process, with the log position each must reach to be ready.
     pub projectors: Vec<(ModelHandle, Partition, Position)>,
+    /// The servers behind the gateway's routes: service, partition, channel.
+    pub upstreams: Vec<(&'static str, Partition, Channel)>,
+}
+
+/// How long a health check of a server behind the gateway may take.
+const UPSTREAM_CHECK: Duration = Duration::from_secs(3);
+
+/// Whether the server behind `channel` says it is serving.
+async fn upstream_health(channel: Channel) -> Result<(), String> {
+    let mut client = HealthClient::new(channel);
+    let check = client.check(HealthCheckRequest {
+        service: String::new(),
+    });
+    match tokio::time::timeout(UPSTREAM_CHECK, check).await {
+        Err(_) => Err(format!("no answer within {UPSTREAM_CHECK:?}")),
+        Ok(Err(status)) => Err(status.message().to_owned()),
+        Ok(Ok(answer)) if answer.get_ref().status == ServingStatus::Serving as i32 => Ok(()),
+        Ok(Ok(_)) => Err("not serving".into()),
+    }
 }
 
 impl Watched {
     async fn render(&self) -> String {
         let mut out = String::new();
-        COMMANDS.render(&mut out);
-        let last = self.log.last_position().await.ok();
+        if self.log.is_some() {
+            COMMANDS.render(&mut out);
+        }
+        if !self.upstreams.is_empty() {
+            let _ = writeln!(
+                out,
+                "# HELP helpdesk_gateway_upstream_up 1 when the server behind a route answers its health check."
+            );
+            let _ = writeln!(out, "# TYPE helpdesk_gateway_upstream_up gauge");
+            let checks = self
+                .upstreams
+                .iter()
+                .map(|(_, _, channel)| upstream_health(channel.clone()));
+            let healths = futures::future::join_all(checks).await;
+            for ((service, partition, _), health) in self.upstreams.iter().zip(healths) {
+                let _ = writeln!(
+                    out,
+                    "helpdesk_gateway_upstream_up{{service=\"{service}\",partition=\"{partition}\"}} {}",
+                    u8::from(health.is_ok())
+                );
+            }
+        }
+        let last = match &self.log {
+            Some(log) => log.last_position().await.ok(),
+            None => None,
+        };
         if let Some(last) = last {
             let _ = writeln!(
                 out,
@@ -198,10 +248,16 @@ impl Watched {
 
     /// Ready: the log answers and every projector did its first catch-up.
     async fn ready(&self) -> Result<(), String> {
-        self.log
-            .last_position()
-            .await
-            .map_err(|err| format!("the event log does not answer: {err}"))?;
+        if let Some(log) = &self.log {
+            log.last_position()
+                .await
+                .map_err(|err| format!("the event log does not answer: {err}"))?;
+        }
+        for (service, partition, channel) in &self.upstreams {
+            upstream_health(channel.clone()).await.map_err(|why| {
+                format!("the {service} server (partition {partition}) does not answer: {why}")
+            })?;
+        }
         for (handle, partition, start) in &self.projectors {
             let position = handle.position();
             if position < *start {

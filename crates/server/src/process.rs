@@ -38,6 +38,11 @@ impl Process {
         }
     }
 
+    /// The token cancelled when the process is asked to stop.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
     /// Starts a projector of `model` with its store under `data_dir`.
     pub fn projector<M: Model>(
         &mut self,
@@ -106,21 +111,35 @@ impl Process {
         args: &crate::metrics::OpsArgs,
         log: Arc<dyn EventLog>,
     ) -> anyhow::Result<()> {
+        if args.metrics_listen.is_none() {
+            return Ok(());
+        }
+        let start = log.last_position().await.unwrap_or(0);
+        let watched = crate::metrics::Watched {
+            log: Some(log),
+            projectors: self
+                .projectors
+                .iter()
+                .map(|(handle, partition)| (handle.clone(), *partition, start))
+                .collect(),
+            upstreams: Vec::new(),
+        };
+        self.watch(args, watched).await
+    }
+
+    /// Serves metrics, liveness and readiness of `watched` over HTTP when `args` asks for
+    /// it.
+    pub async fn watch(
+        &mut self,
+        args: &crate::metrics::OpsArgs,
+        watched: crate::metrics::Watched,
+    ) -> anyhow::Result<()> {
         let Some(listen) = args.metrics_listen else {
             return Ok(());
         };
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen for metrics on {listen}"))?;
-        let start = log.last_position().await.unwrap_or(0);
-        let watched = crate::metrics::Watched {
-            log,
-            projectors: self
-                .projectors
-                .iter()
-                .map(|(handle, partition)| (handle.clone(), *partition, start))
-                .collect(),
-        };
         tracing::info!(address = %listener.local_addr()?, "serving /metrics, /livez and /readyz");
         let shutdown = self.shutdown.clone();
         self.tasks.spawn(async move {

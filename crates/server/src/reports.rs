@@ -21,7 +21,7 @@ use crate::reads::reached;
 /// The longest range a report covers, in days.
 const MAX_DAYS: i32 = 3_660;
 /// The most rows one report returns (hours × groups can be many).
-const MAX_ROWS: usize = 200_000;
+pub(crate) const MAX_ROWS: usize = 200_000;
 /// Rows per CSV chunk.
 const CSV_ROWS_PER_CHUNK: usize = 500;
 

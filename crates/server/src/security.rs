@@ -128,6 +128,13 @@ pub struct LimitArgs {
     /// `Execute` stream counts once, however many commands it carries.
     #[arg(long, env = "HELPDESK_RATE_LIMIT", default_value_t = 500)]
     pub rate_limit: u32,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
+}
+
+/// How many requests one process serves at once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConcurrencyArgs {
     /// Requests served at once by the whole process; more wait their turn.
     #[arg(long, env = "HELPDESK_MAX_CONCURRENT", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -51,7 +51,7 @@ pub struct CommandsArgs {
 pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
     args.log.require_nats("the command service")?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let transport = Transport::from_args(&args.tls, &args.limits)?;
+    let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
     let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
     let log_for_services = log.clone();
     let mut process = Process::new();
@@ -111,9 +111,10 @@ pub enum ModelName {
 
 #[derive(Debug, clap::Args)]
 pub struct ProjectArgs {
-    /// The read model to fold and serve.
-    #[arg(value_enum)]
-    model: ModelName,
+    /// The read models to fold and serve, one or several (`project stats levels`): each
+    /// has its own store and projector, so they can be moved to their own processes later.
+    #[arg(value_enum, required = true, num_args = 1..)]
+    models: Vec<ModelName>,
 
     /// Where the read model's store lives (`<data-dir>/models/<model>`).
     #[arg(long, env = "HELPDESK_DATA_DIR", default_value = "./data")]
@@ -141,11 +142,11 @@ pub struct ProjectArgs {
     ops: OpsArgs,
 }
 
-/// `helpdesk project <model>`: one projector and its query service.
+/// `helpdesk project <model>…`: the projectors of the models and their query services.
 pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
     args.log.require_nats("a projector")?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let transport = Transport::from_args(&args.tls, &args.limits)?;
+    let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
     // Queries authenticate against the tokens in the log; this engine only reads.
     let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
     let mut process = Process::new();
@@ -161,34 +162,44 @@ pub async fn project(args: ProjectArgs) -> anyhow::Result<()> {
         reports: None,
     };
     let (dir, partition) = (&args.data_dir, args.partition);
-    match args.model {
-        ModelName::Tickets => {
-            let handle = process.projector(Tickets, log, dir, partition)?;
-            services.tickets = Some(TicketsView::new(handle));
-        }
-        ModelName::Stats => {
-            let handle = process.projector(Stats::default(), log, dir, partition)?;
-            services.stats = Some(StatsView::new(handle));
-        }
-        ModelName::Levels => {
-            let handle = process.projector(Levels::new(), log, dir, partition)?;
-            services.levels = Some(LevelsView::new(handle));
-        }
-        ModelName::Badges => {
-            let handle = process.projector(Badges::new(), log, dir, partition)?;
-            services.badges = Some(BadgesView::new(handle));
-        }
-        ModelName::Reports => {
-            let handle = process.projector(Reports::default(), log, dir, partition)?;
-            services.reports = Some(ReportsView::new(handle));
+    let mut models = args.models.clone();
+    models.sort_by_key(|m| *m as u8);
+    models.dedup();
+    for model in &models {
+        let log = log.clone();
+        match model {
+            ModelName::Tickets => {
+                let handle = process.projector(Tickets, log, dir, partition)?;
+                services.tickets = Some(TicketsView::new(handle));
+            }
+            ModelName::Stats => {
+                let handle = process.projector(Stats::default(), log, dir, partition)?;
+                services.stats = Some(StatsView::new(handle));
+            }
+            ModelName::Levels => {
+                let handle = process.projector(Levels::new(), log, dir, partition)?;
+                services.levels = Some(LevelsView::new(handle));
+            }
+            ModelName::Badges => {
+                let handle = process.projector(Badges::new(), log, dir, partition)?;
+                services.badges = Some(BadgesView::new(handle));
+            }
+            ModelName::Reports => {
+                let handle = process.projector(Reports::default(), log, dir, partition)?;
+                services.reports = Some(ReportsView::new(handle));
+            }
         }
     }
     process.operations(&args.ops, services.log.clone()).await?;
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     println!(
-        "helpdesk project {:?} (partition {}) is ready on {}://{address} (event log: {where_})",
-        args.model,
+        "helpdesk project {} (partition {}) is ready on {}://{address} (event log: {where_})",
+        models
+            .iter()
+            .map(|m| format!("{m:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(" "),
         args.partition,
         if transport.tls.is_some() {
             "https"

@@ -1,0 +1,495 @@
+//! Partitions end to end: every read model folded by two replicas (`--partition 0/2` and
+//! `1/2`) behind `helpdesk gateway` answers every query exactly as one unpartitioned
+//! replica of the same log does: ticket pages, counts, statistics and benchmarks, levels
+//! and the leaderboard, badges and their histories, reports, CSV and charts.
+//!
+//! Needs the binary (`cargo build -p helpdesk-server`) and `nats-server` (`just test` sees to
+//! both).
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use helpdesk_api::{
+    pb, AdminServiceClient, BadgeServiceClient, LevelServiceClient, ReportServiceClient,
+    StatsServiceClient, TicketServiceClient,
+};
+use helpdesk_bench::{Workload, WorkloadConfig};
+use helpdesk_projections::stats::Metric;
+use helpdesk_tests::workload::feed;
+use helpdesk_tests::{with_token, Helpdesk, NatsServer};
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+const OWNER: &str = "partitions-test-owner-token-0123456789";
+const MODELS: [&str; 5] = ["tickets", "stats", "levels", "badges", "reports"];
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn auth<T>(message: T) -> Request<T> {
+    with_token(Request::new(message), OWNER)
+}
+
+/// `helpdesk project <every model> --partition <partition>` on `nats`.
+async fn replica(nats: &NatsServer, partition: &str) -> anyhow::Result<Helpdesk> {
+    Helpdesk::builder()
+        .nats(nats)
+        .subcommand(["project"].into_iter().chain(MODELS))
+        .arg("--partition")
+        .arg(partition)
+        .start()
+        .await
+}
+
+/// The whole replica and the gateway, side by side.
+struct Both {
+    whole: Channel,
+    gateway: Channel,
+    read: Option<pb::ReadOptions>,
+}
+
+/// The answer without its `position` (the replicas report how far they had read).
+trait Positioned {
+    fn position(&mut self) -> &mut u64;
+}
+
+macro_rules! positioned {
+    ($($t:ty),*) => {$(
+        impl Positioned for $t {
+            fn position(&mut self) -> &mut u64 {
+                &mut self.position
+            }
+        }
+    )*};
+}
+
+positioned!(
+    pb::ListTicketsResponse,
+    pb::CountTicketsResponse,
+    pb::GetAgentStatsResponse,
+    pb::BenchmarkResponse,
+    pb::ListLevelsResponse,
+    pb::GetAgentLevelResponse,
+    pb::GetLevelProgressResponse,
+    pb::GetLeaderboardResponse,
+    pb::DryRunConditionResponse,
+    pb::ListBadgesResponse,
+    pb::GetAgentBadgesResponse,
+    pb::GetBadgeHistoryResponse,
+    pb::ReportResponse,
+    pb::ChartResponse
+);
+
+/// Asks the whole replica and the gateway the same; their answers must be equal, and the
+/// gateway must have read as far.
+macro_rules! same {
+    ($both:expr, $client:ident, $method:ident, $message:expr) => {{
+        let message = $message;
+        let mut whole = $client::new($both.whole.clone())
+            .$method(auth(message.clone()))
+            .await?
+            .into_inner();
+        let mut merged = $client::new($both.gateway.clone())
+            .$method(auth(message.clone()))
+            .await?
+            .into_inner();
+        let min = $both.read.map_or(0, |r| r.min_position);
+        assert!(
+            *merged.position() >= min,
+            "the gateway answered before {min}"
+        );
+        *whole.position() = 0;
+        *merged.position() = 0;
+        assert_same(stringify!($method), &message, &whole, &merged);
+        whole
+    }};
+}
+
+#[track_caller]
+fn assert_same<M: Debug, T: Debug + PartialEq>(what: &str, message: &M, whole: &T, merged: &T) {
+    if whole != merged {
+        panic!(
+            "{what} differs between one replica and the partitions behind the gateway\n\
+             request: {message:?}\none replica: {whole:#?}\npartitions: {merged:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Result<()> {
+    let nats = NatsServer::start()?;
+    let commands = Helpdesk::builder()
+        .nats(&nats)
+        .subcommand(["commands"])
+        .owner_token(OWNER)
+        .arg("--tick-seconds")
+        .arg("3600")
+        .start()
+        .await?;
+    let whole = replica(&nats, "0/1").await?;
+    let parts = [replica(&nats, "0/2").await?, replica(&nats, "1/2").await?];
+    let mut gateway = Helpdesk::builder().subcommand(["gateway"]);
+    gateway = gateway
+        .arg("--route")
+        .arg(format!("commands={}", commands.endpoint()));
+    for model in MODELS {
+        gateway = gateway.arg("--route").arg(format!(
+            "{model}={},{}",
+            parts[0].endpoint(),
+            parts[1].endpoint()
+        ));
+    }
+    let gateway = gateway.start().await?;
+
+    // The history goes in through the gateway (Execute passed through as a stream).
+    let days = 4;
+    let config = WorkloadConfig::new(
+        17,
+        12,
+        days,
+        WorkloadConfig::start_days_before(now_millis(), days),
+    );
+    let last = feed(gateway.channel().await?, OWNER, config.clone()).await?;
+
+    // Wait until the log is still (the policies may still act on the history's end).
+    let mut tickets = TicketServiceClient::new(whole.channel().await?);
+    let mut settled = 0;
+    for _ in 0..40 {
+        let position = tickets
+            .count_tickets(auth(pb::CountTicketsRequest {
+                read: Some(pb::ReadOptions {
+                    min_position: last.max(settled),
+                    wait_ms: 30_000,
+                }),
+            }))
+            .await?
+            .into_inner()
+            .position;
+        if position == settled {
+            break;
+        }
+        settled = position;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let read = Some(pb::ReadOptions {
+        min_position: settled,
+        wait_ms: 30_000,
+    });
+    let both = Both {
+        whole: whole.channel().await?,
+        gateway: gateway.channel().await?,
+        read,
+    };
+    let workload = Workload::new(config.clone());
+    let agents: Vec<String> = workload.agent_ids().iter().map(|a| a.to_string()).collect();
+    let departments: Vec<String> = workload
+        .department_ids()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+
+    // Tickets: every page of 7 through the gateway is the whole list of one replica, and
+    // each partition holds some of them.
+    let all = same!(
+        both,
+        TicketServiceClient,
+        list_tickets,
+        pb::ListTicketsRequest {
+            page_size: 1000,
+            read,
+            ..Default::default()
+        }
+    );
+    assert!(all.next_page_token.is_empty(), "more than 1000 tickets");
+    assert!(all.tickets.len() > 20, "{} tickets", all.tickets.len());
+    for department in [None, departments.first()] {
+        let request = pb::ListTicketsRequest {
+            department_id: department.cloned().unwrap_or_default(),
+            page_size: 1000,
+            read,
+            ..Default::default()
+        };
+        let expected = TicketServiceClient::new(both.whole.clone())
+            .list_tickets(auth(request.clone()))
+            .await?
+            .into_inner()
+            .tickets;
+        let mut paged = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = TicketServiceClient::new(both.gateway.clone())
+                .list_tickets(auth(pb::ListTicketsRequest {
+                    page_size: 7,
+                    page_token,
+                    ..request.clone()
+                }))
+                .await?
+                .into_inner();
+            assert!(page.tickets.len() <= 7);
+            paged.extend(page.tickets);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        assert_same("ListTickets in pages of 7", &request, &expected, &paged);
+    }
+    let mut held = 0;
+    for part in &parts {
+        let own = TicketServiceClient::new(part.channel().await?)
+            .list_tickets(auth(pb::ListTicketsRequest {
+                page_size: 1000,
+                read,
+                ..Default::default()
+            }))
+            .await?
+            .into_inner()
+            .tickets
+            .len();
+        assert!(
+            own > 0 && own < all.tickets.len(),
+            "a partition holds {own} of {}",
+            all.tickets.len()
+        );
+        held += own;
+    }
+    assert_eq!(
+        held,
+        all.tickets.len(),
+        "the partitions hold every ticket once"
+    );
+    for ticket in all.tickets.iter().step_by(5) {
+        let request = pb::GetTicketRequest {
+            ticket_id: ticket.ticket_id.clone(),
+            read,
+        };
+        let whole = TicketServiceClient::new(both.whole.clone())
+            .get_ticket(auth(request.clone()))
+            .await?
+            .into_inner();
+        let merged = TicketServiceClient::new(both.gateway.clone())
+            .get_ticket(auth(request.clone()))
+            .await?
+            .into_inner();
+        assert_same("GetTicket", &request, &whole, &merged);
+    }
+    same!(
+        both,
+        TicketServiceClient,
+        count_tickets,
+        pb::CountTicketsRequest { read }
+    );
+
+    // Statistics: every agent, and the benchmark of every statistic both ways.
+    for agent in &agents {
+        same!(
+            both,
+            StatsServiceClient,
+            get_agent_stats,
+            pb::GetAgentStatsRequest {
+                agent_id: agent.clone(),
+                window: None,
+                read,
+            }
+        );
+    }
+    for statistic in Metric::names() {
+        for (ascending, limit) in [(false, 0), (true, 3)] {
+            same!(
+                both,
+                StatsServiceClient,
+                benchmark,
+                pb::BenchmarkRequest {
+                    statistic: statistic.to_owned(),
+                    ascending,
+                    limit,
+                    read,
+                    ..Default::default()
+                }
+            );
+        }
+    }
+
+    // Levels.
+    same!(
+        both,
+        LevelServiceClient,
+        list_levels,
+        pb::ListLevelsRequest { read }
+    );
+    let board = same!(
+        both,
+        LevelServiceClient,
+        get_leaderboard,
+        pb::GetLeaderboardRequest { limit: 0, read }
+    );
+    assert!(!board.rows.is_empty(), "nobody reached a level");
+    for agent in &agents {
+        same!(
+            both,
+            LevelServiceClient,
+            get_agent_level,
+            pb::GetAgentLevelRequest {
+                agent_id: agent.clone(),
+                read,
+            }
+        );
+        same!(
+            both,
+            LevelServiceClient,
+            get_level_progress,
+            pb::GetLevelProgressRequest {
+                agent_id: agent.clone(),
+                read,
+            }
+        );
+    }
+    same!(
+        both,
+        LevelServiceClient,
+        dry_run_condition,
+        pb::DryRunConditionRequest {
+            condition: "$answers >= 5 && $worktime > 1".into(),
+            read,
+        }
+    );
+
+    // Badges: the standings, every badge's history, every agent's badges.
+    let listed = same!(
+        both,
+        BadgeServiceClient,
+        list_badges,
+        pb::ListBadgesRequest { read }
+    );
+    assert!(
+        listed
+            .badges
+            .iter()
+            .any(|s| s.current.as_ref().is_some_and(|e| !e.holders.is_empty())),
+        "nobody holds a badge"
+    );
+    for standing in &listed.badges {
+        let badge_key = standing
+            .badge
+            .as_ref()
+            .map(|b| b.key.clone())
+            .unwrap_or_default();
+        same!(
+            both,
+            BadgeServiceClient,
+            get_badge_history,
+            pb::GetBadgeHistoryRequest {
+                badge_key,
+                limit: 0,
+                read,
+            }
+        );
+    }
+    for agent in &agents {
+        same!(
+            both,
+            BadgeServiceClient,
+            get_agent_badges,
+            pb::GetAgentBadgesRequest {
+                agent_id: agent.clone(),
+                limit: 0,
+                read,
+            }
+        );
+    }
+    // Who won among all agents is known only after every replica evaluated: the live
+    // award stream needs one replica, and says so.
+    let awards = BadgeServiceClient::new(both.gateway.clone())
+        .watch_awards(auth(pb::WatchAwardsRequest::default()))
+        .await
+        .err()
+        .map(|status| status.code());
+    assert_eq!(awards, Some(Code::FailedPrecondition));
+
+    // Reports: every grouping, by day and over the range, sorted or not; CSV and charts.
+    let from = jiff::Timestamp::from_millisecond(config.start)?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
+    let to = jiff::Timestamp::from_millisecond(now_millis())?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
+    for group_by in [
+        pb::ReportGroup::Unspecified,
+        pb::ReportGroup::Department,
+        pb::ReportGroup::Agent,
+        pb::ReportGroup::Channel,
+        pb::ReportGroup::Tag,
+    ] {
+        for (bucket, sort_by) in [
+            (pb::ReportBucket::Day, ""),
+            (pb::ReportBucket::Range, "answers"),
+        ] {
+            let report = pb::ReportRequest {
+                from: from.clone(),
+                to: to.clone(),
+                bucket: bucket as i32,
+                group_by: group_by as i32,
+                sort_by: sort_by.into(),
+                read,
+                ..Default::default()
+            };
+            let answered = same!(both, ReportServiceClient, get_report, report.clone());
+            assert!(!answered.rows.is_empty(), "an empty report: {report:?}");
+            same!(
+                both,
+                ReportServiceClient,
+                get_chart_series,
+                pb::ChartRequest {
+                    report: Some(report.clone()),
+                    column: "created_tickets".into(),
+                }
+            );
+            let mut csv = Vec::new();
+            for channel in [&both.whole, &both.gateway] {
+                let mut stream = ReportServiceClient::new(channel.clone())
+                    .export_report_csv(auth(report.clone()))
+                    .await?
+                    .into_inner();
+                let mut text = Vec::new();
+                while let Some(chunk) = stream.message().await? {
+                    text.extend(chunk.data);
+                }
+                csv.push(String::from_utf8(text)?);
+            }
+            assert_same("ExportReportCsv", &report, &csv[0], &csv[1]);
+        }
+    }
+
+    // The admin service passes through; refusals come back as the replica gave them.
+    let tokens = |channel: Channel| async move {
+        AdminServiceClient::new(channel)
+            .list_tokens(auth(pb::ListTokensRequest::default()))
+            .await
+            .map(|r| r.into_inner())
+    };
+    assert_eq!(
+        tokens(commands.channel().await?).await?,
+        tokens(both.gateway.clone()).await?
+    );
+    let refused = StatsServiceClient::new(both.gateway.clone())
+        .get_agent_stats(auth(pb::GetAgentStatsRequest {
+            agent_id: "not-a-uuid".into(),
+            ..Default::default()
+        }))
+        .await
+        .expect_err("a malformed agent id is refused");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().contains("agent_id"), "{refused:?}");
+    let anonymous = LevelServiceClient::new(both.gateway.clone())
+        .get_leaderboard(pb::GetLeaderboardRequest::default())
+        .await
+        .expect_err("a call without a token is refused");
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    Ok(())
+}
