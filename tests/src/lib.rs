@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
-pub use helpdesk_testkit::{free_port, NatsServer};
+pub use helpdesk_testkit::{free_port, NatsCluster, NatsServer};
 
 /// How long the server may take from spawn to its ready line.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -795,4 +795,112 @@ pub mod workload {
         let tree = db.open_tree("model")?;
         Ok(helpdesk_projections::runtime::dump(&tree)?)
     }
+}
+
+// ------------------------------------------------------------------- comparing answers
+
+/// Asking two servers the same queries and requiring the same answers (one replica and
+/// the partitions behind a gateway; a projector that lived through a failover and a
+/// clean rebuild): see [`same!`](crate::same).
+pub mod compare {
+    use std::fmt::Debug;
+
+    use helpdesk_api::pb;
+    use tonic::transport::Channel;
+
+    /// The two servers, what they are called in a failure, the token both are asked
+    /// with, and how far both must have read.
+    pub struct Pair {
+        pub left: Channel,
+        pub right: Channel,
+        pub names: [&'static str; 2],
+        pub token: String,
+        pub read: Option<pb::ReadOptions>,
+    }
+
+    impl Pair {
+        /// `message` with the pair's token.
+        pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+            super::with_token(tonic::Request::new(message), &self.token)
+        }
+    }
+
+    /// An answer's `position`: how far the server had read, which may differ.
+    pub trait Positioned {
+        fn position(&mut self) -> &mut u64;
+    }
+
+    macro_rules! positioned {
+        ($($t:ty),*) => {$(
+            impl Positioned for $t {
+                fn position(&mut self) -> &mut u64 {
+                    &mut self.position
+                }
+            }
+        )*};
+    }
+
+    positioned!(
+        pb::ListTicketsResponse,
+        pb::CountTicketsResponse,
+        pb::GetAgentStatsResponse,
+        pb::BenchmarkResponse,
+        pb::ListLevelsResponse,
+        pb::GetAgentLevelResponse,
+        pb::GetLevelProgressResponse,
+        pb::GetLeaderboardResponse,
+        pb::DryRunConditionResponse,
+        pb::ListBadgesResponse,
+        pb::GetAgentBadgesResponse,
+        pb::GetBadgeHistoryResponse,
+        pb::ReportResponse,
+        pb::ChartResponse
+    );
+
+    /// Panics, showing both answers, unless they are equal.
+    #[track_caller]
+    pub fn assert_same<M: Debug, T: Debug + PartialEq>(
+        pair: &Pair,
+        what: &str,
+        message: &M,
+        left: &T,
+        right: &T,
+    ) {
+        if left != right {
+            let [l, r] = pair.names;
+            panic!(
+                "{what} differs between {l} and {r}\nrequest: {message:?}\n{l}: {left:#?}\n{r}: {right:#?}"
+            );
+        }
+    }
+}
+
+/// Asks both servers of a [`compare::Pair`] `$client::$method($message)`; their answers
+/// must be equal but for `position`, and the right one must have read as far as the
+/// pair's `read` asks. Returns the left answer.
+#[macro_export]
+macro_rules! same {
+    ($pair:expr, $client:ident, $method:ident, $message:expr) => {{
+        use $crate::compare::Positioned as _;
+        let pair: &$crate::compare::Pair = &$pair;
+        let message = $message;
+        let mut left = $client::new(pair.left.clone())
+            .$method(pair.request(message.clone()))
+            .await?
+            .into_inner();
+        let mut right = $client::new(pair.right.clone())
+            .$method(pair.request(message.clone()))
+            .await?
+            .into_inner();
+        let min = pair.read.map_or(0, |r| r.min_position);
+        assert!(
+            *right.position() >= min,
+            "{} answered before {min}",
+            pair.names[1]
+        );
+        *left.position() = 0;
+        *right.position() = 0;
+        $crate::compare::assert_same(pair, stringify!($method), &message, &left, &right);
+        left
+    }};
 }

@@ -6,7 +6,6 @@
 //! Needs the binary (`cargo build -p helpdesk-server`) and `nats-server` (`just test` sees to
 //! both).
 
-use std::fmt::Debug;
 use std::time::Duration;
 
 use helpdesk_api::{
@@ -15,8 +14,9 @@ use helpdesk_api::{
 };
 use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_projections::stats::Metric;
+use helpdesk_tests::compare::{assert_same, Pair};
 use helpdesk_tests::workload::feed;
-use helpdesk_tests::{with_token, Helpdesk, NatsServer};
+use helpdesk_tests::{same, with_token, Helpdesk, NatsServer};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
@@ -43,80 +43,6 @@ async fn replica(nats: &NatsServer, partition: &str) -> anyhow::Result<Helpdesk>
         .arg(partition)
         .start()
         .await
-}
-
-/// The whole replica and the gateway, side by side.
-struct Both {
-    whole: Channel,
-    gateway: Channel,
-    read: Option<pb::ReadOptions>,
-}
-
-/// The answer without its `position` (the replicas report how far they had read).
-trait Positioned {
-    fn position(&mut self) -> &mut u64;
-}
-
-macro_rules! positioned {
-    ($($t:ty),*) => {$(
-        impl Positioned for $t {
-            fn position(&mut self) -> &mut u64 {
-                &mut self.position
-            }
-        }
-    )*};
-}
-
-positioned!(
-    pb::ListTicketsResponse,
-    pb::CountTicketsResponse,
-    pb::GetAgentStatsResponse,
-    pb::BenchmarkResponse,
-    pb::ListLevelsResponse,
-    pb::GetAgentLevelResponse,
-    pb::GetLevelProgressResponse,
-    pb::GetLeaderboardResponse,
-    pb::DryRunConditionResponse,
-    pb::ListBadgesResponse,
-    pb::GetAgentBadgesResponse,
-    pb::GetBadgeHistoryResponse,
-    pb::ReportResponse,
-    pb::ChartResponse
-);
-
-/// Asks the whole replica and the gateway the same; their answers must be equal, and the
-/// gateway must have read as far.
-macro_rules! same {
-    ($both:expr, $client:ident, $method:ident, $message:expr) => {{
-        let message = $message;
-        let mut whole = $client::new($both.whole.clone())
-            .$method(auth(message.clone()))
-            .await?
-            .into_inner();
-        let mut merged = $client::new($both.gateway.clone())
-            .$method(auth(message.clone()))
-            .await?
-            .into_inner();
-        let min = $both.read.map_or(0, |r| r.min_position);
-        assert!(
-            *merged.position() >= min,
-            "the gateway answered before {min}"
-        );
-        *whole.position() = 0;
-        *merged.position() = 0;
-        assert_same(stringify!($method), &message, &whole, &merged);
-        whole
-    }};
-}
-
-#[track_caller]
-fn assert_same<M: Debug, T: Debug + PartialEq>(what: &str, message: &M, whole: &T, merged: &T) {
-    if whole != merged {
-        panic!(
-            "{what} differs between one replica and the partitions behind the gateway\n\
-             request: {message:?}\none replica: {whole:#?}\npartitions: {merged:#?}"
-        );
-    }
 }
 
 #[tokio::test]
@@ -179,9 +105,11 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
         min_position: settled,
         wait_ms: 30_000,
     });
-    let both = Both {
-        whole: whole.channel().await?,
-        gateway: gateway.channel().await?,
+    let both = Pair {
+        left: whole.channel().await?,
+        right: gateway.channel().await?,
+        names: ["one replica", "the partitions behind the gateway"],
+        token: OWNER.into(),
         read,
     };
     let workload = Workload::new(config.clone());
@@ -213,7 +141,7 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
             read,
             ..Default::default()
         };
-        let expected = TicketServiceClient::new(both.whole.clone())
+        let expected = TicketServiceClient::new(both.left.clone())
             .list_tickets(auth(request.clone()))
             .await?
             .into_inner()
@@ -221,7 +149,7 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
         let mut paged = Vec::new();
         let mut page_token = String::new();
         loop {
-            let page = TicketServiceClient::new(both.gateway.clone())
+            let page = TicketServiceClient::new(both.right.clone())
                 .list_tickets(auth(pb::ListTicketsRequest {
                     page_size: 7,
                     page_token,
@@ -236,7 +164,13 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
             }
             page_token = page.next_page_token;
         }
-        assert_same("ListTickets in pages of 7", &request, &expected, &paged);
+        assert_same(
+            &both,
+            "ListTickets in pages of 7",
+            &request,
+            &expected,
+            &paged,
+        );
     }
     let mut held = 0;
     for part in &parts {
@@ -267,15 +201,15 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
             ticket_id: ticket.ticket_id.clone(),
             read,
         };
-        let whole = TicketServiceClient::new(both.whole.clone())
+        let whole = TicketServiceClient::new(both.left.clone())
             .get_ticket(auth(request.clone()))
             .await?
             .into_inner();
-        let merged = TicketServiceClient::new(both.gateway.clone())
+        let merged = TicketServiceClient::new(both.right.clone())
             .get_ticket(auth(request.clone()))
             .await?
             .into_inner();
-        assert_same("GetTicket", &request, &whole, &merged);
+        assert_same(&both, "GetTicket", &request, &whole, &merged);
     }
     same!(
         both,
@@ -403,7 +337,7 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
     }
     // Who won among all agents is known only after every replica evaluated: the live
     // award stream needs one replica, and says so.
-    let awards = BadgeServiceClient::new(both.gateway.clone())
+    let awards = BadgeServiceClient::new(both.right.clone())
         .watch_awards(auth(pb::WatchAwardsRequest::default()))
         .await
         .err()
@@ -451,7 +385,7 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
                 }
             );
             let mut csv = Vec::new();
-            for channel in [&both.whole, &both.gateway] {
+            for channel in [&both.left, &both.right] {
                 let mut stream = ReportServiceClient::new(channel.clone())
                     .export_report_csv(auth(report.clone()))
                     .await?
@@ -462,7 +396,7 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
                 }
                 csv.push(String::from_utf8(text)?);
             }
-            assert_same("ExportReportCsv", &report, &csv[0], &csv[1]);
+            assert_same(&both, "ExportReportCsv", &report, &csv[0], &csv[1]);
         }
     }
 
@@ -475,9 +409,9 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
     };
     assert_eq!(
         tokens(commands.channel().await?).await?,
-        tokens(both.gateway.clone()).await?
+        tokens(both.right.clone()).await?
     );
-    let refused = StatsServiceClient::new(both.gateway.clone())
+    let refused = StatsServiceClient::new(both.right.clone())
         .get_agent_stats(auth(pb::GetAgentStatsRequest {
             agent_id: "not-a-uuid".into(),
             ..Default::default()
@@ -486,7 +420,7 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
         .expect_err("a malformed agent id is refused");
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert!(refused.message().contains("agent_id"), "{refused:?}");
-    let anonymous = LevelServiceClient::new(both.gateway.clone())
+    let anonymous = LevelServiceClient::new(both.right.clone())
         .get_leaderboard(pb::GetLeaderboardRequest::default())
         .await
         .expect_err("a call without a token is refused");

@@ -15,49 +15,18 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream;
 use helpdesk_log::conformance::{self, append, SharedLog};
 use helpdesk_log::{JetStreamConfig, JetStreamLog, LogError};
-use helpdesk_testkit::{free_port, NatsServer};
+use helpdesk_testkit::{NatsCluster, NatsServer};
 
-/// Three servers routed to each other; dropped (killed) together.
-struct Cluster {
-    servers: Vec<NatsServer>,
-}
+/// A 3-node cluster and its streams.
+struct Cluster(NatsCluster);
 
 impl Cluster {
     fn start() -> Cluster {
-        let cluster_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let routes = cluster_ports
-            .iter()
-            .map(|port| format!("nats://127.0.0.1:{port}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let servers = cluster_ports
-            .iter()
-            .enumerate()
-            .map(|(i, port)| {
-                let name = format!("n{i}");
-                let listen = format!("nats://127.0.0.1:{port}");
-                NatsServer::start_with_args(&[
-                    "--server_name",
-                    &name,
-                    "--cluster_name",
-                    "helpdesk",
-                    "--cluster",
-                    &listen,
-                    "--routes",
-                    &routes,
-                ])
-                .unwrap_or_else(|err| panic!("{err:#}"))
-            })
-            .collect();
-        Cluster { servers }
+        Cluster(NatsCluster::start(3).unwrap_or_else(|err| panic!("{err:#}")))
     }
 
     fn url(&self) -> String {
-        self.servers
-            .iter()
-            .map(NatsServer::url)
-            .collect::<Vec<_>>()
-            .join(",")
+        self.0.url()
     }
 
     /// Connects once the cluster has elected a JetStream meta leader; each `name` is its
@@ -90,9 +59,9 @@ macro_rules! run {
     )*};
 }
 
-/// The server (`n<i>`) leading stream `name`'s Raft group, once it has one.
-async fn stream_leader(cluster: &Cluster, name: &str) -> usize {
-    let urls: Vec<String> = cluster.servers.iter().map(NatsServer::url).collect();
+/// The name of the server (`n<i>`) leading stream `name`'s Raft group, once it has one.
+async fn stream_leader(cluster: &Cluster, name: &str) -> String {
+    let urls: Vec<String> = cluster.0.servers().iter().map(NatsServer::url).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
     let client = async_nats::connect(urls).await.expect("connect");
     let js = jetstream::new(client);
@@ -107,10 +76,7 @@ async fn stream_leader(cluster: &Cluster, name: &str) -> usize {
             Err(_) => None,
         };
         if let Some(leader) = leader {
-            return leader
-                .strip_prefix('n')
-                .and_then(|i| i.parse().ok())
-                .unwrap_or_else(|| panic!("unexpected server name {leader}"));
+            return leader;
         }
         assert!(Instant::now() < deadline, "stream {name} has no leader");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -151,7 +117,11 @@ async fn failover(cluster: &mut Cluster) {
     while log.last_position().await.expect("last position") < KILL_AFTER {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    cluster.servers[leader].kill();
+    cluster
+        .0
+        .server_mut(&leader)
+        .unwrap_or_else(|| panic!("unexpected server name {leader}"))
+        .kill();
     let retries = tokio::time::timeout(Duration::from_secs(60), writer)
         .await
         .expect("the writer finishes within a minute of the failover")

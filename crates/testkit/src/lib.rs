@@ -340,6 +340,65 @@ impl NatsServer {
     }
 }
 
+/// A JetStream cluster of servers on loopback, named `n0`, `n1`, … and routed to each
+/// other; each server is a [`NatsServer`] (its own ports and store), killed on drop.
+///
+/// A cluster takes seconds to form: the servers answer at once, but JetStream requests
+/// fail until the cluster has elected its meta leader, so clients retry at first.
+pub struct NatsCluster {
+    servers: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// Starts `size` servers (3 for R3 streams).
+    pub fn start(size: usize) -> anyhow::Result<NatsCluster> {
+        let cluster_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let routes = cluster_ports
+            .iter()
+            .map(|port| format!("nats://127.0.0.1:{port}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let servers = cluster_ports
+            .iter()
+            .enumerate()
+            .map(|(i, port)| {
+                NatsServer::start_with_args(&[
+                    "--server_name",
+                    &format!("n{i}"),
+                    "--cluster_name",
+                    "helpdesk",
+                    "--cluster",
+                    &format!("nats://127.0.0.1:{port}"),
+                    "--routes",
+                    &routes,
+                ])
+                .with_context(|| format!("starting cluster node n{i}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(NatsCluster { servers })
+    }
+
+    /// Every server's client URL, comma-separated (what `--nats` takes).
+    pub fn url(&self) -> String {
+        self.servers
+            .iter()
+            .map(NatsServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The servers, in name order (`n0` first).
+    pub fn servers(&self) -> &[NatsServer] {
+        &self.servers
+    }
+
+    /// The server named `name` (`n1`: the second).
+    pub fn server_mut(&mut self, name: &str) -> Option<&mut NatsServer> {
+        let index: usize = name.strip_prefix('n')?.parse().ok()?;
+        self.servers.get_mut(index)
+    }
+}
+
 /// Why a start failed: a port taken by someone else is worth another try on fresh ports.
 #[derive(Debug)]
 enum StartError {
