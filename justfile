@@ -26,6 +26,43 @@ nats:
 run-nats *ARGS:
     cargo run -p helpdesk-server --bin helpdesk -- dev --nats {{nats_url}} --data-dir data/on-nats {{ARGS}}
 
+# Start a 3-node JetStream cluster on loopback (clients on 4222-4224, monitoring on 8222-8224, stores and logs in ./data/cluster); Ctrl-C stops it.
+cluster:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    bin="$({{just_executable()}} _nats-server)"
+    routes="nats://127.0.0.1:6222,nats://127.0.0.1:6223,nats://127.0.0.1:6224"
+    pids=()
+    trap 'kill "${pids[@]}" 2>/dev/null || true; wait' EXIT
+    trap 'exit 0' INT TERM
+    for i in 0 1 2; do
+        mkdir -p "data/cluster/n$i"
+        "$bin" -js -a 127.0.0.1 -p $((4222 + i)) -m $((8222 + i)) -sd "data/cluster/n$i" \
+            --server_name "n$i" --cluster_name helpdesk --cluster "nats://127.0.0.1:$((6222 + i))" \
+            --routes "$routes" >>"data/cluster/n$i.log" 2>&1 &
+        pids+=($!)
+    done
+    echo "nats-server n0, n1, n2 on nats://127.0.0.1:4222, :4223, :4224 (logs in data/cluster/n*.log)"
+    echo "run the helpdesk on it with an R3 stream: just run-cluster"
+    echo "kill a node to see a failover: kill \$(pgrep -f 'server_name n0')   (then just cluster-node 0 restarts it)"
+    # A node that dies (or is killed to try a failover) leaves the others running.
+    wait
+
+# Start node `i` (0, 1 or 2) of `just cluster` again, e.g. after killing it.
+cluster-node i:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    bin="$({{just_executable()}} _nats-server)"
+    i={{i}}
+    mkdir -p "data/cluster/n$i"
+    exec "$bin" -js -a 127.0.0.1 -p $((4222 + i)) -m $((8222 + i)) -sd "data/cluster/n$i" \
+        --server_name "n$i" --cluster_name helpdesk --cluster "nats://127.0.0.1:$((6222 + i))" \
+        --routes "nats://127.0.0.1:6222,nats://127.0.0.1:6223,nats://127.0.0.1:6224"
+
+# Run the whole system on the cluster of `just cluster`, with an R3 stream (read models in ./data/on-cluster).
+run-cluster *ARGS:
+    cargo run -p helpdesk-server --bin helpdesk -- dev --nats nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224 --replicas 3 --data-dir data/on-cluster {{ARGS}}
+
 # Build the binaries once, then run every test of the workspace (installs nats-server first if needed).
 test *ARGS:
     {{just_executable()}} _nats-server >/dev/null
