@@ -118,3 +118,52 @@ async fn json_logs_are_one_object_a_line() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `GET /readyz` until it answers `want` (a few seconds at most); the last answer.
+async fn readyz_until(port: u16, want: u16) -> anyhow::Result<(u16, String)> {
+    let mut answer = (0, String::new());
+    for _ in 0..100 {
+        answer = get(port, "/readyz").await?;
+        if answer.0 == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(answer)
+}
+
+#[tokio::test]
+async fn the_gateway_is_ready_while_the_servers_behind_it_answer() -> anyhow::Result<()> {
+    let mut server = Helpdesk::start_embedded().await?;
+    let port = free_port();
+    let _gateway = Helpdesk::builder()
+        .subcommand(["gateway"])
+        .arg("--route")
+        .arg(format!("commands={}", server.endpoint()))
+        .arg("--route")
+        .arg(format!("tickets={}", server.endpoint()))
+        .arg("--metrics-listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .start()
+        .await?;
+    let ready = readyz_until(port, 200).await?;
+    assert_eq!(ready.0, 200, "{}", ready.1);
+    let (_, metrics) = get(port, "/metrics").await?;
+    for service in ["commands", "tickets"] {
+        let up =
+            format!("helpdesk_gateway_upstream_up{{service=\"{service}\",partition=\"0/1\"}} 1");
+        assert!(metrics.contains(&up), "{metrics}");
+    }
+
+    server.stop().await?;
+    let (status, why) = readyz_until(port, 503).await?;
+    assert_eq!(status, 503, "{why}");
+    assert!(why.contains("does not answer"), "{why}");
+    assert_eq!(get(port, "/livez").await?.0, 200, "still alive");
+    let (_, metrics) = get(port, "/metrics").await?;
+    assert!(
+        metrics.contains("helpdesk_gateway_upstream_up{service=\"tickets\",partition=\"0/1\"} 0"),
+        "{metrics}"
+    );
+    Ok(())
+}

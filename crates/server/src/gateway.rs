@@ -1003,17 +1003,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         None => (None, None),
     };
 
-    let listener = process::bind(args.listen).await?;
-    let address = listener.local_addr()?;
-    let scheme = if transport.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    println!(
-        "helpdesk gateway is ready on {scheme}://{address} (routes: {})",
-        router_names.join(", ")
-    );
+    // Metrics first: the ready line promises every address.
     let mut process = Process::new();
     let mut upstreams = Vec::new();
     for service in SERVICES {
@@ -1033,6 +1023,17 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     process.watch(&args.ops, watched).await?;
+    let listener = process::bind(args.listen).await?;
+    let address = listener.local_addr()?;
+    let scheme = if transport.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!(
+        "helpdesk gateway is ready on {scheme}://{address} (routes: {})",
+        router_names.join(", ")
+    );
     let shutdown = process.shutdown_token();
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = transport.tls {
