@@ -992,7 +992,7 @@ async fn a_scripted_fortnight_gives_hand_checked_holders_of_all_fifteen_badges()
             "unruly_rebel"
         ]
     );
-    // An agent's history, newest first (then by key, descending).
+    // An agent's history, newest day first, then by key.
     let history: Vec<(String, Day)> = view
         .agent_history(b.uuid(), 6)
         .expect("agent history")
@@ -1003,12 +1003,12 @@ async fn a_scripted_fortnight_gives_hand_checked_holders_of_all_fifteen_badges()
     assert_eq!(
         history,
         [
-            ("spokesman".to_string(), d8),
-            ("speedy_gonzales".to_string(), d8),
-            ("siesta".to_string(), d8),
-            ("inspector".to_string(), d8),
-            ("four_leaf_clover".to_string(), d8),
             ("cleaner".to_string(), d8),
+            ("four_leaf_clover".to_string(), d8),
+            ("inspector".to_string(), d8),
+            ("siesta".to_string(), d8),
+            ("speedy_gonzales".to_string(), d8),
+            ("spokesman".to_string(), d8),
         ]
     );
 
