@@ -120,6 +120,22 @@ async fn a_rate_limit_holds_across_connections() -> anyhow::Result<()> {
     // Two connections, one principal: one allowance (a burst of 10, 5 more each second).
     let first = StatsServiceClient::new(helpdesk.channel().await?);
     let second = StatsServiceClient::new(helpdesk.channel().await?);
+    // The statistics know the Owner once the projector has folded the setup (the ready
+    // line does not wait for it); then the allowance refills in full.
+    let mut known = false;
+    for _ in 0..100 {
+        let answer = first
+            .clone()
+            .get_agent_stats(auth(&owner, pb::GetAgentStatsRequest::default()))
+            .await;
+        if answer.is_ok() {
+            known = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(known, "the statistics never knew the Owner");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     let mut refused = 0;
     let mut served = 0;
     for i in 0..40 {

@@ -30,7 +30,7 @@ impl Process {
     /// A process that stops on Ctrl-C or SIGTERM.
     pub fn new() -> Self {
         let shutdown = CancellationToken::new();
-        tokio::spawn(stop_on_signal(shutdown.clone()));
+        stop_on_signal(shutdown.clone());
         Process {
             shutdown,
             tasks: JoinSet::new(),
@@ -199,28 +199,33 @@ pub async fn bind(listen: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {listen}"))
 }
 
-/// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Cancels `shutdown` on SIGTERM or Ctrl-C. The handlers are installed before this
+/// returns, not when a task first runs: a SIGTERM right after the ready line must stop
+/// the process gracefully, not kill it.
+fn stop_on_signal(shutdown: CancellationToken) {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(err) => {
-                    tracing::warn!("cannot listen for SIGTERM: {err}");
-                    let _ = ctrl_c.await;
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut interrupt)) => {
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                    tracing::info!("stopping: finishing the requests in flight");
                     shutdown.cancel();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+                });
+                return;
+            }
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::warn!("cannot listen for SIGTERM: {err}; Ctrl-C only");
+            }
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("stopping: finishing the requests in flight");
-    shutdown.cancel();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("stopping: finishing the requests in flight");
+        shutdown.cancel();
+    });
 }
