@@ -69,9 +69,14 @@ test *ARGS:
     cargo build -p helpdesk-server -p helpdesk-cli
     NATS_SERVER_BIN="$({{just_executable()}} _nats-server 2>/dev/null)" cargo test --workspace {{ARGS}}
 
-# Run the benchmarks (release build); they print ratios to raw JetStream measured in the same run.
+# Run the benchmarks (release build): a table of figures beside baselines of the same run (`just bench --help`, `just bench --quick`).
 bench *ARGS:
-    NATS_SERVER_BIN="$({{just_executable()}} _nats-server)" cargo run --release -p helpdesk-bench -- {{ARGS}}
+    cargo build --release -p helpdesk-server -p helpdesk-bench
+    NATS_SERVER_BIN="$({{just_executable()}} _nats-server)" HELPDESK_BIN="$PWD/target/release/helpdesk" target/release/helpdesk-bench {{ARGS}}
+
+# Run the criterion micro-benchmarks: condition evaluation, envelope encode and decode, one event folded by each model.
+bench-micro *ARGS:
+    cargo bench -p helpdesk-bench --bench micro -- {{ARGS}}
 
 # Format the code.
 fmt:

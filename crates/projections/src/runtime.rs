@@ -189,7 +189,9 @@ pub struct Txn<'a> {
 }
 
 impl<'a> Txn<'a> {
-    fn new(tree: &'a sled::Tree) -> Self {
+    /// A transaction over `tree`. The runtime makes one per batch; outside it (in
+    /// benchmarks and tools) its writes stay in memory and are never committed.
+    pub fn new(tree: &'a sled::Tree) -> Self {
         Txn {
             tree,
             writes: BTreeMap::new(),
