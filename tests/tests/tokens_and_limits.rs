@@ -298,3 +298,91 @@ async fn client_deadlines_are_honoured() -> anyhow::Result<()> {
     );
     helpdesk.stop().await
 }
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_by_commands_at_once_and_by_queries_soon() -> anyhow::Result<()>
+{
+    let mut helpdesk = Helpdesk::start_embedded().await?;
+    let owner = helpdesk.token().to_owned();
+    let channel = helpdesk.channel().await?;
+    let mut commands = CommandServiceClient::new(channel.clone());
+    let mut admin = AdminServiceClient::new(channel.clone());
+    let mut stats = StatsServiceClient::new(channel.clone());
+    let ada = commands
+        .register_agent(auth(
+            &owner,
+            pb::RegisterAgentRequest {
+                name: "Ada".into(),
+                email: "ada@example.com".into(),
+                role: agent_role(),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner();
+    let issued = admin
+        .issue_token(auth(
+            &owner,
+            pb::IssueTokenRequest {
+                subject: Some(pb::issue_token_request::Subject::AgentId(
+                    ada.aggregate_id.clone(),
+                )),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner();
+    // Ada asks for her statistics (once the projector knows her), and so is remembered.
+    let read = Some(pb::ReadOptions {
+        min_position: ada.position,
+        wait_ms: 10_000,
+    });
+    stats
+        .get_agent_stats(auth(
+            &issued.token,
+            pb::GetAgentStatsRequest {
+                read,
+                ..Default::default()
+            },
+        ))
+        .await?;
+
+    admin
+        .revoke_token(auth(
+            &owner,
+            pb::RevokeTokenRequest {
+                token_id: issued.token_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await?;
+    let refused = commands
+        .go_online(auth(&issued.token, pb::GoOnlineRequest::default()))
+        .await
+        .expect_err("a command with a revoked token");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+
+    // Queries refuse it within a second (docs/SECURITY.md); a few seconds are allowed
+    // here for a loaded machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = stats
+            .get_agent_stats(auth(
+                &issued.token,
+                pb::GetAgentStatsRequest {
+                    read,
+                    ..Default::default()
+                },
+            ))
+            .await;
+        match answer {
+            Err(status) if status.code() == Code::Unauthenticated => break,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "queries still accept the revoked token: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    helpdesk.stop().await
+}

@@ -4,7 +4,13 @@
 //! grants no access. A token names an agent (who acts with their role's permissions) or
 //! an integration account with a role of its own.
 
-use helpdesk_domain::{self as domain, Actor, AggregateId, Principal, State, TokenSubject};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use helpdesk_domain::{
+    self as domain, Actor, AggregateId, Principal, State, Timestamp, TokenSubject,
+};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -52,31 +58,105 @@ pub enum AuthError {
     Exec(#[from] ExecError),
 }
 
-/// The principal behind a request's metadata, within their rate limit.
+/// The principal behind a request's metadata as the log says now, within their rate
+/// limit: for commands and administration.
 pub async fn authenticate(
     engine: &Engine,
     metadata: &tonic::metadata::MetadataMap,
 ) -> Result<Principal, AuthError> {
-    let principal = principal_of(engine, metadata).await?;
+    let (principal, _) = principal_of(engine, metadata).await?;
     if !engine.allow(principal.actor) {
         return Err(AuthError::RateLimited);
     }
     Ok(principal)
 }
 
-/// The principal behind a request's metadata.
-async fn principal_of(
+/// How long a query may be authorized by what the log said of its token earlier: a
+/// revocation, a deactivation or a role change reaches queries within this, commands at
+/// once (docs/SECURITY.md).
+pub const QUERY_AUTH_TTL: Duration = Duration::from_secs(1);
+/// How many tokens the query cache remembers; beyond it, it starts again empty.
+const QUERY_CACHE_TOKENS: usize = 10_000;
+
+/// Principals of recent queries by token hash, with the token's expiry and when the log
+/// was read. Without it every query reads the configuration and the caller's agent from
+/// the log: two NATS requests a query, which is what limits query rates (docs/PERFORMANCE.md).
+#[derive(Debug, Default)]
+pub struct QueryPrincipals {
+    known: Mutex<HashMap<[u8; 32], Remembered>>,
+}
+
+/// A principal, its token's expiry, and when the log was read.
+type Remembered = (Principal, Option<Timestamp>, Instant);
+
+/// The principal behind a query's metadata, within their rate limit: like
+/// [`authenticate`], but from what the log said of the token within [`QUERY_AUTH_TTL`].
+/// An expiry is still checked against the clock on every query.
+pub async fn authenticate_query(
     engine: &Engine,
     metadata: &tonic::metadata::MetadataMap,
 ) -> Result<Principal, AuthError> {
+    let hash = token_hash(bearer_token(metadata)?);
+    let cache = engine.query_principals();
+    let remembered = cache
+        .known
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&hash)
+        .filter(|(_, _, read_at)| read_at.elapsed() < QUERY_AUTH_TTL)
+        .cloned();
+    let principal = match remembered {
+        Some((principal, expires_at, _)) => {
+            check_expiry(expires_at)?;
+            principal
+        }
+        None => {
+            let (principal, expires_at) = principal_of(engine, metadata).await?;
+            let mut known = cache
+                .known
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if known.len() >= QUERY_CACHE_TOKENS {
+                known.clear();
+            }
+            known.insert(hash, (principal.clone(), expires_at, Instant::now()));
+            principal
+        }
+    };
+    if !engine.allow(principal.actor) {
+        return Err(AuthError::RateLimited);
+    }
+    Ok(principal)
+}
+
+/// The token of `authorization: Bearer <token>`.
+fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Result<&str, AuthError> {
     let value = metadata.get("authorization").ok_or(AuthError::Missing)?;
     let value = value.to_str().map_err(|_| AuthError::Malformed)?;
-    let token = value
+    value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(AuthError::Malformed)?;
+        .ok_or(AuthError::Malformed)
+}
+
+fn check_expiry(expires_at: Option<Timestamp>) -> Result<(), AuthError> {
+    match expires_at {
+        Some(expires_at) if expires_at <= crate::engine::wall_clock() => {
+            Err(AuthError::Expired(expires_at))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The principal behind a request's metadata, read from the log now, and when the
+/// token expires.
+async fn principal_of(
+    engine: &Engine,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<(Principal, Option<Timestamp>), AuthError> {
+    let token = bearer_token(metadata)?;
     let config = engine.load(AggregateId::config(), true).await?;
     let State::Config(config) = &config.state else {
         unreachable!("the config aggregate folds into config state")
@@ -84,12 +164,8 @@ async fn principal_of(
     let token = config
         .token_by_hash(&token_hash(token))
         .ok_or(AuthError::Unknown)?;
-    if let Some(expires_at) = token.expires_at {
-        if expires_at <= crate::engine::wall_clock() {
-            return Err(AuthError::Expired(expires_at));
-        }
-    }
-    match &token.subject {
+    check_expiry(token.expires_at)?;
+    let principal = match &token.subject {
         TokenSubject::Agent(agent_id) => {
             let agent = engine.load(AggregateId::agent(*agent_id), true).await?;
             let State::Agent(agent) = &agent.state else {
@@ -102,20 +178,21 @@ async fn principal_of(
                 return Err(AuthError::Deactivated);
             }
             let role = agent.role().clone();
-            Ok(Principal {
+            Principal {
                 actor: Actor::Agent(*agent_id),
                 agent: Some(*agent_id),
                 permissions: domain::permissions_for(&role, config),
                 role,
-            })
+            }
         }
-        TokenSubject::Integration { role, .. } => Ok(Principal {
+        TokenSubject::Integration { role, .. } => Principal {
             actor: Actor::Integration(token.token_id),
             agent: None,
             permissions: domain::permissions_for(role, config),
             role: role.clone(),
-        }),
-    }
+        },
+    };
+    Ok((principal, token.expires_at))
 }
 
 #[cfg(test)]

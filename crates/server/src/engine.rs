@@ -115,6 +115,8 @@ pub struct Engine {
     last_import_ms: AtomicI64,
     /// The last position of the clock's subject, as far as this process knows.
     clock_position: AtomicU64,
+    /// Who recent queries came from (queries may be authorized from a recent reading).
+    query_principals: crate::auth::QueryPrincipals,
 }
 
 impl Engine {
@@ -128,7 +130,13 @@ impl Engine {
             worked: tokio::sync::watch::Sender::new(false),
             limiter: crate::security::RateLimiter::new(0),
             clock_position: AtomicU64::new(0),
+            query_principals: crate::auth::QueryPrincipals::default(),
         }
+    }
+
+    /// Who recent queries came from.
+    pub fn query_principals(&self) -> &crate::auth::QueryPrincipals {
+        &self.query_principals
     }
 
     /// Returns once this process has run a command for anyone but the system (a person,

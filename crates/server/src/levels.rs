@@ -74,7 +74,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::ListLevelsRequest>,
     ) -> Result<Response<pb::ListLevelsResponse>, Status> {
-        auth::authenticate(&self.engine, request.metadata())
+        auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let position = reached(self.view.handle(), request.get_ref().read.as_ref()).await?;
@@ -93,7 +93,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetAgentLevelRequest>,
     ) -> Result<Response<pb::GetAgentLevelResponse>, Status> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -125,7 +125,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetLevelProgressRequest>,
     ) -> Result<Response<pb::GetLevelProgressResponse>, Status> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -164,7 +164,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetLeaderboardRequest>,
     ) -> Result<Response<pb::GetLeaderboardResponse>, Status> {
-        auth::authenticate(&self.engine, request.metadata())
+        auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -192,7 +192,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::DryRunConditionRequest>,
     ) -> Result<Response<pb::DryRunConditionResponse>, Status> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         if !principal.has(Permission::GamificationManage) {
@@ -243,7 +243,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::WatchLevelUpsRequest>,
     ) -> Result<Response<LevelUpStream>, Status> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let named: Option<Uuid> = parse_optional_id("agent_id", &request.get_ref().agent_id)?;

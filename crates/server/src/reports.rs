@@ -40,7 +40,7 @@ impl ReportApi {
         metadata: &tonic::metadata::MetadataMap,
         permission: Permission,
     ) -> Result<Principal, ApiError> {
-        let principal = auth::authenticate(&self.engine, metadata).await?;
+        let principal = auth::authenticate_query(&self.engine, metadata).await?;
         if !principal.has(permission) {
             return Err(ApiError::permission_denied(format!(
                 "this needs the permission {}",

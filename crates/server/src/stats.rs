@@ -76,7 +76,7 @@ impl StatsService for StatsApi {
         &self,
         request: Request<pb::GetAgentStatsRequest>,
     ) -> Result<Response<pb::GetAgentStatsResponse>, Status> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -114,7 +114,7 @@ impl StatsService for StatsApi {
         &self,
         request: Request<pb::BenchmarkRequest>,
     ) -> Result<Response<pb::BenchmarkResponse>, Status> {
-        auth::authenticate(&self.engine, request.metadata())
+        auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();

@@ -37,7 +37,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::GetTicketResponse>, GrpcStatus> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -58,7 +58,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::ListTicketsRequest>,
     ) -> Result<Response<pb::ListTicketsResponse>, GrpcStatus> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -113,7 +113,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::CountTicketsRequest>,
     ) -> Result<Response<pb::CountTicketsResponse>, GrpcStatus> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = auth::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
