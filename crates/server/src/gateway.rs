@@ -1062,10 +1062,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         .add_optional_service(levels)
         .add_optional_service(badges)
         .add_optional_service(reports)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown.cancelled(),
-        )
+        .serve_with_incoming_shutdown(crate::grpc::incoming(listener), shutdown.cancelled())
         .await?;
     tracing::info!("stopped");
     Ok(())

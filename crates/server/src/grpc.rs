@@ -227,7 +227,7 @@ pub async fn serve(
         .add_optional_service(levels)
         .add_optional_service(badges)
         .add_optional_service(reports)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled())
+        .serve_with_incoming_shutdown(incoming(listener), shutdown.cancelled())
         .await?;
     Ok(())
 }
@@ -244,4 +244,22 @@ pub(crate) fn reflection(names: &[&str]) -> tonic_reflection::server::Builder<'s
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// The connections `listener` accepts, with Nagle's algorithm off. tonic sets
+/// `TCP_NODELAY` only on the listeners it binds itself; with it on, an answer written in
+/// two parts waits for the client's delayed acknowledgement (about 40 ms) before its
+/// second part leaves.
+pub(crate) fn incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt as _;
+    TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        if let Err(err) = stream.set_nodelay(true) {
+            // Slower answers, not a reason to refuse the connection.
+            tracing::debug!("cannot turn Nagle's algorithm off: {err}");
+        }
+        Ok(stream)
+    })
 }
