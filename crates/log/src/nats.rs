@@ -916,8 +916,16 @@ impl EventLog for JetStreamLog {
             Some(from) => from,
             None => return Ok(Vec::new()),
         };
-        self.direct_batch(from, &self.full_subject(subject), usize::MAX)
-            .await
+        let subject = self.full_subject(subject);
+        // Most reads of a subject find nothing new (an aggregate caught up, a new id).
+        // A batched get looking for the subject after `from` costs the server a scan of
+        // the stream from there, which grows with the log (it saturated nats-server at
+        // 1,000 commands/s over 50k messages); the subject's last position is one index
+        // lookup, at the leader, so nothing acknowledged is missed.
+        if self.last_of_subject(&subject).await? < from {
+            return Ok(Vec::new());
+        }
+        self.direct_batch(from, &subject, usize::MAX).await
     }
 
     async fn get(&self, position: Position) -> Result<Option<Stored>, LogError> {
