@@ -210,7 +210,10 @@ pub async fn steady(
     }
     let token = token.to_owned();
     let departments = departments.to_vec();
+    let first_error = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let first = first_error.clone();
     let results = at_rate(rate, duration, move |i| {
+        let first = first.clone();
         let mut command = commands[i % commands.len()].clone();
         let mut query = queries[i % queries.len()].clone();
         let department = departments.get(i % departments.len().max(1)).cloned();
@@ -222,7 +225,11 @@ pub async fn steady(
             let sent = Instant::now();
             let position = match command.create_ticket(request).await {
                 Ok(response) => response.into_inner().position,
-                Err(_) => return (None, None),
+                Err(status) => {
+                    let mut first = first.lock().unwrap_or_else(|p| p.into_inner());
+                    first.get_or_insert_with(|| format!("{status:?}"));
+                    return (None, None);
+                }
             };
             let acked = Instant::now();
             if i % lag_every != 0 {
@@ -256,6 +263,9 @@ pub async fn steady(
             Some(Err(())) => lags.errors += 1,
             None => {}
         }
+    }
+    if let Some(error) = first_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        eprintln!("  steady load: the first failed command: {error}");
     }
     Ok((latencies, lags))
 }

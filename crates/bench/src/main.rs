@@ -180,9 +180,18 @@ async fn main() -> anyhow::Result<()> {
     let url = nats.url();
     eprintln!("nats-server at {url}");
     let raw = raw::Raw::connect(&url).await?;
-    let work = tempfile::Builder::new()
+    let temp = tempfile::Builder::new()
         .prefix("helpdesk-bench-")
         .tempdir()?;
+    // HELPDESK_BENCH_KEEP=1 keeps the processes' logs and stores for a look afterwards.
+    let (_temp, work) = if std::env::var_os("HELPDESK_BENCH_KEEP").is_some() {
+        let kept = temp.keep();
+        eprintln!("keeping the logs and stores in {}", kept.display());
+        (None, kept)
+    } else {
+        let path = temp.path().to_owned();
+        (Some(temp), path)
+    };
 
     if groups.contains(&Group::Micro) {
         eprintln!("== micro: condition evaluation");
@@ -197,13 +206,13 @@ async fn main() -> anyhow::Result<()> {
             &bin,
             &nats,
             &raw,
-            work.path(),
+            &work,
             &mut report,
         )
         .await?;
     }
     if groups.contains(&Group::Replay) {
-        replay_group(&args, &sizes, &nats, &raw, work.path(), &mut report).await?;
+        replay_group(&args, &sizes, &nats, &raw, &work, &mut report).await?;
     }
 
     let table = render(&report.rows);

@@ -50,7 +50,11 @@ impl Helpdesk {
             .with_context(|| format!("creating {}", log_file.display()))?;
         let mut child = Command::new(bin)
             .args(args)
-            .env("RUST_LOG", "warn")
+            // HELPDESK_BENCH_LOG: the processes' log filter (RUST_LOG syntax), `warn` unless set.
+            .env(
+                "RUST_LOG",
+                std::env::var("HELPDESK_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
