@@ -38,8 +38,8 @@ use async_nats::jetstream::{
     context::PublishErrorKind,
     message::StreamMessage,
     stream::{
-        Config as StreamConfig, LastRawMessageErrorKind, RawMessageBuilder, RetentionPolicy,
-        StorageType,
+        Config as StreamConfig, DirectGetErrorKind, LastRawMessageErrorKind, RawMessageBuilder,
+        RetentionPolicy, StorageType,
     },
     ErrorCode,
 };
@@ -390,6 +390,16 @@ impl JetStreamLog {
             })
             .await?
             .map_or(0, |message| message.sequence))
+    }
+
+    /// The last position of `subject` (full form), 0 when it has none, by a direct get
+    /// (any replica, like [`Self::direct_batch`]).
+    async fn direct_last_of_subject(&self, subject: &str) -> Result<Position, LogError> {
+        match self.stream.direct_get_last_for_subject(subject).await {
+            Ok(message) => Ok(message.sequence),
+            Err(err) if matches!(err.kind(), DirectGetErrorKind::NotFound) => Ok(0),
+            Err(err) => Err(self.unavailable("a direct get", err)),
+        }
     }
 
     /// A message get answered by the stream leader (read-after-write), `None` when there
@@ -921,8 +931,8 @@ impl EventLog for JetStreamLog {
         // A batched get looking for the subject after `from` costs the server a scan of
         // the stream from there, which grows with the log (it saturated nats-server at
         // 1,000 commands/s over 50k messages); the subject's last position is one index
-        // lookup, at the leader, so nothing acknowledged is missed.
-        if self.last_of_subject(&subject).await? < from {
+        // lookup, answered like the batched get (by any replica that allows direct gets).
+        if self.direct_last_of_subject(&subject).await? < from {
             return Ok(Vec::new());
         }
         self.direct_batch(from, &subject, usize::MAX).await
