@@ -55,6 +55,10 @@ const DEAD_LETTER: u8 = b'd';
 /// How many notes wait for slow listeners before the oldest are dropped for them.
 const NOTE_CAPACITY: usize = 4_096;
 
+/// How long a live tail may deliver nothing while the log has more before it is
+/// replaced by a new subscription.
+const STALL_CHECK: Duration = Duration::from_secs(10);
+
 /// How many messages one batch folds at most.
 pub const DEFAULT_BATCH: usize = 1_000;
 
@@ -692,6 +696,10 @@ impl<M: Model> Projector<M> {
             self.config.batch.max(1),
             self.config.linger,
         ));
+        // A tail that stays silent while the log moves on is stuck (seen after a NATS
+        // node was lost under load: no error, no message): subscribe again.
+        let mut silence = tokio::time::interval(STALL_CHECK);
+        silence.reset();
         loop {
             if let Some((end, _)) = &until {
                 if self.checkpoint.position >= *end {
@@ -700,7 +708,21 @@ impl<M: Model> Projector<M> {
             }
             let batch = tokio::select! {
                 _ = shutdown.cancelled() => return Stop::Shutdown,
-                batch = batches.next() => batch,
+                batch = batches.next() => {
+                    silence.reset();
+                    batch
+                }
+                _ = silence.tick() => match self.log.last_position().await {
+                    Ok(last) if last > self.checkpoint.position => {
+                        return Stop::Retry(format!(
+                            "the log's live tail delivered nothing for {}s while the log \
+                             moved on to {last} (folded: {})",
+                            STALL_CHECK.as_secs(),
+                            self.checkpoint.position
+                        ));
+                    }
+                    _ => continue,
+                },
             };
             let Some(batch) = batch else {
                 return Stop::Retry("the log's live tail ended".into());
