@@ -78,34 +78,6 @@ pub struct Columns {
 }
 
 impl Columns {
-    pub fn add(&mut self, o: &Columns) {
-        self.answers += o.answers;
-        self.first_answer_ms += o.first_answer_ms;
-        self.first_answers += o.first_answers;
-        self.open_answer_ms += o.open_answer_ms;
-        self.open_answers += o.open_answers;
-        self.calls += o.calls;
-        self.missed_calls += o.missed_calls;
-        self.call_ms += o.call_ms;
-        self.chat_messages += o.chat_messages;
-        self.chats += o.chats;
-        self.missed_chats += o.missed_chats;
-        self.pickup_ms += o.pickup_ms;
-        self.pickups += o.pickups;
-        self.chat_ms += o.chat_ms;
-        self.chats_timed += o.chats_timed;
-        self.not_ranked += o.not_ranked;
-        self.positive += o.positive;
-        self.negative += o.negative;
-        self.incoming_messages += o.incoming_messages;
-        self.incoming_calls += o.incoming_calls;
-        self.finished_calls += o.finished_calls;
-        self.incoming_chats += o.incoming_chats;
-        self.finished_chats += o.finished_chats;
-        self.created += o.created;
-        self.resolved += o.resolved;
-    }
-
     fn is_empty(&self) -> bool {
         *self == Columns::default()
     }
@@ -158,9 +130,20 @@ impl Columns {
     }
 }
 
+/// The field list, once: adding, subtracting, and the sums partitions exchange.
 macro_rules! sums {
     ($($field:ident),* $(,)?) => {
         impl Columns {
+            /// Adds `o`, field by field.
+            pub fn add(&mut self, o: &Columns) {
+                $(self.$field += o.$field;)*
+            }
+
+            /// Takes `o` away, field by field, never below 0.
+            fn saturating_sub(&mut self, o: &Columns) {
+                $(self.$field = self.$field.saturating_sub(o.$field);)*
+            }
+
             /// The stored sums in field order (to merge reports of several partitions).
             pub fn to_sums(&self) -> Vec<u64> {
                 vec![$(self.$field),*]
@@ -335,7 +318,7 @@ impl Reports {
             if add {
                 columns.add(delta);
             } else {
-                subtract(&mut columns, delta);
+                columns.saturating_sub(delta);
             }
             if columns.is_empty() {
                 txn.remove(key);
@@ -426,41 +409,6 @@ fn finished_cell(f: &Finished) -> Cell<'_> {
         channel: f.channel,
         tags: &f.tags,
     }
-}
-
-fn subtract(c: &mut Columns, d: &Columns) {
-    let mut negated = *c;
-    macro_rules! sub {
-        ($($f:ident),*) => { $( negated.$f = c.$f.saturating_sub(d.$f); )* };
-    }
-    sub!(
-        answers,
-        first_answer_ms,
-        first_answers,
-        open_answer_ms,
-        open_answers,
-        calls,
-        missed_calls,
-        call_ms,
-        chat_messages,
-        chats,
-        missed_chats,
-        pickup_ms,
-        pickups,
-        chat_ms,
-        chats_timed,
-        not_ranked,
-        positive,
-        negative,
-        incoming_messages,
-        incoming_calls,
-        finished_calls,
-        incoming_chats,
-        finished_chats,
-        created,
-        resolved
-    );
-    *c = negated;
 }
 
 fn id_key(kind: u8, id: Uuid) -> Vec<u8> {
