@@ -165,6 +165,11 @@ where
     Ok(answers.into_iter().map(Response::into_inner).collect())
 }
 
+/// How far a merged answer has read: as far as the least advanced replica it merges.
+fn read_as_far<T>(answers: &[T], position: impl Fn(&T) -> u64) -> u64 {
+    answers.iter().map(position).min().unwrap_or(0)
+}
+
 /// For a query about the caller's own agent (whose partition the gateway cannot know):
 /// the answer of the replica that knows the agent.
 async fn whoever_knows<T, F, Fut>(upstream: &Upstream, ask: F) -> Result<Response<T>, Status>
@@ -239,7 +244,7 @@ impl TicketService for TicketGateway {
             message.page_size as usize
         };
         let more = pages.iter().any(|p| !p.next_page_token.is_empty());
-        let position = pages.iter().map(|p| p.position).min().unwrap_or(0);
+        let position = read_as_far(&pages, |p| p.position);
         let key = |t: &pb::Ticket| {
             let millis = t
                 .created_at
@@ -280,7 +285,7 @@ impl TicketService for TicketGateway {
             ask!(TicketServiceClient, count_tickets, metadata, message),
         )
         .await?;
-        let position = answers.iter().map(|a| a.position).min().unwrap_or(0);
+        let position = read_as_far(&answers, |a| a.position);
         let mut sums: BTreeMap<String, pb::DepartmentTicketCounts> = BTreeMap::new();
         for department in answers.into_iter().flat_map(|a| a.departments) {
             let sum = sums
@@ -343,7 +348,7 @@ impl StatsService for StatsGateway {
         } else {
             message.limit as usize
         };
-        let position = answers.iter().map(|a| a.position).min().unwrap_or(0);
+        let position = read_as_far(&answers, |a| a.position);
         let (from, to) = answers
             .first()
             .map(|a| (a.from.clone(), a.to.clone()))
@@ -453,7 +458,7 @@ impl LevelService for LevelGateway {
         } else {
             message.limit as usize
         };
-        let position = answers.iter().map(|a| a.position).min().unwrap_or(0);
+        let position = read_as_far(&answers, |a| a.position);
         let mut rows: Vec<pb::LeaderboardRow> = answers.into_iter().flat_map(|a| a.rows).collect();
         let rank = |r: &pb::LeaderboardRow| r.level.as_ref().map_or(0, |l| l.rank);
         let when = |r: &pb::LeaderboardRow| r.reached_at.map(|t| (t.seconds, t.nanos));
@@ -486,7 +491,7 @@ impl LevelService for LevelGateway {
             ),
         )
         .await?;
-        let position = answers.iter().map(|a| a.position).min().unwrap_or(0);
+        let position = read_as_far(&answers, |a| a.position);
         let condition = answers
             .first()
             .map(|a| a.condition.clone())
@@ -582,7 +587,7 @@ impl BadgeGateway {
             ),
         )
         .await?;
-        let position = answers.iter().map(|a| a.position).min().unwrap_or(0);
+        let position = read_as_far(&answers, |a| a.position);
         let mut by_key: BTreeMap<String, (pb::Badge, Vec<pb::BadgeEvaluation>)> = BTreeMap::new();
         for standing in answers.into_iter().flat_map(|a| a.badges) {
             let badge = standing.badge.unwrap_or_default();
@@ -625,7 +630,7 @@ impl BadgeGateway {
             ),
         )
         .await?;
-        let position = answers.iter().map(|a| a.position).min().unwrap_or(0);
+        let position = read_as_far(&answers, |a| a.position);
         let badge = answers.first().and_then(|a| a.badge.clone());
         let best = badge.as_ref().map_or(0, |b| b.best);
         let mut by_day: BTreeMap<String, Vec<pb::BadgeEvaluation>> = BTreeMap::new();
@@ -784,7 +789,7 @@ impl ReportGateway {
             ask!(ReportServiceClient, get_report, metadata, message.clone()),
         )
         .await?;
-        let position = answers.iter().map(|a| a.position).min().unwrap_or(0);
+        let position = read_as_far(&answers, |a| a.position);
         let mut sums: BTreeMap<(Option<i64>, String, String), (pb::ReportRow, Columns)> =
             BTreeMap::new();
         for row in answers.into_iter().flat_map(|a| a.rows) {
