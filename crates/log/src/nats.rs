@@ -557,7 +557,16 @@ impl JetStreamLog {
                     }
                 }
             }
-            out.push(self.stored_from_direct(reply)?);
+            let stored = self.stored_from_direct(reply)?;
+            // On a replicated stream more than one server may answer the same request
+            // (seen on an R3 stream: a batch of 100 came back twice). Each answers in
+            // order, so whatever is not past the last message taken is a repeat.
+            if out
+                .last()
+                .is_none_or(|last: &Stored| stored.position > last.position)
+            {
+                out.push(stored);
+            }
         };
         // Dropping the subscription unsubscribes too; this frees it now.
         replies.unsubscribe().await.ok();
@@ -603,6 +612,11 @@ impl JetStreamLog {
                         LogError::Storage(format!("bad JetStream reply subject: {err}"))
                     })?;
                     let (position, pending) = (info.stream_sequence, info.pending);
+                    if position < cursor.next {
+                        // An ordered consumer that reset itself before its first message
+                        // may start again from the stream's start: skip what was read.
+                        continue;
+                    }
                     out.push(Stored {
                         position,
                         subject: self.strip(message.subject.as_str())?,
@@ -697,6 +711,40 @@ fn version_at_least(version: &str, major: u64, minor: u64) -> bool {
 }
 
 /// Creates the stream, or checks and updates an existing one.
+/// How long a newly created replicated stream may take to elect its leader.
+const LEADER_ELECTION_WAIT: Duration = Duration::from_secs(10);
+
+/// Returns `stream` once it has a leader. A replicated stream is created before its Raft
+/// group has elected one, and an append until then finds no stream to answer it.
+async fn wait_for_leader(
+    mut stream: jetstream::stream::Stream,
+    config: &JetStreamConfig,
+) -> Result<jetstream::stream::Stream, LogError> {
+    if config.replicas <= 1 {
+        return Ok(stream);
+    }
+    let deadline = tokio::time::Instant::now() + LEADER_ELECTION_WAIT;
+    loop {
+        let led = stream
+            .info()
+            .await
+            .ok()
+            .and_then(|info| info.cluster.as_ref().and_then(|c| c.leader.clone()))
+            .is_some();
+        if led {
+            return Ok(stream);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(LogError::Unavailable(format!(
+                "stream {} at {} was created but elected no leader within {:?}: are enough \
+                 of the cluster's servers up for {} replicas?",
+                config.stream, config.url, LEADER_ELECTION_WAIT, config.replicas
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn ensure_stream(
     js: &jetstream::Context,
     config: &JetStreamConfig,
@@ -775,7 +823,7 @@ async fn ensure_stream(
                     if js_err.error_code() == ErrorCode::STREAM_NOT_FOUND =>
                 {
                     match js.create_stream(&wanted).await {
-                        Ok(stream) => return Ok(stream),
+                        Ok(stream) => return wait_for_leader(stream, config).await,
                         // Another process created it meanwhile: check theirs.
                         Err(err)
                             if matches!(err.kind(), CreateStreamErrorKind::JetStream(e)
@@ -1061,14 +1109,29 @@ impl EventLog for JetStreamLog {
                     payload: message.payload.clone(),
                 })
             })
-            // The contract: the stream ends after its first error.
-            .scan(false, |failed, item: Result<Stored, LogError>| {
-                let out = if *failed { None } else { Some(item) };
-                if let Some(Err(_)) = &out {
-                    *failed = true;
-                }
-                futures::future::ready(out)
-            });
+            // The contract: the stream ends after its first error, and yields each
+            // position once, in order. An ordered consumer that reset itself before its
+            // first message may start again from the stream's start: what comes before
+            // the next position expected is skipped.
+            .scan(
+                (false, from.max(1)),
+                |(failed, next), item: Result<Stored, LogError>| {
+                    let out = match item {
+                        _ if *failed => None,
+                        Ok(stored) if stored.position < *next => Some(None),
+                        Ok(stored) => {
+                            *next = stored.position + 1;
+                            Some(Some(Ok(stored)))
+                        }
+                        Err(err) => {
+                            *failed = true;
+                            Some(Some(Err(err)))
+                        }
+                    };
+                    futures::future::ready(out)
+                },
+            )
+            .filter_map(futures::future::ready);
         Ok(Box::pin(stream))
     }
 }
