@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use crate::answers::Answers;
 use crate::auth;
 use crate::engine::Engine;
 use crate::reads::{agent_or_caller, limit, may_see_agent, reached};
@@ -24,6 +25,8 @@ pub struct LevelApi {
     view: LevelsView,
     /// Ends the level-up streams when the process stops.
     shutdown: CancellationToken,
+    /// The whole leaderboard, kept while the model has not moved.
+    leaderboards: Answers<Vec<pb::LeaderboardRow>>,
 }
 
 impl LevelApi {
@@ -32,6 +35,7 @@ impl LevelApi {
             engine,
             view,
             shutdown,
+            leaderboards: Answers::default(),
         }
     }
 }
@@ -170,21 +174,25 @@ impl LevelService for LevelApi {
         let request = request.into_inner();
         let limit = limit("limit", request.limit, 100, 10_000)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let rows = self
-            .view
-            .leaderboard()
-            .map_err(ApiError::from)?
-            .into_iter()
-            .take(limit)
-            .enumerate()
-            .map(|(i, row)| pb::LeaderboardRow {
-                place: i as u32 + 1,
-                agent_id: row.agent.to_string(),
-                name: row.name,
-                level: Some(level_pb(row.rank, &row.level)),
-                reached_at: Some(timestamp_from_millis(row.reached_at.millis())),
+        let leaderboard = self
+            .leaderboards
+            .get_or_compute(position, Vec::new(), || {
+                let rows = self.view.leaderboard()?;
+                Ok::<_, ApiError>(
+                    rows.into_iter()
+                        .enumerate()
+                        .map(|(i, row)| pb::LeaderboardRow {
+                            place: i as u32 + 1,
+                            agent_id: row.agent.to_string(),
+                            name: row.name,
+                            level: Some(level_pb(row.rank, &row.level)),
+                            reached_at: Some(timestamp_from_millis(row.reached_at.millis())),
+                        })
+                        .collect(),
+                )
             })
-            .collect();
+            .await?;
+        let rows = leaderboard.iter().take(limit).cloned().collect();
         Ok(Response::new(pb::GetLeaderboardResponse { rows, position }))
     }
 

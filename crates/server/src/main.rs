@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod answers;
 mod auth;
 mod badges;
 mod commands;

@@ -12,8 +12,10 @@ use helpdesk_projections::calendar::{days_from_civil, local_hour_start, Day};
 use helpdesk_projections::reports::{
     bucket_label, Bucket, Columns, Group, GroupBy, Query, ReportsView, COLUMNS,
 };
+use prost::Message;
 use tonic::{Request, Response, Status};
 
+use crate::answers::Answers;
 use crate::auth;
 use crate::engine::Engine;
 use crate::reads::reached;
@@ -28,11 +30,17 @@ const CSV_ROWS_PER_CHUNK: usize = 500;
 pub struct ReportApi {
     engine: Arc<Engine>,
     view: ReportsView,
+    /// Sorted rows by request, kept while the model has not moved.
+    reports: Answers<Vec<pb::ReportRow>>,
 }
 
 impl ReportApi {
     pub fn new(engine: Arc<Engine>, view: ReportsView) -> Self {
-        ReportApi { engine, view }
+        ReportApi {
+            engine,
+            view,
+            reports: Answers::default(),
+        }
     }
 
     async fn caller(
@@ -50,34 +58,47 @@ impl ReportApi {
         Ok(principal)
     }
 
-    /// Waits for the position and runs the query: the rows as the API sends them,
-    /// sorted as asked.
+    /// Waits for the position and runs the query (or finds its answer kept): the rows as
+    /// the API sends them, sorted as asked.
     async fn rows(
         &self,
         request: &pb::ReportRequest,
-    ) -> Result<(Vec<pb::ReportRow>, u64), ApiError> {
+    ) -> Result<(Arc<Vec<pb::ReportRow>>, u64), ApiError> {
         let query = query(request)?;
         let sort = sort_column(request)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let rows = self.view.report(&query)?;
-        if rows.len() > MAX_ROWS {
-            return Err(too_many(rows.len()));
+        // The question is the request without its read options (which only say how long
+        // to wait).
+        let question = pb::ReportRequest {
+            read: None,
+            ..request.clone()
         }
-        let zone = self.view.zone().unwrap_or(jiff::tz::TimeZone::UTC);
-        let mut rows: Vec<pb::ReportRow> = rows
-            .iter()
-            .map(|row| pb::ReportRow {
-                bucket: bucket_label(row.bucket, query.bucket),
-                bucket_start: Some(timestamp_from_millis(
-                    local_hour_start(row.bucket, &zone).millis(),
-                )),
-                group_id: group_id(&row.group),
-                group: row.label.clone(),
-                values: row.columns.report().to_vec(),
-                sums: row.columns.to_sums(),
+        .encode_to_vec();
+        let rows = self
+            .reports
+            .get_or_compute(position, question, || {
+                let rows = self.view.report(&query)?;
+                if rows.len() > MAX_ROWS {
+                    return Err(too_many(rows.len()));
+                }
+                let zone = self.view.zone().unwrap_or(jiff::tz::TimeZone::UTC);
+                let mut rows: Vec<pb::ReportRow> = rows
+                    .iter()
+                    .map(|row| pb::ReportRow {
+                        bucket: bucket_label(row.bucket, query.bucket),
+                        bucket_start: Some(timestamp_from_millis(
+                            local_hour_start(row.bucket, &zone).millis(),
+                        )),
+                        group_id: group_id(&row.group),
+                        group: row.label.clone(),
+                        values: row.columns.report().to_vec(),
+                        sums: row.columns.to_sums(),
+                    })
+                    .collect();
+                sort_rows(&mut rows, sort, request.ascending);
+                Ok(rows)
             })
-            .collect();
-        sort_rows(&mut rows, sort, request.ascending);
+            .await?;
         Ok((rows, position))
     }
 }
@@ -328,7 +349,7 @@ impl ReportService for ReportApi {
         let (rows, position) = self.rows(request.get_ref()).await?;
         Ok(Response::new(pb::ReportResponse {
             columns: COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
-            rows,
+            rows: rows.to_vec(),
             position,
         }))
     }
