@@ -121,11 +121,15 @@ async fn send_until_accepted(
             }
             Ok(other) => anyhow::bail!("no answer to the command: {other:?}"),
             Err(status) => {
+                // A call past this client's deadline ends CANCELLED ("Timeout expired") in
+                // tonic: like DEADLINE_EXCEEDED, the command may or may not have been
+                // carried out, and sending it again with its id tells which.
                 anyhow::ensure!(
                     matches!(
                         status.code(),
                         Code::Unavailable | Code::DeadlineExceeded | Code::Aborted
-                    ),
+                    ) || (status.code() == Code::Cancelled
+                        && status.message().contains("Timeout expired")),
                     "command failed: {status:?}"
                 );
                 format!("{status:?}")

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use helpdesk_api::convert::{command_id, timestamp_from_millis};
 use helpdesk_api::{pb, AdminService, ApiError, IntoCommand, ParsedCommand};
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::{self, new_token, token_hash};
 use crate::commands::{execute, response};
-use crate::engine::Engine;
+use crate::engine::{Engine, Freshness};
 use crate::recompute::{self, Found};
 
 #[derive(Clone)]
@@ -170,7 +171,8 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let received = Instant::now();
+        let principal = auth::authenticate_as_of(&self.engine, request.metadata(), received)
             .await
             .map_err(ApiError::from)?;
         let secret = new_token();
@@ -179,7 +181,7 @@ impl AdminService for AdminApi {
             unreachable!("issue_token makes an IssueToken command")
         };
         let token_id = issue.token_id.to_string();
-        let outcome = execute(&self.engine, &principal, parsed).await?;
+        let outcome = execute(&self.engine, &principal, parsed, received).await?;
         // A duplicate did not store this secret: handing it out would hand out nothing.
         let token = if outcome.duplicate {
             String::new()
@@ -198,11 +200,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::RevokeTokenRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let received = Instant::now();
+        let principal = auth::authenticate_as_of(&self.engine, request.metadata(), received)
             .await
             .map_err(ApiError::from)?;
         let parsed = request.into_inner().into_command(principal.agent)?;
-        let outcome = execute(&self.engine, &principal, parsed).await?;
+        let outcome = execute(&self.engine, &principal, parsed, received).await?;
         Ok(Response::new(response(outcome)))
     }
 
@@ -221,7 +224,7 @@ impl AdminService for AdminApi {
         }
         let config = self
             .engine
-            .load(helpdesk_domain::AggregateId::config(), true)
+            .load(helpdesk_domain::AggregateId::config(), Freshness::now())
             .await
             .map_err(ApiError::from)?;
         let helpdesk_domain::State::Config(config) = &config.state else {
@@ -306,7 +309,7 @@ impl AdminService for AdminApi {
                 occurred_at: None,
                 command: chunk.into(),
             };
-            let outcome = execute(&self.engine, &principal, parsed).await?;
+            let outcome = execute(&self.engine, &principal, parsed, Instant::now()).await?;
             out.applied.push(response(outcome));
         }
         tracing::info!(
@@ -381,7 +384,7 @@ impl AdminService for AdminApi {
                 }
                 .into(),
             };
-            let outcome = execute(&self.engine, &principal, parsed).await?;
+            let outcome = execute(&self.engine, &principal, parsed, Instant::now()).await?;
             out.applied.push(response(outcome));
         }
         tracing::info!(

@@ -14,7 +14,7 @@ use helpdesk_domain::{
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::engine::{Engine, ExecError};
+use crate::engine::{Engine, ExecError, Freshness};
 
 /// Every token starts with this, so a leaked one is easy to find in a repository scan.
 const TOKEN_PREFIX: &str = "hd_";
@@ -59,12 +59,23 @@ pub enum AuthError {
 }
 
 /// The principal behind a request's metadata as the log says now, within their rate
-/// limit: for commands and administration.
+/// limit: for administration.
 pub async fn authenticate(
     engine: &Engine,
     metadata: &tonic::metadata::MetadataMap,
 ) -> Result<Principal, AuthError> {
-    let (principal, _) = principal_of(engine, metadata).await?;
+    authenticate_as_of(engine, metadata, Instant::now()).await
+}
+
+/// The principal behind a request's metadata as the log said when the request arrived
+/// (everything acknowledged before `received` counts), within their rate limit: for
+/// commands, whose decision then reads the log as of the same instant.
+pub async fn authenticate_as_of(
+    engine: &Engine,
+    metadata: &tonic::metadata::MetadataMap,
+    received: Instant,
+) -> Result<Principal, AuthError> {
+    let (principal, _) = principal_of(engine, metadata, Freshness::AsOf(received)).await?;
     if !engine.allow(principal.actor) {
         return Err(AuthError::RateLimited);
     }
@@ -111,7 +122,7 @@ pub async fn authenticate_query(
             principal
         }
         None => {
-            let (principal, expires_at) = principal_of(engine, metadata).await?;
+            let (principal, expires_at) = principal_of(engine, metadata, Freshness::now()).await?;
             let mut known = cache
                 .known
                 .lock()
@@ -150,14 +161,15 @@ fn check_expiry(expires_at: Option<Timestamp>) -> Result<(), AuthError> {
     }
 }
 
-/// The principal behind a request's metadata, read from the log now, and when the
-/// token expires.
+/// The principal behind a request's metadata, as fresh as asked, and when the token
+/// expires.
 async fn principal_of(
     engine: &Engine,
     metadata: &tonic::metadata::MetadataMap,
+    freshness: Freshness,
 ) -> Result<(Principal, Option<Timestamp>), AuthError> {
     let token = bearer_token(metadata)?;
-    let config = engine.load(AggregateId::config(), true).await?;
+    let config = engine.load(AggregateId::config(), freshness).await?;
     let State::Config(config) = &config.state else {
         unreachable!("the config aggregate folds into config state")
     };
@@ -167,7 +179,9 @@ async fn principal_of(
     check_expiry(token.expires_at)?;
     let principal = match &token.subject {
         TokenSubject::Agent(agent_id) => {
-            let agent = engine.load(AggregateId::agent(*agent_id), true).await?;
+            let agent = engine
+                .load(AggregateId::agent(*agent_id), freshness)
+                .await?;
             let State::Agent(agent) = &agent.state else {
                 unreachable!("an agent aggregate folds into agent state")
             };

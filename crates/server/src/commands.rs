@@ -6,6 +6,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::Stream;
 use helpdesk_api::{pb, ApiError, CommandService, IntoCommand, ParsedCommand};
@@ -34,11 +35,13 @@ impl CommandApi {
         CommandApi { engine, shutdown }
     }
 
+    /// The caller as the log said when the request arrived.
     async fn principal(
         &self,
         metadata: &tonic::metadata::MetadataMap,
+        received: Instant,
     ) -> Result<Principal, ApiError> {
-        Ok(auth::authenticate(&self.engine, metadata).await?)
+        Ok(auth::authenticate_as_of(&self.engine, metadata, received).await?)
     }
 
     /// One unary command: authenticate, parse, execute.
@@ -47,10 +50,10 @@ impl CommandApi {
         name: &'static str,
         request: Request<R>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
-        let started = std::time::Instant::now();
-        let principal = self.principal(request.metadata()).await?;
+        let started = Instant::now();
+        let principal = self.principal(request.metadata(), started).await?;
         let result = match request.into_inner().into_command(principal.agent) {
-            Ok(parsed) => execute(&self.engine, &principal, parsed).await,
+            Ok(parsed) => execute(&self.engine, &principal, parsed, started).await,
             Err(err) => Err(err),
         };
         record(name, &result, started);
@@ -58,22 +61,24 @@ impl CommandApi {
     }
 }
 
-/// Runs one parsed command for `principal`.
+/// Runs one parsed command for `principal`, received at `received`.
 pub(crate) async fn execute(
     engine: &Engine,
     principal: &Principal,
     parsed: ParsedCommand,
+    received: Instant,
 ) -> Result<Outcome, ApiError> {
     let request = engine::Request {
         command_id: Some(parsed.command_id),
         occurred_at: parsed.occurred_at,
         command: parsed.command,
+        received,
     };
     Ok(engine.execute(principal, request).await?)
 }
 
 /// Counts a command's outcome (refusals of malformed requests included) and its time.
-fn record(name: &'static str, result: &Result<Outcome, ApiError>, started: std::time::Instant) {
+fn record(name: &'static str, result: &Result<Outcome, ApiError>, started: Instant) {
     let code = match result {
         Ok(_) => "OK",
         Err(err) => err.code().as_str(),
@@ -117,7 +122,7 @@ macro_rules! command_service {
                 &self,
                 request: Request<Streaming<pb::ExecuteRequest>>,
             ) -> Result<Response<ExecuteStream>, Status> {
-                let principal = self.principal(request.metadata()).await?;
+                let principal = self.principal(request.metadata(), Instant::now()).await?;
                 let requests = request.into_inner();
                 let (tx, rx) = mpsc::channel(EXECUTE_BUFFER);
                 tokio::spawn(run_stream(
@@ -137,10 +142,12 @@ macro_rules! command_service {
 async fn run_stream(
     engine: Arc<Engine>,
     principal: Principal,
-    mut requests: Streaming<pb::ExecuteRequest>,
+    requests: Streaming<pb::ExecuteRequest>,
     tx: mpsc::Sender<Result<pb::ExecuteResponse, Status>>,
     shutdown: CancellationToken,
 ) {
+    let (reader, mut arrived) = read_ahead(requests);
+    let _stop_reading = reader.drop_guard();
     let mut index = 0u64;
     loop {
         let next = tokio::select! {
@@ -149,21 +156,16 @@ async fn run_stream(
             // The process stops: the commands answered so far stand; the client sees
             // the stream end and can send the rest again (same command ids) elsewhere.
             _ = shutdown.cancelled() => return,
-            next = requests.message() => next,
+            next = arrived.recv() => next,
         };
-        let message = match next {
-            Ok(Some(message)) => message,
-            Ok(None) => return,
-            Err(status) => {
-                tracing::debug!("Execute stream ended with {status}");
-                return;
-            }
+        let Some((received, message)) = next else {
+            return;
         };
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let (name, result) = match message.into_command(principal.agent) {
             Ok(parsed) => (
                 parsed.command.name(),
-                execute(&engine, &principal, parsed).await,
+                execute(&engine, &principal, parsed, received).await,
             ),
             Err(err) => ("Execute", Err(err)),
         };
@@ -180,6 +182,42 @@ async fn run_stream(
         }
         index += 1;
     }
+}
+
+/// Reads an `Execute` stream's requests as they arrive, up to [`EXECUTE_BUFFER`] ahead
+/// of the commands carried out, each with the instant it arrived. A command sees what the
+/// log acknowledged before it arrived (`engine::Request::received`), so the commands of
+/// a burst share one look at the log's end instead of each asking for its own.
+fn read_ahead(
+    mut requests: Streaming<pb::ExecuteRequest>,
+) -> (
+    CancellationToken,
+    mpsc::Receiver<(Instant, pb::ExecuteRequest)>,
+) {
+    let (ahead, arrived) = mpsc::channel(EXECUTE_BUFFER);
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                _ = stopped.cancelled() => return,
+                next = requests.message() => next,
+            };
+            match next {
+                Ok(Some(message)) => {
+                    if ahead.send((Instant::now(), message)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(status) => {
+                    tracing::debug!("Execute stream ended with {status}");
+                    return;
+                }
+            }
+        }
+    });
+    (stop, arrived)
 }
 
 command_service! {

@@ -4,12 +4,15 @@
 //! comes from a cache that is trusted as it is: if it is stale the append's expected
 //! position is wrong, the log refuses it with a conflict, and the engine reloads and
 //! decides again. The other aggregates a decision reads (`domain::needs`), the
-//! configuration and the caller's own agent are caught up from the log before every
-//! decision, because no conflict would reveal them stale when another process wrote them.
+//! configuration and the caller's own agent must hold everything the log acknowledged
+//! before the command arrived ([`Freshness::AsOf`]), because no conflict would reveal
+//! them stale when another process wrote them: the [`Follower`] says which cached ones
+//! do, and the rest are read from the log.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bytes::Bytes;
 use helpdesk_domain::{
@@ -17,7 +20,10 @@ use helpdesk_domain::{
     DomainError, Envelope, Event, Principal, State, Timestamp,
 };
 use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::follower::Follower;
 
 /// How often a command is decided after losing races (to other processes; this one
 /// takes turns) before it is `ABORTED`.
@@ -35,6 +41,30 @@ pub struct Request {
     /// A caller-supplied event time (imports); checked by `domain::effective_time`.
     pub occurred_at: Option<Timestamp>,
     pub command: Command,
+    /// When the command arrived: its decision sees everything the log acknowledged
+    /// before then.
+    pub received: Instant,
+}
+
+/// How current a loaded aggregate must be.
+#[derive(Debug, Clone, Copy)]
+pub enum Freshness {
+    /// As cached, read from the log only when not cached: for a command's target, whose
+    /// append checks that nothing came after it.
+    Cached,
+    /// As cached, and when not cached assumed not to exist yet: for the target of a
+    /// command that starts it, whose append (expecting an empty subject) is refused if
+    /// it does exist.
+    CachedOrNew,
+    /// Holding every message the log acknowledged before this instant.
+    AsOf(Instant),
+}
+
+impl Freshness {
+    /// Everything acknowledged until now.
+    pub fn now() -> Self {
+        Freshness::AsOf(Instant::now())
+    }
 }
 
 /// What a command did.
@@ -117,6 +147,8 @@ pub struct Engine {
     clock_position: AtomicU64,
     /// Who recent queries came from (queries may be authorized from a recent reading).
     query_principals: crate::auth::QueryPrincipals,
+    /// Which cached aggregates are current, once [`Engine::follow`] has started it.
+    follower: Arc<Follower>,
 }
 
 impl Engine {
@@ -131,7 +163,17 @@ impl Engine {
             limiter: crate::security::RateLimiter::new(0),
             clock_position: AtomicU64::new(0),
             query_principals: crate::auth::QueryPrincipals::default(),
+            follower: Arc::default(),
         }
+    }
+
+    /// Follows the log from its end until `shutdown`, so that decisions read from the log
+    /// only the aggregates that changed (see [`Follower`]). Call it before the first
+    /// command: what is cached before it is forgotten.
+    pub async fn follow(&self, shutdown: CancellationToken) -> Result<(), LogError> {
+        self.follower.start(self.log.clone(), shutdown).await?;
+        self.cache.lock().expect("cache lock").clear();
+        Ok(())
     }
 
     /// Who recent queries came from.
@@ -234,7 +276,7 @@ impl Engine {
                 .occurred_at
                 .unwrap_or_else(wall_clock)
                 .min(wall_clock());
-            self.end_planned_pause(target, at).await?;
+            self.end_planned_pause(target, at, request.received).await?;
         }
         self.decide_and_append(principal, request, target).await
     }
@@ -247,16 +289,21 @@ impl Engine {
         target: AggregateId,
     ) -> Result<Outcome, ExecError> {
         let command_id = request.command_id.unwrap_or_else(Uuid::now_v7);
-        let mut fresh = false;
+        let mut target_freshness = if request.command.starts_aggregate() {
+            Freshness::CachedOrNew
+        } else {
+            Freshness::Cached
+        };
+        let needed = Freshness::AsOf(request.received);
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 backoff(attempt).await;
             }
-            let loaded = self.load(target, fresh).await?;
+            let loaded = self.load(target, target_freshness).await?;
             if let Some(&position) = loaded.commands.get(&command_id) {
                 return self.replay_outcome(command_id, target, position).await;
             }
-            let config = self.load(AggregateId::config(), true).await?;
+            let config = self.load(AggregateId::config(), needed).await?;
             let State::Config(config_state) = &config.state else {
                 unreachable!("the config aggregate folds into config state")
             };
@@ -265,7 +312,7 @@ impl Engine {
                 if id == target || related.contains_key(&id) {
                     continue;
                 }
-                related.insert(id, self.load(id, true).await?.state.clone());
+                related.insert(id, self.load(id, needed).await?.state.clone());
             }
             let now = domain::effective_time(
                 request.occurred_at,
@@ -331,7 +378,7 @@ impl Engine {
                 Err(LogError::Conflict { .. }) => {
                     crate::metrics::COMMANDS.conflict();
                     tracing::debug!(subject = %target.subject(), attempt, "conflict, deciding again on fresh state");
-                    fresh = true;
+                    target_freshness = Freshness::now();
                 }
                 Err(err) => return Err(err.into()),
             }
@@ -346,8 +393,13 @@ impl Engine {
     /// to the agent, the system records that end, at exactly that time, with a command
     /// id derived from the pause so that the policy doing the same never doubles it.
     /// The caller holds the agent's turn.
-    async fn end_planned_pause(&self, agent: AggregateId, at: Timestamp) -> Result<(), ExecError> {
-        let loaded = self.load(agent, true).await?;
+    async fn end_planned_pause(
+        &self,
+        agent: AggregateId,
+        at: Timestamp,
+        since: Instant,
+    ) -> Result<(), ExecError> {
+        let loaded = self.load(agent, Freshness::AsOf(since)).await?;
         let State::Agent(state) = &loaded.state else {
             return Ok(());
         };
@@ -359,6 +411,7 @@ impl Engine {
                 command_id: Some(command_id),
                 occurred_at: Some(planned_end),
                 command,
+                received: since,
             };
             self.decide_and_append(&Principal::system(), request, agent)
                 .await?;
@@ -375,7 +428,7 @@ impl Engine {
     ) -> Result<(), ExecError> {
         let target = AggregateId::agent(agent);
         let _turn = self.stripes[stripe(&target)].lock().await;
-        self.end_planned_pause(target, now).await
+        self.end_planned_pause(target, now, Instant::now()).await
     }
 
     /// Runs a command of the system itself (setup, ticks, planned pause ends).
@@ -414,14 +467,28 @@ impl Engine {
         })
     }
 
-    /// The aggregate from the cache; caught up from the log when `catch_up` is set or
-    /// it is not cached.
-    pub async fn load(&self, id: AggregateId, catch_up: bool) -> Result<Arc<Loaded>, ExecError> {
+    /// The aggregate from the cache, read from the log when it is not cached or not as
+    /// fresh as asked.
+    pub async fn load(
+        &self,
+        id: AggregateId,
+        freshness: Freshness,
+    ) -> Result<Arc<Loaded>, ExecError> {
         let cached = self.cache.lock().expect("cache lock").get(&id).cloned();
-        let base = match cached {
-            Some(loaded) if !catch_up => return Ok(loaded),
-            Some(loaded) => loaded,
-            None => Arc::new(Loaded::new(id.kind)),
+        let base = match (cached, freshness) {
+            (Some(loaded), Freshness::Cached | Freshness::CachedOrNew) => return Ok(loaded),
+            (None, Freshness::CachedOrNew) => return Ok(Arc::new(Loaded::new(id.kind))),
+            (Some(loaded), Freshness::AsOf(since)) => {
+                let last = self
+                    .follower
+                    .last_position_of(&*self.log, id, since)
+                    .await?;
+                if last.is_some_and(|last| loaded.position >= last) {
+                    return Ok(loaded);
+                }
+                loaded
+            }
+            (None, _) => Arc::new(Loaded::new(id.kind)),
         };
         let subject = id.subject();
         let newer = self.log.read_subject(&subject, base.position).await?;

@@ -13,6 +13,7 @@ mod commands;
 mod dev;
 mod engine;
 mod eventlog;
+mod follower;
 mod gateway;
 mod grpc;
 mod levels;

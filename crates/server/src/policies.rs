@@ -14,7 +14,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use helpdesk_domain::command::PauseAgent;
 use helpdesk_domain::{Command, PauseReason};
@@ -83,6 +83,7 @@ async fn look(
                 },
                 planned_minutes: None,
             }),
+            received: Instant::now(),
         };
         match engine.execute_as_system(request).await {
             Ok(outcome) => tracing::info!(
@@ -158,6 +159,7 @@ mod tests {
                     command_id: None,
                     occurred_at: at,
                     command: command.into(),
+                    received: Instant::now(),
                 })
                 .await
                 .unwrap();

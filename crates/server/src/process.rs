@@ -73,6 +73,10 @@ impl Process {
         owner_token: Option<&str>,
         tick: Duration,
     ) -> anyhow::Result<()> {
+        engine
+            .follow(self.shutdown.clone())
+            .await
+            .context("cannot follow the event log")?;
         let owner = setup::ensure(engine, owner_token)
             .await
             .context("cannot set the organization up")?;

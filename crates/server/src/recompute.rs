@@ -23,7 +23,7 @@ use helpdesk_projections::levels::{diff, Diff, Levels, LevelsView, Mode, Reached
 use helpdesk_projections::{Model, Projector, ProjectorConfig};
 use uuid::Uuid;
 
-use crate::engine::{Engine, ExecError};
+use crate::engine::{Engine, ExecError, Freshness};
 
 /// What a recompute found, with the level names to show it.
 pub struct Found {
@@ -50,7 +50,7 @@ pub async fn find(
     data_dir: &Path,
     mode: RecomputeMode,
 ) -> Result<Found, RecomputeError> {
-    let config = engine.load(AggregateId::config(), true).await?;
+    let config = engine.load(AggregateId::config(), Freshness::now()).await?;
     let State::Config(config) = &config.state else {
         unreachable!("the config aggregate folds into config state")
     };

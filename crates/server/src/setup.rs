@@ -9,6 +9,8 @@
 //! history imported afterwards (`helpdesk simulate`, a backfill) up to the setup's time.
 //! The default levels are thereby in force from the beginning, as defaults should be.
 
+use std::time::Instant;
+
 use helpdesk_domain::{
     command::{DefineLevel, IssueToken, RegisterAgent, SetUpOrganization},
     AgentId, AggregateId, Command, LevelId, Role, State, Timestamp, TokenId, TokenSubject,
@@ -17,7 +19,7 @@ use rand::RngCore;
 use uuid::Uuid;
 
 use crate::auth::{new_token, token_hash};
-use crate::engine::{Engine, ExecError, Request};
+use crate::engine::{Engine, ExecError, Freshness, Request};
 
 /// The namespace of the setup's derived ids (a v4 uuid fixed forever).
 const SETUP: Uuid = Uuid::from_u128(0x6d1f_7c52_8a4e_4c1b_9a07_3f0e_52d4_b7a1);
@@ -35,7 +37,7 @@ pub enum OwnerToken {
 
 /// Sets the organization up if it is not yet, and makes sure its Owner has a token.
 pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerToken, ExecError> {
-    let config = engine.load(AggregateId::config(), true).await?;
+    let config = engine.load(AggregateId::config(), Freshness::now()).await?;
     let State::Config(config) = &config.state else {
         unreachable!("the config aggregate folds into config state")
     };
@@ -69,7 +71,7 @@ pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerT
         tracing::info!("organization set up with the default levels");
     }
 
-    let config = engine.load(AggregateId::config(), true).await?;
+    let config = engine.load(AggregateId::config(), Freshness::now()).await?;
     let State::Config(config) = &config.state else {
         unreachable!("the config aggregate folds into config state")
     };
@@ -113,6 +115,7 @@ pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerT
                 subject: TokenSubject::Agent(owner),
                 expires_at: None,
             }),
+            received: Instant::now(),
         })
         .await?;
     tracing::info!(agent = %owner, "the Owner has a token");
@@ -125,6 +128,7 @@ async fn run(engine: &Engine, key: &str, command: Command) -> Result<(), ExecErr
             command_id: Some(Uuid::new_v5(&SETUP, key.as_bytes())),
             occurred_at: Some(Timestamp::EPOCH),
             command,
+            received: Instant::now(),
         })
         .await?;
     Ok(())

@@ -74,6 +74,20 @@ macro_rules! commands {
                 }
             }
 
+            /// Whether the command starts its target aggregate (which must not exist
+            /// yet): a writer may assume the target empty without reading the log, since
+            /// the log refuses the append if it is not.
+            pub fn starts_aggregate(&self) -> bool {
+                matches!(
+                    self,
+                    Command::RegisterAgent(_)
+                        | Command::CreateDepartment(_)
+                        | Command::CreateTicket(_)
+                        | Command::StartChat(_)
+                        | Command::IncomingCall(_)
+                )
+            }
+
             /// Input limits and shape (SPEC §3), without state: `INVALID_ARGUMENT`.
             pub fn validate(&self) -> Result<(), DomainError> {
                 match self {

@@ -1,0 +1,194 @@
+//! A live tail of the log that tells the engine which cached aggregates are current.
+//!
+//! A decision reads more than its target: the configuration, the caller's agent, the
+//! agents and departments a command names (`domain::needs`). Another process may have
+//! changed any of them, and no conflict on the append would say so, so each used to be
+//! read from the log before every decision: one NATS round trip each, five to eight a
+//! command (docs/PERFORMANCE.md). The follower replaces those reads with one question per
+//! command: "what is the log's last position now?" Once its tail has delivered up to
+//! that position, it knows the last position of every configuration, agent and
+//! department subject, and a cached aggregate at that position is current: everything
+//! the log acknowledged before the command arrived is in it. Only an aggregate that is
+//! not cached, or that the tail says has moved on, is read.
+//!
+//! Concurrent commands share that question: while one is on its way the others wait for
+//! it and use its answer if it was asked after they arrived. When the tail is down or
+//! does not reach the position in [`TAIL_PATIENCE`], the engine reads as before, and the
+//! tail is replaced.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use helpdesk_domain::{AggregateId, AggregateKind};
+use helpdesk_log::{EventLog, LogError, Position, StoredStream};
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
+
+/// How long a command waits for the tail to deliver what the log already holds before
+/// it reads the log itself and the tail is replaced.
+const TAIL_PATIENCE: Duration = Duration::from_millis(500);
+/// How long to wait before subscribing again after the tail failed.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+
+/// What the tail of this process has seen of the log.
+#[derive(Debug)]
+pub struct Follower {
+    /// The position of the last message the tail delivered.
+    reached: watch::Sender<Position>,
+    /// Whether a tail is running and may be waited for.
+    live: AtomicBool,
+    /// The last position of each followed aggregate the tail has delivered.
+    last: Mutex<HashMap<AggregateId, Position>>,
+    /// The latest answer to "the log's last position": when it was asked, and the answer.
+    barrier: Mutex<Option<(Instant, Position)>>,
+    /// Held while the question is on its way, so that commands arriving meanwhile share
+    /// the next answer instead of each asking.
+    asking: tokio::sync::Mutex<()>,
+    /// Asks the tail to subscribe again (it was found silent).
+    restart: Notify,
+}
+
+impl Default for Follower {
+    fn default() -> Self {
+        Follower {
+            reached: watch::Sender::new(0),
+            live: AtomicBool::new(false),
+            last: Mutex::new(HashMap::new()),
+            barrier: Mutex::new(None),
+            asking: tokio::sync::Mutex::new(()),
+            restart: Notify::new(),
+        }
+    }
+}
+
+impl Follower {
+    /// Whether the follower keeps track of aggregates of this kind: the ones decisions
+    /// read without appending to them. Tickets, conversations and ratings are targets,
+    /// checked by the append itself, and far too many to keep a position for each.
+    pub fn follows(kind: AggregateKind) -> bool {
+        matches!(
+            kind,
+            AggregateKind::Config | AggregateKind::Agent | AggregateKind::Department
+        )
+    }
+
+    /// Subscribes at the log's end and follows it until `shutdown`. Aggregates cached
+    /// before this may miss what was appended meanwhile: the caller starts the follower
+    /// before it caches anything.
+    pub async fn start(
+        self: &Arc<Self>,
+        log: Arc<dyn EventLog>,
+        shutdown: CancellationToken,
+    ) -> Result<(), LogError> {
+        let end = log.last_position().await?;
+        let tail = log.subscribe(end + 1).await?;
+        self.reached.send_replace(end);
+        self.live.store(true, Ordering::Release);
+        tracing::debug!(from = end + 1, "following the log");
+        tokio::spawn(self.clone().run(log, tail, shutdown));
+        Ok(())
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        log: Arc<dyn EventLog>,
+        mut tail: StoredStream,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            let why = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.restart.notified() => "it did not deliver what the log holds".to_owned(),
+                next = tail.next() => match next {
+                    Some(Ok(stored)) => {
+                        if let Some(id) = AggregateId::from_subject(&stored.subject)
+                            .filter(|id| Self::follows(id.kind))
+                        {
+                            self.last.lock().expect("follower lock").insert(id, stored.position);
+                        }
+                        self.reached.send_replace(stored.position);
+                        continue;
+                    }
+                    Some(Err(err)) => err.to_string(),
+                    None => "it ended".to_owned(),
+                },
+            };
+            // Until a new tail runs, commands read the log themselves.
+            self.live.store(false, Ordering::Release);
+            tracing::warn!("the log's tail for commands is replaced: {why}");
+            tail = loop {
+                // The new tail goes on from the last message delivered, so that every
+                // position kept in `last` stays valid.
+                let from = *self.reached.borrow() + 1;
+                match log.subscribe(from).await {
+                    Ok(tail) => break tail,
+                    Err(err) => tracing::warn!("cannot follow the log again yet: {err}"),
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(RESUBSCRIBE_AFTER) => {}
+                }
+            };
+            self.live.store(true, Ordering::Release);
+        }
+    }
+
+    /// The last position of `id` in the log as of `since` (every message acknowledged
+    /// before it is counted; 0: none since the tail started), or `None` when the tail
+    /// cannot tell and the log must be read. The caller trusts a cached `id` at that
+    /// position or later only if it was read after the follower started.
+    pub async fn last_position_of(
+        &self,
+        log: &dyn EventLog,
+        id: AggregateId,
+        since: Instant,
+    ) -> Result<Option<Position>, LogError> {
+        if !Self::follows(id.kind) || !self.live.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let end = self.log_end_since(log, since).await?;
+        let mut reached = self.reached.subscribe();
+        let caught_up = tokio::time::timeout(TAIL_PATIENCE, reached.wait_for(|r| *r >= end))
+            .await
+            .is_ok_and(|waited| waited.is_ok());
+        if !caught_up {
+            self.restart.notify_one();
+            return Ok(None);
+        }
+        let last = self.last.lock().expect("follower lock");
+        Ok(Some(last.get(&id).copied().unwrap_or(0)))
+    }
+
+    /// The log's last position, asked at `since` or later.
+    async fn log_end_since(
+        &self,
+        log: &dyn EventLog,
+        since: Instant,
+    ) -> Result<Position, LogError> {
+        let answered_since = || {
+            self.barrier
+                .lock()
+                .expect("follower lock")
+                .filter(|(asked, _)| *asked >= since)
+                .map(|(_, end)| end)
+        };
+        if let Some(end) = answered_since() {
+            return Ok(end);
+        }
+        let _asking = self.asking.lock().await;
+        // Someone else may have asked while this one waited its turn.
+        if let Some(end) = answered_since() {
+            return Ok(end);
+        }
+        let asked = Instant::now();
+        let end = log.last_position().await?;
+        let mut barrier = self.barrier.lock().expect("follower lock");
+        if barrier.is_none_or(|(before, _)| before < asked) {
+            *barrier = Some((asked, end));
+        }
+        Ok(end)
+    }
+}
