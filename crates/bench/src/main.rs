@@ -385,12 +385,15 @@ async fn ingest_and_queries(
         .collect();
 
     let p0 = log.last_position().await?;
+    let in0 = nats.messages_in()?;
     eprintln!("== ingest: {} commands in sequence", sequential.len());
     let seq = ingest::sequential(&commands.url, &token, &sequential).await?;
     let p1 = log.last_position().await?;
+    let in1 = nats.messages_in()?;
     eprintln!("== ingest: streaming import of {} commands", import.len());
     let imported = ingest::import(&commands.url, &token, import).await?;
     let p2 = log.last_position().await?;
+    let in2 = nats.messages_in()?;
     eprintln!(
         "== ingest: {} clients, {} commands",
         args.clients, sizes.concurrent
@@ -404,15 +407,18 @@ async fn ingest_and_queries(
     )
     .await?;
     let p3 = log.last_position().await?;
+    let in3 = nats.messages_in()?;
     let seq_size = average_payload(&log, p0, p1).await?;
     let import_size = average_payload(&log, p1, p2).await?;
     let conc_size = average_payload(&log, p2, p3).await?;
 
     eprintln!("== ingest: raw JetStream baselines");
     raw.fresh_stream("RAW", "raw").await?;
+    let raw_in0 = nats.messages_in()?;
     let raw_sync = raw
         .publish_sync("raw", (p1 - p0) as usize, seq_size)
         .await?;
+    let raw_requests = (nats.messages_in()? - raw_in0) as f64 / (p1 - p0) as f64;
     let raw_async_import = raw
         .publish_async("raw", (p2 - p1) as usize, import_size)
         .await?;
@@ -453,6 +459,33 @@ async fn ingest_and_queries(
         raw_sync,
         Unit::PerSecond,
     ));
+    // What each command costs nats-server: the messages clients sent it per command
+    // (the command service's requests and publishes, and the flow control of its tail).
+    for (how, commands, messages_in) in [
+        (
+            "1 client in sequence",
+            seq.accepted + seq.rejected,
+            in1 - in0,
+        ),
+        (
+            "streaming Execute import",
+            imported.accepted + imported.rejected,
+            in2 - in1,
+        ),
+        (
+            "concurrent clients",
+            conc.accepted + conc.rejected,
+            in3 - in2,
+        ),
+    ] {
+        report.row(Row::info(
+            format!("NATS requests per command: {how}"),
+            messages_in as f64 / commands.max(1) as f64,
+            "raw sync publish: per message",
+            raw_requests,
+            Unit::Each,
+        ));
+    }
     report.note(format!(
         "ingest: in sequence {} accepted, {} refused; import {} accepted, {} refused \
          ({} log messages); concurrent {} accepted, {} refused",

@@ -14,6 +14,8 @@ pub enum Unit {
     Nanos,
     /// Mebibytes: lower is better.
     MiB,
+    /// A count per command or message (NATS requests): lower is better.
+    Each,
 }
 
 impl Unit {
@@ -30,6 +32,7 @@ impl Unit {
             Unit::Millis => format!("{value:.2} ms"),
             Unit::Nanos => format!("{value:.1} ns"),
             Unit::MiB => format!("{value:.0} MiB"),
+            Unit::Each => format!("{value:.2}"),
         }
     }
 }

@@ -311,6 +311,30 @@ impl NatsServer {
         }
     }
 
+    /// How many messages clients have sent the server so far (`in_msgs` of `/varz`):
+    /// publishes and requests alike, so the difference over a run counts the NATS
+    /// requests it made.
+    pub fn messages_in(&self) -> anyhow::Result<u64> {
+        let varz = exchange(
+            self.monitor_port,
+            b"GET /varz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+            |_| false,
+        )
+        .context("reading /varz")?;
+        let after = varz
+            .split_once("\"in_msgs\":")
+            .ok_or_else(|| anyhow!("/varz has no in_msgs: {varz:.200}"))?
+            .1;
+        let digits: String = after
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits
+            .parse()
+            .with_context(|| format!("in_msgs of /varz is not a number: {after:.40}"))
+    }
+
     /// One readiness check: JetStream enabled by the monitoring endpoint, then the
     /// server's greeting on the client port. Says what is missing otherwise.
     fn probe(&self) -> Result<(), String> {
