@@ -355,6 +355,8 @@ impl From<helpdesk_log::LogError> for ApiError {
             }
             // The engine retries conflicts itself; one that reaches a client persisted.
             E::Conflict { .. } => ApiError::aborted(err.to_string()),
+            // The engine appends such a batch's commands one by one instead.
+            E::BatchRefused(_) => ApiError::aborted(err.to_string()),
             E::Invalid(_) => ApiError::invalid_request(err.to_string()),
             E::Storage(_) => ApiError::internal(err.to_string()),
         }

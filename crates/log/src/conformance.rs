@@ -660,6 +660,135 @@ pub async fn concurrent_appends(log: SharedLog) {
     }
 }
 
+/// A batch is appended all or none: at consecutive positions after the log's last one
+/// when everything fits, not at all when the log moved on, an expected position is wrong
+/// or a message id is known; a refused batch leaves its ids unused; a live tail sees a
+/// batch's messages in order.
+pub async fn batches_all_or_nothing(log: SharedLog) {
+    let first = new_message(&log, append("agent.a", 0, "one", "a1")).await;
+    assert_eq!(first, 1);
+    let mut tail = log.subscribe(1).await.expect("subscribe");
+    let placed = log
+        .append_batch(
+            vec![
+                append("ticket.b", 0, "b-1", "b1"),
+                append("agent.a", 1, "a-2", "a2"),
+                append("ticket.b", 2, "b-2", "b2"),
+            ],
+            1,
+        )
+        .await
+        .expect("a batch that fits");
+    assert_eq!(
+        placed,
+        vec![2, 3, 4],
+        "consecutive positions after the last"
+    );
+    let stored = all(&log).await;
+    let payloads: Vec<_> = stored.iter().map(|s| s.payload.clone()).collect();
+    assert_eq!(
+        payloads,
+        ["a1", "b1", "a2", "b2"].map(Bytes::from),
+        "in batch order"
+    );
+    let b = log.read_subject("ticket.b", 0).await.expect("read_subject");
+    assert_eq!(
+        positions(&b),
+        vec![2, 4],
+        "a subject's messages in the batch"
+    );
+    for expected in 1..=4 {
+        let delivered = next_of(&mut tail, "the tail after a batch").await;
+        assert_eq!(
+            delivered.position, expected,
+            "the tail delivers the batch in order"
+        );
+    }
+
+    let refused = [
+        (
+            "the log moved on",
+            vec![append("ticket.c", 0, "c-1", "c1")],
+            3,
+        ),
+        (
+            "a wrong expected position",
+            vec![
+                append("ticket.c", 0, "c-1", "c1"),
+                append("agent.a", 1, "a-3", "a3"),
+            ],
+            4,
+        ),
+        (
+            "a known message id",
+            vec![
+                append("ticket.c", 0, "c-1", "c1"),
+                append("ticket.d", 0, "one", "d1"),
+            ],
+            4,
+        ),
+        (
+            "a message id twice",
+            vec![
+                append("ticket.c", 0, "c-1", "c1"),
+                append("ticket.d", 0, "c-1", "d1"),
+            ],
+            4,
+        ),
+        (
+            "a subject's second message expecting the wrong position",
+            vec![
+                append("ticket.c", 0, "c-1", "c1"),
+                append("ticket.c", 4, "c-2", "c2"),
+            ],
+            4,
+        ),
+    ];
+    for (why, appends, after) in refused {
+        match log.append_batch(appends, after).await {
+            Err(LogError::BatchRefused(_)) => {}
+            other => panic!("a batch with {why}: expected BatchRefused, got {other:?}"),
+        }
+        assert_eq!(last(&log).await, 4, "a batch with {why} appends nothing");
+    }
+    assert!(
+        log.read_subject("ticket.c", 0)
+            .await
+            .expect("read_subject")
+            .is_empty(),
+        "nothing of the refused batches is stored"
+    );
+    // The refused batches' ids were never used.
+    let placed = log
+        .append_batch(
+            vec![
+                append("ticket.c", 0, "c-1", "c1"),
+                append("ticket.c", 5, "c-2", "c2"),
+            ],
+            4,
+        )
+        .await
+        .expect("the refused batches' ids are free");
+    assert_eq!(placed, vec![5, 6]);
+    assert_eq!(
+        log.append_batch(Vec::new(), 6)
+            .await
+            .expect("an empty batch"),
+        Vec::<Position>::new()
+    );
+    let too_many: Vec<_> = (0..crate::MAX_BATCH + 1)
+        .map(|i| append("ticket.e", 0, &format!("e-{i}"), "e"))
+        .collect();
+    assert!(
+        matches!(
+            log.append_batch(too_many, 6).await,
+            Err(LogError::Invalid(_))
+        ),
+        "a batch over MAX_BATCH is invalid"
+    );
+    assert_eq!(last(&log).await, 6);
+}
+
 /// Bad input is refused with [`LogError::Invalid`] and appends nothing.
 pub async fn invalid_requests(log: SharedLog, max_message_size: usize) {
     let refused = |a: Append| {

@@ -45,7 +45,7 @@
 //! that is in sled's memory but not yet on disk could vanish in a crash, and a projector
 //! that had checkpointed it would then skip whatever took its position after the restart.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
@@ -56,8 +56,9 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    validate_append, validate_subject, validate_subject_prefix, Append, Appended, EventLog,
-    LogError, Position, Stored, StoredStream, DEFAULT_DUPLICATE_WINDOW, DEFAULT_MAX_MESSAGE_SIZE,
+    validate_append, validate_batch, validate_subject, validate_subject_prefix, Append, Appended,
+    EventLog, LogError, Position, Stored, StoredStream, DEFAULT_DUPLICATE_WINDOW,
+    DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 const TREE: &str = "helpdesk-log";
@@ -122,7 +123,19 @@ pub struct EmbeddedLog {
 
 type TailTree = Arc<RwLock<Option<sled::Tree>>>;
 
-struct Request {
+/// What the writer is asked to do.
+enum Request {
+    /// One append, committed in a group with the others waiting.
+    One(One),
+    /// A batch, all or none, committed on its own.
+    Batch {
+        appends: Vec<Append>,
+        after: Position,
+        reply: oneshot::Sender<Result<Vec<Position>, LogError>>,
+    },
+}
+
+struct One {
     append: Append,
     reply: oneshot::Sender<Result<Appended, LogError>>,
 }
@@ -242,7 +255,34 @@ impl EventLog for EmbeddedLog {
             .ok_or_else(|| LogError::Unavailable("the embedded log is closed".into()))?;
         let (reply, answer) = oneshot::channel();
         queue
-            .send(Request { append, reply })
+            .send(Request::One(One { append, reply }))
+            .await
+            .map_err(|_| LogError::Storage("the embedded log writer has stopped".into()))?;
+        answer.await.map_err(|_| {
+            LogError::Storage("the embedded log writer stopped before answering".into())
+        })?
+    }
+
+    async fn append_batch(
+        &self,
+        appends: Vec<Append>,
+        after: Position,
+    ) -> Result<Vec<Position>, LogError> {
+        validate_batch(&appends, after, self.config.max_message_size)?;
+        if appends.is_empty() {
+            return Ok(Vec::new());
+        }
+        let queue = self
+            .queue
+            .as_ref()
+            .ok_or_else(|| LogError::Unavailable("the embedded log is closed".into()))?;
+        let (reply, answer) = oneshot::channel();
+        queue
+            .send(Request::Batch {
+                appends,
+                after,
+                reply,
+            })
             .await
             .map_err(|_| LogError::Storage("the embedded log writer has stopped".into()))?;
         answer.await.map_err(|_| {
@@ -428,29 +468,45 @@ type Outcome = Result<Appended, LogError>;
 
 impl Writer {
     fn run(mut self, mut requests: mpsc::Receiver<Request>) {
-        let mut group = Vec::new();
+        let mut group: Vec<One> = Vec::new();
         while let Some(first) = requests.blocking_recv() {
-            let mut bytes = first.append.payload.len();
-            group.push(first);
-            while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
+            let mut batch = None;
+            match first {
+                Request::One(one) => group.push(one),
+                request @ Request::Batch { .. } => batch = Some(request),
+            }
+            let mut bytes = group.first().map_or(0, |one| one.append.payload.len());
+            while batch.is_none() && group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
                 match requests.try_recv() {
-                    Ok(request) => {
-                        bytes += request.append.payload.len();
-                        group.push(request);
+                    Ok(Request::One(one)) => {
+                        bytes += one.append.payload.len();
+                        group.push(one);
                     }
+                    // A batch goes after the group gathered so far, on its own.
+                    Ok(request) => batch = Some(request),
                     Err(_) => break,
                 }
             }
-            let outcomes = self.commit(&group);
-            for (request, outcome) in group.drain(..).zip(outcomes) {
-                // The caller may have given up waiting; the append stands either way.
-                let _ = request.reply.send(outcome);
+            if !group.is_empty() {
+                let outcomes = self.commit(&group);
+                for (one, outcome) in group.drain(..).zip(outcomes) {
+                    // The caller may have given up waiting; the append stands either way.
+                    let _ = one.reply.send(outcome);
+                }
+            }
+            if let Some(Request::Batch {
+                appends,
+                after,
+                reply,
+            }) = batch
+            {
+                let _ = reply.send(self.commit_batch(&appends, after));
             }
         }
     }
 
     /// Decides, writes and flushes one group; returns one outcome per request.
-    fn commit(&mut self, group: &[Request]) -> Vec<Outcome> {
+    fn commit(&mut self, group: &[One]) -> Vec<Outcome> {
         if let Some(reason) = &self.failed {
             return group
                 .iter()
@@ -464,41 +520,112 @@ impl Writer {
         let mut next = self.last;
         let outcomes: Vec<Outcome> = group
             .iter()
-            .map(|request| {
-                self.decide(
-                    &request.append,
-                    now,
-                    &mut next,
-                    &mut staged_last,
-                    &mut batch,
-                )
-            })
+            .map(|one| self.decide(&one.append, now, &mut next, &mut staged_last, &mut batch))
             .collect();
         if next == self.last {
             return outcomes; // Only duplicates and conflicts: nothing to write.
         }
-        if let Err(err) = self.tree.apply_batch(batch) {
-            // sled applies a batch atomically or not at all, but an error here means the
-            // storage is failing: stop rather than guess.
-            return self.fail(group, format!("writing to the sled log failed: {err}"));
+        if let Err(reason) = self.persist(batch, next) {
+            return self.fail(group.len(), reason);
         }
-        if let Err(err) = self.db.flush() {
-            return self.fail(group, format!("flushing the sled log failed: {err}"));
-        }
-        if let Err(err) = self.data_file.sync_data() {
-            return self.fail(group, format!("syncing the sled log failed: {err}"));
-        }
-        self.last = next;
-        self.committed.send_replace(next);
         outcomes
     }
 
-    fn fail(&mut self, group: &[Request], reason: String) -> Vec<Outcome> {
+    /// Checks that the whole batch fits before writing any of it, then writes it as one
+    /// group.
+    fn commit_batch(
+        &mut self,
+        appends: &[Append],
+        after: Position,
+    ) -> Result<Vec<Position>, LogError> {
+        if let Some(reason) = &self.failed {
+            return Err(LogError::Storage(reason.clone()));
+        }
+        if self.last != after {
+            return Err(LogError::BatchRefused(format!(
+                "the log's last position is {}, not {after}",
+                self.last
+            )));
+        }
+        let now = self.clock.now();
+        self.ids.forget_before(now.saturating_sub(self.window_ms));
+        for append in appends {
+            if let Some(position) = self.ids.get(&append.message_id, now, self.window_ms) {
+                return Err(LogError::BatchRefused(format!(
+                    "message id {} was appended before, at {position}",
+                    append.message_id
+                )));
+            }
+        }
+        // `validate_batch` checked the batch's own chains: each subject's first append
+        // is left to check against the log.
+        let mut seen = HashSet::new();
+        for append in appends {
+            if !seen.insert(append.subject.as_str()) {
+                continue;
+            }
+            let actual = self.last_of(&append.subject)?;
+            if actual != append.expected_last {
+                return Err(LogError::BatchRefused(format!(
+                    "conflict on {}: expected last position {}, found {actual}",
+                    append.subject, append.expected_last
+                )));
+            }
+        }
+        let mut batch = sled::Batch::default();
+        let mut staged_last = HashMap::new();
+        let mut next = self.last;
+        let mut positions = Vec::with_capacity(appends.len());
+        for append in appends {
+            // Everything was checked above: each append is accepted as it comes.
+            let appended = self.decide(append, now, &mut next, &mut staged_last, &mut batch)?;
+            positions.push(appended.position);
+        }
+        match self.persist(batch, next) {
+            Ok(()) => Ok(positions),
+            Err(reason) => {
+                self.fail(0, reason);
+                Err(LogError::Storage(self.failed.clone().unwrap_or_default()))
+            }
+        }
+    }
+
+    /// Writes `batch`, flushes and syncs it, and makes `next` the last position.
+    fn persist(&mut self, batch: sled::Batch, next: Position) -> Result<(), String> {
+        // sled applies a batch atomically or not at all, but an error here means the
+        // storage is failing: stop rather than guess.
+        self.tree
+            .apply_batch(batch)
+            .map_err(|err| format!("writing to the sled log failed: {err}"))?;
+        self.db
+            .flush()
+            .map_err(|err| format!("flushing the sled log failed: {err}"))?;
+        self.data_file
+            .sync_data()
+            .map_err(|err| format!("syncing the sled log failed: {err}"))?;
+        self.last = next;
+        self.committed.send_replace(next);
+        Ok(())
+    }
+
+    /// The position of `subject`'s last message, 0 when it has none.
+    fn last_of(&self, subject: &str) -> Result<Position, LogError> {
+        match self
+            .tree
+            .get(key(LAST, subject.as_bytes()))
+            .map_err(storage)?
+        {
+            Some(value) => decode_u64(&value),
+            None => Ok(0),
+        }
+    }
+
+    /// Stops taking appends after a failed write; the outcomes of the `count` appends.
+    fn fail(&mut self, count: usize, reason: String) -> Vec<Outcome> {
         tracing::error!("{reason}; the embedded log accepts no more appends until reopened");
         let reason = format!("{reason} (reopen the log)");
         self.failed = Some(reason.clone());
-        group
-            .iter()
+        (0..count)
             .map(|_| Err(LogError::Storage(reason.clone())))
             .collect()
     }
@@ -522,14 +649,7 @@ impl Writer {
         // The group's own appends first: two appends to one subject in one group.
         let actual = match staged_last.get(&append.subject) {
             Some(&position) => position,
-            None => match self
-                .tree
-                .get(key(LAST, append.subject.as_bytes()))
-                .map_err(storage)?
-            {
-                Some(value) => decode_u64(&value)?,
-                None => 0,
-            },
+            None => self.last_of(&append.subject)?,
         };
         if actual != append.expected_last {
             return Err(LogError::Conflict {

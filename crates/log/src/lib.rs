@@ -45,6 +45,10 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
 /// The longest subject and message id the log accepts, in bytes.
 pub const MAX_NAME_LEN: usize = 256;
 
+/// The most appends one [`EventLog::append_batch`] takes (JetStream's limit for an atomic
+/// batch).
+pub const MAX_BATCH: usize = 1000;
+
 /// A position in the log's global order. The first message is at 1; 0 means "before
 /// everything" (an empty log, a new subject).
 pub type Position = u64;
@@ -102,6 +106,10 @@ pub enum LogError {
         /// on a clustered JetStream stream it is read back after the refusal).
         actual: Position,
     },
+    /// [`EventLog::append_batch`] appended nothing: the log moved on, an expected position
+    /// or a message id did not fit (appending the messages one at a time tells which).
+    #[error("the batch was not appended: {0}")]
+    BatchRefused(String),
     /// The log cannot be reached right now (NATS down, no JetStream leader); retry later.
     #[error("event log unavailable: {0}")]
     Unavailable(String),
@@ -126,6 +134,17 @@ impl LogError {
 pub trait EventLog: Send + Sync + 'static {
     /// Appends one message to its subject, checking `expected_last` and the message id.
     async fn append(&self, append: Append) -> Result<Appended, LogError>;
+
+    /// Appends `appends` in order, all or none, at positions `after + 1`, `after + 2`, …:
+    /// only if the log's last position is still `after`, every `expected_last` holds (for
+    /// a subject's later appends in the batch: the position its earlier one takes), and
+    /// no message id is known or repeated. Otherwise it is [`LogError::BatchRefused`] and
+    /// nothing is appended. At most [`MAX_BATCH`] appends; returns their positions.
+    async fn append_batch(
+        &self,
+        appends: Vec<Append>,
+        after: Position,
+    ) -> Result<Vec<Position>, LogError>;
 
     /// The messages of one subject with a position greater than `after`, in order.
     async fn read_subject(&self, subject: &str, after: Position) -> Result<Vec<Stored>, LogError>;
@@ -214,6 +233,43 @@ pub fn validate_append(append: &Append, max_message_size: usize) -> Result<(), L
             append.payload.len(),
             append.subject
         )));
+    }
+    Ok(())
+}
+
+/// The checks every backend makes before a batch touches storage: each append's, the
+/// size, and that a subject's later appends expect the position its earlier one takes
+/// and that no message id repeats (both refuse the batch, as the storage would).
+pub fn validate_batch(
+    appends: &[Append],
+    after: Position,
+    max_message_size: usize,
+) -> Result<(), LogError> {
+    if appends.len() > MAX_BATCH {
+        return Err(LogError::Invalid(format!(
+            "a batch of {} appends is over the limit of {MAX_BATCH}",
+            appends.len()
+        )));
+    }
+    let mut last_of = std::collections::HashMap::new();
+    let mut ids = std::collections::HashSet::new();
+    for (i, append) in appends.iter().enumerate() {
+        validate_append(append, max_message_size)?;
+        if let Some(&earlier) = last_of.get(append.subject.as_str()) {
+            if append.expected_last != earlier {
+                return Err(LogError::BatchRefused(format!(
+                    "append {i} to {} expects {}, but the batch puts its previous message at {earlier}",
+                    append.subject, append.expected_last
+                )));
+            }
+        }
+        last_of.insert(append.subject.as_str(), after + i as Position + 1);
+        if !ids.insert(append.message_id.as_str()) {
+            return Err(LogError::BatchRefused(format!(
+                "message id {} appears twice",
+                append.message_id
+            )));
+        }
     }
     Ok(())
 }

@@ -25,12 +25,15 @@
 //!   `get` and the conflict look-up go to the stream leader (read-after-write).
 //! - **Live tail** is an ordered pull consumer starting at the requested position.
 
+use std::collections::HashSet;
 use std::fmt::Display;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_nats::header::{
-    HeaderMap, NATS_EXPECTED_LAST_MESSAGE_ID, NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, NATS_MESSAGE_ID,
+    HeaderMap, NATS_BATCH_COMMIT, NATS_BATCH_COMMIT_FINAL, NATS_BATCH_ID, NATS_BATCH_SEQUENCE,
+    NATS_EXPECTED_LAST_MESSAGE_ID, NATS_EXPECTED_LAST_SEQUENCE,
+    NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, NATS_MESSAGE_ID,
 };
 use async_nats::jetstream::{
     self,
@@ -49,8 +52,9 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::{
-    validate_append, validate_subject, validate_subject_prefix, Append, Appended, EventLog,
-    LogError, Position, Stored, StoredStream, DEFAULT_DUPLICATE_WINDOW, DEFAULT_MAX_MESSAGE_SIZE,
+    validate_append, validate_batch, validate_subject, validate_subject_prefix, Append, Appended,
+    EventLog, LogError, Position, Stored, StoredStream, DEFAULT_DUPLICATE_WINDOW,
+    DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 /// Messages asked for per batched direct get. Well below the client's subscription buffer
@@ -278,6 +282,8 @@ pub struct JetStreamLog {
     direct_get: String,
     /// Replays in progress, each waiting for the `read` that continues it.
     cursors: Mutex<Vec<Cursor>>,
+    /// Whether the server takes atomic batches (2.12 and later; the stream allows them).
+    atomic: bool,
 }
 
 /// A replay in progress: an ordered consumer whose next message is at `next`.
@@ -347,8 +353,10 @@ impl JetStreamLog {
         let js = jetstream::ContextBuilder::new()
             .timeout(REQUEST_TIMEOUT)
             .build(client.clone());
-        let stream = ensure_stream(&js, &config).await?;
+        let atomic = version_at_least(&server.version, 2, 12);
+        let stream = ensure_stream(&js, &config, atomic).await?;
         Ok(JetStreamLog {
+            atomic,
             direct_get: format!("$JS.API.DIRECT.GET.{}", config.stream),
             client,
             js,
@@ -711,6 +719,19 @@ fn version_at_least(version: &str, major: u64, minor: u64) -> bool {
 }
 
 /// Creates the stream, or checks and updates an existing one.
+/// The server's answer to an atomic batch's commit.
+#[derive(serde::Deserialize)]
+struct BatchAnswer {
+    seq: Option<u64>,
+    error: Option<BatchError>,
+}
+
+#[derive(serde::Deserialize)]
+struct BatchError {
+    err_code: Option<u64>,
+    description: Option<String>,
+}
+
 /// How long a newly created replicated stream may take to elect its leader.
 const LEADER_ELECTION_WAIT: Duration = Duration::from_secs(10);
 
@@ -748,9 +769,12 @@ async fn wait_for_leader(
 async fn ensure_stream(
     js: &jetstream::Context,
     config: &JetStreamConfig,
+    atomic: bool,
 ) -> Result<jetstream::stream::Stream, LogError> {
     use jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
-    let wanted = config.stream_config();
+    let mut wanted = config.stream_config();
+    // Bulk imports append in atomic batches where the server has them.
+    wanted.allow_atomic_publish = atomic;
     let unavailable = |what: &str, err: &dyn Display| {
         LogError::Unavailable(format!(
             "{what} stream {} at {} failed: {err}; is JetStream enabled (`nats-server -js`) and \
@@ -810,8 +834,9 @@ async fn ensure_stream(
                 update.duplicate_window = wanted.duplicate_window;
                 update.max_message_size = wanted.max_message_size;
                 update.allow_direct = true;
+                update.allow_atomic_publish |= atomic;
                 if &update != have {
-                    tracing::info!(stream = %config.stream, "updating the stream's duplicate window, message size or direct get");
+                    tracing::info!(stream = %config.stream, "updating the stream's duplicate window, message size, direct get or atomic batches");
                     js.update_stream(&update)
                         .await
                         .map_err(|err| unavailable("updating", &err))?;
@@ -965,6 +990,104 @@ impl EventLog for JetStreamLog {
                     return Err(self.unavailable("an append", message))
                 }
             }
+        }
+    }
+
+    async fn append_batch(
+        &self,
+        appends: Vec<Append>,
+        after: Position,
+    ) -> Result<Vec<Position>, LogError> {
+        validate_batch(&appends, after, self.config.max_message_size as usize)?;
+        if appends.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !self.atomic {
+            return Err(LogError::BatchRefused(format!(
+                "nats-server {} takes no atomic batches (2.12 and later do)",
+                self.client.server_info().version
+            )));
+        }
+        // ADR-50: every message names the batch and its place in it, the last commits
+        // it, and the server answers the commit with the batch's last sequence or why
+        // it refused the whole batch. The first message expects the stream's last
+        // sequence, which fixes every position; each subject's first message expects its
+        // own last (its later ones in the batch cannot be checked by the server, and
+        // need not be: the stream's last sequence held).
+        let batch_id = uuid::Uuid::new_v4().simple().to_string();
+        let inbox = self.client.new_inbox();
+        let mut replies = self
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|err| self.unavailable("subscribing for a batch's answer", err))?;
+        let count = appends.len();
+        let mut first_of_subject = HashSet::new();
+        for (i, append) in appends.iter().enumerate() {
+            let mut headers = HeaderMap::new();
+            headers.insert(NATS_BATCH_ID, batch_id.as_str());
+            headers.insert(NATS_BATCH_SEQUENCE, (i + 1).to_string());
+            headers.insert(NATS_MESSAGE_ID, append.message_id.as_str());
+            if i == 0 {
+                headers.insert(NATS_EXPECTED_LAST_SEQUENCE, after.to_string());
+            }
+            if first_of_subject.insert(append.subject.as_str()) {
+                headers.insert(
+                    NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+                    append.expected_last.to_string(),
+                );
+            }
+            let subject = self.full_subject(&append.subject);
+            let payload = append.payload.clone();
+            let sent = if i + 1 == count {
+                headers.insert(NATS_BATCH_COMMIT, NATS_BATCH_COMMIT_FINAL);
+                self.client
+                    .publish_with_reply_and_headers(subject, inbox.clone(), headers, payload)
+                    .await
+            } else if i == 0 {
+                // The server answers a batch's first message when it has a reply subject:
+                // an early refusal arrives there.
+                self.client
+                    .publish_with_reply_and_headers(subject, inbox.clone(), headers, payload)
+                    .await
+            } else {
+                self.client
+                    .publish_with_headers(subject, headers, payload)
+                    .await
+            };
+            sent.map_err(|err| self.unavailable("sending a batch", err))?;
+        }
+        let answer = loop {
+            let reply = tokio::time::timeout(REQUEST_TIMEOUT, replies.next())
+                .await
+                .map_err(|_| self.unavailable("a batch", "no answer in time"))?
+                .ok_or_else(|| self.unavailable("a batch", "connection closed"))?;
+            if reply.status.is_some_and(|s| s.as_u16() == 503) {
+                return Err(self.unavailable("a batch", "no responders"));
+            }
+            // The first message's answer is empty unless it refuses the batch.
+            if !reply.payload.is_empty() {
+                break reply.payload;
+            }
+        };
+        replies.unsubscribe().await.ok();
+        match serde_json::from_slice::<BatchAnswer>(&answer) {
+            Ok(BatchAnswer {
+                error: None,
+                seq: Some(last),
+                ..
+            }) if last == after + count as Position => Ok((after + 1..=last).collect()),
+            Ok(BatchAnswer {
+                error: Some(error), ..
+            }) => Err(LogError::BatchRefused(format!(
+                "{} (JetStream error {})",
+                error.description.unwrap_or_default(),
+                error.err_code.unwrap_or_default()
+            ))),
+            _ => Err(LogError::Storage(format!(
+                "unexpected answer to an atomic batch of {count} after {after}: {}",
+                String::from_utf8_lossy(&answer)
+            ))),
         }
     }
 

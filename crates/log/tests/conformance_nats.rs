@@ -53,6 +53,7 @@ cases!(
     live_tail_from_middle,
     live_tail_long_backlog,
     concurrent_appends,
+    batches_all_or_nothing,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,6 +155,7 @@ async fn suite_on_an_r3_stream_then_failover() {
         live_tail_from_start,
         live_tail_from_middle,
         concurrent_appends,
+        batches_all_or_nothing,
     );
     println!("failover of an R3 stream's leader");
     failover(&mut cluster).await;
