@@ -19,8 +19,11 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::auth;
 use crate::engine::{self, Engine, Outcome};
 
-/// How many `Execute` responses may wait for a slow client before commands pause.
-const EXECUTE_BUFFER: usize = 256;
+/// How many `Execute` responses may wait for a slow client before commands pause, and
+/// how many requests are read ahead of the commands carried out.
+const EXECUTE_BUFFER: usize = 1024;
+/// The most commands of an `Execute` stream appended as one atomic batch.
+const EXECUTE_BATCH: usize = 500;
 
 /// The command service over one [`Engine`].
 #[derive(Clone)]
@@ -114,10 +117,12 @@ macro_rules! command_service {
 
             type ExecuteStream = ExecuteStream;
 
-            /// Commands run one after another, in the order they arrive: a command sees
-            /// what the commands before it did, and the log holds them in stream order
-            /// (which the read models' event time depends on, SPEC §1). The caller is
-            /// authenticated once, when the stream opens.
+            /// Commands are carried out in the order they arrive: a command sees what
+            /// the commands before it did, and the log holds them in stream order
+            /// (which the read models' event time depends on, SPEC §1). What has
+            /// arrived by the time the previous commands are done is appended as one
+            /// atomic batch (`Engine::execute_batch`). The caller is authenticated
+            /// once, when the stream opens.
             async fn execute(
                 &self,
                 request: Request<Streaming<pb::ExecuteRequest>>,
@@ -158,29 +163,57 @@ async fn run_stream(
             _ = shutdown.cancelled() => return,
             next = arrived.recv() => next,
         };
-        let Some((received, message)) = next else {
+        let Some(first) = next else {
             return;
         };
-        let started = Instant::now();
-        let (name, result) = match message.into_command(principal.agent) {
-            Ok(parsed) => (
-                parsed.command.name(),
-                execute(&engine, &principal, parsed, received).await,
-            ),
-            Err(err) => ("Execute", Err(err)),
-        };
-        record(name, &result, started);
-        let reply = match result {
-            Ok(outcome) => pb::ExecuteResponse {
-                index,
-                result: Some(pb::execute_response::Result::Response(response(outcome))),
-            },
-            Err(err) => err.to_execute_response(index),
-        };
-        if tx.send(Ok(reply)).await.is_err() {
-            return;
+        // What has arrived by now goes as one batch (an import's burst); a client that
+        // waits for each answer sends batches of one.
+        let mut arrivals = vec![first];
+        while arrivals.len() < EXECUTE_BATCH {
+            match arrived.try_recv() {
+                Ok(arrival) => arrivals.push(arrival),
+                Err(_) => break,
+            }
         }
-        index += 1;
+        let started = Instant::now();
+        let mut answers: Vec<(&'static str, Option<Result<Outcome, ApiError>>)> =
+            Vec::with_capacity(arrivals.len());
+        let mut batch = Vec::with_capacity(arrivals.len());
+        for (received, message) in arrivals {
+            match message.into_command(principal.agent) {
+                Ok(parsed) => {
+                    answers.push((parsed.command.name(), None));
+                    batch.push(engine::Request {
+                        command_id: Some(parsed.command_id),
+                        occurred_at: parsed.occurred_at,
+                        command: parsed.command,
+                        received,
+                    });
+                }
+                Err(err) => answers.push(("Execute", Some(Err(err)))),
+            }
+        }
+        let mut outcomes = engine.execute_batch(&principal, batch).await.into_iter();
+        for (name, answer) in answers {
+            let result = answer.unwrap_or_else(|| {
+                outcomes
+                    .next()
+                    .expect("one outcome per command")
+                    .map_err(ApiError::from)
+            });
+            record(name, &result, started);
+            let reply = match result {
+                Ok(outcome) => pb::ExecuteResponse {
+                    index,
+                    result: Some(pb::execute_response::Result::Response(response(outcome))),
+                },
+                Err(err) => err.to_execute_response(index),
+            };
+            if tx.send(Ok(reply)).await.is_err() {
+                return;
+            }
+            index += 1;
+        }
     }
 }
 

@@ -149,6 +149,10 @@ pub struct Engine {
     query_principals: crate::auth::QueryPrincipals,
     /// Which cached aggregates are current, once [`Engine::follow`] has started it.
     follower: Arc<Follower>,
+    /// Held shared by every other append of this process and exclusively by a batch,
+    /// which is refused whole if anything is appended between its look at the log's
+    /// end and its commit (the policies end planned pauses while an import runs).
+    appending: tokio::sync::RwLock<()>,
 }
 
 impl Engine {
@@ -164,6 +168,7 @@ impl Engine {
             clock_position: AtomicU64::new(0),
             query_principals: crate::auth::QueryPrincipals::default(),
             follower: Arc::default(),
+            appending: tokio::sync::RwLock::new(()),
         }
     }
 
@@ -217,6 +222,7 @@ impl Engine {
     /// subject's real last position, which the next attempt expects.
     pub async fn tick(&self) -> Result<Position, ExecError> {
         let subject = AggregateId::clock().subject();
+        let _appending = self.appending.read().await;
         for _ in 0..MAX_ATTEMPTS {
             let envelope = Envelope {
                 command_id: Uuid::now_v7(),
@@ -256,15 +262,9 @@ impl Engine {
         request: Request,
     ) -> Result<Outcome, ExecError> {
         request.command.validate()?;
-        if !principal.is_system() {
-            self.worked
-                .send_if_modified(|worked| !std::mem::replace(worked, true));
-        }
-        if request.occurred_at.is_some() {
-            self.last_import_ms
-                .store(wall_clock().millis(), Ordering::Relaxed);
-        }
+        self.note_arrival(principal, &request);
         let target = request.command.target();
+        let _appending = self.appending.read().await;
         // Commands on one aggregate take turns in this process, so that they do not
         // decide on the same state and lose to each other; only other processes can
         // still race them, and the expected-sequence check catches that.
@@ -294,7 +294,6 @@ impl Engine {
         } else {
             Freshness::Cached
         };
-        let needed = Freshness::AsOf(request.received);
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 backoff(attempt).await;
@@ -303,43 +302,9 @@ impl Engine {
             if let Some(&position) = loaded.commands.get(&command_id) {
                 return self.replay_outcome(command_id, target, position).await;
             }
-            let config = self.load(AggregateId::config(), needed).await?;
-            let State::Config(config_state) = &config.state else {
-                unreachable!("the config aggregate folds into config state")
-            };
-            let mut related = HashMap::new();
-            for id in domain::needs(&request.command, &loaded.state, config_state) {
-                if id == target || related.contains_key(&id) {
-                    continue;
-                }
-                related.insert(id, self.load(id, needed).await?.state.clone());
-            }
-            let now = domain::effective_time(
-                request.occurred_at,
-                wall_clock(),
-                loaded.last_time,
-                principal,
-            )?;
-            let org_has_departments = self.org_has_departments().await?;
-            // The context holds a `dyn Fn` that is not `Sync`: it must not live across an
-            // await, so the decision is taken in a block of its own.
-            let events = {
-                let context = Context {
-                    principal,
-                    now,
-                    config: config_state,
-                    related: &related,
-                    org_has_departments,
-                    check_condition: Some(&check_condition),
-                };
-                domain::decide(&loaded.state, &request.command, &context)?
-            };
-            let envelope = Envelope {
-                command_id,
-                actor: principal.actor,
-                occurred_at: now,
-                events,
-            };
+            let envelope = self
+                .decide_on(principal, &request, command_id, &loaded, &HashMap::new())
+                .await?;
             let append = Append {
                 subject: target.subject(),
                 expected_last: loaded.position,
@@ -389,6 +354,281 @@ impl Engine {
         })
     }
 
+    /// What a command arriving from `principal` says about the process: someone works
+    /// (the clock may start), an import runs (the clock and policies hold back).
+    fn note_arrival(&self, principal: &Principal, request: &Request) {
+        if !principal.is_system() {
+            self.worked
+                .send_if_modified(|worked| !std::mem::replace(worked, true));
+        }
+        if request.occurred_at.is_some() {
+            self.last_import_ms
+                .store(wall_clock().millis(), Ordering::Relaxed);
+        }
+    }
+
+    /// Decides `request` on its target `loaded`: the envelope to append. The other
+    /// aggregates it reads come from `written` (this batch's own, not yet appended) or
+    /// as the log held them when the request arrived.
+    async fn decide_on(
+        &self,
+        principal: &Principal,
+        request: &Request,
+        command_id: Uuid,
+        loaded: &Loaded,
+        written: &HashMap<AggregateId, Loaded>,
+    ) -> Result<Envelope, ExecError> {
+        let needed = Freshness::AsOf(request.received);
+        let target = request.command.target();
+        let config = match written.get(&AggregateId::config()) {
+            Some(config) => Arc::new(config.clone()),
+            None => self.load(AggregateId::config(), needed).await?,
+        };
+        let State::Config(config_state) = &config.state else {
+            unreachable!("the config aggregate folds into config state")
+        };
+        let mut related = HashMap::new();
+        for id in domain::needs(&request.command, &loaded.state, config_state) {
+            if id == target || related.contains_key(&id) {
+                continue;
+            }
+            let state = match written.get(&id) {
+                Some(written) => written.state.clone(),
+                None => self.load(id, needed).await?.state.clone(),
+            };
+            related.insert(id, state);
+        }
+        let now = domain::effective_time(
+            request.occurred_at,
+            wall_clock(),
+            loaded.last_time,
+            principal,
+        )?;
+        let org_has_departments = self.org_has_departments().await?
+            || written
+                .keys()
+                .any(|id| id.kind == AggregateKind::Department);
+        // The context holds a `dyn Fn` that is not `Sync`: it must not live across an
+        // await, so the decision is taken in a block of its own.
+        let events = {
+            let context = Context {
+                principal,
+                now,
+                config: config_state,
+                related: &related,
+                org_has_departments,
+                check_condition: Some(&check_condition),
+            };
+            domain::decide(&loaded.state, &request.command, &context)?
+        };
+        Ok(Envelope {
+            command_id,
+            actor: principal.actor,
+            occurred_at: now,
+            events,
+        })
+    }
+
+    /// Carries out `requests` in order for `principal`, as [`Engine::execute`] would one
+    /// after another, but appended as one atomic batch: each is decided on the state the
+    /// ones before it leave (kept aside until the batch is in the log), and the batch
+    /// expects the log's last position, so it is refused whole if anything else was
+    /// appended meanwhile; it is then decided again, a few times. When the batch cannot
+    /// be used they run one after another instead, from scratch: nothing decided for a
+    /// batch outlives it.
+    pub async fn execute_batch(
+        &self,
+        principal: &Principal,
+        requests: Vec<Request>,
+    ) -> Vec<Result<Outcome, ExecError>> {
+        if requests.len() > 1 {
+            for _ in 0..BATCH_ATTEMPTS {
+                match self.try_batch(principal, &requests).await {
+                    Ok(Batch::Appended(outcomes)) => return outcomes,
+                    Ok(Batch::Refused) => crate::metrics::COMMANDS.conflict(),
+                    Ok(Batch::Unsuitable) => break,
+                    Err(err) => {
+                        tracing::debug!("a batch of commands failed ({err}); one at a time");
+                        break;
+                    }
+                }
+            }
+        }
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in requests {
+            outcomes.push(self.execute(principal, request).await);
+        }
+        outcomes
+    }
+
+    /// One attempt at the batch of [`Engine::execute_batch`].
+    async fn try_batch(
+        &self,
+        principal: &Principal,
+        requests: &[Request],
+    ) -> Result<Batch, ExecError> {
+        if requests.len() > helpdesk_log::MAX_BATCH / 2 {
+            // Each request may bring a planned pause's end along.
+            return Ok(Batch::Unsuitable);
+        }
+        let started = Instant::now();
+        let _alone = self.appending.write().await;
+        // Every target's turn, taken in one order so that two batches cannot wait on
+        // each other.
+        let mut stripes: Vec<usize> = requests
+            .iter()
+            .map(|r| stripe(&r.command.target()))
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut turns = Vec::with_capacity(stripes.len());
+        for index in stripes {
+            turns.push(self.stripes[index].lock().await);
+        }
+        // The batch expects the log's last position as it is now, this process's own
+        // latest appends included (a position from when the requests arrived would be
+        // too old for that), and every request sees at least that.
+        let Some(end) = self.follower.caught_up(&*self.log, Instant::now()).await? else {
+            return Ok(Batch::Unsuitable);
+        };
+        let caught_up = started.elapsed();
+        let mut staged = Staged {
+            end,
+            written: HashMap::new(),
+            appends: Vec::new(),
+            targets: Vec::new(),
+            appended: Vec::new(),
+        };
+        let mut outcomes: Vec<Option<Result<Outcome, ExecError>>> = Vec::new();
+        for (index, request) in requests.iter().enumerate() {
+            if let Err(err) = request.command.validate() {
+                outcomes.push(Some(Err(err.into())));
+                continue;
+            }
+            self.note_arrival(principal, request);
+            let target = request.command.target();
+            let command_id = request.command_id.unwrap_or_else(Uuid::now_v7);
+            // Taken out of the batch's aggregates while it is decided (its own decision
+            // does not read it from there), put back by `stage` or below.
+            let mut loaded = match staged.written.remove(&target) {
+                Some(loaded) => loaded,
+                None => {
+                    let freshness = if request.command.starts_aggregate() {
+                        Freshness::CachedOrNew
+                    } else {
+                        Freshness::Cached
+                    };
+                    (*self.load(target, freshness).await?).clone()
+                }
+            };
+            if let State::Agent(agent) = &loaded.state {
+                // As `execute` does: a planned pause whose end has come ends first.
+                let at = request
+                    .occurred_at
+                    .unwrap_or_else(wall_clock)
+                    .min(wall_clock());
+                let agent_id = helpdesk_domain::AgentId::from_uuid(target.id);
+                if let Some((end_id, planned_end, command)) =
+                    domain::planned_resume(agent, agent_id, at)
+                {
+                    if loaded.commands.contains_key(&end_id) {
+                        return Ok(Batch::Unsuitable); // Recorded, yet the pause runs.
+                    }
+                    let resume = Request {
+                        command_id: Some(end_id),
+                        occurred_at: Some(planned_end),
+                        command,
+                        received: request.received,
+                    };
+                    let system = Principal::system();
+                    let envelope = self
+                        .decide_on(&system, &resume, end_id, &loaded, &staged.written)
+                        .await?;
+                    staged.stage(target, &mut loaded, envelope, None);
+                }
+            }
+            if let Some(&position) = loaded.commands.get(&command_id) {
+                if position > end {
+                    return Ok(Batch::Unsuitable); // Twice in this batch.
+                }
+                staged.keep(target, loaded);
+                outcomes.push(Some(
+                    self.replay_outcome(command_id, target, position).await,
+                ));
+                continue;
+            }
+            match self
+                .decide_on(principal, request, command_id, &loaded, &staged.written)
+                .await
+            {
+                Ok(envelope) => {
+                    staged.stage(target, &mut loaded, envelope, Some(index));
+                    outcomes.push(None);
+                }
+                Err(err) => outcomes.push(Some(Err(err))),
+            }
+            staged.keep(target, loaded);
+        }
+        let decided = started.elapsed();
+        if !staged.appends.is_empty() {
+            let count = staged.appends.len();
+            let positions = match self.log.append_batch(staged.appends, end).await {
+                Ok(positions) => positions,
+                Err(LogError::BatchRefused(reason)) => {
+                    tracing::debug!(
+                        count,
+                        after = end,
+                        "batch refused ({reason}); deciding it again"
+                    );
+                    return Ok(Batch::Refused);
+                }
+                Err(err) => return Err(err.into()),
+            };
+            self.follower.appended_batch(
+                end,
+                staged
+                    .targets
+                    .iter()
+                    .copied()
+                    .zip(positions.iter().copied()),
+            );
+            drop(turns);
+            for (id, loaded) in staged.written {
+                if id.kind == AggregateKind::Department {
+                    self.has_departments.store(true, Ordering::Relaxed);
+                }
+                self.remember(id, loaded);
+            }
+            tracing::info!(
+                count,
+                from = positions.first(),
+                to = positions.last(),
+                ?caught_up,
+                ?decided,
+                took = ?started.elapsed(),
+                "appended a batch"
+            );
+            for (answer, position) in staged.appended.into_iter().zip(positions) {
+                let Some(answer) = answer else {
+                    continue; // A planned pause's end.
+                };
+                outcomes[answer.index] = Some(Ok(Outcome {
+                    command_id: answer.command_id,
+                    aggregate: answer.aggregate,
+                    events: answer.events,
+                    position,
+                    duplicate: false,
+                }));
+            }
+        }
+        Ok(Batch::Appended(
+            outcomes
+                .into_iter()
+                .map(|o| o.expect("every request decided"))
+                .collect(),
+        ))
+    }
+
     /// A planned pause ends by itself at its planned end. Before anything else happens
     /// to the agent, the system records that end, at exactly that time, with a command
     /// id derived from the pause so that the policy doing the same never doubles it.
@@ -427,6 +667,7 @@ impl Engine {
         now: Timestamp,
     ) -> Result<(), ExecError> {
         let target = AggregateId::agent(agent);
+        let _appending = self.appending.read().await;
         let _turn = self.stripes[stripe(&target)].lock().await;
         self.end_planned_pause(target, now, Instant::now()).await
     }
@@ -531,6 +772,76 @@ impl Engine {
             self.has_departments.store(true, Ordering::Relaxed);
         }
         Ok(any)
+    }
+}
+
+/// How often a batch refused by the log (something else was appended meanwhile) is
+/// decided again before its commands run one by one.
+const BATCH_ATTEMPTS: u32 = 3;
+
+/// What one attempt at a batch came to.
+enum Batch {
+    /// In the log; every request's outcome, in order.
+    Appended(Vec<Result<Outcome, ExecError>>),
+    /// The log refused it: decide it again on what is there now.
+    Refused,
+    /// A batch does not fit these requests (too many, the log's tail is behind, a
+    /// command twice): run them one by one.
+    Unsuitable,
+}
+
+/// A batch being decided: the appends so far and the aggregates as they leave them.
+struct Staged {
+    /// The log's last position the batch follows.
+    end: Position,
+    written: HashMap<AggregateId, Loaded>,
+    appends: Vec<Append>,
+    /// Per append: the aggregate it goes to.
+    targets: Vec<AggregateId>,
+    /// Per append: the request it answers, none for a planned pause's end.
+    appended: Vec<Option<Answer>>,
+}
+
+/// The request an append of a batch answers.
+struct Answer {
+    /// Its place among the batch's requests.
+    index: usize,
+    aggregate: AggregateId,
+    command_id: Uuid,
+    events: Vec<&'static str>,
+}
+
+impl Staged {
+    /// Adds `envelope` for `target` to the batch and applies it to `loaded`.
+    fn stage(
+        &mut self,
+        target: AggregateId,
+        loaded: &mut Loaded,
+        envelope: Envelope,
+        request: Option<usize>,
+    ) {
+        let position = self.end + self.appends.len() as Position + 1;
+        self.appends.push(Append {
+            subject: target.subject(),
+            expected_last: loaded.position,
+            message_id: envelope.command_id.to_string(),
+            payload: Bytes::from(envelope.encode()),
+        });
+        self.targets.push(target);
+        self.appended.push(request.map(|index| Answer {
+            index,
+            aggregate: target,
+            command_id: envelope.command_id,
+            events: envelope.events.iter().map(|e| e.name()).collect(),
+        }));
+        loaded.apply(position, &envelope);
+    }
+
+    /// Keeps `loaded` as the batch leaves `target`, if the batch wrote it.
+    fn keep(&mut self, target: AggregateId, loaded: Loaded) {
+        if loaded.position > self.end {
+            self.written.insert(target, loaded);
+        }
     }
 }
 

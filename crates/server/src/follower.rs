@@ -104,12 +104,10 @@ impl Follower {
                 _ = self.restart.notified() => "it did not deliver what the log holds".to_owned(),
                 next = tail.next() => match next {
                     Some(Ok(stored)) => {
-                        if let Some(id) = AggregateId::from_subject(&stored.subject)
-                            .filter(|id| Self::follows(id.kind))
-                        {
-                            self.last.lock().expect("follower lock").insert(id, stored.position);
+                        if let Some(id) = AggregateId::from_subject(&stored.subject) {
+                            self.saw(id, stored.position);
                         }
-                        self.reached.send_replace(stored.position);
+                        self.reach(stored.position);
                         continue;
                     }
                     Some(Err(err)) => err.to_string(),
@@ -136,6 +134,46 @@ impl Follower {
         }
     }
 
+    /// Records that `id` has a message at `position` (kept if it is the latest known).
+    fn saw(&self, id: AggregateId, position: Position) {
+        if Self::follows(id.kind) {
+            let mut last = self.last.lock().expect("follower lock");
+            let known = last.entry(id).or_insert(position);
+            *known = (*known).max(position);
+        }
+    }
+
+    /// Records that everything up to `position` is accounted for.
+    fn reach(&self, position: Position) {
+        self.reached.send_if_modified(|reached| {
+            let further = position > *reached;
+            if further {
+                *reached = position;
+            }
+            further
+        });
+    }
+
+    /// This process appended a batch right after `after`, which the tail had reached:
+    /// the positions up to the batch's last are accounted for without waiting for the
+    /// tail to deliver them (it will, and changes nothing then), so the next command
+    /// does not wait for its own batch to come back.
+    pub fn appended_batch(
+        &self,
+        after: Position,
+        appended: impl IntoIterator<Item = (AggregateId, Position)>,
+    ) {
+        if !self.live.load(Ordering::Acquire) || *self.reached.borrow() < after {
+            return;
+        }
+        let mut to = after;
+        for (id, position) in appended {
+            self.saw(id, position);
+            to = to.max(position);
+        }
+        self.reach(to);
+    }
+
     /// The last position of `id` in the log as of `since` (every message acknowledged
     /// before it is counted; 0: none since the tail started), or `None` when the tail
     /// cannot tell and the log must be read. The caller trusts a cached `id` at that
@@ -146,7 +184,21 @@ impl Follower {
         id: AggregateId,
         since: Instant,
     ) -> Result<Option<Position>, LogError> {
-        if !Self::follows(id.kind) || !self.live.load(Ordering::Acquire) {
+        if !Self::follows(id.kind) || self.caught_up(log, since).await?.is_none() {
+            return Ok(None);
+        }
+        let last = self.last.lock().expect("follower lock");
+        Ok(Some(last.get(&id).copied().unwrap_or(0)))
+    }
+
+    /// The log's last position as of `since`, once the tail has delivered it; `None`
+    /// when the tail is down or does not get there in time.
+    pub async fn caught_up(
+        &self,
+        log: &dyn EventLog,
+        since: Instant,
+    ) -> Result<Option<Position>, LogError> {
+        if !self.live.load(Ordering::Acquire) {
             return Ok(None);
         }
         let end = self.log_end_since(log, since).await?;
@@ -158,8 +210,7 @@ impl Follower {
             self.restart.notify_one();
             return Ok(None);
         }
-        let last = self.last.lock().expect("follower lock");
-        Ok(Some(last.get(&id).copied().unwrap_or(0)))
+        Ok(Some(end))
     }
 
     /// The log's last position, asked at `since` or later.
