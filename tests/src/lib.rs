@@ -781,6 +781,28 @@ pub mod workload {
         Ok(last)
     }
 
+    /// Fails unless `a` and `b` (the records of one model, as `what_a` and `what_b` built
+    /// it) are equal, showing the first record that differs.
+    pub fn assert_same_records(
+        a: &helpdesk_projections::runtime::Records,
+        what_a: &str,
+        b: &helpdesk_projections::runtime::Records,
+        what_b: &str,
+    ) {
+        let first_difference = a
+            .iter()
+            .zip(b)
+            .find(|(x, y)| x != y)
+            .map(|(x, y)| format!("{what_a:>12} {x:02x?}\n{what_b:>12} {y:02x?}"));
+        assert!(
+            a == b,
+            "the models differ: {} records {what_a}, {} {what_b}; first:\n{}",
+            a.len(),
+            b.len(),
+            first_difference.unwrap_or_default()
+        );
+    }
+
     /// The records of a read model's store (`<data_dir>/models/<model>`), without the
     /// runtime's own (checkpoint, dead letters). The store must not be open elsewhere.
     pub fn model_records(

@@ -10,7 +10,7 @@
 use anyhow::{bail, Context as _};
 use helpdesk_api::{pb, CommandServiceClient, TicketServiceClient};
 use helpdesk_bench::{Workload, WorkloadConfig};
-use helpdesk_tests::workload::{feed, model_records};
+use helpdesk_tests::workload::{assert_same_records, feed, model_records};
 use helpdesk_tests::{with_token, Builder, Helpdesk, NatsServer};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -111,18 +111,7 @@ async fn same_model_either_way(builder: impl Fn() -> Builder) -> anyhow::Result<
         "the import appended no batch: the batch path went untested"
     );
     assert_eq!(none, 0, "a client waiting for each answer got batches");
-    let first_difference = batched
-        .iter()
-        .zip(&one_by_one)
-        .find(|(a, b)| a != b)
-        .map(|(a, b)| format!("batched    {a:02x?}\none by one {b:02x?}"));
-    assert!(
-        batched == one_by_one,
-        "the tickets models differ: {} records batched, {} one by one; first:\n{}",
-        batched.len(),
-        one_by_one.len(),
-        first_difference.unwrap_or_default()
-    );
+    assert_same_records(&batched, "batched", &one_by_one, "one by one");
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use helpdesk_api::{pb, TicketServiceClient};
 use helpdesk_bench::{Workload, WorkloadConfig};
-use helpdesk_tests::workload::{feed, model_records};
+use helpdesk_tests::workload::{assert_same_records, feed, model_records};
 use helpdesk_tests::{helpdesk_bin, with_token, Builder, Helpdesk, NatsServer};
 use tonic::Request;
 
@@ -111,18 +111,7 @@ async fn the_same_seed_gives_the_same_tickets_model_on_both_backends() -> anyhow
     let embedded = tickets_model_after(Helpdesk::builder(), &config).await?;
     let nats = NatsServer::start()?;
     let on_nats = tickets_model_after(Helpdesk::builder().nats(&nats), &config).await?;
-    let first_difference = embedded
-        .iter()
-        .zip(&on_nats)
-        .find(|(a, b)| a != b)
-        .map(|(a, b)| format!("embedded {a:02x?}\n     NATS {b:02x?}"));
-    assert!(
-        embedded == on_nats,
-        "the tickets models differ: {} records on the embedded log, {} on NATS; first:\n{}",
-        embedded.len(),
-        on_nats.len(),
-        first_difference.unwrap_or_default()
-    );
+    assert_same_records(&embedded, "embedded", &on_nats, "on NATS");
     Ok(())
 }
 

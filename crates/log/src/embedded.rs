@@ -245,22 +245,34 @@ impl Drop for EmbeddedLog {
     }
 }
 
-#[async_trait]
-impl EventLog for EmbeddedLog {
-    async fn append(&self, append: Append) -> Result<Appended, LogError> {
-        validate_append(&append, self.config.max_message_size)?;
+impl EmbeddedLog {
+    /// Hands the writer the request `make` builds around a reply channel, and waits for
+    /// the answer.
+    async fn ask_writer<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, LogError>>) -> Request,
+    ) -> Result<T, LogError> {
         let queue = self
             .queue
             .as_ref()
             .ok_or_else(|| LogError::Unavailable("the embedded log is closed".into()))?;
         let (reply, answer) = oneshot::channel();
         queue
-            .send(Request::One(One { append, reply }))
+            .send(make(reply))
             .await
             .map_err(|_| LogError::Storage("the embedded log writer has stopped".into()))?;
         answer.await.map_err(|_| {
             LogError::Storage("the embedded log writer stopped before answering".into())
         })?
+    }
+}
+
+#[async_trait]
+impl EventLog for EmbeddedLog {
+    async fn append(&self, append: Append) -> Result<Appended, LogError> {
+        validate_append(&append, self.config.max_message_size)?;
+        self.ask_writer(|reply| Request::One(One { append, reply }))
+            .await
     }
 
     async fn append_batch(
@@ -272,22 +284,12 @@ impl EventLog for EmbeddedLog {
         if appends.is_empty() {
             return Ok(Vec::new());
         }
-        let queue = self
-            .queue
-            .as_ref()
-            .ok_or_else(|| LogError::Unavailable("the embedded log is closed".into()))?;
-        let (reply, answer) = oneshot::channel();
-        queue
-            .send(Request::Batch {
-                appends,
-                after,
-                reply,
-            })
-            .await
-            .map_err(|_| LogError::Storage("the embedded log writer has stopped".into()))?;
-        answer.await.map_err(|_| {
-            LogError::Storage("the embedded log writer stopped before answering".into())
-        })?
+        self.ask_writer(|reply| Request::Batch {
+            appends,
+            after,
+            reply,
+        })
+        .await
     }
 
     async fn read_subject(&self, subject: &str, after: Position) -> Result<Vec<Stored>, LogError> {
