@@ -579,9 +579,16 @@ impl Writer {
         let mut next = self.last;
         let mut positions = Vec::with_capacity(appends.len());
         for append in appends {
-            // Everything was checked above: each append is accepted as it comes.
-            let appended = self.decide(append, now, &mut next, &mut staged_last, &mut batch)?;
-            positions.push(appended.position);
+            // Everything was checked above: each append is accepted as it comes, unless
+            // the storage fails, and then the log stops (this batch's ids are remembered
+            // already).
+            match self.decide(append, now, &mut next, &mut staged_last, &mut batch) {
+                Ok(appended) => positions.push(appended.position),
+                Err(err) => {
+                    self.fail(0, format!("reading the sled log failed: {err}"));
+                    return Err(LogError::Storage(self.failed.clone().unwrap_or_default()));
+                }
+            }
         }
         match self.persist(batch, next) {
             Ok(()) => Ok(positions),

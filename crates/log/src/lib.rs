@@ -139,7 +139,9 @@ pub trait EventLog: Send + Sync + 'static {
     /// only if the log's last position is still `after`, every `expected_last` holds (for
     /// a subject's later appends in the batch: the position its earlier one takes), and
     /// no message id is known or repeated. Otherwise it is [`LogError::BatchRefused`] and
-    /// nothing is appended. At most [`MAX_BATCH`] appends; returns their positions.
+    /// nothing is appended. At most [`MAX_BATCH`] appends; returns their positions. A
+    /// backend that takes no batches (a nats-server before 2.12) answers
+    /// [`LogError::Invalid`].
     async fn append_batch(
         &self,
         appends: Vec<Append>,

@@ -1003,7 +1003,7 @@ impl EventLog for JetStreamLog {
             return Ok(Vec::new());
         }
         if !self.atomic {
-            return Err(LogError::BatchRefused(format!(
+            return Err(LogError::Invalid(format!(
                 "nats-server {} takes no atomic batches (2.12 and later do)",
                 self.client.server_info().version
             )));

@@ -380,9 +380,15 @@ impl Engine {
     ) -> Result<Envelope, ExecError> {
         let needed = Freshness::AsOf(request.received);
         let target = request.command.target();
-        let config = match written.get(&AggregateId::config()) {
-            Some(config) => Arc::new(config.clone()),
-            None => self.load(AggregateId::config(), needed).await?,
+        // A configuration command decides on its target as it stands, a batch's earlier
+        // changes included; other commands on the batch's or the log's.
+        let config = if target == AggregateId::config() {
+            Arc::new(loaded.clone())
+        } else {
+            match written.get(&AggregateId::config()) {
+                Some(config) => Arc::new(config.clone()),
+                None => self.load(AggregateId::config(), needed).await?,
+            }
         };
         let State::Config(config_state) = &config.state else {
             unreachable!("the config aggregate folds into config state")
@@ -441,7 +447,15 @@ impl Engine {
         principal: &Principal,
         requests: Vec<Request>,
     ) -> Vec<Result<Outcome, ExecError>> {
-        if requests.len() > 1 {
+        let mut requests = requests;
+        // One id per command for every attempt: a batch that was appended although its
+        // answer was lost makes the one-by-one run find its commands done.
+        let mut ids = std::collections::HashSet::new();
+        let mut distinct = true;
+        for request in &mut requests {
+            distinct &= ids.insert(*request.command_id.get_or_insert_with(Uuid::now_v7));
+        }
+        if requests.len() > 1 && distinct {
             for _ in 0..BATCH_ATTEMPTS {
                 match self.try_batch(principal, &requests).await {
                     Ok(Batch::Appended(outcomes)) => return outcomes,
@@ -580,6 +594,11 @@ impl Engine {
                         after = end,
                         "batch refused ({reason}); deciding it again"
                     );
+                    // Another process may have written a target: read them all again.
+                    let mut cache = self.cache.lock().expect("cache lock");
+                    for target in &staged.targets {
+                        cache.remove(target);
+                    }
                     return Ok(Batch::Refused);
                 }
                 Err(err) => return Err(err.into()),

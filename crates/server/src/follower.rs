@@ -47,6 +47,8 @@ pub struct Follower {
     /// Held while the question is on its way, so that commands arriving meanwhile share
     /// the next answer instead of each asking.
     asking: tokio::sync::Mutex<()>,
+    /// The latest question that failed: when it was asked, and why.
+    failed: Mutex<Option<(Instant, String)>>,
     /// Asks the tail to subscribe again (it was found silent).
     restart: Notify,
 }
@@ -59,6 +61,7 @@ impl Default for Follower {
             last: Mutex::new(HashMap::new()),
             barrier: Mutex::new(None),
             asking: tokio::sync::Mutex::new(()),
+            failed: Mutex::new(None),
             restart: Notify::new(),
         }
     }
@@ -207,7 +210,9 @@ impl Follower {
             .await
             .is_ok_and(|waited| waited.is_ok());
         if !caught_up {
-            self.restart.notify_one();
+            // Wakes the tail only if it is waiting now: a stored wake-up would tear down
+            // the next, healthy, tail.
+            self.restart.notify_waiters();
             return Ok(None);
         }
         Ok(Some(end))
@@ -230,12 +235,29 @@ impl Follower {
             return Ok(end);
         }
         let _asking = self.asking.lock().await;
-        // Someone else may have asked while this one waited its turn.
+        // Someone else may have asked while this one waited its turn, and been answered
+        // or have failed (then every command waiting fails with it, instead of each
+        // asking a log that does not answer in turn).
         if let Some(end) = answered_since() {
             return Ok(end);
         }
+        if let Some((_, reason)) = self
+            .failed
+            .lock()
+            .expect("follower lock")
+            .as_ref()
+            .filter(|(asked, _)| *asked >= since)
+        {
+            return Err(LogError::Unavailable(reason.clone()));
+        }
         let asked = Instant::now();
-        let end = log.last_position().await?;
+        let end = match log.last_position().await {
+            Ok(end) => end,
+            Err(err) => {
+                *self.failed.lock().expect("follower lock") = Some((asked, err.to_string()));
+                return Err(err);
+            }
+        };
         let mut barrier = self.barrier.lock().expect("follower lock");
         if barrier.is_none_or(|(before, _)| before < asked) {
             *barrier = Some((asked, end));
