@@ -265,3 +265,144 @@ impl Follower {
         Ok(end)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use helpdesk_domain::AgentId;
+    use helpdesk_log::{Append, EmbeddedConfig, EmbeddedLog};
+    use uuid::Uuid;
+
+    fn append(id: AggregateId, expected_last: Position) -> Append {
+        Append {
+            subject: id.subject(),
+            expected_last,
+            message_id: Uuid::now_v7().to_string(),
+            payload: Bytes::from_static(b"x"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn knows_what_was_appended_before_a_command_arrived() {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Arc<dyn EventLog> =
+            Arc::new(EmbeddedLog::open(dir.path(), EmbeddedConfig::default()).unwrap());
+        let ada = AggregateId::agent(AgentId::from_uuid(Uuid::now_v7()));
+        let ticket = AggregateId::new(AggregateKind::Ticket, Uuid::now_v7());
+        let before = log.append(append(ada, 0)).await.unwrap().position;
+
+        let follower = Arc::new(Follower::default());
+        let shutdown = CancellationToken::new();
+        follower.start(log.clone(), shutdown.clone()).await.unwrap();
+        // Appended before the tail started: not known, 0 (the caller read it after).
+        let known = follower
+            .last_position_of(&*log, ada, Instant::now())
+            .await
+            .unwrap();
+        assert_eq!(known, Some(0));
+
+        let later = log.append(append(ada, before)).await.unwrap().position;
+        let arrived = Instant::now();
+        let known = follower
+            .last_position_of(&*log, ada, arrived)
+            .await
+            .unwrap();
+        assert_eq!(known, Some(later), "an append acknowledged before arrival");
+        assert_eq!(
+            follower
+                .last_position_of(&*log, ticket, arrived)
+                .await
+                .unwrap(),
+            None,
+            "tickets are not followed"
+        );
+
+        // A batch of this process counts at once, ahead of the tail.
+        let end = log.last_position().await.unwrap();
+        follower.appended_batch(end, [(ada, end + 1)]);
+        assert_eq!(*follower.reached.borrow(), end + 1);
+        assert_eq!(follower.last.lock().unwrap().get(&ada), Some(&(end + 1)));
+        shutdown.cancel();
+    }
+
+    /// A log whose end cannot be learnt: every question fails after a while.
+    struct Unreachable {
+        inner: Arc<dyn EventLog>,
+        asked: std::sync::atomic::AtomicUsize,
+    }
+
+    #[tonic::async_trait]
+    impl EventLog for Unreachable {
+        async fn append(&self, a: Append) -> Result<helpdesk_log::Appended, LogError> {
+            self.inner.append(a).await
+        }
+        async fn append_batch(
+            &self,
+            a: Vec<Append>,
+            after: Position,
+        ) -> Result<Vec<Position>, LogError> {
+            self.inner.append_batch(a, after).await
+        }
+        async fn read_subject(
+            &self,
+            s: &str,
+            after: Position,
+        ) -> Result<Vec<helpdesk_log::Stored>, LogError> {
+            self.inner.read_subject(s, after).await
+        }
+        async fn get(&self, p: Position) -> Result<Option<helpdesk_log::Stored>, LogError> {
+            self.inner.get(p).await
+        }
+        async fn read(&self, f: Position, m: usize) -> Result<Vec<helpdesk_log::Stored>, LogError> {
+            self.inner.read(f, m).await
+        }
+        async fn last_position(&self) -> Result<Position, LogError> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Err(LogError::Unavailable("no answer".into()))
+        }
+        async fn subjects(&self, p: &str) -> Result<Vec<String>, LogError> {
+            self.inner.subjects(p).await
+        }
+        async fn subscribe(&self, f: Position) -> Result<StoredStream, LogError> {
+            self.inner.subscribe(f).await
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commands_waiting_on_a_failed_question_fail_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner: Arc<dyn EventLog> =
+            Arc::new(EmbeddedLog::open(dir.path(), EmbeddedConfig::default()).unwrap());
+        let follower = Arc::new(Follower::default());
+        let shutdown = CancellationToken::new();
+        follower
+            .start(inner.clone(), shutdown.clone())
+            .await
+            .unwrap();
+        let log = Arc::new(Unreachable {
+            inner,
+            asked: Default::default(),
+        });
+        let arrived = Instant::now();
+        let waiting: Vec<_> = (0..5)
+            .map(|_| {
+                let (follower, log) = (follower.clone(), log.clone());
+                tokio::spawn(async move { follower.caught_up(&*log, arrived).await })
+            })
+            .collect();
+        for waiter in waiting {
+            assert!(matches!(
+                waiter.await.unwrap(),
+                Err(LogError::Unavailable(_))
+            ));
+        }
+        assert_eq!(
+            log.asked.load(Ordering::SeqCst),
+            1,
+            "one question for all five, not one failure each in turn"
+        );
+        shutdown.cancel();
+    }
+}
