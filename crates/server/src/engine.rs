@@ -65,6 +65,49 @@ impl Freshness {
     pub fn now() -> Self {
         Freshness::AsOf(Instant::now())
     }
+
+    /// How current `command`'s target must be at first: as cached, and assumed new when
+    /// the command starts it.
+    fn of_target(command: &Command) -> Self {
+        if command.starts_aggregate() {
+            Freshness::CachedOrNew
+        } else {
+            Freshness::Cached
+        }
+    }
+}
+
+impl Request {
+    /// When a planned pause of the target agent must have ended for this command: at
+    /// an import's time, not the wall clock's (a pause planned to end after the imported
+    /// moment is still running then), and never later than now.
+    fn pauses_ended_by(&self) -> Timestamp {
+        self.occurred_at
+            .unwrap_or_else(wall_clock)
+            .min(wall_clock())
+    }
+
+    /// The system's command that ends `agent`'s planned pause if its end has come by
+    /// `at`, with the id derived from the pause (so the policies never double it).
+    fn planned_end(
+        state: &State,
+        agent: AggregateId,
+        at: Timestamp,
+        received: Instant,
+    ) -> Option<Request> {
+        let State::Agent(state) = state else {
+            return None;
+        };
+        let agent_id = helpdesk_domain::AgentId::from_uuid(agent.id);
+        domain::planned_resume(state, agent_id, at).map(|(command_id, planned_end, command)| {
+            Request {
+                command_id: Some(command_id),
+                occurred_at: Some(planned_end),
+                command,
+                received,
+            }
+        })
+    }
 }
 
 /// What a command did.
@@ -270,13 +313,8 @@ impl Engine {
         // still race them, and the expected-sequence check catches that.
         let _turn = self.stripes[stripe(&target)].lock().await;
         if target.kind == AggregateKind::Agent {
-            // An import's time, not the wall clock's: a pause planned to end after the
-            // imported moment is still running then.
-            let at = request
-                .occurred_at
-                .unwrap_or_else(wall_clock)
-                .min(wall_clock());
-            self.end_planned_pause(target, at, request.received).await?;
+            self.end_planned_pause(target, request.pauses_ended_by(), request.received)
+                .await?;
         }
         self.decide_and_append(principal, request, target).await
     }
@@ -289,11 +327,7 @@ impl Engine {
         target: AggregateId,
     ) -> Result<Outcome, ExecError> {
         let command_id = request.command_id.unwrap_or_else(Uuid::now_v7);
-        let mut target_freshness = if request.command.starts_aggregate() {
-            Freshness::CachedOrNew
-        } else {
-            Freshness::Cached
-        };
+        let mut target_freshness = Freshness::of_target(&request.command);
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 backoff(attempt).await;
@@ -526,40 +560,38 @@ impl Engine {
             // does not read it from there), put back by `stage` or below.
             let mut loaded = match staged.written.remove(&target) {
                 Some(loaded) => loaded,
-                None => {
-                    let freshness = if request.command.starts_aggregate() {
-                        Freshness::CachedOrNew
-                    } else {
-                        Freshness::Cached
-                    };
-                    (*self.load(target, freshness).await?).clone()
-                }
+                None => (*self
+                    .load(target, Freshness::of_target(&request.command))
+                    .await?)
+                    .clone(),
             };
-            if let State::Agent(agent) = &loaded.state {
-                // As `execute` does: a planned pause whose end has come ends first.
-                let at = request
-                    .occurred_at
-                    .unwrap_or_else(wall_clock)
-                    .min(wall_clock());
-                let agent_id = helpdesk_domain::AgentId::from_uuid(target.id);
-                if let Some((end_id, planned_end, command)) =
-                    domain::planned_resume(agent, agent_id, at)
-                {
-                    if loaded.commands.contains_key(&end_id) {
-                        return Ok(Batch::Unsuitable); // Recorded, yet the pause runs.
-                    }
-                    let resume = Request {
-                        command_id: Some(end_id),
-                        occurred_at: Some(planned_end),
-                        command,
-                        received: request.received,
-                    };
-                    let system = Principal::system();
-                    let envelope = self
-                        .decide_on(&system, &resume, end_id, &loaded, &staged.written)
-                        .await?;
-                    staged.stage(target, &mut loaded, envelope, None);
+            // As `execute` does: a planned pause whose end has come ends first.
+            let resume = Request::planned_end(
+                &loaded.state,
+                target,
+                request.pauses_ended_by(),
+                request.received,
+            );
+            if let Some(
+                resume @ Request {
+                    command_id: Some(end_id),
+                    ..
+                },
+            ) = &resume
+            {
+                if loaded.commands.contains_key(end_id) {
+                    return Ok(Batch::Unsuitable); // Recorded, yet the pause runs.
                 }
+                let envelope = self
+                    .decide_on(
+                        &Principal::system(),
+                        resume,
+                        *end_id,
+                        &loaded,
+                        &staged.written,
+                    )
+                    .await?;
+                staged.stage(target, &mut loaded, envelope, None);
             }
             if let Some(&position) = loaded.commands.get(&command_id) {
                 if position > end {
@@ -659,19 +691,7 @@ impl Engine {
         since: Instant,
     ) -> Result<(), ExecError> {
         let loaded = self.load(agent, Freshness::AsOf(since)).await?;
-        let State::Agent(state) = &loaded.state else {
-            return Ok(());
-        };
-        let agent_id = helpdesk_domain::AgentId::from_uuid(agent.id);
-        if let Some((command_id, planned_end, command)) =
-            domain::planned_resume(state, agent_id, at)
-        {
-            let request = Request {
-                command_id: Some(command_id),
-                occurred_at: Some(planned_end),
-                command,
-                received: since,
-            };
+        if let Some(request) = Request::planned_end(&loaded.state, agent, at, since) {
             self.decide_and_append(&Principal::system(), request, agent)
                 .await?;
         }
