@@ -51,6 +51,20 @@ const TOKEN_PREFIX: &str = "owner token:";
 /// The full name of the command service.
 pub const COMMAND_SERVICE: &str = "helpdesk.v1.CommandService";
 
+/// Where the tests' simulated histories start: Monday 2025-03-03, 00:00 UTC. A fixed
+/// date, so that a test gives the same result whatever day it runs on (a history drawn
+/// from "the days before today" has more weekdays on some dates than on others).
+pub const HISTORY_START: i64 = 1_740_960_000_000;
+
+/// The UTC date (`YYYY-MM-DD`) of a time in milliseconds.
+pub fn utc_date(millis: i64) -> String {
+    jiff::Timestamp::from_millisecond(millis)
+        .expect("a time within jiff's range")
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string()
+}
+
 // ------------------------------------------------------------------------------ binaries
 
 /// The `helpdesk` binary: `$HELPDESK_BIN`, else `target/<profile>/helpdesk` next to the

@@ -22,7 +22,7 @@ use helpdesk_api::{
 };
 use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_tests::compare::Pair;
-use helpdesk_tests::{same, with_token, Helpdesk, NatsCluster};
+use helpdesk_tests::{same, utc_date, with_token, Helpdesk, NatsCluster, HISTORY_START};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
@@ -33,13 +33,6 @@ const PROJECT: [&str; 6] = ["project", "tickets", "stats", "levels", "badges", "
 /// Commands sent in all, and how many are acknowledged before the leader is killed.
 const COMMANDS: usize = 600;
 const KILL_AFTER: usize = 150;
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn auth<T>(message: T) -> Request<T> {
     with_token(Request::new(message), OWNER)
@@ -190,12 +183,7 @@ async fn killing_the_stream_leader_loses_no_acknowledged_command() -> anyhow::Re
 
     // A steady load, one command after the other; the leader dies after KILL_AFTER.
     let days = 2;
-    let config = WorkloadConfig::new(
-        29,
-        8,
-        days,
-        WorkloadConfig::start_days_before(now_millis(), days),
-    );
+    let config = WorkloadConfig::new(29, 8, days, HISTORY_START);
     let requests: Vec<pb::ExecuteRequest> = Workload::new(config.clone()).take(COMMANDS).collect();
     assert_eq!(requests.len(), COMMANDS, "the workload is long enough");
     let channel = commands.channel().await?;
@@ -332,14 +320,8 @@ async fn killing_the_stream_leader_loses_no_acknowledged_command() -> anyhow::Re
         list_badges,
         pb::ListBadgesRequest { read }
     );
-    let from = jiff::Timestamp::from_millisecond(config.start)?
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .to_string();
-    let to = jiff::Timestamp::from_millisecond(now_millis())?
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .to_string();
+    let from = utc_date(config.start);
+    let to = utc_date(config.end());
     let report = same!(
         pair,
         ReportServiceClient,

@@ -13,19 +13,12 @@ use helpdesk_api::{
 };
 use helpdesk_bench::{command_kind, Workload, WorkloadConfig};
 use helpdesk_tests::workload::feed;
-use helpdesk_tests::{with_token, Builder, Helpdesk, NatsServer};
+use helpdesk_tests::{with_token, Builder, Helpdesk, NatsServer, HISTORY_START};
 use tonic::{Code, Request};
 use uuid::Uuid;
 
 const SEED: [u8; 32] = [42; 32];
 const ODDS: f64 = 0.3;
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn auth<T>(token: &str, message: T) -> Request<T> {
     with_token(Request::new(message), token)
@@ -247,12 +240,7 @@ fn helpdesk_rules_clover(date: &str, agent: Uuid) -> bool {
 async fn the_same_history_gives_the_same_clovers_and_reports_on_both_backends() -> anyhow::Result<()>
 {
     let days = 4;
-    let config = WorkloadConfig::new(
-        31,
-        6,
-        days,
-        WorkloadConfig::start_days_before(now_millis(), days),
-    );
+    let config = WorkloadConfig::new(31, 6, days, HISTORY_START);
     let embedded = run(Helpdesk::builder(), &config).await?;
     let nats = NatsServer::start()?;
     let on_nats = run(Helpdesk::builder().nats(&nats), &config).await?;

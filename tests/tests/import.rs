@@ -11,19 +11,14 @@ use anyhow::{bail, Context as _};
 use helpdesk_api::{pb, CommandServiceClient, TicketServiceClient};
 use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_tests::workload::{assert_same_records, feed, model_records};
-use helpdesk_tests::{with_token, Builder, Helpdesk, NatsServer};
+use helpdesk_tests::{with_token, Builder, Helpdesk, NatsServer, HISTORY_START};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tonic::Request;
 
 fn workload() -> WorkloadConfig {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_millis() as i64;
-    let days = 2;
-    let mut config = WorkloadConfig::new(5, 8, days, WorkloadConfig::start_days_before(now, days));
+    let mut config = WorkloadConfig::new(5, 8, 2, HISTORY_START);
     // The organization's own settings at the history's times too: nothing at wall time.
     config.config_at_wall_clock = false;
     config

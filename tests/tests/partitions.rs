@@ -16,19 +16,12 @@ use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_projections::stats::Metric;
 use helpdesk_tests::compare::{assert_same, Pair};
 use helpdesk_tests::workload::feed;
-use helpdesk_tests::{same, with_token, Helpdesk, NatsServer};
+use helpdesk_tests::{same, utc_date, with_token, Helpdesk, NatsServer, HISTORY_START};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
 const OWNER: &str = "partitions-test-owner-token-0123456789";
 const MODELS: [&str; 5] = ["tickets", "stats", "levels", "badges", "reports"];
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn auth<T>(message: T) -> Request<T> {
     with_token(Request::new(message), OWNER)
@@ -43,6 +36,26 @@ async fn replica(nats: &NatsServer, partition: &str) -> anyhow::Result<Helpdesk>
         .arg(partition)
         .start()
         .await
+}
+
+/// Every ticket `request` lists, page after page.
+async fn every_ticket(
+    channel: &Channel,
+    mut request: pb::ListTicketsRequest,
+) -> anyhow::Result<Vec<pb::Ticket>> {
+    let mut tickets = Vec::new();
+    loop {
+        let page = TicketServiceClient::new(channel.clone())
+            .list_tickets(auth(request.clone()))
+            .await?
+            .into_inner();
+        assert!(page.tickets.len() <= request.page_size as usize);
+        tickets.extend(page.tickets);
+        if page.next_page_token.is_empty() {
+            return Ok(tickets);
+        }
+        request.page_token = page.next_page_token;
+    }
 }
 
 #[tokio::test]
@@ -73,12 +86,7 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
 
     // The history goes in through the gateway (Execute passed through as a stream).
     let days = 4;
-    let config = WorkloadConfig::new(
-        17,
-        12,
-        days,
-        WorkloadConfig::start_days_before(now_millis(), days),
-    );
+    let config = WorkloadConfig::new(17, 12, days, HISTORY_START);
     let last = feed(gateway.channel().await?, OWNER, config.clone()).await?;
 
     // Wait until the log is still (the policies may still act on the history's end).
@@ -122,48 +130,32 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
 
     // Tickets: every page of 7 through the gateway is the whole list of one replica, and
     // each partition holds some of them.
-    let all = same!(
-        both,
-        TicketServiceClient,
-        list_tickets,
-        pb::ListTicketsRequest {
-            page_size: 1000,
-            read,
-            ..Default::default()
-        }
+    let every = pb::ListTicketsRequest {
+        page_size: 1000,
+        read,
+        ..Default::default()
+    };
+    let first_page = same!(both, TicketServiceClient, list_tickets, every.clone());
+    assert!(
+        first_page.tickets.len() > 20,
+        "{} tickets",
+        first_page.tickets.len()
     );
-    assert!(all.next_page_token.is_empty(), "more than 1000 tickets");
-    assert!(all.tickets.len() > 20, "{} tickets", all.tickets.len());
+    let all = every_ticket(&both.left, every.clone()).await?;
     for department in [None, departments.first()] {
         let request = pb::ListTicketsRequest {
             department_id: department.cloned().unwrap_or_default(),
-            page_size: 1000,
-            read,
-            ..Default::default()
+            ..every.clone()
         };
-        let expected = TicketServiceClient::new(both.left.clone())
-            .list_tickets(auth(request.clone()))
-            .await?
-            .into_inner()
-            .tickets;
-        let mut paged = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = TicketServiceClient::new(both.right.clone())
-                .list_tickets(auth(pb::ListTicketsRequest {
-                    page_size: 7,
-                    page_token,
-                    ..request.clone()
-                }))
-                .await?
-                .into_inner();
-            assert!(page.tickets.len() <= 7);
-            paged.extend(page.tickets);
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            page_token = page.next_page_token;
-        }
+        let expected = every_ticket(&both.left, request.clone()).await?;
+        let paged = every_ticket(
+            &both.right,
+            pb::ListTicketsRequest {
+                page_size: 7,
+                ..request.clone()
+            },
+        )
+        .await?;
         assert_same(
             &both,
             "ListTickets in pages of 7",
@@ -174,29 +166,18 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
     }
     let mut held = 0;
     for part in &parts {
-        let own = TicketServiceClient::new(part.channel().await?)
-            .list_tickets(auth(pb::ListTicketsRequest {
-                page_size: 1000,
-                read,
-                ..Default::default()
-            }))
+        let own = every_ticket(&part.channel().await?, every.clone())
             .await?
-            .into_inner()
-            .tickets
             .len();
         assert!(
-            own > 0 && own < all.tickets.len(),
+            own > 0 && own < all.len(),
             "a partition holds {own} of {}",
-            all.tickets.len()
+            all.len()
         );
         held += own;
     }
-    assert_eq!(
-        held,
-        all.tickets.len(),
-        "the partitions hold every ticket once"
-    );
-    for ticket in all.tickets.iter().step_by(5) {
+    assert_eq!(held, all.len(), "the partitions hold every ticket once");
+    for ticket in all.iter().step_by(5) {
         let request = pb::GetTicketRequest {
             ticket_id: ticket.ticket_id.clone(),
             read,
@@ -345,14 +326,8 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
     assert_eq!(awards, Some(Code::FailedPrecondition));
 
     // Reports: every grouping, by day and over the range, sorted or not; CSV and charts.
-    let from = jiff::Timestamp::from_millisecond(config.start)?
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .to_string();
-    let to = jiff::Timestamp::from_millisecond(now_millis())?
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .to_string();
+    let from = utc_date(config.start);
+    let to = utc_date(config.end());
     for group_by in [
         pb::ReportGroup::Unspecified,
         pb::ReportGroup::Department,

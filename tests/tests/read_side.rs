@@ -11,23 +11,11 @@ use std::time::Duration;
 use helpdesk_api::{pb, TicketServiceClient};
 use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_tests::workload::{assert_same_records, feed, model_records};
-use helpdesk_tests::{helpdesk_bin, with_token, Builder, Helpdesk, NatsServer};
+use helpdesk_tests::{helpdesk_bin, with_token, Builder, Helpdesk, NatsServer, HISTORY_START};
 use tonic::Request;
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
 fn workload(seed: u64, agents: u32, days: u32) -> WorkloadConfig {
-    WorkloadConfig::new(
-        seed,
-        agents,
-        days,
-        WorkloadConfig::start_days_before(now_millis(), days),
-    )
+    WorkloadConfig::new(seed, agents, days, HISTORY_START)
 }
 
 /// new / open (answered or open) / resolved per department, as the generator's own model

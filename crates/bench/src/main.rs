@@ -367,12 +367,10 @@ async fn ingest_and_queries(
     })
     .await?;
 
-    // The history: 20 agents' days, ending at today's midnight.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as i64;
+    // The history: 20 agents' days from a fixed Monday (2025-03-03), so that every run
+    // measures the same weekdays and weekends whatever its date.
     let days = 14;
-    let mut cfg = WorkloadConfig::new(7, 20, days, WorkloadConfig::start_days_before(now, days));
+    let mut cfg = WorkloadConfig::new(7, 20, days, 1_740_960_000_000);
     cfg.config_at_wall_clock = false;
     let mut workload = Workload::new(cfg.clone());
     let sequential: Vec<_> = workload.by_ref().take(sizes.sequential).collect();
@@ -588,7 +586,7 @@ async fn ingest_and_queries(
         wait_caught_up(&projectors.url, &token, end).await?;
         let qrate = args.query_rate;
         eprintln!("== queries: {qrate}/s for {} s each", sizes.query.as_secs());
-        let to = now;
+        let to = cfg.end();
         let month = queries::Query::MonthReport {
             from: queries::date(to - 30 * helpdesk_bench::workload::DAY),
             to: queries::date(to),

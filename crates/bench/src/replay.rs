@@ -45,15 +45,8 @@ pub async fn generate(
     // The event log makes its stream as it wants it.
     JetStreamLog::connect(log_config(url)).await?;
     let days = 3_650;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as i64;
-    let mut cfg = WorkloadConfig::new(
-        11,
-        agents,
-        days,
-        WorkloadConfig::start_days_before(now, days),
-    );
+    // Ten years from a fixed Monday (2015-01-05): the same history whatever the run's date.
+    let mut cfg = WorkloadConfig::new(11, agents, days, 1_420_416_000_000);
     cfg.departments = 6;
     let start = cfg.start;
     let mut history = History::new(cfg);
