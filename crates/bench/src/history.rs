@@ -78,6 +78,7 @@ impl History {
                 command_id: Uuid::from_u128(2),
                 actor: Actor::System,
                 occurred_at: setup_at,
+                recorded_at: None,
                 events: vec![registered],
             },
         ));
@@ -264,6 +265,7 @@ impl World {
                 command_id,
                 actor: principal.actor,
                 occurred_at: now,
+                recorded_at: None,
                 events,
             },
         ))

@@ -65,6 +65,7 @@ impl World {
                 command_id: Uuid::from_u128(2),
                 actor: Actor::System,
                 occurred_at: setup_at,
+                recorded_at: None,
                 events: vec![registered],
             },
         );
@@ -161,6 +162,7 @@ impl World {
                 command_id,
                 actor: principal.actor,
                 occurred_at: now,
+                recorded_at: None,
                 events: events.clone(),
             },
         );

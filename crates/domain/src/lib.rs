@@ -97,7 +97,7 @@ pub mod time;
 pub use actor::Actor;
 pub use aggregate::{AggregateId, AggregateKind};
 pub use command::Command;
-pub use decide::{decide, effective_time, needs, planned_resume, Context};
+pub use decide::{check_import_time, decide, effective_time, needs, planned_resume, Context};
 pub use envelope::{DecodeError, Envelope};
 pub use error::DomainError;
 pub use event::Event;

@@ -62,3 +62,8 @@ pub const DEFAULT_MAX_CUSTOM_ROLES: u32 = 3;
 pub const DEFAULT_CLOVER_ODDS: f64 = 0.001;
 /// Integration account names on tokens.
 pub const INTEGRATION_NAME_MAX_CHARS: usize = 200;
+
+/// How far behind the time the log has already reached an imported event may be, in
+/// milliseconds: room for importers that run side by side and interleave. An event
+/// within it counts at the log's time (never earlier); an older one is refused.
+pub const IMPORT_LAG_MAX_MILLIS: i64 = 60_000;

@@ -594,3 +594,22 @@ fn effective_time_rules() {
         matches!(err, DomainError::InvalidArgument { ref field, .. } if field == "occurred_at")
     );
 }
+
+#[test]
+fn an_import_may_not_go_back_before_the_time_the_log_has_reached() {
+    let reached = T0;
+    let lag = limits::IMPORT_LAG_MAX_MILLIS;
+    assert_eq!(check_import_time(T0.plus_minutes(1), reached), Ok(()));
+    assert_eq!(check_import_time(T0, reached), Ok(()));
+    assert_eq!(
+        check_import_time(T0.plus_millis(-lag), reached),
+        Ok(()),
+        "importers running side by side may lag by the documented margin"
+    );
+    let err = check_import_time(T0.plus_millis(-lag - 1), reached).unwrap_err();
+    assert_eq!(err.code(), "FAILED_PRECONDITION");
+    let message = err.to_string();
+    assert!(message.contains(&T0.to_string()), "{message}");
+    assert!(message.contains(&T0.plus_millis(-lag - 1).to_string()), "{message}");
+    assert!(message.contains("new data directory"), "{message}");
+}

@@ -25,6 +25,7 @@ proptest! {
             command_id: Uuid::nil(),
             actor: Actor::System,
             occurred_at: Timestamp::from_millis(1),
+            recorded_at: None,
             events: vec![sample],
         }
         .encode();

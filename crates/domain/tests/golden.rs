@@ -21,6 +21,7 @@ fn envelope_of(event: Event) -> Envelope {
             0x0190_0000_0000_7000_8000_0000_0000_0001,
         ))),
         occurred_at: Timestamp::from_millis(1_714_564_800_123),
+        recorded_at: None,
         events: vec![event],
     }
 }
@@ -78,6 +79,7 @@ fn envelope_round_trips_with_many_events() {
         command_id: Uuid::now_v7(),
         actor: Actor::System,
         occurred_at: Timestamp::from_millis(-5),
+        recorded_at: None,
         events: event::samples(),
     };
     assert_eq!(Envelope::decode(&envelope.encode()).unwrap(), envelope);
@@ -92,7 +94,40 @@ fn trailing_and_truncated_bytes_are_errors() {
     assert!(Envelope::decode(&bytes).is_err());
     assert!(Envelope::decode(&[]).is_err());
     assert!(
-        Envelope::decode(&[1]).is_err(),
-        "version 2 does not exist yet"
+        Envelope::decode(&[2]).is_err(),
+        "version 3 does not exist yet"
+    );
+}
+
+/// An import's envelope (version 2, with the time it was recorded): its committed bytes
+/// keep decoding to the same value, and the value keeps encoding to them.
+#[test]
+fn an_import_envelope_keeps_its_bytes() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden-import.bin");
+    let mut envelope = envelope_of(event::samples().remove(0));
+    envelope.recorded_at = Some(Timestamp::from_millis(1_764_806_400_456));
+    let encoded = envelope.encode();
+    assert_eq!(encoded[0], 1, "an import is written as version 2");
+    match std::fs::read(&path) {
+        Ok(stored) => {
+            assert_eq!(Envelope::decode(&stored).unwrap(), envelope);
+            assert_eq!(
+                encoded, stored,
+                "an import no longer encodes to its golden bytes"
+            );
+        }
+        Err(_) if std::env::var_os("UPDATE_GOLDEN").is_some() => {
+            std::fs::write(&path, &encoded).unwrap()
+        }
+        Err(err) => panic!("{}: {err}; run with UPDATE_GOLDEN=1", path.display()),
+    }
+    let live = Envelope {
+        recorded_at: None,
+        ..envelope
+    };
+    assert_eq!(
+        live.encode()[0],
+        0,
+        "anything else is still written as version 1"
     );
 }

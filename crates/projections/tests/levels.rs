@@ -327,6 +327,7 @@ impl Desk {
                 command_id: Uuid::nil(),
                 actor: Actor::System,
                 occurred_at: time,
+                recorded_at: None,
                 events: events.clone(),
             });
         }

@@ -824,6 +824,7 @@ impl World {
                 command_id: Uuid::from_u128(2),
                 actor: Actor::System,
                 occurred_at: setup_at,
+                recorded_at: None,
                 events: vec![registered],
             },
         );
@@ -915,6 +916,7 @@ impl World {
                 command_id,
                 actor: principal.actor,
                 occurred_at: now,
+                recorded_at: None,
                 events,
             },
         );
@@ -1468,6 +1470,7 @@ impl Desk {
             command_id: Uuid::now_v7(),
             actor: Actor::System,
             occurred_at: time,
+            recorded_at: None,
             events,
         };
         self.reference.envelope(&envelope);

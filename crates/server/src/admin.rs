@@ -209,6 +209,29 @@ impl AdminService for AdminApi {
         Ok(Response::new(response(outcome)))
     }
 
+    async fn get_log_clock(
+        &self,
+        request: Request<pb::GetLogClockRequest>,
+    ) -> Result<Response<pb::GetLogClockResponse>, Status> {
+        let received = Instant::now();
+        auth::authenticate_as_of(&self.engine, request.metadata(), received)
+            .await
+            .map_err(ApiError::from)?;
+        let time = self
+            .engine
+            .log_time(received)
+            .await
+            .map_err(ApiError::from)?
+            .filter(|t| *t > helpdesk_domain::Timestamp::EPOCH);
+        let position = self.engine.last_position().await.map_err(ApiError::from)?;
+        Ok(Response::new(pb::GetLogClockResponse {
+            time: time.map(|t| helpdesk_api::convert::timestamp_from_millis(t.millis())),
+            position,
+            import_running: self.engine.import_running(crate::ticker::IMPORT_HOLD_OFF),
+            import_lag_max_seconds: (helpdesk_domain::limits::IMPORT_LAG_MAX_MILLIS / 1000) as u32,
+        }))
+    }
+
     async fn list_tokens(
         &self,
         request: Request<pb::ListTokensRequest>,

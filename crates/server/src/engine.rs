@@ -10,7 +10,7 @@
 //! do, and the rest are read from the log.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -23,7 +23,7 @@ use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::follower::Follower;
+use crate::follower::{Follower, LogClock};
 
 /// How often a command is decided after losing races (to other processes; this one
 /// takes turns) before it is `ABORTED`.
@@ -182,10 +182,6 @@ pub struct Engine {
     /// Requests per second per principal, for every service of the process (the engine
     /// is what they all share).
     limiter: crate::security::RateLimiter,
-    /// Set by the first command of anyone but the system itself (see [`Engine::worked`]).
-    worked: tokio::sync::watch::Sender<bool>,
-    /// Wall-clock milliseconds of the last command that brought its own `occurred_at`.
-    last_import_ms: AtomicI64,
     /// The last position of the clock's subject, as far as this process knows.
     clock_position: AtomicU64,
     /// Who recent queries came from (queries may be authorized from a recent reading).
@@ -205,8 +201,6 @@ impl Engine {
             cache: Mutex::new(HashMap::new()),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             has_departments: AtomicBool::new(false),
-            last_import_ms: AtomicI64::new(i64::MIN),
-            worked: tokio::sync::watch::Sender::new(false),
             limiter: crate::security::RateLimiter::new(0),
             clock_position: AtomicU64::new(0),
             query_principals: crate::auth::QueryPrincipals::default(),
@@ -229,12 +223,12 @@ impl Engine {
         &self.query_principals
     }
 
-    /// Returns once this process has run a command for anyone but the system (a person,
-    /// an integration, an import). A fresh organization's clock waits for it, so that a
-    /// history imported into it is not preceded by a tick at today's time.
-    pub async fn worked(&self) {
-        let mut worked = self.worked.subscribe();
-        let _ = worked.wait_for(|w| *w).await;
+    /// Returns once the log holds more than the organization's setup: someone (in any
+    /// process) has started to work or to import. A new organization's clock waits for
+    /// it, so that a history imported into it is not preceded by a tick at today's time;
+    /// it is read from the log, so a restart before that changes nothing.
+    pub async fn work_started(&self) {
+        self.follower.work_started().await
     }
 
     /// The same engine with a rate limit of `per_second` requests per principal.
@@ -248,14 +242,28 @@ impl Engine {
         self.limiter.allow(actor)
     }
 
-    /// Whether an import is running: a command with a caller-supplied time arrived
-    /// within `window` of wall time (SPEC §1: the clock and the policies hold back then,
-    /// so that nothing at today's time lands in the middle of imported history).
+    /// Whether an import is running: an import's command (one from outside with its own
+    /// time) arrived here, or was seen in the log, within `window` of wall time, or was
+    /// the last thing in the log when this process started less than `window` ago. The
+    /// clock and the policies hold back then, so that nothing at today's time lands in
+    /// the middle of imported history, and an import cut off by a restart can go on.
     pub fn import_running(&self, window: std::time::Duration) -> bool {
-        match self.last_import_ms.load(Ordering::Relaxed) {
-            i64::MIN => false,
-            at => wall_clock().millis() - at < window.as_millis() as i64,
+        self.follower.import_running(window)
+    }
+
+    /// The log's last position.
+    pub async fn last_position(&self) -> Result<Position, ExecError> {
+        Ok(self.log.last_position().await?)
+    }
+
+    /// The time the log has reached (the latest time of its events, everything
+    /// acknowledged before `since` included); `None` for an empty log.
+    pub async fn log_time(&self, since: Instant) -> Result<Option<Timestamp>, ExecError> {
+        if self.follower.caught_up(&*self.log, since).await?.is_some() {
+            return Ok(self.follower.time());
         }
+        let end = self.log.last_position().await?;
+        Ok(LogClock::read(&*self.log, end).await?.time)
     }
 
     /// Appends a `ClockTicked` at the wall clock's time.
@@ -271,6 +279,7 @@ impl Engine {
                 command_id: Uuid::now_v7(),
                 actor: Actor::System,
                 occurred_at: wall_clock(),
+                recorded_at: None,
                 events: vec![Event::ClockTicked(ClockTicked {})],
             };
             let append = Append {
@@ -328,6 +337,11 @@ impl Engine {
     ) -> Result<Outcome, ExecError> {
         let command_id = request.command_id.unwrap_or_else(Uuid::now_v7);
         let mut target_freshness = Freshness::of_target(&request.command);
+        let log_time = if is_import(principal, &request) {
+            self.log_time(request.received).await?
+        } else {
+            None
+        };
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 backoff(attempt).await;
@@ -336,9 +350,28 @@ impl Engine {
             if let Some(&position) = loaded.commands.get(&command_id) {
                 return self.replay_outcome(command_id, target, position).await;
             }
-            let envelope = self
-                .decide_on(principal, &request, command_id, &loaded, &HashMap::new())
-                .await?;
+            let decided = self
+                .decide_on(
+                    principal,
+                    &request,
+                    command_id,
+                    &loaded,
+                    &HashMap::new(),
+                    log_time,
+                )
+                .await;
+            let envelope = match decided {
+                Ok(envelope) => envelope,
+                Err(err @ ExecError::Domain(_)) => {
+                    if let Some(position) =
+                        self.recorded(target, command_id, request.received).await?
+                    {
+                        return self.replay_outcome(command_id, target, position).await;
+                    }
+                    return Err(err);
+                }
+                Err(err) => return Err(err),
+            };
             let append = Append {
                 subject: target.subject(),
                 expected_last: loaded.position,
@@ -354,6 +387,7 @@ impl Engine {
                         .await;
                 }
                 Ok(appended) => {
+                    self.follower.saw_envelope(&envelope);
                     let mut next = (*loaded).clone();
                     next.apply(appended.position, &envelope);
                     self.remember(target, next);
@@ -388,22 +422,18 @@ impl Engine {
         })
     }
 
-    /// What a command arriving from `principal` says about the process: someone works
-    /// (the clock may start), an import runs (the clock and policies hold back).
+    /// What a command arriving from `principal` says about the process: an import runs
+    /// (the clock and policies hold back).
     fn note_arrival(&self, principal: &Principal, request: &Request) {
-        if !principal.is_system() {
-            self.worked
-                .send_if_modified(|worked| !std::mem::replace(worked, true));
-        }
-        if request.occurred_at.is_some() {
-            self.last_import_ms
-                .store(wall_clock().millis(), Ordering::Relaxed);
+        if is_import(principal, request) {
+            self.follower.note_import();
         }
     }
 
     /// Decides `request` on its target `loaded`: the envelope to append. The other
     /// aggregates it reads come from `written` (this batch's own, not yet appended) or
-    /// as the log held them when the request arrived.
+    /// as the log held them when the request arrived. An import is checked against
+    /// `log_time`, the time the log (and the batch before it) has reached.
     async fn decide_on(
         &self,
         principal: &Principal,
@@ -411,6 +441,7 @@ impl Engine {
         command_id: Uuid,
         loaded: &Loaded,
         written: &HashMap<AggregateId, Loaded>,
+        log_time: Option<Timestamp>,
     ) -> Result<Envelope, ExecError> {
         let needed = Freshness::AsOf(request.received);
         let target = request.command.target();
@@ -444,6 +475,10 @@ impl Engine {
             loaded.last_time,
             principal,
         )?;
+        let import = is_import(principal, request);
+        if let Some(log_time) = log_time.filter(|_| import) {
+            domain::check_import_time(now, log_time)?;
+        }
         let org_has_departments = self.org_has_departments().await?
             || written
                 .keys()
@@ -465,6 +500,7 @@ impl Engine {
             command_id,
             actor: principal.actor,
             occurred_at: now,
+            recorded_at: import.then(wall_clock),
             events,
         })
     }
@@ -542,6 +578,7 @@ impl Engine {
         let caught_up = started.elapsed();
         let mut staged = Staged {
             end,
+            time: self.follower.time(),
             written: HashMap::new(),
             appends: Vec::new(),
             targets: Vec::new(),
@@ -589,6 +626,7 @@ impl Engine {
                         *end_id,
                         &loaded,
                         &staged.written,
+                        None,
                     )
                     .await?;
                 staged.stage(target, &mut loaded, envelope, None);
@@ -604,12 +642,27 @@ impl Engine {
                 continue;
             }
             match self
-                .decide_on(principal, request, command_id, &loaded, &staged.written)
+                .decide_on(
+                    principal,
+                    request,
+                    command_id,
+                    &loaded,
+                    &staged.written,
+                    staged.time,
+                )
                 .await
             {
                 Ok(envelope) => {
                     staged.stage(target, &mut loaded, envelope, Some(index));
                     outcomes.push(None);
+                }
+                Err(err @ ExecError::Domain(_)) => {
+                    match self.recorded(target, command_id, request.received).await? {
+                        Some(position) => outcomes.push(Some(
+                            self.replay_outcome(command_id, target, position).await,
+                        )),
+                        None => outcomes.push(Some(Err(err))),
+                    }
                 }
                 Err(err) => outcomes.push(Some(Err(err))),
             }
@@ -635,6 +688,9 @@ impl Engine {
                 }
                 Err(err) => return Err(err.into()),
             };
+            if let Some(time) = staged.time {
+                self.follower.saw_time(time);
+            }
             self.follower.appended_batch(
                 end,
                 staged
@@ -713,11 +769,22 @@ impl Engine {
 
     /// Runs a command of the system itself (setup, ticks, planned pause ends).
     pub async fn execute_as_system(&self, request: Request) -> Result<Outcome, ExecError> {
-        // A system command is not an import: it must not hold off the ticker.
-        let before = self.last_import_ms.load(Ordering::Relaxed);
-        let result = self.execute(&Principal::system(), request).await;
-        self.last_import_ms.store(before, Ordering::Relaxed);
-        result
+        self.execute(&Principal::system(), request).await
+    }
+
+    /// Where `command_id` was recorded on `target`, reading the log for what the cache
+    /// may not hold yet. A command refused on a cached target (or one assumed new) may
+    /// be a retry of one that is already in the log, whose first result stands: an
+    /// importer that starts over after a restart sends old commands that are no longer
+    /// decided the same way (too old for the log's time, for one).
+    async fn recorded(
+        &self,
+        target: AggregateId,
+        command_id: Uuid,
+        since: Instant,
+    ) -> Result<Option<Position>, ExecError> {
+        let loaded = self.load(target, Freshness::AsOf(since)).await?;
+        Ok(loaded.commands.get(&command_id).copied())
     }
 
     /// The outcome of an earlier command, read back from the log.
@@ -833,6 +900,8 @@ enum Batch {
 struct Staged {
     /// The log's last position the batch follows.
     end: Position,
+    /// The time the log and the batch so far have reached.
+    time: Option<Timestamp>,
     written: HashMap<AggregateId, Loaded>,
     appends: Vec<Append>,
     /// Per append: the aggregate it goes to.
@@ -860,6 +929,10 @@ impl Staged {
         request: Option<usize>,
     ) {
         let position = self.end + self.appends.len() as Position + 1;
+        self.time = Some(
+            self.time
+                .map_or(envelope.occurred_at, |t| t.max(envelope.occurred_at)),
+        );
         self.appends.push(Append {
             subject: target.subject(),
             expected_last: loaded.position,
@@ -897,6 +970,13 @@ pub fn wall_clock() -> Timestamp {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     Timestamp::from_millis(since_epoch.as_millis() as i64)
+}
+
+/// Whether `request` from `principal` is an import: a command from outside that brings
+/// its own time. (The system's own commands bring theirs too: a planned pause's end, an
+/// auto-pause at the miss's time. They are no import.)
+fn is_import(principal: &Principal, request: &Request) -> bool {
+    request.occurred_at.is_some() && !principal.is_system()
 }
 
 /// The lock stripe of an aggregate.

@@ -15,6 +15,12 @@
 //! it and use its answer if it was asked after they arrived. When the tail is down or
 //! does not reach the position in [`TAIL_PATIENCE`], the engine reads as before, and the
 //! tail is replaced.
+//!
+//! The tail also tells the time the log has reached (the latest time of its events: an
+//! import may not go back before it) and whether an import is running (the last import
+//! envelope it saw arrived within a window of wall time). Both come from the log, not
+//! from this process's memory, so they hold across restarts and across processes
+//! ([`LogClock::read`] finds them on start).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use helpdesk_domain::{AggregateId, AggregateKind};
+use helpdesk_domain::{Actor, AggregateId, AggregateKind, Envelope, Event, Timestamp};
 use helpdesk_log::{EventLog, LogError, Position, StoredStream};
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
@@ -51,6 +57,11 @@ pub struct Follower {
     failed: Mutex<Option<(Instant, String)>>,
     /// Asks the tail to subscribe again (it was found silent).
     restart: Notify,
+    /// The latest event time the tail delivered; `None` while the log is empty.
+    time: watch::Sender<Option<Timestamp>>,
+    /// When an import (an envelope from outside with its own time) was last seen: on
+    /// the tail, arriving at this process, or last in the log when the tail started.
+    import_seen: Mutex<Option<Instant>>,
 }
 
 impl Default for Follower {
@@ -63,6 +74,8 @@ impl Default for Follower {
             asking: tokio::sync::Mutex::new(()),
             failed: Mutex::new(None),
             restart: Notify::new(),
+            time: watch::Sender::new(None),
+            import_seen: Mutex::new(None),
         }
     }
 }
@@ -87,6 +100,15 @@ impl Follower {
         shutdown: CancellationToken,
     ) -> Result<(), LogError> {
         let end = log.last_position().await?;
+        let clock = LogClock::read(&*log, end).await?;
+        if let Some(time) = clock.time {
+            self.saw_time(time);
+        }
+        if clock.importing {
+            // An import may have been cut off by this process's restart: it gets a
+            // whole window to come back before the clock ticks.
+            self.note_import();
+        }
         let tail = log.subscribe(end + 1).await?;
         self.reached.send_replace(end);
         self.live.store(true, Ordering::Release);
@@ -109,6 +131,10 @@ impl Follower {
                     Some(Ok(stored)) => {
                         if let Some(id) = AggregateId::from_subject(&stored.subject) {
                             self.saw(id, stored.position);
+                        }
+                        // What cannot be decoded is reported by the projectors.
+                        if let Ok(envelope) = Envelope::decode(&stored.payload) {
+                            self.saw_envelope(&envelope);
                         }
                         self.reach(stored.position);
                         continue;
@@ -135,6 +161,52 @@ impl Follower {
             };
             self.live.store(true, Ordering::Release);
         }
+    }
+
+    /// Records what an envelope in the log says about time.
+    pub fn saw_envelope(&self, envelope: &Envelope) {
+        self.saw_time(envelope.occurred_at);
+        if envelope.recorded_at.is_some() {
+            self.note_import();
+        }
+    }
+
+    /// Records that the log holds an event at `time`.
+    pub fn saw_time(&self, time: Timestamp) {
+        self.time.send_if_modified(|known| {
+            let later = known.is_none_or(|known| time > known);
+            if later {
+                *known = Some(time);
+            }
+            later
+        });
+    }
+
+    /// Records that an import is running (one of its commands arrived just now).
+    pub fn note_import(&self) {
+        *self.import_seen.lock().expect("follower lock") = Some(Instant::now());
+    }
+
+    /// Whether an import was seen within `window` of wall time.
+    pub fn import_running(&self, window: Duration) -> bool {
+        self.import_seen
+            .lock()
+            .expect("follower lock")
+            .is_some_and(|seen| seen.elapsed() < window)
+    }
+
+    /// The latest event time the tail has delivered (or this process appended).
+    pub fn time(&self) -> Option<Timestamp> {
+        *self.time.borrow()
+    }
+
+    /// Returns once the log holds an event later than the organization's setup (which
+    /// is recorded at the Unix epoch): someone has started to work or to import.
+    pub async fn work_started(&self) {
+        let mut time = self.time.subscribe();
+        let _ = time
+            .wait_for(|t| t.is_some_and(|t| t > Timestamp::EPOCH))
+            .await;
     }
 
     /// Records that `id` has a message at `position` (kept if it is the latest known).
@@ -263,6 +335,55 @@ impl Follower {
             *barrier = Some((asked, end));
         }
         Ok(end)
+    }
+}
+
+/// What the end of the log says about time, read when a process starts (or when its
+/// tail cannot tell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogClock {
+    /// The latest event time among the messages read; `None` for an empty log.
+    pub time: Option<Timestamp>,
+    /// Whether the last envelope from outside (skipping what the system appended after
+    /// it) is an import: an import may have been running when the log was last written.
+    pub importing: bool,
+}
+
+impl LogClock {
+    /// How many messages, at most, are read back from the end.
+    const LOOK_BACK: Position = 1_000;
+
+    /// Reads back from `end` to the last envelope from outside or the last clock tick:
+    /// the system's own appends after it (a planned pause's end, recorded late at the
+    /// time the pause was planned to end; an auto-pause) tell neither.
+    pub async fn read(log: &dyn EventLog, end: Position) -> Result<LogClock, LogError> {
+        let mut clock = LogClock {
+            time: None,
+            importing: false,
+        };
+        let mut to = end;
+        let oldest = end.saturating_sub(Self::LOOK_BACK);
+        while to > oldest {
+            let from = to.saturating_sub(99).max(oldest + 1);
+            let messages = log.read(from, (to - from + 1) as usize).await?;
+            for stored in messages.iter().rev() {
+                let Ok(envelope) = Envelope::decode(&stored.payload) else {
+                    continue;
+                };
+                clock.time = Some(
+                    clock
+                        .time
+                        .map_or(envelope.occurred_at, |t| t.max(envelope.occurred_at)),
+                );
+                let tick = matches!(envelope.events.as_slice(), [Event::ClockTicked(_)]);
+                if tick || envelope.actor != Actor::System {
+                    clock.importing = envelope.recorded_at.is_some();
+                    return Ok(clock);
+                }
+            }
+            to = from - 1;
+        }
+        Ok(clock)
     }
 }
 

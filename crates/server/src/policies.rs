@@ -27,8 +27,6 @@ use crate::engine::{wall_clock, Engine, ExecError, Request};
 /// The longest the runner sleeps between looks (a pause planned in a minute is ended
 /// within this of its end).
 const LOOK_EVERY: Duration = Duration::from_secs(1);
-/// How recent a command with its own time must be for an import to count as running.
-const IMPORT_WINDOW: Duration = Duration::from_secs(60);
 
 pub async fn run(engine: Arc<Engine>, view: PoliciesView, shutdown: CancellationToken) {
     let mut position = view.handle().clone();
@@ -53,7 +51,7 @@ async fn look(
 ) -> Result<(), String> {
     // While an import runs, "now" is as far as the log's history has come: a pause
     // planned to end later in the imported day must not end ahead of the import.
-    let now = if engine.import_running(IMPORT_WINDOW) {
+    let now = if engine.import_running(crate::ticker::IMPORT_HOLD_OFF) {
         wall_clock().min(view.handle().time())
     } else {
         wall_clock()

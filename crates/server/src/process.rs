@@ -80,7 +80,6 @@ impl Process {
         let owner = setup::ensure(engine, owner_token)
             .await
             .context("cannot set the organization up")?;
-        let fresh = !matches!(owner, OwnerToken::Existing);
         match owner {
             OwnerToken::Created(token) => {
                 println!("owner token: {token}");
@@ -102,7 +101,7 @@ impl Process {
         let shutdown = self.shutdown.clone();
         let clock = engine.clone();
         self.tasks.spawn(async move {
-            ticker::run(clock, tick, fresh, shutdown).await;
+            ticker::run(clock, tick, shutdown).await;
             Ok(())
         });
         Ok(())

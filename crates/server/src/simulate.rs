@@ -5,16 +5,21 @@
 //! command names the agent it is done as and the time it happened). The days end at
 //! today's midnight (UTC), so weeks of history take seconds to minutes, not weeks.
 //! The same seed gives the same history; sending it twice appends nothing the second
-//! time (every command id is a duplicate). Feed a fresh organization: history imported
-//! after work at today's time would be stamped with that time in the read models (time
-//! never runs backwards there, SPEC §1), and the configuration (routing rules) cannot
-//! be changed at a time earlier than its last change.
+//! time (every command id is a duplicate).
+//!
+//! Feed a fresh organization: the server refuses an import older than the time its log
+//! has already reached (history is never moved in time). Before it sends anything,
+//! simulate asks the log's time (`AdminService/GetLogClock`) and, when the history would
+//! be refused, says so in one line and stops. A history that was partly sent before (a
+//! simulate or a server that was stopped midway) goes on where it stopped: its older
+//! commands are duplicates, which are answered without a look at the time.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
-use helpdesk_api::{pb, CommandServiceClient};
+use helpdesk_api::IntoCommand as _;
+use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient};
 use helpdesk_bench::{Workload, WorkloadConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::MetadataValue;
@@ -40,9 +45,14 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     agents: u32,
 
-    /// Days of history, ending at today's midnight (UTC).
+    /// Days of history, ending at today's midnight (UTC) unless --from says otherwise.
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=3_650))]
     days: u32,
+
+    /// The first simulated day (UTC, YYYY-MM-DD), for a history that does not end today:
+    /// the same seed and date give the same history on any day.
+    #[arg(long, value_name = "DATE")]
+    from: Option<jiff::civil::Date>,
 
     /// The seed: the same seed gives the same history.
     #[arg(long, default_value_t = 7)]
@@ -72,12 +82,21 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             args.intensity
         );
     }
-    let mut config = WorkloadConfig::new(
-        args.seed,
-        args.agents,
-        args.days,
-        WorkloadConfig::start_days_before(wall_clock().millis(), args.days),
-    );
+    let start = match args.from {
+        Some(date) => date
+            .to_zoned(jiff::tz::TimeZone::UTC)?
+            .timestamp()
+            .as_millisecond(),
+        None => WorkloadConfig::start_days_before(wall_clock().millis(), args.days),
+    };
+    let mut config = WorkloadConfig::new(args.seed, args.agents, args.days, start);
+    if config.end() > wall_clock().millis() {
+        bail!(
+            "--from {} with --days {} ends after today: a history must lie in the past",
+            args.from.map(|d| d.to_string()).unwrap_or_default(),
+            args.days
+        );
+    }
     config.departments = args.departments;
     config.intensity = args.intensity;
     // The organization's setup is recorded at the Unix epoch, so the routing rules can
@@ -86,9 +105,13 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
 
     let total = Workload::new(config.clone()).count() as u64;
     let channel = helpdesk_api::client::connect(&args.server, args.tls_ca.as_deref()).await?;
-    let mut client = CommandServiceClient::new(channel)
+    let bearer: MetadataValue<_> = format!("Bearer {token}")
+        .parse()
+        .context("the token is not printable ASCII")?;
+    let mut client = CommandServiceClient::new(channel.clone())
         .max_decoding_message_size(crate::grpc::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(crate::grpc::MAX_MESSAGE_BYTES);
+    check_log_time(channel, &mut client, &bearer, &config).await?;
     eprintln!(
         "simulating {} agents over {} days (seed {}): {total} commands to {}",
         args.agents, args.days, args.seed, args.server
@@ -102,9 +125,6 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .progress_chars("=> "),
     );
     let mut request = tonic::Request::new(tokio_stream::iter(Workload::new(config)));
-    let bearer: MetadataValue<_> = format!("Bearer {token}")
-        .parse()
-        .context("the token is not printable ASCII")?;
     request.metadata_mut().insert("authorization", bearer);
 
     let started = Instant::now();
@@ -130,6 +150,74 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Fails, in one line and before anything is sent, when the server would refuse the
+/// history because its log has already reached a later time. A history sent before in
+/// part is let through: the last of its commands that is too old to be imported now is
+/// sent first, alone, and comes back a duplicate.
+async fn check_log_time(
+    channel: tonic::transport::Channel,
+    client: &mut CommandServiceClient<tonic::transport::Channel>,
+    bearer: &MetadataValue<tonic::metadata::Ascii>,
+    config: &WorkloadConfig,
+) -> anyhow::Result<()> {
+    let mut ask = tonic::Request::new(pb::GetLogClockRequest {});
+    ask.metadata_mut().insert("authorization", bearer.clone());
+    let clock = AdminServiceClient::new(channel)
+        .get_log_clock(ask)
+        .await
+        .context("cannot ask the server for its log's time")?
+        .into_inner();
+    let Some(reached) = clock.time else {
+        return Ok(()); // Nothing but the organization's setup: any history fits.
+    };
+    let reached = helpdesk_domain::Timestamp::from_millis(
+        reached.seconds * 1000 + i64::from(reached.nanos) / 1_000_000,
+    );
+    let floor = reached.millis() - i64::from(clock.import_lag_max_seconds) * 1000;
+    let time_of = |request: &pb::ExecuteRequest| {
+        request
+            .clone()
+            .into_command(None)
+            .ok()
+            .and_then(|parsed| parsed.occurred_at)
+            .map_or(i64::MAX, |t| t.millis())
+    };
+    let Some(too_old) = Workload::new(config.clone())
+        .take_while(|request| time_of(request) < floor)
+        .last()
+    else {
+        return Ok(());
+    };
+    let mut probe = tonic::Request::new(tokio_stream::iter([too_old]));
+    probe.metadata_mut().insert("authorization", bearer.clone());
+    let answer = client
+        .execute(probe)
+        .await
+        .context("the server refused the stream")?
+        .into_inner()
+        .message()
+        .await
+        .context("the stream broke off")?;
+    if let Some(pb::ExecuteResponse {
+        result: Some(pb::execute_response::Result::Response(r)),
+        ..
+    }) = answer
+    {
+        if r.duplicate {
+            return Ok(()); // Sent before: this run goes on from where that one stopped.
+        }
+    }
+    let date = |millis: i64| helpdesk_domain::Timestamp::from_millis(millis).to_string();
+    bail!(
+        "nothing was sent: this server's event log has already reached {reached}, later than \
+         the simulated history ({} to {}), and history is never moved in time. Simulate into \
+         a fresh data directory: stop helpdesk, start it with `just run --data-dir data/demo` \
+         (or `helpdesk dev --data-dir <new dir>`), and run simulate again",
+        date(config.start),
+        date(config.end())
+    )
 }
 
 /// What the server answered.

@@ -1,9 +1,16 @@
 //! The clock: a `ClockTicked` event at least every interval of wall time, so that days
-//! close, planned pauses end and open intervals are counted when no one works (SPEC §1).
+//! close, planned pauses end and open intervals are counted when no one works.
 //!
-//! It holds off while an import runs (a command with a caller-supplied time arrived
-//! within the last interval), so that a tick at today's time never lands in the middle of
-//! imported history; in a new organization it starts with the first command from outside.
+//! Two things hold it back, both read from the log (so a restart, or another process,
+//! changes neither):
+//! - In a new organization it starts with the first event after the setup, not before:
+//!   a history imported into a new organization must not come after a tick at today's
+//!   time.
+//! - It holds off while an import runs: an import's command arrived (here, or in the log
+//!   from another process) within the last [`IMPORT_HOLD_OFF`], or the log's last command
+//!   from outside was an import when this process started less than that ago, so that a
+//!   tick at today's time never lands in the middle of imported history and an import
+//!   cut off by a restart can go on where it stopped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,15 +19,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 
-/// Ticks every `every`. With `fresh` (an organization set up by this start) the clock
-/// starts with the first command from outside, not before: a history imported into a
-/// new organization must not come after a tick at today's time (SPEC §1).
-pub async fn run(engine: Arc<Engine>, every: Duration, fresh: bool, shutdown: CancellationToken) {
-    if fresh {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = engine.worked() => {}
-        }
+/// How long after an import's last command the clock (and the policies) hold back.
+pub const IMPORT_HOLD_OFF: Duration = Duration::from_secs(60);
+
+/// Ticks every `every` once work has started, except while an import runs.
+pub async fn run(engine: Arc<Engine>, every: Duration, shutdown: CancellationToken) {
+    tokio::select! {
+        _ = shutdown.cancelled() => return,
+        _ = engine.work_started() => {}
     }
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -29,7 +35,7 @@ pub async fn run(engine: Arc<Engine>, every: Duration, fresh: bool, shutdown: Ca
             _ = shutdown.cancelled() => return,
             _ = interval.tick() => {}
         }
-        if engine.import_running(every) {
+        if engine.import_running(IMPORT_HOLD_OFF) {
             tracing::debug!("an import is running: no tick");
             continue;
         }

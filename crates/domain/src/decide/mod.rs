@@ -336,6 +336,28 @@ pub fn effective_time(
     Ok(at)
 }
 
+/// Whether an imported event at `at` may join a log whose events have reached
+/// `log_time`: not earlier than that, less [`IMPORT_LAG_MAX_MILLIS`] for importers that
+/// interleave. Time in the read models never runs backwards, so an older event would be
+/// counted at the log's time instead of its own: history would be moved in time. It is
+/// refused instead, saying what to do.
+///
+/// [`IMPORT_LAG_MAX_MILLIS`]: crate::limits::IMPORT_LAG_MAX_MILLIS
+pub fn check_import_time(at: Timestamp, log_time: Timestamp) -> Result<(), DomainError> {
+    let lag = crate::limits::IMPORT_LAG_MAX_MILLIS;
+    if at.millis() >= log_time.millis().saturating_sub(lag) {
+        return Ok(());
+    }
+    Err(DomainError::failed(format!(
+        "occurred_at {at} is earlier than the time this event log has already reached, \
+         {log_time} (an import may lag it by at most {} s): it would be counted at that \
+         time, so it is refused. Import history into a fresh organization, before live \
+         work starts: start helpdesk on a new data directory (`helpdesk dev --data-dir \
+         <new dir>`; on NATS also a new stream, `--stream <name>`) and import there",
+        lag / 1000
+    )))
+}
+
 /// The system's `ResumeAgent{planned_end}` for a pause whose planned end has come: its
 /// command id (derived from the pause's, so every re-run dedupes), the time to record it
 /// at (exactly the planned end) and the command.

@@ -147,6 +147,7 @@ impl World {
             command_id: Uuid::from_u128(0xC0 << 64 | self.seq),
             actor: Actor::System,
             occurred_at: at,
+            recorded_at: None,
             events,
         };
         self.append(target, &envelope);
@@ -218,6 +219,7 @@ impl World {
                 command_id: Uuid::nil(),
                 actor: principal.actor,
                 occurred_at: self.now,
+                recorded_at: None,
                 events: events.clone(),
             });
         }
@@ -235,6 +237,7 @@ impl World {
             command_id: Uuid::from_u128(0xC0 << 64 | self.seq),
             actor: principal.actor,
             occurred_at: self.now,
+            recorded_at: None,
             events,
         };
         self.append(target, &envelope);

@@ -48,6 +48,7 @@ impl TestLog {
             command_id: Uuid::now_v7(),
             actor: Actor::System,
             occurred_at: at,
+            recorded_at: None,
             events,
         };
         self.append_raw(aggregate, envelope.encode()).await
