@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use helpdesk_domain::state::{apply_level_event, Level};
-use helpdesk_domain::{Actor, AgentId, Event, LevelId, Timestamp};
+use helpdesk_domain::{Actor, AgentId, Event, LevelId, ResumeReason, Timestamp};
 use helpdesk_rules::condition::{Condition, Values, Variable};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -167,7 +167,8 @@ impl Levels {
 impl Model for Levels {
     const NAME: &'static str = "levels";
     /// 2: every agent an event is attributed to is evaluated after it.
-    const VERSION: u32 = 2;
+    /// 3: a planned pause's end (recorded late) is no moment of evaluation.
+    const VERSION: u32 = 3;
 
     fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError> {
         let mut touched: Vec<Uuid> = self
@@ -180,6 +181,17 @@ impl Model for Levels {
         // statistics it changed (SPEC §5): time online keeps growing, and the ladder may
         // have changed since their last evaluation.
         touched.extend(attributed(event));
+        if let Event::AgentResumed(e) = event {
+            if e.reason == ResumeReason::PlannedEnd {
+                // A planned pause ends by itself at its planned end, and the statistics
+                // count it so from then on. Its event is recorded whenever the system
+                // gets to it (often at the agent's next command), so where it lands in
+                // the log is no moment of the agent's: evaluating there would date a
+                // level by when the end happened to be appended. At the planned end
+                // itself nothing could be reached (no variable moves during a pause).
+                touched.clear();
+            }
+        }
         match event {
             Event::LevelDefined(_)
             | Event::LevelUpdated(_)

@@ -14,9 +14,9 @@ use std::time::Duration;
 use common::*;
 use helpdesk_domain::event::{
     AgentAddedToDepartment, AgentDeactivated, AgentPaused, AgentRegistered, AgentResumed,
-    AgentWentOnline, ClockTicked, ConversationRated, LevelDefined, LevelRemoved, LevelUpdated,
-    LevelsRecomputed, LevelsReordered, RatingRetracted, TicketAnswered, TicketAssigned,
-    TicketCreated,
+    AgentWentOffline, AgentWentOnline, ClockTicked, ConversationRated, LevelDefined, LevelRemoved,
+    LevelUpdated, LevelsRecomputed, LevelsReordered, RatingRetracted, TicketAnswered,
+    TicketAssigned, TicketCreated,
 };
 use helpdesk_domain::state::{ConfigState, Level};
 use helpdesk_domain::{
@@ -245,6 +245,7 @@ fn aggregate_of(event: &Event) -> AggregateId {
         Event::AgentWentOnline(e) => AggregateId::agent(e.agent),
         Event::AgentPaused(e) => AggregateId::agent(e.agent),
         Event::AgentResumed(e) => AggregateId::agent(e.agent),
+        Event::AgentWentOffline(e) => AggregateId::agent(e.agent),
         Event::AgentDeactivated(e) => AggregateId::agent(e.agent),
         Event::AgentAddedToDepartment(e) => AggregateId::department(e.department),
         Event::TicketCreated(e) => AggregateId::ticket(e.ticket),
@@ -1451,4 +1452,48 @@ async fn a_recompute_finds_gains_and_losses_and_applying_it_makes_the_live_model
         agent_level(&view, bob).level,
         Some((2, stricter, reached(at(31), p_bob3, &answers(3.0))))
     );
+}
+
+/// A planned pause ends by itself at its planned end; the system records that end when
+/// it gets to it (here with the agent's next command, late, after another ticket). The
+/// late record is no moment of its own: the agent's hour of work is reached with their
+/// own next event, exactly as when the end is recorded on time.
+#[tokio::test]
+async fn a_planned_pause_ended_late_changes_no_level_time() {
+    async fn day(late: bool) -> Vec<(u32, String, Timestamp)> {
+        let mut desk = Desk::new();
+        let ann = agent(1);
+        desk.at(0, define_all(&[novice(), shift()])).await;
+        desk.at(0, vec![registered(ann, "Ann")]).await;
+        desk.at(0, vec![online(ann)]).await; // 09:00, say
+        let lunch = AgentPaused {
+            agent: ann,
+            reason: PauseReason::Text("coffee".into()),
+            planned_end: Some(at(55)),
+        };
+        desk.at(50, vec![lunch.into()]).await; // 09:50, five minutes planned
+        let end: Event = AgentResumed {
+            agent: ann,
+            reason: ResumeReason::PlannedEnd,
+        }
+        .into();
+        if !late {
+            desk.at(55, vec![end.clone()]).await;
+        }
+        desk.at(70, vec![created(ticket(1))]).await; // 10:10: someone else's ticket
+        if late {
+            // Appended with Ann's next command, at the time the pause was planned to
+            // end; in the models it comes after 10:10.
+            desk.at(55, vec![end]).await;
+        }
+        desk.at(80, vec![AgentWentOffline { agent: ann }.into()])
+            .await; // 10:20
+        ranks(&desk.view().await, ann)
+    }
+    let expected = vec![
+        (1, "Novice".to_owned(), at(0)),
+        (2, "Shift".to_owned(), at(80)),
+    ];
+    assert_eq!(day(false).await, expected, "the end recorded on time");
+    assert_eq!(day(true).await, expected, "the end recorded late");
 }
