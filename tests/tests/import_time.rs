@@ -388,3 +388,64 @@ async fn a_restart_in_the_middle_of_an_import_changes_no_model() -> anyhow::Resu
     settled(&restarted, last).await?;
     answers_agree(&whole, &restarted, &config).await
 }
+
+/// An import run with the Owner's token names who did what: the leaderboard and the
+/// benchmarks show the agents who worked, never the Owner, and no time before the
+/// history (the organization's setup is recorded at the Unix epoch).
+#[tokio::test]
+async fn an_import_credits_the_agents_who_worked_not_the_importer() -> anyhow::Result<()> {
+    let helpdesk = Helpdesk::builder()
+        .owner_token(OWNER)
+        .arg("--tick-seconds")
+        .arg("3600")
+        .start()
+        .await?;
+    let config = WorkloadConfig::new(3, 5, 1, HISTORY_START);
+    let workload = Workload::new(config.clone());
+    let agents: BTreeSet<String> = workload.agent_ids().iter().map(|a| a.to_string()).collect();
+    let last = import(helpdesk.channel().await?, workload.collect()).await?;
+    let channel = helpdesk.channel().await?;
+
+    let leaderboard = LevelServiceClient::new(channel.clone())
+        .get_leaderboard(auth(pb::GetLeaderboardRequest {
+            limit: 100,
+            read: read(last),
+        }))
+        .await?
+        .into_inner();
+    let listed: BTreeSet<String> = leaderboard
+        .rows
+        .iter()
+        .map(|r| r.agent_id.clone())
+        .collect();
+    assert_eq!(
+        listed, agents,
+        "the leaderboard lists the agents who worked"
+    );
+    for row in &leaderboard.rows {
+        let reached = row.reached_at.expect("a time").seconds * 1000;
+        assert!(
+            reached >= config.start && reached < config.end(),
+            "{} reached {} at {reached}",
+            row.name,
+            row.level.as_ref().map_or("", |l| l.name.as_str())
+        );
+    }
+    for statistic in ["answers", "transfers", "worktime"] {
+        let benchmark = helpdesk_api::StatsServiceClient::new(channel.clone())
+            .benchmark(auth(pb::BenchmarkRequest {
+                statistic: statistic.into(),
+                read: read(last),
+                ..Default::default()
+            }))
+            .await?
+            .into_inner();
+        let ranked: BTreeSet<String> = benchmark.rows.iter().map(|r| r.agent_id.clone()).collect();
+        assert!(
+            ranked.is_subset(&agents) && !ranked.is_empty(),
+            "{statistic}: {:?}",
+            benchmark.rows
+        );
+    }
+    Ok(())
+}

@@ -1567,7 +1567,8 @@ impl Workload {
                     self,
                     UnassignTicket,
                     UnassignTicketRequest {
-                        ticket_id: ticket_id
+                        ticket_id: ticket_id,
+                        by_agent_id: self.agents[a].id.clone(),
                     }
                 );
                 self.tickets.get_mut(&t).expect("valid").assignee = None;
@@ -1748,7 +1749,10 @@ impl Workload {
             AssignTicket,
             AssignTicketRequest {
                 ticket_id: ticket_id,
-                agent_id: agent_id,
+                agent_id: agent_id.clone(),
+                // Taken by the assignee (from the queue, or at once when urgent): the
+                // importing account is not credited with it.
+                by_agent_id: agent_id,
             }
         );
         self.tickets.get_mut(&t).expect("a ticket").assignee = Some(a);
@@ -1869,11 +1873,10 @@ impl Workload {
         );
         let ticket = self.tickets.get_mut(&t).expect("a ticket");
         ticket.department = Some(to);
-        // The domain unassigns an assignee who is not a member of the new department.
-        if let Some(assignee) = ticket.assignee {
-            if !self.agents[assignee].departments.contains(&to) {
-                ticket.assignee = None;
-            }
+        // It arrives unassigned in the new department's queue, whoever had it (the
+        // caller queues it).
+        if let Some(assignee) = ticket.assignee.take() {
+            self.agents[assignee].todo.retain(|&other| other != t);
         }
     }
 
@@ -1907,9 +1910,7 @@ impl Workload {
                 (ticket.home + self.rng.random_range(1..departments)) % departments
             };
             self.transfer(t, to, a);
-            if self.tickets[&t].assignee.is_none() {
-                self.enqueue(t);
-            }
+            self.enqueue(t);
             return;
         }
 

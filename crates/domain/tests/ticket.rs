@@ -49,11 +49,15 @@ fn assign(agent: AgentId) -> AssignTicket {
     AssignTicket {
         ticket: t1(),
         agent,
+        by: None,
     }
 }
 
 fn unassign() -> UnassignTicket {
-    UnassignTicket { ticket: t1() }
+    UnassignTicket {
+        ticket: t1(),
+        by: None,
+    }
 }
 
 fn transfer(department: DepartmentId) -> TransferTicket {
@@ -1351,8 +1355,10 @@ fn transfer_ticket_into_a_department_does_not_assign_it() {
         }]);
 }
 
+/// A transferred ticket arrives unassigned in its new department's queue, also when its
+/// agent is a member there: it does not skip that department's queue.
 #[test]
-fn transfer_keeps_an_assignee_who_is_a_member() {
+fn transfer_unassigns_also_an_assignee_who_is_a_member() {
     let world = World::new()
         .agent(a1())
         .department(d1(), &[a1()])
@@ -1360,12 +1366,19 @@ fn transfer_keeps_an_assignee_who_is_a_member() {
         .ticket(t1(), Priority::Normal, Some(d1()));
     assigned(world, a1())
         .when(&transferrer(), transfer(d2()))
-        .then(evs![TicketTransferred {
-            ticket: t1(),
-            from: Some(d1()),
-            to: d2(),
-            by: Actor::Agent(boss()),
-        }]);
+        .then(evs![
+            TicketTransferred {
+                ticket: t1(),
+                from: Some(d1()),
+                to: d2(),
+                by: Actor::Agent(boss()),
+            },
+            TicketUnassigned {
+                ticket: t1(),
+                agent: a1(),
+                by: Actor::Agent(boss()),
+            }
+        ]);
 }
 
 #[test]
@@ -2318,4 +2331,52 @@ fn customer_replies_need_no_visibility() {
         TicketCustomerReplied { ticket: t1() },
     ]);
     departmental().when(&agent(a1()), reply()).ok();
+}
+
+/// An import says who assigned and unassigned a ticket, so that the importing account is
+/// not credited with the work; acting for another agent needs `system.import`.
+#[test]
+fn an_import_names_who_assigns_and_unassigns() {
+    let importer = integration(&[Permission::SystemImport]);
+    let world = || {
+        World::new()
+            .agent(a1())
+            .agent(a2())
+            .ticket(t1(), Priority::Normal, None)
+    };
+    world()
+        .when(
+            &importer,
+            AssignTicket {
+                by: Some(a2()),
+                ..assign(a1())
+            },
+        )
+        .then(evs![TicketAssigned {
+            ticket: t1(),
+            agent: a1(),
+            by: Actor::Agent(a2()),
+        }]);
+    assigned(world(), a1())
+        .when(
+            &importer,
+            UnassignTicket {
+                by: Some(a1()),
+                ..unassign()
+            },
+        )
+        .then(evs![TicketUnassigned {
+            ticket: t1(),
+            agent: a1(),
+            by: Actor::Agent(a1()),
+        }]);
+    world()
+        .when(
+            &agent(a1()),
+            AssignTicket {
+                by: Some(a2()),
+                ..assign(a1())
+            },
+        )
+        .rejects("PERMISSION_DENIED", "system.import");
 }

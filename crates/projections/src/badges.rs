@@ -45,7 +45,7 @@ use uuid::Uuid;
 
 use crate::calendar::{day_of, day_start, format_day, split_by_day, Day};
 use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
-use crate::stats::{day_counters, open_intervals, AgentRecord, Counters, StatsFold};
+use crate::stats::{day_counters, open_intervals, their_doing, AgentRecord, Counters, StatsFold};
 
 const DEFS: &[u8] = b"B";
 const SCHEDULE: &[u8] = b"E";
@@ -402,42 +402,14 @@ fn rank(
 
 impl Model for Badges {
     const NAME: &'static str = "badges";
-    const VERSION: u32 = 2;
+    /// 3: an agent's record says whether they have worked.
+    const VERSION: u32 = 3;
 
     fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError> {
         // Midnights passed by this event's time are evaluated on the state before it.
         self.evaluate_due(txn, at.time)?;
-        let mut active: Vec<Uuid> = self
-            .stats
-            .fold(txn, at, event)?
-            .into_iter()
-            .map(|a| a.uuid())
-            .collect();
-        // Every event of an agent's own aggregate is attributed to them (online, pauses…).
-        if at.aggregate.kind == helpdesk_domain::AggregateKind::Agent {
-            active.push(at.aggregate.id);
-        }
-        // So is every ticket event naming them as the one who did it (`by`, SPEC §4),
-        // whether or not the statistics count it: tagging a ticket they tagged before,
-        // untagging, reopening, assigning, changing a priority.
-        active.extend(done_by(event));
-        // What the policies do by themselves (a planned pause ending, an auto-pause) is
-        // not the agent being active; and when they append it depends on timing, which
-        // must not decide who may draw a Four-leaf Clover.
-        // Nor is being registered, given a role or deactivated by an administrator.
-        let not_their_doing = match event {
-            Event::AgentResumed(e) => e.reason == helpdesk_domain::ResumeReason::PlannedEnd,
-            Event::AgentPaused(e) => {
-                matches!(e.reason, helpdesk_domain::PauseReason::AutoMissed { .. })
-            }
-            Event::AgentRegistered(_) | Event::AgentRoleChanged(_) | Event::AgentDeactivated(_) => {
-                true
-            }
-            _ => false,
-        };
-        if not_their_doing {
-            active.clear();
-        }
+        let counted = self.stats.fold(txn, at, event)?;
+        let active = their_doing(at, event, &counted);
         let zone = self.stats.zone(txn)?;
         let today = day_of(at.time, &zone);
         if !active.is_empty() {
@@ -589,22 +561,6 @@ fn day_from(bytes: &[u8]) -> Option<Day> {
 }
 
 /// The agent a ticket event names as the one who did it (`by`), if an agent did.
-fn done_by(event: &Event) -> Option<Uuid> {
-    let by = match event {
-        Event::TicketAssigned(e) => &e.by,
-        Event::TicketUnassigned(e) => &e.by,
-        Event::TicketTransferred(e) => &e.by,
-        Event::TicketTagged(e) => &e.by,
-        Event::TicketUntagged(e) => &e.by,
-        Event::TicketResolved(e) => &e.by,
-        Event::TicketReopened(e) => &e.by,
-        Event::TicketDeleted(e) => &e.by,
-        Event::TicketPriorityChanged(e) => &e.by,
-        _ => return None,
-    };
-    by.agent().map(|a| a.uuid())
-}
-
 fn agent_day_key(kind: u8, agent: Uuid, day: Day) -> Vec<u8> {
     let mut k = vec![kind];
     k.extend_from_slice(agent.as_bytes());

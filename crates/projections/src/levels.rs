@@ -167,7 +167,8 @@ impl Levels {
 impl Model for Levels {
     const NAME: &'static str = "levels";
     /// 2: every agent an event is attributed to is evaluated after it.
-    /// 3: a planned pause's end (recorded late) is no moment of evaluation.
+    /// 3: a planned pause's end (recorded late) is no moment of evaluation; an agent's
+    /// record says whether they have worked.
     const VERSION: u32 = 3;
 
     fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError> {
@@ -181,6 +182,14 @@ impl Model for Levels {
         // statistics it changed (SPEC §5): time online keeps growing, and the ladder may
         // have changed since their last evaluation.
         touched.extend(attributed(event));
+        let by_the_setup =
+            at.envelope.actor == Actor::System && at.envelope.occurred_at <= Timestamp::EPOCH;
+        if matches!(event, Event::AgentRegistered(_)) && by_the_setup {
+            // The Owner the organization's setup registers at the Unix epoch, before any
+            // history: their first levels come with their first event or tick, never
+            // dated 1970.
+            touched.clear();
+        }
         if let Event::AgentResumed(e) = event {
             if e.reason == ResumeReason::PlannedEnd {
                 // A planned pause ends by itself at its planned end, and the statistics
@@ -439,6 +448,9 @@ impl LevelsView {
             let (k, v) = entry?;
             let agent = uuid_at(&k, 1)?;
             let record: AgentRecord = decode(&k, &v)?;
+            if !record.worked {
+                continue; // A setup or import account, or someone who has not started.
+            }
             let reached = self.reached(&tree, agent)?;
             let top = ladder
                 .iter()

@@ -273,6 +273,9 @@ pub struct Presence {
 pub struct AgentRecord {
     pub name: String,
     pub active: bool,
+    /// Whether the agent has done anything of their own (see [`their_doing`]): the
+    /// leaderboard and the benchmarks list only them, not a setup or import account.
+    pub worked: bool,
     pub presence: Presence,
     /// All time, without the intervals still open.
     pub totals: Counters,
@@ -371,6 +374,7 @@ impl StatsFold {
                 let record = AgentRecord {
                     name: e.name.clone(),
                     active: true,
+                    worked: false,
                     presence: Presence::default(),
                     totals: Counters::default(),
                 };
@@ -624,6 +628,15 @@ impl StatsFold {
         }
         touched.sort();
         touched.dedup();
+        for agent in their_doing(at, event, &touched) {
+            let k = id_key(key::AGENT, agent);
+            if let Some(mut record) = txn.get::<AgentRecord>(&k)? {
+                if !record.worked {
+                    record.worked = true;
+                    txn.put(k, &record);
+                }
+            }
+        }
         Ok(touched)
     }
 
@@ -791,6 +804,57 @@ fn go_offline(p: &mut Presence, at: Timestamp) -> Vec<(Interval, Timestamp, Time
     closed
 }
 
+/// The agents whose own doing `event` is: the agents it counts for in the statistics
+/// (`counted`), the agent of an agent's own aggregate (online, pauses, …) and the agent
+/// named as the one who did it to a ticket (`by`), whether or not the statistics count
+/// it. Not what the system does by itself (a planned pause ending, an auto-pause: when it
+/// is appended depends on timing), nor being registered, given a role or deactivated by
+/// an administrator. This is what makes an agent active on a day (the Four-leaf Clover)
+/// and listed on the leaderboards.
+pub fn their_doing(at: &At<'_>, event: &Event, counted: &[AgentId]) -> Vec<Uuid> {
+    let not_their_doing = match event {
+        Event::AgentResumed(e) => e.reason == helpdesk_domain::ResumeReason::PlannedEnd,
+        Event::AgentPaused(e) => {
+            matches!(e.reason, helpdesk_domain::PauseReason::AutoMissed { .. })
+        }
+        Event::AgentRegistered(_) | Event::AgentRoleChanged(_) | Event::AgentDeactivated(_) => true,
+        _ => false,
+    };
+    if not_their_doing {
+        return Vec::new();
+    }
+    let mut agents: Vec<Uuid> = counted.iter().map(|a| a.uuid()).collect();
+    if at.aggregate.kind == AggregateKind::Agent {
+        agents.push(at.aggregate.id);
+    }
+    let by = match event {
+        Event::TicketAssigned(e) => Some(&e.by),
+        Event::TicketUnassigned(e) => Some(&e.by),
+        Event::TicketTransferred(e) => Some(&e.by),
+        Event::TicketTagged(e) => Some(&e.by),
+        Event::TicketUntagged(e) => Some(&e.by),
+        Event::TicketResolved(e) => Some(&e.by),
+        // A customer's reply reopens a resolved ticket: the customer's doing, whoever
+        // recorded the reply.
+        Event::TicketReopened(e) if !customer_side(at.envelope) => Some(&e.by),
+        Event::TicketDeleted(e) => Some(&e.by),
+        Event::TicketPriorityChanged(e) => Some(&e.by),
+        _ => None,
+    };
+    agents.extend(by.and_then(agent_of));
+    agents.sort();
+    agents.dedup();
+    agents
+}
+
+/// Whether the envelope records what a customer did (a reply to a ticket).
+fn customer_side(envelope: &helpdesk_domain::Envelope) -> bool {
+    envelope
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::TicketCustomerReplied(_)))
+}
+
 fn agent_of(actor: &Actor) -> Option<Uuid> {
     actor.agent().map(|a| a.uuid())
 }
@@ -834,7 +898,8 @@ pub struct Stats {
 
 impl Model for Stats {
     const NAME: &'static str = "stats";
-    const VERSION: u32 = 1;
+    /// 2: an agent's record says whether they have worked.
+    const VERSION: u32 = 2;
 
     fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError> {
         self.fold.fold(txn, at, event).map(|_| ())
@@ -856,6 +921,8 @@ pub struct AgentStats {
     pub agent: Uuid,
     pub name: String,
     pub active: bool,
+    /// Whether they have done anything of their own (see [`their_doing`]).
+    pub worked: bool,
     pub counters: Counters,
 }
 
@@ -970,6 +1037,7 @@ impl StatsView {
             agent,
             name: record.name,
             active: record.active,
+            worked: record.worked,
             counters,
         })
     }

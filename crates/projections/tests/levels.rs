@@ -785,6 +785,7 @@ async fn a_removed_level_no_longer_shows_and_the_ranks_above_move_down() {
     desk.at(0, vec![registered(ann, "Ann")]).await;
     desk.at(1, vec![registered(bob, "Bob")]).await;
     desk.at(2, vec![registered(cid, "Cid")]).await;
+    desk.at(2, vec![online(cid)]).await; // on the leaderboard from now on
     for n in 1..=4 {
         desk.at(2 + n as i64, vec![answered(ticket(n), ann)]).await;
     }
@@ -924,6 +925,8 @@ async fn the_leaderboard_is_by_rank_then_by_who_reached_it_first() {
     desk.at(3, vec![registered(bob, "Bob")]).await;
     desk.at(4, vec![registered(cid, "Cid")]).await;
     desk.at(5, vec![registered(dan, "Dan")]).await;
+    desk.at(5, vec![online(dan)]).await;
+    desk.at(5, vec![registered(agent(6), "Fay")]).await; // yet to start: not listed
     desk.at(6, vec![answered(ticket(1), bob)]).await;
     desk.at(7, vec![answered(ticket(2), bob)]).await; // Bob: Apprentice at 7
     desk.at(8, vec![answered(ticket(3), ann)]).await;
@@ -943,6 +946,7 @@ async fn the_leaderboard_is_by_rank_then_by_who_reached_it_first() {
         reached_at: at(minute),
     };
     // Ann was a Novice before Bob, but Bob was an Apprentice first. Eve has no level.
+    // Fay, registered but yet to do anything, is not on the board.
     assert_eq!(
         view.leaderboard().unwrap(),
         vec![

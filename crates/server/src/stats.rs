@@ -137,7 +137,8 @@ impl StatsService for StatsApi {
             .agents(window, department)
             .map_err(ApiError::from)?
             .into_iter()
-            .filter(|a| a.active)
+            // Agents who work, not a setup or import account nor someone yet to start.
+            .filter(|a| a.active && a.worked)
             .filter_map(|a| {
                 let (value, sample) = metric.of(&a.counters);
                 value.map(|v| (v, sample, a.agent, a.name))

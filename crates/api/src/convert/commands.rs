@@ -372,10 +372,14 @@ into_command! {
         Ok(cmd::AssignTicket {
             ticket: parse_id("ticket_id", &r.ticket_id)?,
             agent: agent_or_caller("agent_id", &r.agent_id, caller)?,
+            by: optional_agent("by_agent_id", &r.by_agent_id)?,
         })
     }
     UnassignTicketRequest => |r, caller| {
-        Ok(cmd::UnassignTicket { ticket: parse_id("ticket_id", &r.ticket_id)? })
+        Ok(cmd::UnassignTicket {
+            ticket: parse_id("ticket_id", &r.ticket_id)?,
+            by: optional_agent("by_agent_id", &r.by_agent_id)?,
+        })
     }
     TransferTicketRequest => |r, caller| {
         Ok(cmd::TransferTicket {

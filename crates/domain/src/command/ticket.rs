@@ -43,11 +43,13 @@ impl CommandBody for CreateTicket {
     }
 }
 
-/// Assign to `agent`: oneself freely, anyone else with `tickets.assign`.
+/// Assign to `agent`: oneself freely, anyone else with `tickets.assign`. `by`: the agent
+/// who assigns it, when not the caller (an import names who did it; `system.import`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignTicket {
     pub ticket: TicketId,
     pub agent: AgentId,
+    pub by: Option<AgentId>,
 }
 
 impl CommandBody for AssignTicket {
@@ -60,6 +62,8 @@ impl CommandBody for AssignTicket {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnassignTicket {
     pub ticket: TicketId,
+    /// The agent who unassigns it, when not the caller (imports; `system.import`).
+    pub by: Option<AgentId>,
 }
 
 impl CommandBody for UnassignTicket {
@@ -68,8 +72,8 @@ impl CommandBody for UnassignTicket {
     }
 }
 
-/// Needs `tickets.transfer`. Does not assign; unassigns an assignee who is not a member
-/// of the new department.
+/// Needs `tickets.transfer`. The ticket arrives unassigned in the new department's queue,
+/// whoever had it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferTicket {
     pub ticket: TicketId,

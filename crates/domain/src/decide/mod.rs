@@ -187,10 +187,13 @@ pub fn needs(cmd: &Command, target: &State, config: &ConfigState) -> Vec<Aggrega
         Command::AssignTicket(c) => {
             department(&mut ids, target_department);
             agent(&mut ids, Some(c.agent));
+            agent(&mut ids, c.by);
         }
-        Command::UnassignTicket(_) | Command::RecordCustomerReply(_) => {
-            department(&mut ids, target_department)
+        Command::UnassignTicket(c) => {
+            department(&mut ids, target_department);
+            agent(&mut ids, c.by);
         }
+        Command::RecordCustomerReply(_) => department(&mut ids, target_department),
         Command::TransferTicket(c) => {
             department(&mut ids, target_department);
             department(&mut ids, Some(c.department));

@@ -32,8 +32,9 @@ pub(super) fn decide(
     let by = match cmd {
         Command::AssignTicket(c) => {
             ctx.self_or(c.agent, Permission::TicketsAssign, "assigning a ticket")?;
-            ctx.principal.actor
+            ctx.by(ctx.acting_agent(c.by)?)
         }
+        Command::UnassignTicket(c) => ctx.by(ctx.acting_agent(c.by)?),
         Command::TransferTicket(c) => {
             ctx.principal.require(Permission::TicketsTransfer)?;
             ctx.by(ctx.acting_agent(c.agent)?)
@@ -126,17 +127,17 @@ pub(super) fn decide(
                 by,
             }
             .into()];
+            // It arrives in the new department's queue, whoever had it: a member of the
+            // new department too picks it from there.
             if let Some(assignee) = state.assignee {
-                if !ctx.is_member(c.department, assignee) {
-                    events.push(
-                        TicketUnassigned {
-                            ticket,
-                            agent: assignee,
-                            by,
-                        }
-                        .into(),
-                    );
-                }
+                events.push(
+                    TicketUnassigned {
+                        ticket,
+                        agent: assignee,
+                        by,
+                    }
+                    .into(),
+                );
             }
             Ok(events)
         }
