@@ -48,8 +48,11 @@ pub struct DevArgs {
 /// Options of the command side (`dev` and `commands`).
 #[derive(Debug, clap::Args)]
 pub struct CommandSideArgs {
-    /// The Owner's token on first start (instead of a generated one).
-    #[arg(long, env = "HELPDESK_OWNER_TOKEN", hide_env_values = true)]
+    /// The Owner's token on first start (instead of a generated one): 32 to 256
+    /// printable characters without spaces, a secret nobody can guess (e.g. `hd_` and
+    /// the output of `openssl rand -hex 24`). Ignored once the Owner has a token.
+    #[arg(long, env = "HELPDESK_OWNER_TOKEN", hide_env_values = true,
+          value_parser = crate::setup::parse_owner_token)]
     pub owner_token: Option<String>,
 
     /// Seconds of wall time between clock ticks.
@@ -59,11 +62,15 @@ pub struct CommandSideArgs {
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    // The ports first: a start that cannot serve must change nothing (a first start
+    // would otherwise set the organization up and show the Owner's token for nothing).
+    let listener = process::bind(args.listen).await?;
+    let mut process = Process::new();
+    process.bind_operations(&args.ops).await?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
     let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
     let log_for_services = log.clone();
-    let mut process = Process::new();
     process
         .command_side(
             &engine,
@@ -90,7 +97,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     )?;
     process.operations(&args.ops, log).await?;
 
-    let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     let scheme = if transport.tls.is_some() {
         "https"

@@ -19,6 +19,7 @@ mod grpc;
 mod levels;
 mod logs;
 mod metrics;
+mod owner_token;
 mod policies;
 mod process;
 mod reads;
@@ -71,6 +72,10 @@ enum Command {
     /// and sends each query to the partitions that hold its answer, merging theirs:
     /// `helpdesk gateway --route commands=http://c:50051 --route stats=http://s0:50052,http://s1:50052`.
     Gateway(gateway::GatewayArgs),
+    /// The way back when the Owner's token is lost: `helpdesk owner-token --reset
+    /// --data-dir ./data` revokes the Owner's tokens and prints a new one. It needs the
+    /// server's data, not a token; stop a server on the embedded log first.
+    OwnerToken(owner_token::OwnerTokenArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -94,6 +99,7 @@ fn main() -> std::process::ExitCode {
             Command::Replay(args) => replay::run(args).await,
             Command::Simulate(args) => simulate::run(args).await,
             Command::Gateway(args) => gateway::run(args).await,
+            Command::OwnerToken(args) => owner_token::run(args).await,
         }
     });
     match result {

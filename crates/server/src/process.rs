@@ -24,6 +24,8 @@ pub struct Process {
     tasks: JoinSet<anyhow::Result<()>>,
     /// The projectors started, for the operations endpoints.
     projectors: Vec<(ModelHandle, Partition)>,
+    /// The operations endpoints' listener, bound ahead by [`Process::bind_operations`].
+    operations_listener: Option<TcpListener>,
 }
 
 impl Process {
@@ -35,6 +37,7 @@ impl Process {
             shutdown,
             tasks: JoinSet::new(),
             projectors: Vec::new(),
+            operations_listener: None,
         }
     }
 
@@ -130,6 +133,18 @@ impl Process {
         self.watch(args, watched).await
     }
 
+    /// Binds the operations endpoints' port now, when `args` asks for them, so that a
+    /// start that cannot serve them fails before it changes anything.
+    pub async fn bind_operations(&mut self, args: &crate::metrics::OpsArgs) -> anyhow::Result<()> {
+        if let Some(listen) = args.metrics_listen {
+            let listener = TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+            self.operations_listener = Some(listener);
+        }
+        Ok(())
+    }
+
     /// Serves metrics, liveness and readiness of `watched` over HTTP when `args` asks for
     /// it.
     pub async fn watch(
@@ -140,9 +155,12 @@ impl Process {
         let Some(listen) = args.metrics_listen else {
             return Ok(());
         };
-        let listener = TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+        let listener = match self.operations_listener.take() {
+            Some(listener) => listener,
+            None => TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {listen}"))?,
+        };
         tracing::info!(address = %listener.local_addr()?, "serving /metrics, /livez and /readyz");
         let shutdown = self.shutdown.clone();
         self.tasks.spawn(async move {

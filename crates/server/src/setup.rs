@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use helpdesk_domain::{
-    command::{DefineLevel, IssueToken, RegisterAgent, SetUpOrganization},
+    command::{DefineLevel, IssueToken, RegisterAgent, RevokeToken, SetUpOrganization},
     AgentId, AggregateId, Command, LevelId, Role, State, Timestamp, TokenId, TokenSubject,
 };
 use rand::RngCore;
@@ -120,6 +120,75 @@ pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerT
         .await?;
     tracing::info!(agent = %owner, "the Owner has a token");
     Ok(outcome)
+}
+
+/// The shortest token an operator may choose for the Owner: a shorter one could be
+/// guessed (generated tokens carry about 238 random bits).
+pub const OWNER_TOKEN_MIN_CHARS: usize = 32;
+
+/// Checks an operator's `--owner-token`: long enough to be a secret, and sendable as
+/// `authorization: Bearer <token>`.
+pub fn parse_owner_token(token: &str) -> Result<String, String> {
+    let chars = token.chars().count();
+    if chars < OWNER_TOKEN_MIN_CHARS {
+        return Err(format!(
+            "{chars} characters are too few for a secret: give at least \
+             {OWNER_TOKEN_MIN_CHARS} (e.g. `hd_$(openssl rand -hex 24)`), or leave the option \
+             out to have one generated"
+        ));
+    }
+    if chars > 256 || !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("a token is at most 256 printable ASCII characters, without spaces".to_owned());
+    }
+    Ok(token.to_owned())
+}
+
+/// Revokes every token of the Owner and issues a new one, returned to be shown once:
+/// the way back for an operator who lost the Owner's token. It needs the server's data
+/// (its event log), not a token. Recorded at the time the log has reached, so that it
+/// moves no time forward (a history may still be imported into a new organization).
+pub async fn reset_owner_token(engine: &Engine) -> Result<String, ExecError> {
+    let config = engine.load(AggregateId::config(), Freshness::now()).await?;
+    let State::Config(config) = &config.state else {
+        unreachable!("the config aggregate folds into config state")
+    };
+    if !config.is_set_up() {
+        return Err(ExecError::Domain(helpdesk_domain::DomainError::failed(
+            "the organization is not set up yet: its first start makes the Owner's token",
+        )));
+    }
+    let owner = AgentId::from_uuid(Uuid::new_v5(&SETUP, b"owner"));
+    let at = engine
+        .log_time(Instant::now())
+        .await?
+        .unwrap_or(Timestamp::EPOCH);
+    let system = |command| Request {
+        command_id: Some(Uuid::now_v7()),
+        occurred_at: Some(at),
+        command,
+        received: Instant::now(),
+    };
+    let owned: Vec<TokenId> = config
+        .tokens()
+        .filter(|t| !t.revoked && t.subject == TokenSubject::Agent(owner))
+        .map(|t| t.token_id)
+        .collect();
+    for token_id in owned {
+        engine
+            .execute_as_system(system(Command::RevokeToken(RevokeToken { token_id })))
+            .await?;
+    }
+    let token = new_token();
+    engine
+        .execute_as_system(system(Command::IssueToken(IssueToken {
+            token_id: TokenId::new_v7(),
+            hash: token_hash(&token),
+            subject: TokenSubject::Agent(owner),
+            expires_at: None,
+        })))
+        .await?;
+    tracing::info!(agent = %owner, "the Owner's tokens were revoked and a new one issued");
+    Ok(token)
 }
 
 async fn run(engine: &Engine, key: &str, command: Command) -> Result<(), ExecError> {

@@ -50,11 +50,14 @@ pub struct CommandsArgs {
 /// `helpdesk commands`: the command and admin services, the clock and the policies.
 pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
     args.log.require_nats("the command service")?;
+    // The ports first: a start that cannot serve must change nothing.
+    let listener = process::bind(args.listen).await?;
+    let mut process = Process::new();
+    process.bind_operations(&args.ops).await?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
     let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
     let log_for_services = log.clone();
-    let mut process = Process::new();
     process
         .command_side(
             &engine,
@@ -67,7 +70,6 @@ pub async fn commands(args: CommandsArgs) -> anyhow::Result<()> {
     process
         .operations(&args.ops, log_for_services.clone())
         .await?;
-    let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;
     let scheme = if transport.tls.is_some() {
         "https"
