@@ -214,10 +214,26 @@ async fn hdctl_shows_what_happened_by_name() -> anyhow::Result<()> {
     assert_eq!(rows[0][..3], ["badge", "day", "holders"]);
     let badges: BTreeSet<&str> = rows[1..].iter().map(|row| row[0].as_str()).collect();
     assert_eq!(badges.len(), 15, "the 15 built-in badges: {badges:?}");
+    // Holders by name: the third cell, when there is one, names agents.
+    let mut holders = 0;
+    for row in &rows[1..] {
+        if let Some(cell) = row.get(2) {
+            for name in cell.split(", ") {
+                assert!(
+                    expected.agents.contains(name),
+                    "the holder {name:?} of {} is no agent's name",
+                    row[0]
+                );
+                holders += 1;
+            }
+        }
+    }
+    assert!(holders > 0, "two days give badges holders: {rows:?}");
 
     for args in [
         &["tickets"][..],
         &["leaderboard"],
+        &["badges"],
         &["report", "--from", &from, "--to", &to],
     ] {
         let output = hdctl(&server, Some(&token), args).await?;
