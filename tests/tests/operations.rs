@@ -28,8 +28,11 @@ async fn get(port: u16, path: &str) -> anyhow::Result<(u16, String)> {
     Ok((status, body))
 }
 
-/// The samples of a Prometheus text exposition: name, labels, value.
-struct Metrics(Vec<(String, Vec<(String, String)>, f64)>);
+/// A sample of a Prometheus text exposition: name, labels, value.
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// The samples of a Prometheus text exposition.
+struct Metrics(Vec<Sample>);
 
 impl Metrics {
     /// Parses `name{label="value",…} number` lines; comments and blank lines are skipped.
