@@ -817,6 +817,20 @@ pub mod workload {
         );
     }
 
+    /// The log position a read model's store (`<data_dir>/models/<model>`) has folded and
+    /// flushed: where its projector starts again (0: nothing yet). The store must not be
+    /// open elsewhere.
+    pub fn model_checkpoint(data_dir: &std::path::Path, model: &str) -> anyhow::Result<u64> {
+        let path = data_dir.join("models").join(model);
+        let db = sled::Config::new()
+            .path(&path)
+            .open()
+            .with_context(|| format!("opening {}", path.display()))?;
+        let tree = db.open_tree("model")?;
+        Ok(helpdesk_projections::runtime::stored_checkpoint(&tree)?
+            .map_or(0, |checkpoint| checkpoint.position))
+    }
+
     /// The records of a read model's store (`<data_dir>/models/<model>`), without the
     /// runtime's own (checkpoint, dead letters). The store must not be open elsewhere.
     pub fn model_records(

@@ -7,6 +7,8 @@
 //! Needs the binary (`cargo build -p helpdesk-server`) and `nats-server` (`just test` sees to
 //! both).
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Context as _};
 use helpdesk_api::{pb, CommandServiceClient, TicketServiceClient};
 use helpdesk_bench::{Workload, WorkloadConfig};
@@ -53,9 +55,35 @@ async fn feed_one_by_one(
     Ok(last)
 }
 
-/// Waits until the tickets model has folded the log up to `position`.
-async fn tickets_reach(helpdesk: &Helpdesk, token: &str, position: u64) -> anyhow::Result<()> {
-    TicketServiceClient::new(helpdesk.channel().await?)
+/// new / open (answered or open) / resolved per department, as the generator's own model
+/// of its tickets has them at the end (as in read_side.rs).
+fn expected_counts(config: &WorkloadConfig) -> BTreeMap<String, (u64, u64, u64)> {
+    let mut workload = Workload::new(config.clone());
+    for _ in workload.by_ref() {}
+    let mut counts: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    for ticket in workload.model_tickets() {
+        let department = ticket.department.map(|d| d.to_string()).unwrap_or_default();
+        let entry = counts.entry(department).or_default();
+        match ticket.status {
+            "new" => entry.0 += 1,
+            "answered" | "open" => entry.1 += 1,
+            "resolved" => entry.2 += 1,
+            "deleted" => {}
+            other => panic!("the generator names an unknown status {other:?}"),
+        }
+    }
+    counts.retain(|_, c| *c != (0, 0, 0));
+    counts
+}
+
+/// Waits until the tickets model has folded the log up to `position`; its counts then
+/// (new / open / resolved per department, the empty ones left out).
+async fn tickets_reach(
+    helpdesk: &Helpdesk,
+    token: &str,
+    position: u64,
+) -> anyhow::Result<BTreeMap<String, (u64, u64, u64)>> {
+    let counts = TicketServiceClient::new(helpdesk.channel().await?)
         .count_tickets(with_token(
             Request::new(pb::CountTicketsRequest {
                 read: Some(pb::ReadOptions {
@@ -66,8 +94,14 @@ async fn tickets_reach(helpdesk: &Helpdesk, token: &str, position: u64) -> anyho
             token,
         ))
         .await
-        .context("waiting for the tickets model")?;
-    Ok(())
+        .context("waiting for the tickets model")?
+        .into_inner();
+    Ok(counts
+        .departments
+        .into_iter()
+        .filter(|d| d.new + d.open + d.resolved > 0)
+        .map(|d| (d.department_id, (d.new, d.open, d.resolved)))
+        .collect())
 }
 
 /// The tickets model of a fresh helpdesk fed `config` in batches (`batched`) or one by
@@ -89,7 +123,13 @@ async fn tickets_after(
     } else {
         feed_one_by_one(helpdesk.channel().await?, &token, config.clone()).await?
     };
-    tickets_reach(&helpdesk, &token, last).await?;
+    let counts = tickets_reach(&helpdesk, &token, last).await?;
+    // Not only the same either way: what the generator's own account says.
+    assert_eq!(
+        counts,
+        expected_counts(config),
+        "the ticket counts are not the generator's (batched: {batched})"
+    );
     helpdesk.stop().await?;
     let batches = helpdesk.output().matches("appended a batch").count();
     let records = model_records(helpdesk.data_dir(), "tickets")?;

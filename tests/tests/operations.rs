@@ -28,6 +28,86 @@ async fn get(port: u16, path: &str) -> anyhow::Result<(u16, String)> {
     Ok((status, body))
 }
 
+/// A sample of a Prometheus text exposition: name, labels, value.
+type Sample = (String, Vec<(String, String)>, f64);
+
+/// The samples of a Prometheus text exposition.
+struct Metrics(Vec<Sample>);
+
+impl Metrics {
+    /// Parses `name{label="value",…} number` lines; comments and blank lines are skipped.
+    /// Panics on a line it cannot read: the format is part of what is tested.
+    fn parse(text: &str) -> Metrics {
+        let mut samples = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (series, value) = line
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("no value: {line:?}"));
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("not a number: {line:?}"));
+            let (name, labels) = match series.split_once('{') {
+                None => (series, Vec::new()),
+                Some((name, rest)) => {
+                    let rest = rest
+                        .strip_suffix('}')
+                        .unwrap_or_else(|| panic!("unclosed labels: {line:?}"));
+                    let labels = rest
+                        .split(',')
+                        .filter(|pair| !pair.is_empty())
+                        .map(|pair| {
+                            let (key, value) = pair
+                                .split_once('=')
+                                .unwrap_or_else(|| panic!("a label without =: {line:?}"));
+                            let value = value
+                                .strip_prefix('"')
+                                .and_then(|v| v.strip_suffix('"'))
+                                .unwrap_or_else(|| panic!("an unquoted label: {line:?}"));
+                            (key.to_owned(), value.to_owned())
+                        })
+                        .collect();
+                    (name, labels)
+                }
+            };
+            samples.push((name.to_owned(), labels, value));
+        }
+        Metrics(samples)
+    }
+
+    /// The value of the one sample of `name` with exactly these labels.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> anyhow::Result<f64> {
+        let mut found = self.0.iter().filter(|(n, l, _)| {
+            n == name
+                && l.len() == labels.len()
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+        });
+        match (found.next(), found.next()) {
+            (Some((_, _, value)), None) => Ok(*value),
+            (None, _) => anyhow::bail!("no {name}{labels:?}"),
+            (Some(_), Some(_)) => anyhow::bail!("more than one {name}{labels:?}"),
+        }
+    }
+
+    /// The values of every sample of `name`, in the order given.
+    fn all(&self, name: &str) -> Vec<f64> {
+        self.0
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, _, v)| *v)
+            .collect()
+    }
+
+    /// The sum of every sample of `name`.
+    fn sum(&self, name: &str) -> f64 {
+        self.all(name).iter().sum()
+    }
+}
+
 #[tokio::test]
 async fn metrics_liveness_and_readiness() -> anyhow::Result<()> {
     let port = free_port();
@@ -48,53 +128,124 @@ async fn metrics_liveness_and_readiness() -> anyhow::Result<()> {
     }
     assert_eq!(ready.0, 200, "{}", ready.1);
 
-    let created = CommandServiceClient::new(helpdesk.channel().await?)
-        .create_ticket(with_token(
-            Request::new(pb::CreateTicketRequest {
-                channel: pb::Channel::Email as i32,
-                priority: pb::Priority::Low as i32,
-                subject: "Metrics, please".into(),
-                ..Default::default()
-            }),
-            helpdesk.token(),
-        ))
-        .await?
-        .into_inner();
-    let refused = CommandServiceClient::new(helpdesk.channel().await?)
-        .create_ticket(with_token(
-            Request::new(pb::CreateTicketRequest::default()),
-            helpdesk.token(),
-        ))
-        .await;
-    assert!(refused.is_err());
+    // Three tickets created, two requests refused: the counters say so, exactly.
+    let mut commands = CommandServiceClient::new(helpdesk.channel().await?);
+    let mut last_created = 0;
+    for n in 1..=3 {
+        let created = commands
+            .create_ticket(with_token(
+                Request::new(pb::CreateTicketRequest {
+                    channel: pb::Channel::Email as i32,
+                    priority: pb::Priority::Low as i32,
+                    subject: format!("Metrics, please ({n})"),
+                    ..Default::default()
+                }),
+                helpdesk.token(),
+            ))
+            .await?
+            .into_inner();
+        last_created = created.position;
+    }
+    for _ in 0..2 {
+        let refused = commands
+            .create_ticket(with_token(
+                Request::new(pb::CreateTicketRequest::default()),
+                helpdesk.token(),
+            ))
+            .await
+            .expect_err("a ticket without a subject");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    }
 
-    let (status, metrics) = get(port, "/metrics").await?;
-    assert_eq!(status, 200);
-    assert!(
-        metrics.contains("helpdesk_commands_total{command=\"CreateTicket\",code=\"OK\"} 1"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(
-            "helpdesk_commands_total{command=\"CreateTicket\",code=\"INVALID_ARGUMENT\"} 1"
-        ) || metrics.contains("INVALID_ARGUMENT"),
-        "a refusal before the engine is not a command the engine ran; if counted, by its code"
-    );
-    assert!(metrics.contains("helpdesk_command_duration_seconds_count"));
-    assert!(
-        metrics.contains(&format!("helpdesk_log_last_position {}", created.position))
-            || metrics.contains("helpdesk_log_last_position")
-    );
-    for model in [
+    // Once every projector has folded the log (lag 0, waited for with a deadline).
+    let models = [
         "tickets", "stats", "levels", "badges", "reports", "policies",
-    ] {
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let metrics = loop {
+        let (status, text) = get(port, "/metrics").await?;
+        assert_eq!(status, 200);
+        let metrics = Metrics::parse(&text);
+        let lags: Vec<f64> = models
+            .iter()
+            .map(|model| {
+                metrics.value(
+                    "helpdesk_projector_lag",
+                    &[("model", model), ("partition", "0/1")],
+                )
+            })
+            .collect::<anyhow::Result<_>>()?;
+        if lags.iter().all(|lag| *lag == 0.0) {
+            break metrics;
+        }
         assert!(
-            metrics.contains(&format!(
-                "helpdesk_projector_lag{{model=\"{model}\",partition=\"0/1\"}}"
-            )),
-            "no lag for {model}: {metrics}"
+            std::time::Instant::now() < deadline,
+            "the projectors still lag after 20 s: {lags:?}\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let create = |code: &str| {
+        metrics.value(
+            "helpdesk_commands_total",
+            &[("command", "CreateTicket"), ("code", code)],
+        )
+    };
+    assert_eq!(create("OK")?, 3.0, "three tickets created");
+    assert_eq!(
+        create("INVALID_ARGUMENT")?,
+        2.0,
+        "two refused, by their code"
+    );
+    assert_eq!(
+        metrics.sum("helpdesk_commands_total"),
+        5.0,
+        "no other command answered"
+    );
+    // Every answered command is timed, refusals included.
+    assert_eq!(
+        metrics.value("helpdesk_command_duration_seconds_count", &[])?,
+        5.0
+    );
+    assert_eq!(
+        metrics.value(
+            "helpdesk_command_duration_seconds_bucket",
+            &[("le", "+Inf")]
+        )?,
+        5.0
+    );
+    let buckets = metrics.all("helpdesk_command_duration_seconds_bucket");
+    assert!(
+        buckets.windows(2).all(|w| w[0] <= w[1]),
+        "cumulative buckets never decrease: {buckets:?}"
+    );
+    assert!(metrics.value("helpdesk_command_duration_seconds_sum", &[])? > 0.0);
+    // The log's last position is at least the last ticket's, and every model has read up
+    // to it.
+    let last = metrics.value("helpdesk_log_last_position", &[])?;
+    assert!(
+        last >= last_created as f64,
+        "the log's last position {last} is before the last ticket's {last_created}"
+    );
+    for model in models {
+        let labels = [("model", model), ("partition", "0/1")];
+        assert_eq!(
+            metrics.value("helpdesk_projector_position", &labels)?,
+            last,
+            "{model} has read the whole log"
+        );
+        assert_eq!(
+            metrics.value("helpdesk_projector_dead_letters", &labels)?,
+            0.0,
+            "{model}"
         );
     }
+    assert!(
+        metrics.value(
+            "helpdesk_projector_events_folded_total",
+            &[("model", "tickets"), ("partition", "0/1")]
+        )? >= 3.0,
+        "the tickets model folded at least the three tickets"
+    );
     assert_eq!(get(port, "/nowhere").await?.0, 404);
     helpdesk.stop().await
 }
@@ -149,10 +300,13 @@ async fn the_gateway_is_ready_while_the_servers_behind_it_answer() -> anyhow::Re
     let ready = readyz_until(port, 200).await?;
     assert_eq!(ready.0, 200, "{}", ready.1);
     let (_, metrics) = get(port, "/metrics").await?;
+    let metrics = Metrics::parse(&metrics);
     for service in ["commands", "tickets"] {
-        let up =
-            format!("helpdesk_gateway_upstream_up{{service=\"{service}\",partition=\"0/1\"}} 1");
-        assert!(metrics.contains(&up), "{metrics}");
+        let up = metrics.value(
+            "helpdesk_gateway_upstream_up",
+            &[("service", service), ("partition", "0/1")],
+        )?;
+        assert_eq!(up, 1.0, "{service} is up");
     }
 
     server.stop().await?;
@@ -161,9 +315,13 @@ async fn the_gateway_is_ready_while_the_servers_behind_it_answer() -> anyhow::Re
     assert!(why.contains("does not answer"), "{why}");
     assert_eq!(get(port, "/livez").await?.0, 200, "still alive");
     let (_, metrics) = get(port, "/metrics").await?;
-    assert!(
-        metrics.contains("helpdesk_gateway_upstream_up{service=\"tickets\",partition=\"0/1\"} 0"),
-        "{metrics}"
-    );
+    let metrics = Metrics::parse(&metrics);
+    for service in ["commands", "tickets"] {
+        let up = metrics.value(
+            "helpdesk_gateway_upstream_up",
+            &[("service", service), ("partition", "0/1")],
+        )?;
+        assert_eq!(up, 0.0, "{service} is down");
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! Needs the binary (`cargo build -p helpdesk-server`) and `nats-server` (`just test` sees to
 //! both).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use helpdesk_api::{
@@ -56,6 +57,27 @@ async fn every_ticket(
         }
         request.page_token = page.next_page_token;
     }
+}
+
+/// new / open (answered or open) / resolved per department, as the generator's own model
+/// of its tickets has them at the end (as in read_side.rs).
+fn expected_counts(config: &WorkloadConfig) -> BTreeMap<String, (u64, u64, u64)> {
+    let mut workload = Workload::new(config.clone());
+    for _ in workload.by_ref() {}
+    let mut counts: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    for ticket in workload.model_tickets() {
+        let department = ticket.department.map(|d| d.to_string()).unwrap_or_default();
+        let entry = counts.entry(department).or_default();
+        match ticket.status {
+            "new" => entry.0 += 1,
+            "answered" | "open" => entry.1 += 1,
+            "resolved" => entry.2 += 1,
+            "deleted" => {}
+            other => panic!("the generator names an unknown status {other:?}"),
+        }
+    }
+    counts.retain(|_, c| *c != (0, 0, 0));
+    counts
 }
 
 #[tokio::test]
@@ -192,11 +214,24 @@ async fn two_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Re
             .into_inner();
         assert_same(&both, "GetTicket", &request, &whole, &merged);
     }
-    same!(
+    let counts = same!(
         both,
         TicketServiceClient,
         count_tickets,
         pb::CountTicketsRequest { read }
+    );
+    // Not only the same as one replica: what the generator's own account of its tickets
+    // says (new / open / resolved per department).
+    let counted: BTreeMap<String, (u64, u64, u64)> = counts
+        .departments
+        .iter()
+        .filter(|d| d.new + d.open + d.resolved > 0)
+        .map(|d| (d.department_id.clone(), (d.new, d.open, d.resolved)))
+        .collect();
+    assert_eq!(
+        counted,
+        expected_counts(&config),
+        "the partitions' ticket counts are not the generator's"
     );
 
     // Statistics: every agent, and the benchmark of every statistic both ways.

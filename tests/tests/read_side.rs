@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use helpdesk_api::{pb, TicketServiceClient};
 use helpdesk_bench::{Workload, WorkloadConfig};
-use helpdesk_tests::workload::{assert_same_records, feed, model_records};
+use helpdesk_tests::workload::{assert_same_records, feed, model_checkpoint, model_records};
 use helpdesk_tests::{helpdesk_bin, with_token, Builder, Helpdesk, NatsServer, HISTORY_START};
 use tonic::Request;
 
@@ -122,28 +122,51 @@ async fn a_projector_killed_in_its_catch_up_recovers_to_a_clean_rebuild() -> any
         .subcommand(["project", "tickets"])
         .start()
         .await?;
-    let mut killed_mid_catch_up = 0;
-    for delay_ms in [0, 30, 120, 400] {
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        // Where the projector is now (no waiting), then kill -9.
-        let reached = TicketServiceClient::new(projector.channel().await?)
-            .count_tickets(with_token(
-                Request::new(pb::CountTicketsRequest { read: None }),
-                &token,
-            ))
-            .await?
-            .into_inner()
-            .position;
-        projector.kill().await?;
-        if reached < last {
-            killed_mid_catch_up += 1;
+    // Kill -9 it three times while it catches up: each time once it has folded (and
+    // flushed) more than when it was last killed, and before it has read the whole log.
+    // What counts is the checkpoint its store holds after the kill: where it starts again.
+    let mut checkpoints = Vec::new();
+    let mut previous = 0;
+    for _ in 0..3 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut client = TicketServiceClient::new(projector.channel().await?);
+        loop {
+            // Where the projector is now (no waiting).
+            let reached = client
+                .count_tickets(with_token(
+                    Request::new(pb::CountTicketsRequest { read: None }),
+                    &token,
+                ))
+                .await?
+                .into_inner()
+                .position;
+            if reached > previous {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the projector folded nothing past {previous} in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        projector.kill().await?;
+        let checkpoint = model_checkpoint(projector.data_dir(), "tickets")?;
+        checkpoints.push(checkpoint);
+        assert!(
+            checkpoint < last,
+            "the projector had read the whole log ({last}) before kill {}: make the \
+             history longer (checkpoints {checkpoints:?})",
+            checkpoints.len()
+        );
+        previous = checkpoint;
         projector.start_again().await?;
     }
     assert!(
-        killed_mid_catch_up > 0,
-        "the projector caught up before any kill: make the history longer"
+        checkpoints.iter().any(|&c| c > 0),
+        "every kill came before the first flush: {checkpoints:?}"
     );
+    eprintln!("killed at checkpoints {checkpoints:?} of {last}");
+    let killed_mid_catch_up = checkpoints.len();
     let (position, counts) = counts_at(&projector, &token, last).await?;
     assert!(position >= last);
     assert_eq!(counts, without_empty(expected_counts(&config)));

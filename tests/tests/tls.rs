@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use helpdesk_api::{pb, CommandServiceClient};
+use helpdesk_api::{pb, CommandServiceClient, TicketServiceClient};
 use helpdesk_tests::{with_token, Helpdesk, NatsServer};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
@@ -39,6 +39,29 @@ async fn tls_channel(address: std::net::SocketAddr, ca_pem: &[u8]) -> anyhow::Re
         .connect_timeout(Duration::from_secs(5))
         .connect()
         .await?)
+}
+
+/// Fails unless `answer` is a failure of the transport: the call never reached the
+/// service (an answer of the service, even a refusal, would mean it did).
+#[track_caller]
+fn assert_transport_failure<T: std::fmt::Debug>(who: &str, answer: Result<T, tonic::Status>) {
+    let status = match answer {
+        Ok(answer) => panic!("{who} was served: {answer:?}"),
+        Err(status) => status,
+    };
+    // tonic reports a connection it could not use as UNAVAILABLE (or UNKNOWN for a
+    // connection closed mid-call), with no message from the service.
+    assert!(
+        matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::Unknown
+        ),
+        "{who} got an answer from the service: {status:?}"
+    );
+    assert!(
+        status.metadata().get("grpc-status").is_none(),
+        "{who} got a gRPC status from the server: {status:?}"
+    );
 }
 
 #[tokio::test]
@@ -73,40 +96,41 @@ async fn grpc_and_nats_over_tls() -> anyhow::Result<()> {
         "the ready line says https"
     );
 
-    // Over TLS, trusting the test CA: commands work (and reach NATS over TLS).
-    let ca_pem = std::fs::read(dir.path().join("ca.pem"))?;
-    let channel = tls_channel(helpdesk.address(), &ca_pem).await?;
-    let created = CommandServiceClient::new(channel)
-        .create_ticket(with_token(
+    // One request, sent three ways. Over TLS, trusting the test CA, it is carried out (and
+    // reaches NATS over TLS); a ticket is created each time it is.
+    let request = |subject: &str| {
+        with_token(
             Request::new(pb::CreateTicketRequest {
                 channel: pb::Channel::Email as i32,
                 priority: pb::Priority::Normal as i32,
-                subject: "Sent over TLS".into(),
+                subject: subject.into(),
                 ..Default::default()
             }),
             helpdesk.token(),
-        ))
+        )
+    };
+    let ca_pem = std::fs::read(dir.path().join("ca.pem"))?;
+    let client_channel = tls_channel(helpdesk.address(), &ca_pem).await?;
+    let mut client = CommandServiceClient::new(client_channel.clone());
+    let created = client
+        .create_ticket(request("Sent over TLS"))
         .await?
         .into_inner();
     assert_eq!(created.events, ["TicketCreated"]);
 
-    // Without TLS: no gRPC at all.
+    // Without TLS: the same request gets no answer from the service, only a transport
+    // failure (no connection, or one the server drops).
     let plain = Endpoint::from_shared(format!("http://{}", helpdesk.address()))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(5))
         .connect()
         .await;
-    let refused = match plain {
-        Err(_) => true,
-        Ok(channel) => CommandServiceClient::new(channel)
-            .create_ticket(with_token(
-                Request::new(pb::CreateTicketRequest::default()),
-                helpdesk.token(),
-            ))
-            .await
-            .is_err(),
-    };
-    assert!(refused, "a plaintext client must not be served");
+    if let Ok(channel) = plain {
+        let answer = CommandServiceClient::new(channel)
+            .create_ticket(request("Sent in plaintext"))
+            .await;
+        assert_transport_failure("a plaintext client", answer);
+    }
 
     // Trusting another CA: the handshake fails.
     let other = tempfile::tempdir()?;
@@ -116,17 +140,35 @@ async fn grpc_and_nats_over_tls() -> anyhow::Result<()> {
         &std::fs::read(other.path().join("ca.pem"))?,
     )
     .await;
-    let refused = match stranger {
-        Err(_) => true,
-        Ok(channel) => CommandServiceClient::new(channel)
-            .create_ticket(Request::new(pb::CreateTicketRequest::default()))
-            .await
-            .is_err(),
-    };
-    assert!(
-        refused,
-        "a client that does not trust the CA must not get through"
-    );
+    if let Ok(channel) = stranger {
+        let answer = CommandServiceClient::new(channel)
+            .create_ticket(request("Sent trusting another CA"))
+            .await;
+        assert_transport_failure("a client that does not trust the CA", answer);
+    }
+
+    // Neither reached the service: over TLS, the tickets are the two sent over TLS.
+    let next = client
+        .create_ticket(request("Sent over TLS again"))
+        .await?
+        .into_inner();
+    let tickets = TicketServiceClient::new(client_channel)
+        .list_tickets(with_token(
+            Request::new(pb::ListTicketsRequest {
+                read: Some(pb::ReadOptions {
+                    min_position: next.position,
+                    wait_ms: 10_000,
+                }),
+                ..Default::default()
+            }),
+            helpdesk.token(),
+        ))
+        .await?
+        .into_inner()
+        .tickets;
+    let mut subjects: Vec<&str> = tickets.iter().map(|t| t.subject.as_str()).collect();
+    subjects.sort_unstable();
+    assert_eq!(subjects, ["Sent over TLS", "Sent over TLS again"]);
 
     helpdesk.stop().await
 }

@@ -10,7 +10,8 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
 use helpdesk_api::pb;
 use helpdesk_api::{
-    BadgeServiceClient, LevelServiceClient, ReportServiceClient, TicketServiceClient,
+    BadgeServiceClient, LevelServiceClient, ReportServiceClient, StatsServiceClient,
+    TicketServiceClient,
 };
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
@@ -244,11 +245,28 @@ async fn leaderboard(channel: Channel, token: &str, limit: u32) -> anyhow::Resul
 }
 
 async fn badges(channel: Channel, token: &str) -> anyhow::Result<()> {
-    let list = BadgeServiceClient::new(channel)
+    let list = BadgeServiceClient::new(channel.clone())
         .list_badges(auth(token, pb::ListBadgesRequest { read: None })?)
         .await
         .map_err(status)?
         .into_inner();
+    // Holders by name (an agent whose name cannot be looked up, by id).
+    let mut names = std::collections::HashMap::new();
+    let mut stats = StatsServiceClient::new(channel);
+    for standing in &list.badges {
+        for holder in standing.current.iter().flat_map(|e| &e.holders) {
+            if names.contains_key(&holder.agent_id) {
+                continue;
+            }
+            let request = pb::GetAgentStatsRequest {
+                agent_id: holder.agent_id.clone(),
+                ..Default::default()
+            };
+            if let Ok(answer) = stats.get_agent_stats(auth(token, request)?).await {
+                names.insert(holder.agent_id.clone(), answer.into_inner().name);
+            }
+        }
+    }
     let mut rows = vec![vec![
         "badge".into(),
         "day".into(),
@@ -263,9 +281,9 @@ async fn badges(channel: Channel, token: &str) -> anyhow::Result<()> {
                 e.day,
                 e.holders
                     .iter()
-                    .map(|h| h.agent_id.chars().take(8).collect::<String>())
+                    .map(|h| names.get(&h.agent_id).unwrap_or(&h.agent_id).as_str())
                     .collect::<Vec<_>>()
-                    .join(" "),
+                    .join(", "),
                 e.value.map(|v| v.to_string()).unwrap_or_default(),
                 e.runner_up.map(|v| v.to_string()).unwrap_or_default(),
             ),

@@ -1,6 +1,6 @@
 //! Whatever bytes the log holds, decoding them never panics.
 
-use helpdesk_domain::{event, Actor, Envelope, Timestamp};
+use helpdesk_domain::{event, Actor, Envelope, Event, Timestamp};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -12,15 +12,17 @@ proptest! {
         let _ = Envelope::decode(&bytes);
     }
 
-    /// Mutations of valid envelopes reach much deeper than random bytes.
+    /// Mutations of valid envelopes reach much deeper than random bytes. Every event kind
+    /// of the catalogue is a starting point: the range follows [`Event::NAMES`] (and
+    /// `event::samples` has one sample per kind, in that order: a unit test of `event`).
     #[test]
     fn decode_of_mutated_envelopes_never_panics(
-        index in 0usize..54,
+        index in 0usize..Event::NAMES.len(),
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
         cut in any::<prop::sample::Index>(),
     ) {
         let samples = event::samples();
-        let sample = samples[index % samples.len()].clone();
+        let sample = samples[index].clone();
         let mut bytes = Envelope {
             command_id: Uuid::nil(),
             actor: Actor::System,

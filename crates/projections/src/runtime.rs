@@ -927,6 +927,16 @@ fn set_aside<M: Model>(path: &Path) -> Result<(), ProjectionError> {
     Ok(())
 }
 
+/// The checkpoint a store holds (None: an empty store): how far a projector killed on it
+/// had folded and flushed, which is where it starts again.
+pub fn stored_checkpoint(tree: &sled::Tree) -> Result<Option<Checkpoint>, ModelError> {
+    match tree.get(CHECKPOINT_KEY) {
+        Ok(Some(bytes)) => decode(CHECKPOINT_KEY, &bytes).map(Some),
+        Ok(None) => Ok(None),
+        Err(err) => Err(ModelError::from(err)),
+    }
+}
+
 /// Every record of a store except the runtime's own: what two builds of one model must
 /// agree on byte for byte.
 pub fn dump(tree: &sled::Tree) -> Result<Records, sled::Error> {

@@ -141,14 +141,32 @@ mod tests {
             }
         }
 
-        /// Starts a policies projector (with its own store) and a runner.
-        fn start_policies(&self, store: &std::path::Path) {
+        /// Starts a policies projector (with its own store) and a runner; returns what the
+        /// runner reads.
+        fn start_policies(&self, store: &std::path::Path) -> PoliciesView {
             let mut config = ProjectorConfig::new(store);
             config.partition = Partition::ALL;
             let projector = Projector::open(Policies, self.log.clone(), config).unwrap();
             let view = PoliciesView::new(projector.handle());
             tokio::spawn(projector.run(self.shutdown.clone()));
-            tokio::spawn(run(self.engine.clone(), view, self.shutdown.clone()));
+            tokio::spawn(run(
+                self.engine.clone(),
+                view.clone(),
+                self.shutdown.clone(),
+            ));
+            view
+        }
+
+        /// Waits (up to 10 s) until `view` has read the whole log, then does what its
+        /// runner does on each look, once more, and waits for it: whatever that runner
+        /// would ever issue for what has happened so far is in the log when this returns.
+        async fn look_when_caught_up(&self, view: &PoliciesView) {
+            let end = self.log.last_position().await.unwrap();
+            view.handle()
+                .wait_for(end, Duration::from_secs(10))
+                .await
+                .expect("the policies model reads the whole log within 10 s");
+            look(&self.engine, view, &mut HashSet::new()).await.unwrap();
         }
 
         async fn run(&self, at: Option<Timestamp>, command: impl Into<Command>) {
@@ -238,8 +256,8 @@ mod tests {
 
         // A second runner with a store of its own (a rebuild, another process) adds nothing.
         let other = tempfile::tempdir().unwrap();
-        desk.start_policies(other.path());
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let view = desk.start_policies(other.path());
+        desk.look_when_caught_up(&view).await;
         assert_eq!(desk.history(agent).await.len(), 4);
         desk.shutdown.cancel();
     }
@@ -288,8 +306,8 @@ mod tests {
         );
         // A second runner (a rebuild, another process) does not pause twice.
         let other = tempfile::tempdir().unwrap();
-        desk.start_policies(other.path());
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let view = desk.start_policies(other.path());
+        desk.look_when_caught_up(&view).await;
         assert_eq!(desk.history(agent).await.len(), 3);
         desk.shutdown.cancel();
     }
@@ -298,7 +316,7 @@ mod tests {
     async fn no_auto_pause_when_the_setting_is_off() {
         let desk = Desk::new().await;
         let stores = tempfile::tempdir().unwrap();
-        desk.start_policies(stores.path());
+        let view = desk.start_policies(stores.path());
         let agent = desk.agent(wall_clock()).await;
         let chat = ChatId::from_uuid(Uuid::now_v7());
         desk.run(
@@ -312,7 +330,7 @@ mod tests {
         .await;
         desk.run(None, OfferChat { chat, agent }).await;
         desk.run(None, MissChat { chat }).await;
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        desk.look_when_caught_up(&view).await;
         assert_eq!(
             desk.history(agent).await.len(),
             2,

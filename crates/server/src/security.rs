@@ -163,11 +163,16 @@ impl RateLimiter {
 
     /// Takes one request from `actor`'s bucket; false when it is empty.
     pub fn allow(&self, actor: Actor) -> bool {
+        self.allow_at(actor, Instant::now())
+    }
+
+    /// [`RateLimiter::allow`] at a given time (never earlier than a previous call's), so
+    /// that a test can say how much time passes instead of sleeping and hoping.
+    fn allow_at(&self, actor: Actor, now: Instant) -> bool {
         if self.rate <= 0.0 {
             return true;
         }
         let burst = self.rate * 2.0;
-        let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() > 100_000 {
             // Principals come and go; forget the full buckets (they start full anyway).
@@ -193,16 +198,28 @@ mod tests {
 
     #[test]
     fn a_principal_gets_a_burst_then_the_rate() {
+        use std::time::Duration;
+
         let limiter = RateLimiter::new(10);
         let a = Actor::System;
-        let allowed = (0..100).filter(|_| limiter.allow(a)).count();
+        let start = Instant::now();
+        let allowed = (0..100).filter(|_| limiter.allow_at(a, start)).count();
         assert_eq!(allowed, 20, "a burst of twice the rate");
-        std::thread::sleep(std::time::Duration::from_millis(210));
-        let again = (0..100).filter(|_| limiter.allow(a)).count();
-        assert!((2..=3).contains(&again), "about 10/s refill: {again}");
+        // 10/s: 250 ms later, 2.5 requests' worth has come back.
+        let later = start + Duration::from_millis(250);
+        let again = (0..100).filter(|_| limiter.allow_at(a, later)).count();
+        assert_eq!(again, 2, "10/s refill after 250 ms");
+        // The half left over counts: 50 ms more make one more.
+        let then = later + Duration::from_millis(50);
+        let more = (0..100).filter(|_| limiter.allow_at(a, then)).count();
+        assert_eq!(more, 1, "the remainder carries over");
+        // A long pause refills no more than the burst.
+        let much_later = then + Duration::from_secs(60);
+        let refilled = (0..100).filter(|_| limiter.allow_at(a, much_later)).count();
+        assert_eq!(refilled, 20, "never more than the burst");
         // Another principal has a bucket of its own.
         let b = Actor::Integration(helpdesk_domain::TokenId::from_uuid(uuid::Uuid::nil()));
-        assert!(limiter.allow(b));
+        assert!(limiter.allow_at(b, much_later));
         assert!(RateLimiter::new(0).allow(a));
     }
 }

@@ -1,0 +1,299 @@
+//! `hdctl`, the real binary, against a running server: what a user sees (names, not ids;
+//! figures the test works out from the commands it sent) and its exit codes on errors.
+//!
+//! Needs the binaries (`cargo build -p helpdesk-server -p helpdesk-cli`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Output;
+
+use helpdesk_api::pb::execute_request::Command as Cmd;
+use helpdesk_api::{pb, TicketServiceClient};
+use helpdesk_bench::{Workload, WorkloadConfig};
+use helpdesk_tests::workload::feed;
+use helpdesk_tests::{free_port, hdctl_bin, utc_date, with_token, Helpdesk, HISTORY_START};
+use tonic::Request;
+
+/// Runs `hdctl <args…>` against `server` with `token` (none: no token at all), with no
+/// `HELPDESK_*` variable of the test's environment.
+async fn hdctl(server: &str, token: Option<&str>, args: &[&str]) -> anyhow::Result<Output> {
+    let mut command = tokio::process::Command::new(hdctl_bin());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("HELPDESK_") {
+            command.env_remove(key);
+        }
+    }
+    command.arg("--server").arg(server);
+    if let Some(token) = token {
+        command.arg("--token").arg(token);
+    }
+    Ok(command.args(args).output().await?)
+}
+
+/// The rows of a table hdctl printed (cells are separated by two spaces or more), the
+/// header first. Fails unless it exited with 0.
+fn table(output: &Output) -> Vec<Vec<String>> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "hdctl failed ({}): {}{}",
+        output.status,
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect()
+}
+
+/// Whether `text` shows an id: a UUID, or the 8 hex digits it starts with.
+fn shows_an_id(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_hexdigit() && c != '-')
+        .any(|word| {
+            word.len() >= 8
+                && word.chars().filter(char::is_ascii_hexdigit).count() >= 8
+                && word.chars().any(|c| c.is_ascii_digit())
+                && word.chars().any(|c| c.is_ascii_alphabetic())
+        })
+}
+
+/// What the generated history holds, worked out from its requests and its own model.
+struct Expected {
+    departments: BTreeMap<String, String>,
+    agents: BTreeSet<String>,
+    /// Per department name ("(none)" for none): new, open, resolved at the end.
+    tickets: BTreeMap<String, (u64, u64, u64)>,
+    /// Tickets created per UTC day.
+    created_per_day: BTreeMap<String, u64>,
+}
+
+fn expected(config: &WorkloadConfig) -> Expected {
+    let mut departments = BTreeMap::new();
+    let mut agents = BTreeSet::new();
+    let mut created_per_day: BTreeMap<String, u64> = BTreeMap::new();
+    let mut workload = Workload::new(config.clone());
+    for request in workload.by_ref() {
+        match request.command {
+            Some(Cmd::CreateDepartment(d)) => {
+                departments.insert(d.department_id, d.name);
+            }
+            Some(Cmd::RegisterAgent(a)) => {
+                agents.insert(a.name);
+            }
+            Some(Cmd::CreateTicket(t)) => {
+                let at = t.occurred_at.expect("generated requests are dated");
+                let millis = at.seconds * 1000 + i64::from(at.nanos) / 1_000_000;
+                *created_per_day.entry(utc_date(millis)).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    let mut tickets: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    for ticket in workload.model_tickets() {
+        let name = match ticket.department {
+            Some(id) => departments[&id.to_string()].clone(),
+            None => "(none)".to_owned(),
+        };
+        let entry = tickets.entry(name).or_default();
+        match ticket.status {
+            "new" => entry.0 += 1,
+            "answered" | "open" => entry.1 += 1,
+            "resolved" => entry.2 += 1,
+            _ => {}
+        }
+    }
+    tickets.retain(|_, counts| *counts != (0, 0, 0));
+    Expected {
+        departments,
+        agents,
+        tickets,
+        created_per_day,
+    }
+}
+
+#[tokio::test]
+async fn hdctl_shows_what_happened_by_name() -> anyhow::Result<()> {
+    let mut helpdesk = Helpdesk::builder()
+        .arg("--tick-seconds")
+        .arg("3600")
+        .start()
+        .await?;
+    let token = helpdesk.token().to_owned();
+    let server = helpdesk.endpoint();
+    // Two weekdays from the fixed Monday: the history is the same whatever the date.
+    let config = WorkloadConfig::new(5, 5, 2, HISTORY_START);
+    let expected = expected(&config);
+    let last = feed(helpdesk.channel().await?, &token, config).await?;
+    // hdctl reads without waiting: wait until the models have read the history.
+    TicketServiceClient::new(helpdesk.channel().await?)
+        .count_tickets(with_token(
+            Request::new(pb::CountTicketsRequest {
+                read: Some(pb::ReadOptions {
+                    min_position: last,
+                    wait_ms: 60_000,
+                }),
+            }),
+            &token,
+        ))
+        .await?;
+
+    // tickets: per department by name, the generator's counts.
+    let rows = table(&hdctl(&server, Some(&token), &["tickets"]).await?);
+    assert_eq!(rows[0], ["department", "new", "open", "resolved"]);
+    let mut shown = BTreeMap::new();
+    for row in &rows[1..] {
+        let [name, new, open, resolved] = &row[..] else {
+            panic!("a row of tickets: {row:?}");
+        };
+        let counts: (u64, u64, u64) = (new.parse()?, open.parse()?, resolved.parse()?);
+        if counts != (0, 0, 0) {
+            shown.insert(name.clone(), counts);
+        }
+    }
+    assert_eq!(shown, expected.tickets, "hdctl tickets");
+    assert!(
+        !expected.tickets.is_empty() && expected.tickets.keys().any(|k| k != "(none)"),
+        "a history with tickets in departments"
+    );
+
+    // leaderboard: places from 1, the agents by their names.
+    let rows = table(&hdctl(&server, Some(&token), &["leaderboard", "--limit", "3"]).await?);
+    assert_eq!(rows[0], ["place", "agent", "level", "rank"]);
+    assert!(
+        (2..=4).contains(&rows.len()),
+        "one to three agents: {rows:?}"
+    );
+    for (i, row) in rows[1..].iter().enumerate() {
+        assert_eq!(row[0], (i + 1).to_string(), "{rows:?}");
+        assert!(
+            expected.agents.contains(&row[1]),
+            "{:?} is none of the agents' names {:?}",
+            row[1],
+            expected.agents
+        );
+    }
+
+    // report: per day and department by name; the tickets created each day are those
+    // sent that day.
+    let from = utc_date(HISTORY_START);
+    let to = utc_date(HISTORY_START + 86_400_000);
+    let rows = table(
+        &hdctl(
+            &server,
+            Some(&token),
+            &["report", "--from", &from, "--to", &to],
+        )
+        .await?,
+    );
+    assert_eq!(rows[0][..3], ["bucket", "group", "answers"]);
+    let created_column = rows[0]
+        .iter()
+        .position(|c| c == "created_tickets")
+        .expect("a created_tickets column");
+    let names: BTreeSet<&String> = expected.departments.values().collect();
+    let mut created: BTreeMap<String, u64> = BTreeMap::new();
+    for row in &rows[1..] {
+        let group = row[1].as_str();
+        assert!(
+            group == "(none)" || names.contains(&group.to_owned()),
+            "the group {group:?} is no department's name: {row:?}"
+        );
+        *created.entry(row[0].clone()).or_default() += row[created_column].parse::<u64>()?;
+    }
+    assert_eq!(created, expected.created_per_day, "tickets created per day");
+
+    // badges: every badge by its name.
+    let output = hdctl(&server, Some(&token), &["badges"]).await?;
+    let rows = table(&output);
+    assert_eq!(rows[0][..3], ["badge", "day", "holders"]);
+    let badges: BTreeSet<&str> = rows[1..].iter().map(|row| row[0].as_str()).collect();
+    assert_eq!(badges.len(), 15, "the 15 built-in badges: {badges:?}");
+    // Holders by name: the third cell, when there is one, names agents.
+    let mut holders = 0;
+    for row in &rows[1..] {
+        if let Some(cell) = row.get(2) {
+            for name in cell.split(", ") {
+                assert!(
+                    expected.agents.contains(name),
+                    "the holder {name:?} of {} is no agent's name",
+                    row[0]
+                );
+                holders += 1;
+            }
+        }
+    }
+    assert!(holders > 0, "two days give badges holders: {rows:?}");
+
+    for args in [
+        &["tickets"][..],
+        &["leaderboard"],
+        &["badges"],
+        &["report", "--from", &from, "--to", &to],
+    ] {
+        let output = hdctl(&server, Some(&token), args).await?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!shows_an_id(&stdout), "hdctl {args:?} shows ids:\n{stdout}");
+    }
+    helpdesk.stop().await
+}
+
+#[tokio::test]
+async fn hdctl_fails_with_a_message_and_exit_code() -> anyhow::Result<()> {
+    let mut helpdesk = Helpdesk::start_embedded().await?;
+    let token = helpdesk.token().to_owned();
+    let server = helpdesk.endpoint();
+    let failure = |output: &Output, code: i32, says: &str| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains(says), "{says:?} not in {stderr:?}");
+    };
+
+    // No token.
+    failure(&hdctl(&server, None, &["tickets"]).await?, 1, "--token");
+    // A token the server does not know.
+    failure(
+        &hdctl(&server, Some("not-a-token"), &["tickets"]).await?,
+        1,
+        "Unauthenticated",
+    );
+    // No tickets yet.
+    failure(
+        &hdctl(&server, Some(&token), &["tickets"]).await?,
+        1,
+        "no tickets yet",
+    );
+    // A date that is none.
+    failure(
+        &hdctl(
+            &server,
+            Some(&token),
+            &["report", "--from", "2025-02-30", "--to", "2025-03-01"],
+        )
+        .await?,
+        1,
+        "InvalidArgument",
+    );
+    // No server there.
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let output = hdctl(&nowhere, Some(&token), &["tickets"]).await?;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("error: "));
+    // Usage errors: clap's exit code 2.
+    failure(
+        &hdctl(&server, Some(&token), &["nonsense"]).await?,
+        2,
+        "nonsense",
+    );
+    failure(
+        &hdctl(&server, Some(&token), &["report"]).await?,
+        2,
+        "--from",
+    );
+    helpdesk.stop().await
+}
