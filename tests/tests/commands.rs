@@ -804,7 +804,7 @@ async fn reflection_shows_the_whole_catalogue() -> anyhow::Result<()> {
         .flat_map(|service| service.method)
         .map(|method| method.name().to_owned())
         .collect();
-    // SPEC §2, one RPC per command, plus Execute.
+    // One RPC per command, plus Execute.
     let catalogue = [
         "RegisterAgent",
         "ChangeAgentRole",

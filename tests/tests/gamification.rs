@@ -111,7 +111,7 @@ async fn run(builder: Builder, config: &WorkloadConfig) -> anyhow::Result<Clover
             .map(|h| h.agent_id.clone())
             .collect();
         holders.sort();
-        // Each holder won the keyed draw for the previous day (SPEC §6).
+        // Each holder won the keyed draw for the previous day (docs/STATISTICS.md, Badges).
         for holder in &holders {
             let agent: Uuid = holder.parse()?;
             assert!(
@@ -224,7 +224,7 @@ async fn run(builder: Builder, config: &WorkloadConfig) -> anyhow::Result<Clover
     Ok(by_day)
 }
 
-/// SPEC §6's draw, computed here: the first 8 bytes of SHA-256(seed ‖ date ‖ agent) as a
+/// The Four-leaf Clover's draw (docs/STATISTICS.md, Badges), computed here: the first 8 bytes of SHA-256(seed ‖ date ‖ agent) as a
 /// big-endian u64, below odds × 2^64.
 fn helpdesk_rules_clover(date: &str, agent: Uuid) -> bool {
     use sha2::{Digest, Sha256};

@@ -1,5 +1,5 @@
 //! Guards the public catalogue: the descriptor set served by reflection holds
-//! `helpdesk.v1.CommandService` with one RPC per command of SPEC §2, plus
+//! `helpdesk.v1.CommandService` with one RPC per command, plus
 //! `Execute`, and every request follows the conventions.
 
 use prost::Message;

@@ -1,4 +1,4 @@
-//! The built-in badge keys (SPEC §6).
+//! The built-in badge keys (docs/STATISTICS.md, Badges).
 //!
 //! Only the keys live here, because the domain needs them to tell a customization of a
 //! built-in badge from a custom one (built-ins can be disabled but not removed, and a custom

@@ -29,7 +29,7 @@
 //! aggregate (an assignee's pause, a department's members, the conversation a rating is
 //! for) name it in [`needs`]; the engine loads it into [`Context::related`].
 //!
-//! # Permissions (our reading of SPEC §8)
+//! # Permissions (for users: docs/SECURITY.md, Roles and permissions)
 //!
 //! - Agents act as themselves. A work command may name another agent to act as (`agent`
 //!   fields on commands); that needs `system.import`, except pausing and resuming, which
@@ -54,7 +54,7 @@
 //!   RecordChatCustomerMessage, IncomingCall, EndChat, EndCall) and reporting a missed chat
 //!   or call (by the offered agent, an integration or the system) are open to any
 //!   authenticated actor.
-//! - Department visibility (SPEC §3): when the organization has departments, a command on a
+//! - Department visibility (docs/TICKETS.md, Assignment, departments and the queue): when the organization has departments, a command on a
 //!   ticket the caller cannot see (not in their departments, not assigned to them, no
 //!   `tickets.view_all`, not an importer with `system.import`) is `PERMISSION_DENIED`. A ticket without a department is then
 //!   seen only by its assignee and by `tickets.view_all`.
@@ -66,8 +66,10 @@
 //!   not paused, active and members of the conversation's department (when it has one and
 //!   the organization has departments); a high or urgent ticket is not assigned to a paused
 //!   agent.
-//! - Transferring a ticket does not assign it; it unassigns an assignee who is not a
-//!   member of the new department (SPEC §3 would not let them keep it).
+//! - Transferring a ticket does not assign it: TransferTicket unassigns whoever had it, so
+//!   it arrives in the new department's queue; a routing rule's transfer unassigns only an
+//!   assignee who is not a member of the new department (docs/TICKETS.md, Assignment,
+//!   departments and the queue, and Routing rules).
 //! - Routing rules run in order on CreateTicket, each seeing the effects of those before;
 //!   their events follow TicketCreated in the same envelope with `by: Actor::Rule(id)`.
 //!   `AssignTo` takes the first candidate who exists, is active, is a member of the

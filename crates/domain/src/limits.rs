@@ -1,20 +1,20 @@
-//! Input limits (SPEC §3 and our own where the spec is silent).
+//! Input limits (docs/TICKETS.md, Input limits, states them for users).
 //!
 //! Text is counted in characters (Unicode scalar values), because that is what a person
 //! sees when they are told "at most 200"; bodies are counted in bytes, because their limit
 //! exists to bound storage. Beyond a limit a command is `INVALID_ARGUMENT` naming the field.
 
-/// Names of agents, departments, levels, badges, rules and roles (SPEC §3).
+/// Names of agents, departments, levels, badges, rules and roles.
 pub const NAME_MAX_CHARS: usize = 200;
-/// Ticket subjects (SPEC §3).
+/// Ticket subjects.
 pub const SUBJECT_MAX_CHARS: usize = 1_000;
-/// Ticket bodies, in bytes (SPEC §3: 64 KiB).
+/// Ticket bodies, in bytes (64 KiB).
 pub const BODY_MAX_BYTES: usize = 64 * 1024;
-/// One tag (SPEC §3).
+/// One tag.
 pub const TAG_MAX_CHARS: usize = 64;
-/// Tags on one ticket (SPEC §3).
+/// Tags on one ticket.
 pub const TAGS_PER_TICKET: usize = 50;
-/// Level conditions (SPEC §3).
+/// Level conditions.
 pub const CONDITION_MAX_CHARS: usize = 2_000;
 
 // Our choices.
@@ -31,7 +31,7 @@ pub const PAUSE_REASON_MAX_CHARS: usize = 200;
 pub const PLANNED_MINUTES_MAX: u32 = 1_440;
 /// The length of an answer as reported (`chars`): the body limit, as characters.
 pub const ANSWER_MAX_CHARS: u32 = 64 * 1024;
-/// A custom badge's window, in days (SPEC §6).
+/// A custom badge's window, in days (docs/STATISTICS.md, Badges).
 pub const BADGE_WINDOW_DAYS_MAX: u32 = 90;
 /// Badge keys: `[a-z0-9_]`, at most this long.
 pub const BADGE_KEY_MAX_CHARS: usize = 64;
@@ -56,9 +56,9 @@ pub const RECOMPUTE_HOLDERS_MAX: usize = 10_000;
 pub const TIME_ZONE_MAX_CHARS: usize = 64;
 /// The highest value of the `max_custom_roles` setting.
 pub const CUSTOM_ROLES_MAX: u32 = 100;
-/// The default of the `max_custom_roles` setting (SPEC §8).
+/// The default of the `max_custom_roles` setting (docs/SECURITY.md, Roles and permissions).
 pub const DEFAULT_MAX_CUSTOM_ROLES: u32 = 3;
-/// The default clover odds (SPEC §6: 1/1000).
+/// The default clover odds (docs/STATISTICS.md, Badges: 1/1000).
 pub const DEFAULT_CLOVER_ODDS: f64 = 0.001;
 /// Integration account names on tokens.
 pub const INTEGRATION_NAME_MAX_CHARS: usize = 200;

@@ -40,7 +40,7 @@ macro_rules! named_enum {
 }
 
 named_enum! {
-    /// Where a conversation came in (SPEC §2).
+    /// Where a conversation came in (docs/TICKETS.md, Channels and priorities).
     Channel {
         Email = "email",
         Chat = "chat",
@@ -56,7 +56,7 @@ named_enum! {
 }
 
 named_enum! {
-    /// A ticket's priority (SPEC §2).
+    /// A ticket's priority (docs/TICKETS.md, Channels and priorities).
     Priority {
         Low = "low",
         Normal = "normal",
@@ -120,7 +120,7 @@ named_enum! {
 }
 
 named_enum! {
-    /// The building blocks of badges (SPEC §6): what a badge ranks agents by, over its window.
+    /// The building blocks of badges (docs/STATISTICS.md, Badge statistics): what a badge ranks agents by, over its window.
     Statistic {
         /// Tickets transferred.
         Transfers = "transfers",
@@ -154,7 +154,7 @@ named_enum! {
 }
 
 named_enum! {
-    /// How a recompute replays the history (SPEC §5, §6).
+    /// How a recompute replays the history (docs/STATISTICS.md, Levels and Badges).
     RecomputeMode {
         /// With the definitions in force at each moment.
         AsItHappened = "as_it_happened",
@@ -259,7 +259,7 @@ impl fmt::Display for ConversationRef {
 pub enum PauseReason {
     /// The agent's own words (at most 200 characters; may be empty).
     Text(String),
-    /// Auto-pause after a missed chat or call (SPEC §3).
+    /// Auto-pause after a missed chat or call (docs/TICKETS.md, Agents: presence and pauses).
     AutoMissed { conversation: ConversationRef },
 }
 

@@ -1,4 +1,4 @@
-//! Roles and permissions (SPEC §8).
+//! Roles and permissions (docs/SECURITY.md, Roles and permissions).
 //!
 //! A permission lets a principal do something beyond working on conversations as
 //! themself. Roles are sets of permissions: three built in, plus custom roles defined in the

@@ -198,7 +198,7 @@ fn offering_a_chat_to_someone_else_needs_tickets_assign_or_system_import() {
     world
         .when(&agent(a2()), offer(a1()))
         .rejects("PERMISSION_DENIED", "tickets.assign");
-    // An importer acts for anyone (SPEC §8).
+    // An importer acts for anyone (docs/SECURITY.md, Roles and permissions).
     world
         .when(&custom(a2(), &[Permission::SystemImport]), offer(a1()))
         .ok();
@@ -540,7 +540,7 @@ fn a_missed_chat_waits_again() {
 
 #[test]
 fn an_agent_auto_paused_after_a_miss_is_offered_no_chat() {
-    // The auto-pause policy (SPEC §3) reacts to ChatMissed with a system PauseAgent.
+    // The auto-pause policy (docs/TICKETS.md, Agents: presence and pauses) reacts to ChatMissed with a system PauseAgent.
     offered()
         .run(&agent(a1()), miss())
         .run(

@@ -633,7 +633,7 @@ fn an_owners_token_is_revoked_only_by_an_owner() {
 
 // --- Levels ------------------------------------------------------------------------------
 
-/// The first default levels of SPEC §5: (name, message, condition).
+/// The first shipped levels (docs/STATISTICS.md, Levels): (name, message, condition).
 const LADDER: [(&str, &str, &str); 3] = [
     (
         "Novice",

@@ -390,7 +390,7 @@ fn remove_from_unknown_department_is_not_found() {
         .rejects("NOT_FOUND", "department");
 }
 
-/// SPEC §3: an unknown agent is NOT_FOUND. The decider cannot tell, because `needs`
+/// docs/TICKETS.md, Errors: an unknown agent is NOT_FOUND. The decider cannot tell, because `needs`
 /// (decide/mod.rs, outside this test's remit) does not load the agent for this command.
 #[test]
 

@@ -1,4 +1,4 @@
-//! Daily badges (SPEC §6): evaluated at each midnight of the organization's time zone,
+//! Daily badges (docs/STATISTICS.md, Badges): evaluated at each midnight of the organization's time zone,
 //! over the window that ends at that midnight, with every evaluation kept as history.
 //!
 //! The model keeps the agent statistics itself ([`crate::stats::StatsFold`], whose day

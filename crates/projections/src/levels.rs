@@ -1,4 +1,4 @@
-//! Levels (SPEC §5): who reached which level, when, and with which values.
+//! Levels (docs/STATISTICS.md, Levels): who reached which level, when, and with which values.
 //!
 //! The model keeps the agent statistics itself (the same records as the stats model,
 //! [`crate::stats::StatsFold`]) and the level definitions as they stand at each point of
@@ -179,7 +179,7 @@ impl Model for Levels {
             .map(|a| a.uuid())
             .collect();
         // Every agent the event is attributed to is evaluated, not only those whose
-        // statistics it changed (SPEC §5): time online keeps growing, and the ladder may
+        // statistics it changed (docs/STATISTICS.md, Levels): time online keeps growing, and the ladder may
         // have changed since their last evaluation.
         touched.extend(attributed(event));
         let by_the_setup =
@@ -248,7 +248,7 @@ impl Model for Levels {
     }
 }
 
-/// The agents an event is attributed to (SPEC §4): the agents it names (`agent`, or `by`
+/// The agents an event is attributed to (docs/STATISTICS.md, Attribution): the agents it names (`agent`, or `by`
 /// when that is an agent); for ChatEnded and CallEnded the agent who accepted or
 /// answered; for a rating also the agent a replaced rating was attributed to.
 fn attributed(event: &Event) -> Vec<Uuid> {

@@ -3,12 +3,12 @@
 //! - [`runtime`]: batches, the checkpoint kept with the data, rebuilds, partitions, and
 //!   [`runtime::ModelHandle`] for queries with read-your-writes.
 //! - [`tickets`]: tickets now, their lists and per-department counts, with the department
-//!   visibility of SPEC §3.
-//! - [`stats`]: agent statistics (SPEC §4), all time and per day, with benchmarks.
-//! - [`levels`]: levels reached (SPEC §5), the leaderboard, progress, level-ups.
-//! - [`badges`]: the daily badges (SPEC §6), their holders and history, awards.
+//!   visibility (docs/TICKETS.md, Assignment, departments and the queue).
+//! - [`stats`]: agent statistics (docs/STATISTICS.md, Level variables), all time and per day, with benchmarks.
+//! - [`levels`]: levels reached (docs/STATISTICS.md, Levels), the leaderboard, progress, level-ups.
+//! - [`badges`]: the daily badges (docs/STATISTICS.md, Badges), their holders and history, awards.
 //! - [`calendar`]: days in the organization's time zone.
-//! - [`reports`]: department reports (SPEC §7), 24 columns by bucket and group.
+//! - [`reports`]: department reports (docs/REPORTS.md), 24 columns by bucket and group.
 //! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the
 //!   server's policy runner.
 //!

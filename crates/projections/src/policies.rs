@@ -1,5 +1,5 @@
 //! What the policies still have to do: planned pauses waiting for their end, and
-//! auto-pauses owed after a missed chat or call (SPEC §3).
+//! auto-pauses owed after a missed chat or call (docs/TICKETS.md, Agents: presence and pauses).
 //!
 //! This model only remembers; the server's policy runner reads it and issues the
 //! commands, each with an id derived from the event that called for it, so running a

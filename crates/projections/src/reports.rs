@@ -1,8 +1,8 @@
-//! Department reports (SPEC §7): the 24 columns per time bucket and group.
+//! Department reports (docs/REPORTS.md): the 24 columns per time bucket and group.
 //!
 //! Every event adds to one cell of a cube: its local hour (in the organization's zone),
 //! the department its conversation belonged to when it happened, the agent it is
-//! attributed to (SPEC §4), and its conversation's channel (`call` for calls). A second
+//! attributed to (docs/STATISTICS.md, Attribution), and its conversation's channel (`call` for calls). A second
 //! cube adds the tag dimension: an event on a ticket counts once for each tag the ticket
 //! had when it happened (`""`, the group "(none)", for events without tags). Reports sum
 //! cells over buckets (hour, day, week from Monday, month, year, or one range) and groups;
@@ -82,7 +82,7 @@ impl Columns {
         *self == Columns::default()
     }
 
-    /// The 24 columns of SPEC §7, in order, as numbers for people: counts, means in
+    /// The 24 columns of docs/REPORTS.md, in order, as numbers for people: counts, means in
     /// seconds (mean first-answer, mean open answer, chat pickup, chat time), call
     /// minutes, percentages 0–100.
     pub fn report(&self) -> [f64; 24] {
@@ -382,7 +382,7 @@ impl Reports {
         finished.rating = rating.map(|(_, r)| r);
         finished.agent = match rating {
             Some((agent, _)) => agent,
-            // Unrated: the agent a rating would be attributed to (SPEC §7).
+            // Unrated: the agent a rating would be attributed to (docs/REPORTS.md, Ratings).
             None => conversation.agent.unwrap_or(Uuid::nil()),
         };
         self.add(txn, &finished_cell(&finished), |c| {

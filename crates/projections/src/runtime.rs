@@ -16,7 +16,7 @@
 //! - it was written by another version of the model's layout ([`Model::VERSION`]);
 //! - a stored record does not decode.
 //!
-//! Event time never runs backwards in a read model (SPEC §1): an event's time is the
+//! Event time never runs backwards in a read model (docs/STATISTICS.md, Time): an event's time is the
 //! later of its `occurred_at` and the time of the message before it in the log. The
 //! checkpoint keeps that time, so a replay computes the same times.
 //!

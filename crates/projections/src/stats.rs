@@ -1,4 +1,4 @@
-//! Agent statistics (SPEC §4): the level variables and what badges and benchmarks need,
+//! Agent statistics (docs/STATISTICS.md, Level variables): the level variables and what badges and benchmarks need,
 //! over all time and per day in the organization's time zone.
 //!
 //! # What is counted, exactly
@@ -36,7 +36,7 @@
 //! interval still open (an agent online now, a pause running now) counts up to the time
 //! of the latest event in the log: queries add it on top of what is stored.
 //!
-//! The variables of SPEC §4 derive from these: `$worktime` is `work_ms` in hours,
+//! The level variables (docs/STATISTICS.md, Level variables) derive from these: `$worktime` is `work_ms` in hours,
 //! `$call_seconds` is `call_ms` in seconds, `$not_ranked` is `handled − rewards −
 //! punishments`, the `_ph` rates divide by `$worktime`, the `_p` shares are 100 × the
 //! counter / `handled`; each is 0 when its divisor is.
@@ -135,7 +135,7 @@ impl Counters {
         self.handled.saturating_sub(self.rewards + self.punishments)
     }
 
-    /// The level variables of SPEC §4.
+    /// The level variables (docs/STATISTICS.md, Level variables).
     pub fn values(&self) -> Values {
         let hours = self.work_ms as f64 / 3_600_000.0;
         let per_hour = |n: u64| if hours > 0.0 { n as f64 / hours } else { 0.0 };
@@ -170,7 +170,7 @@ impl Counters {
         v
     }
 
-    /// A badge statistic (SPEC §6): its value (durations in whole milliseconds, means
+    /// A badge statistic (docs/STATISTICS.md, Badge statistics): its value (durations in whole milliseconds, means
     /// rounded to whole milliseconds) and its sample (how many things it is made of).
     /// `None` for a mean without samples.
     pub fn statistic(&self, statistic: Statistic) -> (Option<u64>, u64) {

@@ -20,7 +20,7 @@
 //! them newest first. Deleted tickets stay readable by id and in the `deleted` status
 //! list, and leave the other lists and the counts.
 //!
-//! # Counts (SPEC §7 "how many tickets are new, open and resolved right now")
+//! # Counts (how many tickets are new, open and resolved right now: docs/TICKETS.md, Statuses)
 //!
 //! `new`: no agent answer yet. `open`: answered and waiting on someone, that is status
 //! `answered` (the customer's turn) or `open` (the agent's turn); both are reported apart
@@ -49,7 +49,7 @@ const COUNTS: u8 = b'C';
 const DEPARTMENT: u8 = b'P';
 const MEMBER: u8 = b'M';
 
-/// A ticket's status (SPEC §2). Stored: variants are append-only.
+/// A ticket's status (docs/TICKETS.md, Statuses). Stored: variants are append-only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Status {
     New,
@@ -207,7 +207,7 @@ impl Model for Tickets {
                     return Ok(());
                 };
                 if before.status == Status::Deleted {
-                    // Deleted is final (SPEC §2): the ticket stays as it was deleted.
+                    // Deleted is final (docs/TICKETS.md, Statuses): the ticket stays as it was deleted.
                     return Ok(());
                 }
                 let mut after = before.clone();
@@ -244,7 +244,7 @@ fn ticket_of(event: &Event) -> Option<Uuid> {
     )
 }
 
-/// SPEC §2's status machine and the ticket's other fields.
+/// The ticket status machine (docs/TICKETS.md, Statuses) and the ticket's other fields.
 fn evolve(ticket: &mut Ticket, event: &Event, time: Timestamp) {
     let live = ticket.status != Status::Deleted;
     match event {
@@ -356,7 +356,7 @@ fn order_bytes(time: Timestamp) -> [u8; 8] {
 
 // --------------------------------------------------------------------------------- queries
 
-/// Who is asking, for department visibility (SPEC §3).
+/// Who is asking, for department visibility (docs/TICKETS.md, Assignment, departments and the queue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {
     /// Sees every ticket (`tickets.view_all`, or an importer).

@@ -1,8 +1,8 @@
-//! The reports read model (SPEC §7) on a real embedded log.
+//! The reports read model (docs/REPORTS.md) on a real embedded log.
 //!
 //! 1. A generated history (the bench workload run through the real deciders) is folded by
 //!    `Projector<Reports>`, and the same report is computed here by a plain fold over the
-//!    generated events, written from SPEC §7 alone: every column of every bucket and group
+//!    generated events, written from docs/REPORTS.md alone: every column of every bucket and group
 //!    must agree, stored sums exactly and the 24 columns of `Columns::report()`.
 //! 2. Hand-written histories, every expected number worked out by hand in the comments next
 //!    to it: daylight saving, month and week boundaries, a transfer in the middle of a
@@ -63,7 +63,7 @@ fn hour_no(y: i32, mo: u32, d: u32, hh: i64) -> LocalHour {
 
 // ---------------------------------------------------------------------------- test report
 //
-// The reference: a plain fold over the events, from SPEC §7.
+// The reference: a plain fold over the events, from docs/REPORTS.md.
 
 /// Where one contribution to the report lands.
 #[derive(Debug, Clone)]
@@ -140,7 +140,7 @@ fn plus(a: &mut Columns, b: &Columns) {
     a.resolved += resolved;
 }
 
-/// The 24 columns of SPEC §7 from the sums, written out here: counts; means in seconds
+/// The 24 columns of docs/REPORTS.md from the sums, written out here: counts; means in seconds
 /// (sum of milliseconds / count / 1000, 0 without a count); call minutes; percentages of
 /// positive + negative + not ranked (0 when that is 0).
 fn columns_24(c: &Columns) -> [f64; 24] {
@@ -199,7 +199,7 @@ fn assert_24(actual: [f64; 24], expected: [f64; 24], what: &str) {
     }
 }
 
-/// Where a handled conversation first finished (its rating's place, SPEC §7).
+/// Where a handled conversation first finished (its rating's place, docs/REPORTS.md, Ratings).
 #[derive(Debug, Clone)]
 struct FirstFinish {
     hour: LocalHour,
@@ -214,9 +214,9 @@ struct RefTicket {
     department: Option<Uuid>,
     tags: BTreeSet<String>,
     created_at: Timestamp,
-    /// Answered at least once: a handled conversation (SPEC §4).
+    /// Answered at least once: a handled conversation (docs/STATISTICS.md, Level variables).
     answered: bool,
-    /// The last agent who answered: who a rating goes to (SPEC §2).
+    /// The last agent who answered: who a rating goes to (docs/TICKETS.md, Ratings).
     last_answerer: Option<Uuid>,
     /// The first customer reply after the last answer, waiting for the next answer.
     replied_at: Option<Timestamp>,
@@ -233,7 +233,7 @@ struct RefLive {
     first_finish: Option<FirstFinish>,
 }
 
-/// The report of SPEC §7, folded plainly from the events.
+/// The report of docs/REPORTS.md, folded plainly from the events.
 struct Reference {
     zone: TimeZone,
     last_time: Timestamp,
@@ -302,7 +302,7 @@ impl Reference {
     }
 
     /// One envelope, in log order. Its time is the later of its `occurred_at` and the
-    /// time of the envelope before it (SPEC §1).
+    /// time of the envelope before it (docs/STATISTICS.md, Time).
     fn envelope(&mut self, envelope: &Envelope) {
         let t = envelope.occurred_at.max(self.last_time);
         if envelope.occurred_at < self.last_time {
@@ -438,7 +438,7 @@ impl Reference {
                 let ticket = self.tickets[&e.ticket.uuid()].clone();
                 let by = e.by.agent().map(|a| a.uuid());
                 if !ticket.answered {
-                    // SPEC §7 read literally: the ticket first finished here, even though
+                    // docs/REPORTS.md read literally: the ticket first finished here, even though
                     // it counts only once answered. The projector counts it at the first
                     // resolution after an answer instead (an open question; the generated
                     // histories never resolve an unanswered ticket).
@@ -525,7 +525,7 @@ impl Reference {
             }
             Event::ChatEnded(e) => {
                 let chat = self.chats[&e.chat.uuid()].clone();
-                // SPEC §4: attributed to the agent who accepted the chat.
+                // docs/STATISTICS.md, Attribution: attributed to the agent who accepted the chat.
                 let agent = chat.taken.map(|(a, _)| a);
                 assert_eq!(
                     agent,
@@ -2116,7 +2116,7 @@ async fn ratings_count_where_the_conversation_first_finished() {
 }
 
 /// An unrated conversation counts for the agent its rating would be attributed to: after
-/// a reopening answered by someone else, that is the new last answerer (SPEC §2, §7).
+/// a reopening answered by someone else, that is the new last answerer (docs/TICKETS.md, Ratings; docs/REPORTS.md).
 #[tokio::test]
 async fn an_unrated_conversation_counts_for_whom_a_rating_would_go_to() {
     let mut desk = Desk::new();

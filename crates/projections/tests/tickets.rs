@@ -1,9 +1,9 @@
-//! The tickets read model on a real embedded log: SPEC §2's status machine and the ticket's
-//! fields, the lists, the per-department counts of §7, the department visibility of §3, the
-//! model time of §1, rebuilds and partitions.
+//! The tickets read model on a real embedded log: the ticket status machine (docs/TICKETS.md, Statuses) and the ticket's
+//! fields, the lists, the per-department counts, the department visibility (docs/TICKETS.md),
+//! the model time (docs/STATISTICS.md, Time), rebuilds and partitions.
 //!
-//! Every expected value below is worked out by hand from the SPEC (or, for the generated
-//! histories, by a small independent model of the SPEC kept by the generator), never taken
+//! Every expected value below is worked out by hand from the rules in docs/TICKETS.md (or, for the generated
+//! histories, by a small independent model of those rules kept by the generator), never taken
 //! from what the code prints.
 
 mod common;
@@ -1469,12 +1469,12 @@ async fn model_time_is_the_envelopes_and_never_runs_backwards() {
 // ---------------------------------------------------------------------- generated history
 
 /// A help desk's traffic drawn from a seeded generator. It keeps what the command side
-/// keeps, so every envelope is one the command side could have appended, and what SPEC §2
-/// says each ticket is now.
+/// keeps, so every envelope is one the command side could have appended, and what the rules of
+/// docs/TICKETS.md say each ticket is now.
 struct Sim {
     rng: u64,
     minute: i64,
-    /// The model time of the last message (SPEC §1).
+    /// The model time of the last message (docs/STATISTICS.md, Time).
     last_time: Timestamp,
     tickets: Vec<SimTicket>,
     names: BTreeMap<Uuid, String>,
@@ -1704,7 +1704,7 @@ impl Sim {
         events
     }
 
-    /// The counts SPEC §7 asks for, by department: live tickets by status.
+    /// The counts CountTickets gives (docs/TICKETS.md, Statuses), by department: live tickets by status.
     fn counts(&self) -> BTreeMap<Uuid, Counts> {
         let mut out: BTreeMap<Uuid, Counts> = BTreeMap::new();
         for t in &self.tickets {

@@ -1,4 +1,4 @@
-//! The daily badges (SPEC §6): the fifteen shipped ones, and the Four-leaf Clover's draw.
+//! The daily badges (docs/STATISTICS.md, Badges): the fifteen shipped ones, and the Four-leaf Clover's draw.
 
 use helpdesk_domain::{Best, Statistic};
 use sha2::{Digest, Sha256};
@@ -38,7 +38,7 @@ const fn stat(statistic: Statistic, best: Best, minimum: u64) -> Rule {
     }
 }
 
-/// The fifteen shipped badges, in SPEC §6's order.
+/// The fifteen shipped badges, in the order of docs/STATISTICS.md, Badges.
 #[rustfmt::skip]
 pub const BADGES: [DefaultBadge; 15] = [
     DefaultBadge { key: "traffic_controller", name: "Traffic Controller", description: "Transfers the most tickets.", rule: stat(Statistic::Transfers, Best::Max, 1), window_days: 7 },
@@ -63,7 +63,7 @@ pub fn default_badge(key: &str) -> Option<&'static DefaultBadge> {
     BADGES.iter().find(|b| b.key == key)
 }
 
-/// The Four-leaf Clover's draw for one agent and day (SPEC §6): the first 8 bytes, as a
+/// The Four-leaf Clover's draw for one agent and day (docs/STATISTICS.md, Badges): the first 8 bytes, as a
 /// big-endian u64, of SHA-256(seed ‖ `YYYY-MM-DD` ‖ the agent's 16 uuid bytes) are below
 /// `odds` × 2^64. The same on every replay and every machine.
 pub fn clover(seed: &[u8; 32], date: &str, agent: Uuid, odds: f64) -> bool {

@@ -36,7 +36,7 @@ pub async fn reached(
     Ok(handle.wait_for(read.min_position, wait).await?)
 }
 
-/// Whose department visibility applies (SPEC §3): `tickets.view_all` and importers see
+/// Whose department visibility applies (docs/TICKETS.md, Assignment, departments and the queue): `tickets.view_all` and importers see
 /// everything, an agent their departments' and their own tickets, anyone else nothing
 /// once the organization has departments.
 pub fn viewer(principal: &Principal) -> Viewer {
@@ -51,7 +51,7 @@ pub fn viewer(principal: &Principal) -> Viewer {
 }
 
 /// An agent sees their own statistics, levels and badges; someone else's need
-/// `reports.view` (SPEC §8).
+/// `reports.view` (docs/SECURITY.md, Roles and permissions).
 pub fn may_see_agent(principal: &Principal, agent: uuid::Uuid) -> Result<(), ApiError> {
     if principal.agent.is_some_and(|a| a.uuid() == agent) || principal.has(Permission::ReportsView)
     {

@@ -1,4 +1,4 @@
-//! Recomputing levels and badges (SPEC §5, §6): replay the history beside the live model
+//! Recomputing levels and badges (docs/STATISTICS.md, Levels and Badges): replay the history beside the live model
 //! and compare.
 //!
 //! Two replays of the log, each into a scratch store under `<data dir>/recompute/`: the

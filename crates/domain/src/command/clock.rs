@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::CommandBody;
 use crate::aggregate::AggregateId;
 
-/// System only: appends `ClockTicked` (SPEC §1).
+/// System only: appends `ClockTicked` (docs/STATISTICS.md, Time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tick {}
 

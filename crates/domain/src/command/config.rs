@@ -15,7 +15,7 @@ use crate::model::{BadgeVisibility, Best, Statistic, TokenSubject};
 use crate::roles::Permissions;
 use crate::routing::{Action, Condition};
 
-/// System only, once: the organization's seed (SPEC §6) and time zone.
+/// System only, once: the organization's seed (docs/STATISTICS.md, Badges) and time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetUpOrganization {
     pub seed: [u8; 32],
@@ -179,7 +179,7 @@ impl CommandBody for UpdateLevel {
     }
 }
 
-/// `gamification.manage`. Levels already reached stay reached (SPEC §5).
+/// `gamification.manage`. Levels already reached stay reached (docs/STATISTICS.md, Levels).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoveLevel {
     pub level_id: LevelId,
@@ -351,7 +351,7 @@ fn check_badge_key(key: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// `gamification.manage`. A custom badge from the building blocks of SPEC §6.
+/// `gamification.manage`. A custom badge from the badge statistics (docs/STATISTICS.md, Badge statistics).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DefineBadge {
     pub key: String,

@@ -45,7 +45,7 @@ pub struct Context<'a> {
     pub config: &'a ConfigState,
     /// The aggregates [`needs`] asked for (`State::new(kind)` when they do not exist).
     pub related: &'a HashMap<AggregateId, State>,
-    /// Whether the organization has at least one department (SPEC §3).
+    /// Whether the organization has at least one department (docs/TICKETS.md, Assignment, departments and the queue).
     pub org_has_departments: bool,
     /// Checks a level condition's syntax; none until the rules crate provides it (then
     /// only the length is checked).
@@ -128,7 +128,7 @@ impl<'a> Context<'a> {
     }
 
     /// `PermissionDenied` unless the caller is `agent` or has `permission` (or
-    /// `system.import`, which acts for anyone: SPEC §8).
+    /// `system.import`, which acts for anyone: docs/SECURITY.md, Roles and permissions).
     pub(crate) fn self_or(
         &self,
         agent: AgentId,
@@ -302,7 +302,7 @@ pub fn decide(target: &State, cmd: &Command, ctx: &Context) -> Result<Vec<Event>
     }
 }
 
-/// The time a command's events get (SPEC §1).
+/// The time a command's events get (docs/STATISTICS.md, Time).
 ///
 /// Without a requested time: the wall clock `now`, but never earlier than the aggregate's
 /// last event, so that each aggregate's own history is in order even across a clock
@@ -384,7 +384,7 @@ pub fn planned_resume(
     ))
 }
 
-/// Whether `actor` may change an agent who holds `role` (SPEC §8): Owners only by an
+/// Whether `actor` may change an agent who holds `role` (docs/SECURITY.md, Roles and permissions): Owners only by an
 /// Owner, Administrators by an Owner or Administrator.
 pub(crate) fn may_manage(principal: &Principal, role: &Role) -> Result<(), DomainError> {
     match role {

@@ -1,4 +1,4 @@
-//! Rating decisions. A rating goes to the agent who handled the conversation (SPEC §2):
+//! Rating decisions. A rating goes to the agent who handled the conversation (docs/TICKETS.md, Ratings):
 //! the last agent who answered the ticket, who accepted the chat, who answered the call.
 
 use super::{conversation_word, Context};
@@ -67,7 +67,7 @@ pub(super) fn decide(
         }
         Command::RetractRating(c) => {
             ctx.principal.require(Permission::GamificationManage)?;
-            // SPEC §3: no standing rating is a state of the conversation's rating
+            // docs/TICKETS.md, Errors: no standing rating is a state of the conversation's rating
             // (FAILED_PRECONDITION naming it), not an unknown entity.
             let other = state.conversation.filter(|r| *r != c.conversation);
             let Some(current) = state.current.filter(|_| other.is_none()) else {

@@ -1,6 +1,6 @@
 //! Ticket decisions, routing included.
 //!
-//! Visibility (SPEC §3): when the organization has departments, a caller without
+//! Visibility (docs/TICKETS.md, Assignment, departments and the queue): when the organization has departments, a caller without
 //! `tickets.view_all` sees a ticket only when it is assigned to them or belongs to one of
 //! their departments. A ticket without a department is then visible only to its assignee
 //! and to those with `tickets.view_all`. Every command on a ticket the caller may not see
@@ -224,7 +224,7 @@ pub(super) fn decide(
     }
 }
 
-/// SPEC §3 department visibility, for the caller. An importer (`system.import`) replays
+/// Department visibility for the caller (docs/TICKETS.md, Assignment, departments and the queue). An importer (`system.import`) replays
 /// what every agent did, so it sees every ticket.
 fn visible(state: &TicketState, ctx: &Context) -> bool {
     if !ctx.org_has_departments
@@ -380,7 +380,7 @@ impl Routed {
                         .into(),
                     );
                     self.priority = *p;
-                    // SPEC §3: no high priority ticket for a paused agent. An assignee
+                    // No high priority ticket for a paused agent (docs/TICKETS.md, Agents: presence and pauses). An assignee
                     // chosen while the ticket was not high priority, and whom AssignTo
                     // would skip now (paused or offline), does not keep it.
                     if let Some(a) = self.assignee.filter(|_| p.is_high()) {

@@ -64,7 +64,7 @@ impl AgentState {
 
     /// Paused at `now`: a pause is open and its planned end (if any) lies after `now`.
     /// A pause whose planned end has come is over even before its `AgentResumed` is
-    /// appended (SPEC §3).
+    /// appended (docs/TICKETS.md, Agents: presence and pauses).
     pub fn is_paused(&self, now: Timestamp) -> bool {
         self.pause
             .as_ref()

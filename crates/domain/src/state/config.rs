@@ -13,9 +13,9 @@ use crate::routing::RoutingRule;
 pub struct OrgSettings {
     /// IANA name; days, weeks and months are taken in this zone.
     pub time_zone: String,
-    /// Pause agents who miss a chat or call (SPEC §3).
+    /// Pause agents who miss a chat or call (docs/TICKETS.md, Agents: presence and pauses).
     pub auto_pause: bool,
-    /// The four-leaf clover odds (SPEC §6).
+    /// The four-leaf clover odds (docs/STATISTICS.md, Badges).
     pub clover_odds: f64,
     pub max_custom_roles: u32,
 }

@@ -6,7 +6,7 @@ use crate::ids::{AgentId, DepartmentId};
 use crate::model::{Channel, ConversationRef, Priority, Rating};
 use crate::time::Timestamp;
 
-/// SPEC §2: new → answered ⇄ open → resolved → (reopen) open; deleted is final.
+/// docs/TICKETS.md, Statuses: new → answered ⇄ open → resolved → (reopen) open; deleted is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TicketStatus {
     #[default]

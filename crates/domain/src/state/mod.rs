@@ -1,6 +1,6 @@
 //! Aggregate state: what a decision needs to know, folded from the aggregate's envelopes.
 //!
-//! Each state keeps only what some rule of SPEC §3 looks at (a ticket does not keep its
+//! Each state keeps only what some rule of docs/TICKETS.md looks at (a ticket does not keep its
 //! body). `evolve` is infallible and tolerant: an event that does not fit (another kind's,
 //! or one that a newer writer produced and this build would have refused) is applied as
 //! well as it can be or ignored, never a panic, because the log is the truth and a reader

@@ -1,6 +1,6 @@
-//! The level condition language (SPEC §5).
+//! The level condition language (docs/STATISTICS.md, Conditions).
 //!
-//! A level's condition is a small expression over an agent's statistics (SPEC §4), such as
+//! A level's condition is a small expression over an agent's statistics (docs/STATISTICS.md, Level variables), such as
 //! `$answers >= 500 || $chats >= 500`. [`compile`] checks a condition when it is defined and
 //! turns it into a [`Condition`] that evaluates without allocating; [`parse`] only builds
 //! the syntax tree ([`Expr`]).
@@ -66,7 +66,7 @@
 //!
 //! # Variables
 //!
-//! The names of [`VARIABLES`] (SPEC §4) after a `$`, e.g. `$answers`, `$rewards_p`.
+//! The names of [`VARIABLES`] (docs/STATISTICS.md, Level variables) after a `$`, e.g. `$answers`, `$rewards_p`.
 //! [`parse`] accepts any name; [`compile`] refuses one that is not a variable, naming the
 //! closest one by edit distance (ties go to the one listed first).
 //!
@@ -77,7 +77,7 @@
 //!   of parentheses open around it plus the number of unary operators applying to it.
 //!   `((1))` nests 2, `-(-1)` nests 3, `-1 + -1` nests 1, and 64 × `(`, `1`, 64 × `)` is
 //!   accepted. The token that would open level 65 is the error's column.
-//! - **At most [`MAX_TOKENS`] (2,000) tokens.** Every text within SPEC §3's limit of 2,000
+//! - **At most [`MAX_TOKENS`] (2,000) tokens.** Every text within the limit of 2,000
 //!   characters is within it; it only bounds what a caller that skips the length check
 //!   could cost.
 //! - **Stack.** Parsing, checking, compiling, printing, evaluating and dropping a
@@ -151,10 +151,10 @@ pub use error::{ConditionError, ErrorKind, Expected};
 pub use expr::{BinaryOp, Expr, UnaryOp};
 pub use variables::{UnknownVariable, Values, Variable, VARIABLES};
 
-/// The deepest nesting of parentheses and unary operators a condition may have (SPEC §5).
+/// The deepest nesting of parentheses and unary operators a condition may have (docs/STATISTICS.md, Conditions).
 pub const MAX_NESTING: usize = 64;
 
-/// The most tokens a condition may have: as many as the characters SPEC §3 allows, so the
+/// The most tokens a condition may have: as many as the characters a condition may have, so the
 /// limit only guards direct callers that skip the length check.
 pub const MAX_TOKENS: usize = helpdesk_domain::limits::CONDITION_MAX_CHARS;
 

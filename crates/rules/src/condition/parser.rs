@@ -1,6 +1,6 @@
 //! Tokens to a syntax tree, without recursion.
 //!
-//! The grammar of SPEC §5 is a precedence grammar, so the parser is operator precedence
+//! The grammar (docs/STATISTICS.md, Conditions) is a precedence grammar, so the parser is operator precedence
 //! ("shunting yard") with two states: it expects an operand (a number, a variable, or a
 //! prefix: `-`, `!`, `(`), then an operator (a binary operator, `)`, or the end), and so
 //! on. Pending operators wait on a stack until an operator that binds no tighter arrives;
@@ -13,7 +13,7 @@
 //!   same parentheses is an error, as `cmp := sum ( op sum )?` allows only one.
 //!
 //! Everything lives in two `Vec`s, so no input can exhaust the thread's stack; the
-//! nesting limit is enforced all the same (SPEC §5), and it bounds the evaluator's stack.
+//! nesting limit is enforced all the same (docs/STATISTICS.md, Conditions), and it bounds the evaluator's stack.
 
 use super::error::{ConditionError, ErrorKind, Expected, Want};
 use super::expr::{BinaryOp, Expr, UnaryOp, UNARY_PRECEDENCE};

@@ -1,10 +1,10 @@
-//! The variables a condition reads (SPEC §4) and the values evaluation reads them from.
+//! The variables a condition reads (docs/STATISTICS.md, Level variables) and the values evaluation reads them from.
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
 use std::str::FromStr;
 
-/// Every variable of SPEC §4, without the `$`, in the fixed order of [`Variable`] and
+/// Every level variable (docs/STATISTICS.md, Level variables), without the `$`, in the fixed order of [`Variable`] and
 /// [`Values`]. The order never changes: it is the index into [`Values`].
 pub const VARIABLES: &[&str] = &[
     "worktime",
@@ -28,7 +28,7 @@ pub const VARIABLES: &[&str] = &[
     "not_ranked_p",
 ];
 
-/// One variable of SPEC §4. `Variable::ALL[i].name() == VARIABLES[i]`.
+/// One level variable (docs/STATISTICS.md, Level variables). `Variable::ALL[i].name() == VARIABLES[i]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Variable {
