@@ -224,8 +224,8 @@ async fn run(builder: Builder, config: &WorkloadConfig) -> anyhow::Result<Clover
     Ok(by_day)
 }
 
-/// The Four-leaf Clover's draw (docs/STATISTICS.md, Badges), computed here: the first 8 bytes of SHA-256(seed ‖ date ‖ agent) as a
-/// big-endian u64, below odds × 2^64.
+/// The Four-leaf Clover's draw (docs/STATISTICS.md, Badges), computed here: the first 8
+/// bytes of SHA-256(seed ‖ date ‖ agent) as a big-endian u64, below odds × 2^64.
 fn helpdesk_rules_clover(date: &str, agent: Uuid) -> bool {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();

@@ -136,7 +136,8 @@ event_structs! {
     AgentRoleChanged { agent: AgentId, role: Role, previous: Role }
     AgentWentOnline { agent: AgentId }
     AgentWentOffline { agent: AgentId }
-    /// `planned_end`: when the pause ends by itself (docs/TICKETS.md, Agents: presence and pauses), none for an open-ended pause.
+    /// `planned_end`: when the pause ends by itself (docs/TICKETS.md, Agents: presence and
+    /// pauses), none for an open-ended pause.
     AgentPaused { agent: AgentId, reason: PauseReason, planned_end: Option<Timestamp> }
     AgentResumed { agent: AgentId, reason: ResumeReason }
     AgentDeactivated { agent: AgentId }

@@ -54,10 +54,11 @@
 //!   RecordChatCustomerMessage, IncomingCall, EndChat, EndCall) and reporting a missed chat
 //!   or call (by the offered agent, an integration or the system) are open to any
 //!   authenticated actor.
-//! - Department visibility (docs/TICKETS.md, Assignment, departments and the queue): when the organization has departments, a command on a
-//!   ticket the caller cannot see (not in their departments, not assigned to them, no
-//!   `tickets.view_all`, not an importer with `system.import`) is `PERMISSION_DENIED`. A ticket without a department is then
-//!   seen only by its assignee and by `tickets.view_all`.
+//! - Department visibility (docs/TICKETS.md, Assignment, departments and the queue): when
+//!   the organization has departments, a command on a ticket the caller cannot see (not in
+//!   their departments, not assigned to them, no `tickets.view_all`, not an importer with
+//!   `system.import`) is `PERMISSION_DENIED`. A ticket without a department is then seen
+//!   only by its assignee and by `tickets.view_all`.
 //!
 //! # Rules worth knowing
 //!

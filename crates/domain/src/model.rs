@@ -120,7 +120,8 @@ named_enum! {
 }
 
 named_enum! {
-    /// The building blocks of badges (docs/STATISTICS.md, Badge statistics): what a badge ranks agents by, over its window.
+    /// The building blocks of badges (docs/STATISTICS.md, Badge statistics): what a badge
+    /// ranks agents by, over its window.
     Statistic {
         /// Tickets transferred.
         Transfers = "transfers",

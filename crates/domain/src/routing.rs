@@ -1,4 +1,5 @@
-//! Routing rules (docs/TICKETS.md, Routing rules): what happens to a ticket the moment it is created.
+//! Routing rules (docs/TICKETS.md, Routing rules): what happens to a ticket the moment it
+//! is created.
 //!
 //! A rule is a disjunction of conjunctions (any group matches when all its conditions
 //! hold), followed by actions. The conditions are evaluated here, as plain functions over the
@@ -37,7 +38,8 @@ pub enum Action {
     /// Leave the ticket unassigned (undoes an assignment by an earlier rule).
     LeaveUnassigned,
     /// Set the priority. Raising it to high or urgent unassigns an assignee who is paused
-    /// or offline (AssignTo would have skipped them; the pause rule of docs/TICKETS.md, Agents: presence and pauses).
+    /// or offline (AssignTo would have skipped them; the pause rule of docs/TICKETS.md,
+    /// Agents: presence and pauses).
     SetPriority(Priority),
     AddTags(Vec<String>),
 }

@@ -1,9 +1,10 @@
 //! Event time.
 //!
-//! Every event carries the time it happened, in UTC with millisecond precision (docs/STATISTICS.md, Time).
-//! A plain `i64` of milliseconds is what the log stores: it encodes small, compares fast and
-//! can never carry a time zone by accident. Calendar work (days, weeks in the organization's
-//! zone) belongs to the projections; they convert with jiff where they need it.
+//! Every event carries the time it happened, in UTC with millisecond precision
+//! (docs/STATISTICS.md, Time). A plain `i64` of milliseconds is what the log stores: it
+//! encodes small, compares fast and can never carry a time zone by accident. Calendar work
+//! (days, weeks in the organization's zone) belongs to the projections; they convert with
+//! jiff where they need it.
 
 use std::fmt;
 use std::str::FromStr;

@@ -540,7 +540,8 @@ fn a_missed_chat_waits_again() {
 
 #[test]
 fn an_agent_auto_paused_after_a_miss_is_offered_no_chat() {
-    // The auto-pause policy (docs/TICKETS.md, Agents: presence and pauses) reacts to ChatMissed with a system PauseAgent.
+    // The auto-pause policy (docs/TICKETS.md, Agents: presence and pauses) reacts to
+    // ChatMissed with a system PauseAgent.
     offered()
         .run(&agent(a1()), miss())
         .run(

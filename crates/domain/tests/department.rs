@@ -390,8 +390,9 @@ fn remove_from_unknown_department_is_not_found() {
         .rejects("NOT_FOUND", "department");
 }
 
-/// docs/TICKETS.md, Errors: an unknown agent is NOT_FOUND. The decider cannot tell, because `needs`
-/// (decide/mod.rs, outside this test's remit) does not load the agent for this command.
+/// docs/TICKETS.md, Errors: an unknown agent is NOT_FOUND. The decider cannot tell, because
+/// `needs` (decide/mod.rs, outside this test's remit) does not load the agent for this
+/// command.
 #[test]
 
 fn removing_an_unknown_agent_is_not_found() {

@@ -1,6 +1,7 @@
 //! Ticket commands: creation and routing, assignment, transfer, answers, replies, tags,
 //! resolution, reopening, deletion; the status machine, the pause rule, departments,
-//! visibility, permissions and input limits (docs/TICKETS.md; docs/SECURITY.md, Roles and permissions).
+//! visibility, permissions and input limits (docs/TICKETS.md; docs/SECURITY.md, Roles and
+//! permissions).
 
 mod common;
 
@@ -900,7 +901,8 @@ fn routing_transfer_keeps_a_member_assigned() {
 #[test]
 fn routing_assigns_no_high_priority_ticket_to_a_paused_agent_even_when_raised_later() {
     // Rule 1 assigns the (normal) ticket to a1, who is paused; rule 2 makes it urgent. A
-    // paused agent is assigned no high priority ticket (docs/TICKETS.md, Agents: presence and pauses): a1 does not keep it.
+    // paused agent is assigned no high priority ticket (docs/TICKETS.md, Agents: presence
+    // and pauses): a1 does not keep it.
     let world = paused(World::new().online_agent(a1()), a1(), None);
     let world = with_rules(
         world,

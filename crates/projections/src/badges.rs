@@ -1,5 +1,6 @@
-//! Daily badges (docs/STATISTICS.md, Badges): evaluated at each midnight of the organization's time zone,
-//! over the window that ends at that midnight, with every evaluation kept as history.
+//! Daily badges (docs/STATISTICS.md, Badges): evaluated at each midnight of the
+//! organization's time zone, over the window that ends at that midnight, with every
+//! evaluation kept as history.
 //!
 //! The model keeps the agent statistics itself ([`crate::stats::StatsFold`], whose day
 //! buckets are exactly what the windows sum), plus what the statistics do not: the days

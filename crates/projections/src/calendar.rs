@@ -1,5 +1,6 @@
-//! Days in the organization's time zone (docs/STATISTICS.md, Time): which day a moment falls on, and when
-//! a day starts, daylight saving included (a day has 23, 24 or 25 hours).
+//! Days in the organization's time zone (docs/STATISTICS.md, Time): which day a moment
+//! falls on, and when a day starts, daylight saving included (a day has 23, 24 or 25
+//! hours).
 //!
 //! A day is numbered by its civil date: days since 1970-01-01. The zone is the
 //! organization's setting at the time an event is folded; a change of zone applies to

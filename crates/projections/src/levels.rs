@@ -179,8 +179,8 @@ impl Model for Levels {
             .map(|a| a.uuid())
             .collect();
         // Every agent the event is attributed to is evaluated, not only those whose
-        // statistics it changed (docs/STATISTICS.md, Levels): time online keeps growing, and the ladder may
-        // have changed since their last evaluation.
+        // statistics it changed (docs/STATISTICS.md, Levels): time online keeps growing,
+        // and the ladder may have changed since their last evaluation.
         touched.extend(attributed(event));
         let by_the_setup =
             at.envelope.actor == Actor::System && at.envelope.occurred_at <= Timestamp::EPOCH;
@@ -248,9 +248,10 @@ impl Model for Levels {
     }
 }
 
-/// The agents an event is attributed to (docs/STATISTICS.md, Attribution): the agents it names (`agent`, or `by`
-/// when that is an agent); for ChatEnded and CallEnded the agent who accepted or
-/// answered; for a rating also the agent a replaced rating was attributed to.
+/// The agents an event is attributed to (docs/STATISTICS.md, Attribution): the agents it
+/// names (`agent`, or `by` when that is an agent); for ChatEnded and CallEnded the agent
+/// who accepted or answered; for a rating also the agent a replaced rating was attributed
+/// to.
 fn attributed(event: &Event) -> Vec<Uuid> {
     let by = |actor: &Actor| actor.agent().map(|a| a.uuid());
     let agents: Vec<Option<Uuid>> = match event {

@@ -4,9 +4,12 @@
 //!   [`runtime::ModelHandle`] for queries with read-your-writes.
 //! - [`tickets`]: tickets now, their lists and per-department counts, with the department
 //!   visibility (docs/TICKETS.md, Assignment, departments and the queue).
-//! - [`stats`]: agent statistics (docs/STATISTICS.md, Level variables), all time and per day, with benchmarks.
-//! - [`levels`]: levels reached (docs/STATISTICS.md, Levels), the leaderboard, progress, level-ups.
-//! - [`badges`]: the daily badges (docs/STATISTICS.md, Badges), their holders and history, awards.
+//! - [`stats`]: agent statistics (docs/STATISTICS.md, Level variables), all time and per
+//!   day, with benchmarks.
+//! - [`levels`]: levels reached (docs/STATISTICS.md, Levels), the leaderboard, progress,
+//!   level-ups.
+//! - [`badges`]: the daily badges (docs/STATISTICS.md, Badges), their holders and history,
+//!   awards.
 //! - [`calendar`]: days in the organization's time zone.
 //! - [`reports`]: department reports (docs/REPORTS.md), 24 columns by bucket and group.
 //! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the

@@ -2,11 +2,11 @@
 //!
 //! Every event adds to one cell of a cube: its local hour (in the organization's zone),
 //! the department its conversation belonged to when it happened, the agent it is
-//! attributed to (docs/STATISTICS.md, Attribution), and its conversation's channel (`call` for calls). A second
-//! cube adds the tag dimension: an event on a ticket counts once for each tag the ticket
-//! had when it happened (`""`, the group "(none)", for events without tags). Reports sum
-//! cells over buckets (hour, day, week from Monday, month, year, or one range) and groups;
-//! means are stored as sums and counts, so any bucket is exact.
+//! attributed to (docs/STATISTICS.md, Attribution), and its conversation's channel (`call`
+//! for calls). A second cube adds the tag dimension: an event on a ticket counts once for
+//! each tag the ticket had when it happened (`""`, the group "(none)", for events without
+//! tags). Reports sum cells over buckets (hour, day, week from Monday, month, year, or one
+//! range) and groups; means are stored as sums and counts, so any bucket is exact.
 //!
 //! Ratings count where their conversation first finished (ticket resolved, chat ended,
 //! call ended), for the agent the rating is (or, unrated, would be) attributed to: a

@@ -16,9 +16,9 @@
 //! - it was written by another version of the model's layout ([`Model::VERSION`]);
 //! - a stored record does not decode.
 //!
-//! Event time never runs backwards in a read model (docs/STATISTICS.md, Time): an event's time is the
-//! later of its `occurred_at` and the time of the message before it in the log. The
-//! checkpoint keeps that time, so a replay computes the same times.
+//! Event time never runs backwards in a read model (docs/STATISTICS.md, Time): an event's
+//! time is the later of its `occurred_at` and the time of the message before it in the log.
+//! The checkpoint keeps that time, so a replay computes the same times.
 //!
 //! An envelope that does not decode is set aside (a dead letter under the reserved
 //! prefix, an error in the log) and the projector goes on.

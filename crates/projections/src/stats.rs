@@ -1,5 +1,5 @@
-//! Agent statistics (docs/STATISTICS.md, Level variables): the level variables and what badges and benchmarks need,
-//! over all time and per day in the organization's time zone.
+//! Agent statistics (docs/STATISTICS.md, Level variables): the level variables and what
+//! badges and benchmarks need, over all time and per day in the organization's time zone.
 //!
 //! # What is counted, exactly
 //!
@@ -36,10 +36,10 @@
 //! interval still open (an agent online now, a pause running now) counts up to the time
 //! of the latest event in the log: queries add it on top of what is stored.
 //!
-//! The level variables (docs/STATISTICS.md, Level variables) derive from these: `$worktime` is `work_ms` in hours,
-//! `$call_seconds` is `call_ms` in seconds, `$not_ranked` is `handled − rewards −
-//! punishments`, the `_ph` rates divide by `$worktime`, the `_p` shares are 100 × the
-//! counter / `handled`; each is 0 when its divisor is.
+//! The level variables (docs/STATISTICS.md, Level variables) derive from these: `$worktime`
+//! is `work_ms` in hours, `$call_seconds` is `call_ms` in seconds, `$not_ranked` is
+//! `handled − rewards − punishments`, the `_ph` rates divide by `$worktime`, the `_p`
+//! shares are 100 × the counter / `handled`; each is 0 when its divisor is.
 
 use std::collections::BTreeMap;
 
@@ -170,9 +170,9 @@ impl Counters {
         v
     }
 
-    /// A badge statistic (docs/STATISTICS.md, Badge statistics): its value (durations in whole milliseconds, means
-    /// rounded to whole milliseconds) and its sample (how many things it is made of).
-    /// `None` for a mean without samples.
+    /// A badge statistic (docs/STATISTICS.md, Badge statistics): its value (durations in
+    /// whole milliseconds, means rounded to whole milliseconds) and its sample (how many
+    /// things it is made of). `None` for a mean without samples.
     pub fn statistic(&self, statistic: Statistic) -> (Option<u64>, u64) {
         let mean = |sum: u64, n: u64| (sum + n / 2).checked_div(n);
         let count = |n: u64| (Some(n), n);

@@ -207,7 +207,8 @@ impl Model for Tickets {
                     return Ok(());
                 };
                 if before.status == Status::Deleted {
-                    // Deleted is final (docs/TICKETS.md, Statuses): the ticket stays as it was deleted.
+                    // Deleted is final (docs/TICKETS.md, Statuses): the ticket stays as it
+                    // was deleted.
                     return Ok(());
                 }
                 let mut after = before.clone();
@@ -356,7 +357,8 @@ fn order_bytes(time: Timestamp) -> [u8; 8] {
 
 // --------------------------------------------------------------------------------- queries
 
-/// Who is asking, for department visibility (docs/TICKETS.md, Assignment, departments and the queue).
+/// Who is asking, for department visibility (docs/TICKETS.md, Assignment, departments and
+/// the queue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {
     /// Sees every ticket (`tickets.view_all`, or an importer).

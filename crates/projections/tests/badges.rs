@@ -1,11 +1,11 @@
-//! The badges read model on a real embedded log (docs/STATISTICS.md, Badges): a scripted fortnight in
-//! `Europe/Berlin` (with the spring daylight-saving change) whose holders of all 15
-//! shipped badges are worked out by hand, the evaluation timing (a day closes only once
-//! the log holds an event at or after its midnight), ratings retracted before and after
-//! an evaluation, a custom badge and a disabled one, and the Four-leaf Clover's draw.
+//! The badges read model on a real embedded log (docs/STATISTICS.md, Badges): a scripted
+//! fortnight in `Europe/Berlin` (with the spring daylight-saving change) whose holders of
+//! all 15 shipped badges are worked out by hand, the evaluation timing (a day closes only
+//! once the log holds an event at or after its midnight), ratings retracted before and
+//! after an evaluation, a custom badge and a disabled one, and the Four-leaf Clover's draw.
 //!
-//! Every expected number is worked out by hand from the rules in docs/STATISTICS.md in the comments next to it;
-//! none is copied from what the code prints.
+//! Every expected number is worked out by hand from the rules in docs/STATISTICS.md in the
+//! comments next to it; none is copied from what the code prints.
 
 mod common;
 
@@ -1254,8 +1254,9 @@ async fn a_scripted_fortnight_gives_hand_checked_holders_of_all_fifteen_badges()
 ///
 /// - day 1 (odds 1): A goes online; B answers a ticket; C's only event is tagging T1
 ///   again (C tagged it on day 0); D's only event is the end of a planned pause, which the
-///   policy appends (docs/TICKETS.md, Agents: presence and pauses: a late append must change nothing derived, so it is not the
-///   agent's activity). Midnight of day 2: A, B, C.
+///   policy appends (docs/TICKETS.md, Agents: presence and pauses: a late append must
+///   change nothing derived, so it is not the agent's activity). Midnight of day 2: A, B,
+///   C.
 /// - day 2 (odds 1): A's only event is untagging T1; B's only event is reopening T2; D
 ///   goes online; C does nothing. Midnight of day 3: A, B, D.
 /// - day 3 (odds 0): everybody works. Midnight of day 4: nobody.

@@ -1,11 +1,11 @@
-//! The levels read model on a real embedded log (docs/STATISTICS.md, Levels and Level variables): when a
-//! level is reached and with which values, the ladder, evaluation after attributed events
-//! and after each `ClockTicked`, permanence, removal and reordering, the leaderboard,
-//! progress, level-up notifications (live only), and recomputes.
+//! The levels read model on a real embedded log (docs/STATISTICS.md, Levels and Level
+//! variables): when a level is reached and with which values, the ladder, evaluation after
+//! attributed events and after each `ClockTicked`, permanence, removal and reordering, the
+//! leaderboard, progress, level-up notifications (live only), and recomputes.
 //!
 //! The ladders are small and defined here, so that histories stay short. Every expected
-//! value is worked out by hand from the rules in docs/STATISTICS.md, in the comments next to it; none is copied
-//! from what the code prints.
+//! value is worked out by hand from the rules in docs/STATISTICS.md, in the comments next
+//! to it; none is copied from what the code prints.
 
 mod common;
 

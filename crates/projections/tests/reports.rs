@@ -2,8 +2,8 @@
 //!
 //! 1. A generated history (the bench workload run through the real deciders) is folded by
 //!    `Projector<Reports>`, and the same report is computed here by a plain fold over the
-//!    generated events, written from docs/REPORTS.md alone: every column of every bucket and group
-//!    must agree, stored sums exactly and the 24 columns of `Columns::report()`.
+//!    generated events, written from docs/REPORTS.md alone: every column of every bucket
+//!    and group must agree, stored sums exactly and the 24 columns of `Columns::report()`.
 //! 2. Hand-written histories, every expected number worked out by hand in the comments next
 //!    to it: daylight saving, month and week boundaries, a transfer in the middle of a
 //!    ticket's life, ratings counted where the conversation first finished, tags, means
@@ -438,10 +438,10 @@ impl Reference {
                 let ticket = self.tickets[&e.ticket.uuid()].clone();
                 let by = e.by.agent().map(|a| a.uuid());
                 if !ticket.answered {
-                    // docs/REPORTS.md read literally: the ticket first finished here, even though
-                    // it counts only once answered. The projector counts it at the first
-                    // resolution after an answer instead (an open question; the generated
-                    // histories never resolve an unanswered ticket).
+                    // docs/REPORTS.md read literally: the ticket first finished here, even
+                    // though it counts only once answered. The projector counts it at the
+                    // first resolution after an answer instead (an open question; the
+                    // generated histories never resolve an unanswered ticket).
                     self.saw("a resolution of an unanswered ticket");
                 }
                 if ticket.replied_at.is_some() {
@@ -525,7 +525,8 @@ impl Reference {
             }
             Event::ChatEnded(e) => {
                 let chat = self.chats[&e.chat.uuid()].clone();
-                // docs/STATISTICS.md, Attribution: attributed to the agent who accepted the chat.
+                // docs/STATISTICS.md, Attribution: attributed to the agent who accepted the
+                // chat.
                 let agent = chat.taken.map(|(a, _)| a);
                 assert_eq!(
                     agent,
@@ -2116,7 +2117,8 @@ async fn ratings_count_where_the_conversation_first_finished() {
 }
 
 /// An unrated conversation counts for the agent its rating would be attributed to: after
-/// a reopening answered by someone else, that is the new last answerer (docs/TICKETS.md, Ratings; docs/REPORTS.md).
+/// a reopening answered by someone else, that is the new last answerer (docs/TICKETS.md,
+/// Ratings; docs/REPORTS.md).
 #[tokio::test]
 async fn an_unrated_conversation_counts_for_whom_a_rating_would_go_to() {
     let mut desk = Desk::new();

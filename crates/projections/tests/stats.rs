@@ -1,9 +1,11 @@
-//! The statistics read model on a real embedded log: every level variable of docs/STATISTICS.md, every
-//! counter of `Counters`, the badge statistics, day buckets in the
-//! organization's zone (docs/STATISTICS.md, Time, daylight saving included), windows and departments.
+//! The statistics read model on a real embedded log: every level variable of
+//! docs/STATISTICS.md, every counter of `Counters`, the badge statistics, day buckets in
+//! the organization's zone (docs/STATISTICS.md, Time, daylight saving included), windows
+//! and departments.
 //!
 //! The histories are scripted by hand and every expected number is worked out by hand
-//! from the rules in docs/STATISTICS.md, in the comments next to it; none is copied from what the code prints.
+//! from the rules in docs/STATISTICS.md, in the comments next to it; none is copied from
+//! what the code prints.
 
 mod common;
 
@@ -143,7 +145,8 @@ fn resumed(a: AgentId, reason: ResumeReason) -> Event {
     AgentResumed { agent: a, reason }.into()
 }
 
-/// What GoOffline appends for a paused agent (docs/TICKETS.md, Agents: presence and pauses: closes an open pause first).
+/// What GoOffline appends for a paused agent (docs/TICKETS.md, Agents: presence and pauses:
+/// closes an open pause first).
 fn offline_while_paused(a: AgentId) -> Vec<Event> {
     vec![resumed(a, ResumeReason::WentOffline), offline(a)]
 }
@@ -421,7 +424,8 @@ fn days(view: &StatsView, a: AgentId) -> BTreeMap<Day, Counters> {
     view.days(a.uuid()).expect("days")
 }
 
-/// Checks all 19 level variables (docs/STATISTICS.md, Level variables; each listed exactly once in `expected`).
+/// Checks all 19 level variables (docs/STATISTICS.md, Level variables; each listed exactly
+/// once in `expected`).
 fn assert_values(who: &str, values: &Values, expected: &[(Variable, f64)]) {
     assert_eq!(
         expected.len(),
@@ -458,7 +462,8 @@ fn assert_statistics(who: &str, c: &Counters, expected: &[(Statistic, Option<u64
     }
 }
 
-/// docs/STATISTICS.md, Level variables: `$rewards + $punishments + $not_ranked` equals the handled conversations.
+/// docs/STATISTICS.md, Level variables: `$rewards + $punishments + $not_ranked` equals the
+/// handled conversations.
 fn assert_invariant(who: &str, c: &Counters) {
     let v = c.values();
     assert_eq!(
@@ -565,7 +570,8 @@ async fn a_scripted_history_gives_every_statistic_of_spec_sections_4_and_6() {
     );
 
     // The late AgentResumed{planned_end}: occurred_at 11:15, after an event of 11:20, so
-    // its time in the model is 11:20 (docs/STATISTICS.md, Time). It changes nothing (docs/STATISTICS.md, Time: a planned pause ends at its planned end).
+    // its time in the model is 11:20 (docs/STATISTICS.md, Time). It changes nothing
+    // (docs/STATISTICS.md, Time: a planned pause ends at its planned end).
     desk.one(may(1, 11, 15, 0), resumed(a, ResumeReason::PlannedEnd))
         .await;
     let view = desk.view().await;
@@ -581,7 +587,8 @@ async fn a_scripted_history_gives_every_statistic_of_spec_sections_4_and_6() {
         .await; // same ticket: 1 tagged
     desk.one(may(1, 11, 55, 0), transferred(t2, x, by(a))).await; // A's transfer
     desk.one(may(1, 12, 0, 0), tick()).await;
-    // Going offline stamped 11:58, after a tick of 12:00: counted at 12:00 (docs/STATISTICS.md, Time).
+    // Going offline stamped 11:58, after a tick of 12:00: counted at 12:00
+    // (docs/STATISTICS.md, Time).
     // Session 1: online 09:00–12:00 = 180 min, paused 45 min, working 135 min.
     desk.one(may(1, 11, 58, 0), offline(a)).await;
 
@@ -592,7 +599,8 @@ async fn a_scripted_history_gives_every_statistic_of_spec_sections_4_and_6() {
     desk.one(may(1, 12, 5, 5), accepted(ch2, b)).await; // pickup 5 s
     desk.one(may(1, 12, 6, 0), message(ch2, b)).await;
     desk.one(may(1, 12, 7, 0), message(ch2, b)).await;
-    // T3 routed by a rule: its transfer and tag are nobody's (docs/TICKETS.md, Routing rules: the rule is the actor).
+    // T3 routed by a rule: its transfer and tag are nobody's (docs/TICKETS.md, Routing
+    // rules: the rule is the actor).
     desk.at(
         may(1, 12, 10, 0),
         vec![
@@ -1120,7 +1128,8 @@ async fn a_scripted_history_gives_every_statistic_of_spec_sections_4_and_6() {
         .is_none());
 
     // ================================================================ replay, from scratch
-    // docs/STATISTICS.md, Time: a replay (another store, other batches) yields the same records.
+    // docs/STATISTICS.md, Time: a replay (another store, other batches) yields the same
+    // records.
     let data = tempfile::tempdir().expect("temp dir");
     let mut fresh = projector(Stats::default(), &desk.log, data.path(), 1_000);
     let replayed = caught_up(&mut fresh).await;
@@ -1134,7 +1143,8 @@ async fn a_scripted_history_gives_every_statistic_of_spec_sections_4_and_6() {
 // ---------------------------------------------------------------------- daylight saving
 
 /// Day buckets in Europe/Berlin (set after a start in UTC), over the days of 23 and 25
-/// hours of 2024 (docs/STATISTICS.md, Time and Badges: "a daylight-saving day has 23 or 25 hours").
+/// hours of 2024 (docs/STATISTICS.md, Time and Badges: "a daylight-saving day has 23 or 25
+/// hours").
 #[tokio::test]
 async fn days_follow_the_organization_zone_across_daylight_saving() {
     let e = agent(1);

@@ -1,10 +1,11 @@
-//! The tickets read model on a real embedded log: the ticket status machine (docs/TICKETS.md, Statuses) and the ticket's
-//! fields, the lists, the per-department counts, the department visibility (docs/TICKETS.md),
-//! the model time (docs/STATISTICS.md, Time), rebuilds and partitions.
+//! The tickets read model on a real embedded log: the ticket status machine
+//! (docs/TICKETS.md, Statuses) and the ticket's fields, the lists, the per-department
+//! counts, the department visibility (docs/TICKETS.md), the model time (docs/STATISTICS.md,
+//! Time), rebuilds and partitions.
 //!
-//! Every expected value below is worked out by hand from the rules in docs/TICKETS.md (or, for the generated
-//! histories, by a small independent model of those rules kept by the generator), never taken
-//! from what the code prints.
+//! Every expected value below is worked out by hand from the rules in docs/TICKETS.md (or,
+//! for the generated histories, by a small independent model of those rules kept by the
+//! generator), never taken from what the code prints.
 
 mod common;
 
@@ -1704,7 +1705,8 @@ impl Sim {
         events
     }
 
-    /// The counts CountTickets gives (docs/TICKETS.md, Statuses), by department: live tickets by status.
+    /// The counts CountTickets gives (docs/TICKETS.md, Statuses), by department: live
+    /// tickets by status.
     fn counts(&self) -> BTreeMap<Uuid, Counts> {
         let mut out: BTreeMap<Uuid, Counts> = BTreeMap::new();
         for t in &self.tickets {

@@ -1,4 +1,5 @@
-//! The daily badges (docs/STATISTICS.md, Badges): the fifteen shipped ones, and the Four-leaf Clover's draw.
+//! The daily badges (docs/STATISTICS.md, Badges): the fifteen shipped ones, and the
+//! Four-leaf Clover's draw.
 
 use helpdesk_domain::{Best, Statistic};
 use sha2::{Digest, Sha256};
@@ -63,9 +64,9 @@ pub fn default_badge(key: &str) -> Option<&'static DefaultBadge> {
     BADGES.iter().find(|b| b.key == key)
 }
 
-/// The Four-leaf Clover's draw for one agent and day (docs/STATISTICS.md, Badges): the first 8 bytes, as a
-/// big-endian u64, of SHA-256(seed ‖ `YYYY-MM-DD` ‖ the agent's 16 uuid bytes) are below
-/// `odds` × 2^64. The same on every replay and every machine.
+/// The Four-leaf Clover's draw for one agent and day (docs/STATISTICS.md, Badges): the
+/// first 8 bytes, as a big-endian u64, of SHA-256(seed ‖ `YYYY-MM-DD` ‖ the agent's 16 uuid
+/// bytes) are below `odds` × 2^64. The same on every replay and every machine.
 pub fn clover(seed: &[u8; 32], date: &str, agent: Uuid, odds: f64) -> bool {
     let mut hash = Sha256::new();
     hash.update(seed);

@@ -1,4 +1,5 @@
-//! The levels and badges a new organization starts with (docs/STATISTICS.md, Levels and Badges).
+//! The levels and badges a new organization starts with (docs/STATISTICS.md, Levels and
+//! Badges).
 //!
 //! The server records the default levels in the log when it sets an organization up, so
 //! a later change to this table never rewrites an existing organization's history.

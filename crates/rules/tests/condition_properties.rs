@@ -144,7 +144,8 @@ fn edited() -> impl Strategy<Value = String> {
 
 // --- the reference interpreter ----------------------------------------------------------
 
-/// The condition language of docs/STATISTICS.md, Conditions, as plainly as it can be said, recursively over the tree.
+/// The condition language of docs/STATISTICS.md, Conditions, as plainly as it can be said,
+/// recursively over the tree.
 fn reference(expr: &Expr, values: &Values) -> f64 {
     fn no_nan(x: f64) -> f64 {
         if x.is_nan() {

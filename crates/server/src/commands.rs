@@ -119,9 +119,9 @@ macro_rules! command_service {
 
             /// Commands are carried out in the order they arrive: a command sees what
             /// the commands before it did, and the log holds them in stream order
-            /// (which the read models' event time depends on, docs/STATISTICS.md, Time). What has
-            /// arrived by the time the previous commands are done is appended as one
-            /// atomic batch (`Engine::execute_batch`). The caller is authenticated
+            /// (which the read models' event time depends on, docs/STATISTICS.md, Time).
+            /// What has arrived by the time the previous commands are done is appended as
+            /// one atomic batch (`Engine::execute_batch`). The caller is authenticated
             /// once, when the stream opens.
             async fn execute(
                 &self,

@@ -1,4 +1,5 @@
-//! The policy runner: the system's own commands that react to what happened (docs/TICKETS.md, Agents: presence and pauses).
+//! The policy runner: the system's own commands that react to what happened
+//! (docs/TICKETS.md, Agents: presence and pauses).
 //!
 //! - A planned pause ends at its planned end: `AgentResumed{planned_end}` recorded at
 //!   exactly that time, also when the service was down then (it is done on the next

@@ -36,9 +36,9 @@ pub async fn reached(
     Ok(handle.wait_for(read.min_position, wait).await?)
 }
 
-/// Whose department visibility applies (docs/TICKETS.md, Assignment, departments and the queue): `tickets.view_all` and importers see
-/// everything, an agent their departments' and their own tickets, anyone else nothing
-/// once the organization has departments.
+/// Whose department visibility applies (docs/TICKETS.md, Assignment, departments and the
+/// queue): `tickets.view_all` and importers see everything, an agent their departments' and
+/// their own tickets, anyone else nothing once the organization has departments.
 pub fn viewer(principal: &Principal) -> Viewer {
     if principal.has(Permission::TicketsViewAll) || principal.has(Permission::SystemImport) {
         Viewer::All

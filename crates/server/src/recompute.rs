@@ -1,5 +1,5 @@
-//! Recomputing levels and badges (docs/STATISTICS.md, Levels and Badges): replay the history beside the live model
-//! and compare.
+//! Recomputing levels and badges (docs/STATISTICS.md, Levels and Badges): replay the
+//! history beside the live model and compare.
 //!
 //! Two replays of the log, each into a scratch store under `<data dir>/recompute/`: the
 //! live model as it stands (definitions in force at each moment, recomputes applied)

@@ -5,9 +5,10 @@
 //! doubling anything.
 //!
 //! The setup is recorded at the Unix epoch, before any history: time in a read model
-//! never runs backwards (docs/STATISTICS.md, Time), so a setup stamped "now" would pull every event of a
-//! history imported afterwards (`helpdesk simulate`, a backfill) up to the setup's time.
-//! The default levels are thereby in force from the beginning, as defaults should be.
+//! never runs backwards (docs/STATISTICS.md, Time), so a setup stamped "now" would pull
+//! every event of a history imported afterwards (`helpdesk simulate`, a backfill) up to the
+//! setup's time. The default levels are thereby in force from the beginning, as defaults
+//! should be.
 
 use std::time::Instant;
 

@@ -351,7 +351,8 @@ fn check_badge_key(key: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// `gamification.manage`. A custom badge from the badge statistics (docs/STATISTICS.md, Badge statistics).
+/// `gamification.manage`. A custom badge from the badge statistics (docs/STATISTICS.md,
+/// Badge statistics).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DefineBadge {
     pub key: String,

@@ -88,7 +88,8 @@ macro_rules! commands {
                 )
             }
 
-            /// Input limits and shape (docs/TICKETS.md, Input limits), without state: `INVALID_ARGUMENT`.
+            /// Input limits and shape (docs/TICKETS.md, Input limits), without state:
+            /// `INVALID_ARGUMENT`.
             pub fn validate(&self) -> Result<(), DomainError> {
                 match self {
                     $(Command::$name(c) => c.validate(),)*

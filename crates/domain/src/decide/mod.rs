@@ -45,7 +45,8 @@ pub struct Context<'a> {
     pub config: &'a ConfigState,
     /// The aggregates [`needs`] asked for (`State::new(kind)` when they do not exist).
     pub related: &'a HashMap<AggregateId, State>,
-    /// Whether the organization has at least one department (docs/TICKETS.md, Assignment, departments and the queue).
+    /// Whether the organization has at least one department (docs/TICKETS.md, Assignment,
+    /// departments and the queue).
     pub org_has_departments: bool,
     /// Checks a level condition's syntax; none until the rules crate provides it (then
     /// only the length is checked).
@@ -384,8 +385,8 @@ pub fn planned_resume(
     ))
 }
 
-/// Whether `actor` may change an agent who holds `role` (docs/SECURITY.md, Roles and permissions): Owners only by an
-/// Owner, Administrators by an Owner or Administrator.
+/// Whether `actor` may change an agent who holds `role` (docs/SECURITY.md, Roles and
+/// permissions): Owners only by an Owner, Administrators by an Owner or Administrator.
 pub(crate) fn may_manage(principal: &Principal, role: &Role) -> Result<(), DomainError> {
     match role {
         Role::Owner if principal.role != Role::Owner => {

@@ -1,5 +1,6 @@
-//! Rating decisions. A rating goes to the agent who handled the conversation (docs/TICKETS.md, Ratings):
-//! the last agent who answered the ticket, who accepted the chat, who answered the call.
+//! Rating decisions. A rating goes to the agent who handled the conversation
+//! (docs/TICKETS.md, Ratings): the last agent who answered the ticket, who accepted the
+//! chat, who answered the call.
 
 use super::{conversation_word, Context};
 use crate::actor::Actor;
@@ -67,8 +68,8 @@ pub(super) fn decide(
         }
         Command::RetractRating(c) => {
             ctx.principal.require(Permission::GamificationManage)?;
-            // docs/TICKETS.md, Errors: no standing rating is a state of the conversation's rating
-            // (FAILED_PRECONDITION naming it), not an unknown entity.
+            // docs/TICKETS.md, Errors: no standing rating is a state of the conversation's
+            // rating (FAILED_PRECONDITION naming it), not an unknown entity.
             let other = state.conversation.filter(|r| *r != c.conversation);
             let Some(current) = state.current.filter(|_| other.is_none()) else {
                 let why = match other {

@@ -1,10 +1,11 @@
 //! Ticket decisions, routing included.
 //!
-//! Visibility (docs/TICKETS.md, Assignment, departments and the queue): when the organization has departments, a caller without
-//! `tickets.view_all` sees a ticket only when it is assigned to them or belongs to one of
-//! their departments. A ticket without a department is then visible only to its assignee
-//! and to those with `tickets.view_all`. Every command on a ticket the caller may not see
-//! is `PERMISSION_DENIED`, except the customer-side RecordCustomerReply.
+//! Visibility (docs/TICKETS.md, Assignment, departments and the queue): when the
+//! organization has departments, a caller without `tickets.view_all` sees a ticket only
+//! when it is assigned to them or belongs to one of their departments. A ticket without a
+//! department is then visible only to its assignee and to those with `tickets.view_all`.
+//! Every command on a ticket the caller may not see is `PERMISSION_DENIED`, except the
+//! customer-side RecordCustomerReply.
 
 use super::Context;
 use crate::actor::Actor;
@@ -224,8 +225,9 @@ pub(super) fn decide(
     }
 }
 
-/// Department visibility for the caller (docs/TICKETS.md, Assignment, departments and the queue). An importer (`system.import`) replays
-/// what every agent did, so it sees every ticket.
+/// Department visibility for the caller (docs/TICKETS.md, Assignment, departments and the
+/// queue). An importer (`system.import`) replays what every agent did, so it sees every
+/// ticket.
 fn visible(state: &TicketState, ctx: &Context) -> bool {
     if !ctx.org_has_departments
         || ctx.principal.has(Permission::TicketsViewAll)
@@ -380,9 +382,10 @@ impl Routed {
                         .into(),
                     );
                     self.priority = *p;
-                    // No high priority ticket for a paused agent (docs/TICKETS.md, Agents: presence and pauses). An assignee
-                    // chosen while the ticket was not high priority, and whom AssignTo
-                    // would skip now (paused or offline), does not keep it.
+                    // No high priority ticket for a paused agent (docs/TICKETS.md, Agents:
+                    // presence and pauses). An assignee chosen while the ticket was not
+                    // high priority, and whom AssignTo would skip now (paused or offline),
+                    // does not keep it.
                     if let Some(a) = self.assignee.filter(|_| p.is_high()) {
                         if !ctx.agent(a).is_some_and(|s| s.is_available(ctx.now)) {
                             events.push(

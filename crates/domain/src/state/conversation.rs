@@ -6,7 +6,8 @@ use crate::ids::{AgentId, DepartmentId};
 use crate::model::{Channel, ConversationRef, Priority, Rating};
 use crate::time::Timestamp;
 
-/// docs/TICKETS.md, Statuses: new → answered ⇄ open → resolved → (reopen) open; deleted is final.
+/// docs/TICKETS.md, Statuses: new → answered ⇄ open → resolved → (reopen) open; deleted is
+/// final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TicketStatus {
     #[default]

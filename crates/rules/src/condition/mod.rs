@@ -1,9 +1,9 @@
 //! The level condition language (docs/STATISTICS.md, Conditions).
 //!
-//! A level's condition is a small expression over an agent's statistics (docs/STATISTICS.md, Level variables), such as
-//! `$answers >= 500 || $chats >= 500`. [`compile`] checks a condition when it is defined and
-//! turns it into a [`Condition`] that evaluates without allocating; [`parse`] only builds
-//! the syntax tree ([`Expr`]).
+//! A level's condition is a small expression over an agent's statistics
+//! (docs/STATISTICS.md, Level variables), such as `$answers >= 500 || $chats >= 500`.
+//! [`compile`] checks a condition when it is defined and turns it into a [`Condition`] that
+//! evaluates without allocating; [`parse`] only builds the syntax tree ([`Expr`]).
 //!
 //! ```
 //! use helpdesk_rules::condition::{compile, Values, Variable};
@@ -66,9 +66,10 @@
 //!
 //! # Variables
 //!
-//! The names of [`VARIABLES`] (docs/STATISTICS.md, Level variables) after a `$`, e.g. `$answers`, `$rewards_p`.
-//! [`parse`] accepts any name; [`compile`] refuses one that is not a variable, naming the
-//! closest one by edit distance (ties go to the one listed first).
+//! The names of [`VARIABLES`] (docs/STATISTICS.md, Level variables) after a `$`, e.g.
+//! `$answers`, `$rewards_p`. [`parse`] accepts any name; [`compile`] refuses one that is
+//! not a variable, naming the closest one by edit distance (ties go to the one listed
+//! first).
 //!
 //! # Limits
 //!
@@ -151,7 +152,8 @@ pub use error::{ConditionError, ErrorKind, Expected};
 pub use expr::{BinaryOp, Expr, UnaryOp};
 pub use variables::{UnknownVariable, Values, Variable, VARIABLES};
 
-/// The deepest nesting of parentheses and unary operators a condition may have (docs/STATISTICS.md, Conditions).
+/// The deepest nesting of parentheses and unary operators a condition may have
+/// (docs/STATISTICS.md, Conditions).
 pub const MAX_NESTING: usize = 64;
 
 /// The most tokens a condition may have: as many as the characters a condition may have, so the

@@ -1,10 +1,11 @@
 //! Tokens to a syntax tree, without recursion.
 //!
-//! The grammar (docs/STATISTICS.md, Conditions) is a precedence grammar, so the parser is operator precedence
-//! ("shunting yard") with two states: it expects an operand (a number, a variable, or a
-//! prefix: `-`, `!`, `(`), then an operator (a binary operator, `)`, or the end), and so
-//! on. Pending operators wait on a stack until an operator that binds no tighter arrives;
-//! then they take their operands. The result is the tree the grammar describes:
+//! The grammar (docs/STATISTICS.md, Conditions) is a precedence grammar, so the parser is
+//! operator precedence ("shunting yard") with two states: it expects an operand (a number,
+//! a variable, or a prefix: `-`, `!`, `(`), then an operator (a binary operator, `)`, or
+//! the end), and so on. Pending operators wait on a stack until an operator that binds no
+//! tighter arrives; then they take their operands. The result is the tree the grammar
+//! describes:
 //!
 //! - precedence: `||` 1, `&&` 2, comparisons 3, `+ -` 4, `* /` 5, unary `- !` 6;
 //! - `||`, `&&`, `+ -`, `* /` associate to the left: an operator reduces pending ones of
@@ -13,7 +14,8 @@
 //!   same parentheses is an error, as `cmp := sum ( op sum )?` allows only one.
 //!
 //! Everything lives in two `Vec`s, so no input can exhaust the thread's stack; the
-//! nesting limit is enforced all the same (docs/STATISTICS.md, Conditions), and it bounds the evaluator's stack.
+//! nesting limit is enforced all the same (docs/STATISTICS.md, Conditions), and it bounds
+//! the evaluator's stack.
 
 use super::error::{ConditionError, ErrorKind, Expected, Want};
 use super::expr::{BinaryOp, Expr, UnaryOp, UNARY_PRECEDENCE};

@@ -1,11 +1,13 @@
-//! The variables a condition reads (docs/STATISTICS.md, Level variables) and the values evaluation reads them from.
+//! The variables a condition reads (docs/STATISTICS.md, Level variables) and the values
+//! evaluation reads them from.
 
 use std::fmt;
 use std::ops::{Index, IndexMut};
 use std::str::FromStr;
 
-/// Every level variable (docs/STATISTICS.md, Level variables), without the `$`, in the fixed order of [`Variable`] and
-/// [`Values`]. The order never changes: it is the index into [`Values`].
+/// Every level variable (docs/STATISTICS.md, Level variables), without the `$`, in the
+/// fixed order of [`Variable`] and [`Values`]. The order never changes: it is the index
+/// into [`Values`].
 pub const VARIABLES: &[&str] = &[
     "worktime",
     "answers",
@@ -28,7 +30,8 @@ pub const VARIABLES: &[&str] = &[
     "not_ranked_p",
 ];
 
-/// One level variable (docs/STATISTICS.md, Level variables). `Variable::ALL[i].name() == VARIABLES[i]`.
+/// One level variable (docs/STATISTICS.md, Level variables).
+/// `Variable::ALL[i].name() == VARIABLES[i]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Variable {
