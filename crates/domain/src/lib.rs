@@ -67,10 +67,9 @@
 //!   not paused, active and members of the conversation's department (when it has one and
 //!   the organization has departments); a high or urgent ticket is not assigned to a paused
 //!   agent.
-//! - Transferring a ticket does not assign it: TransferTicket unassigns whoever had it, so
-//!   it arrives in the new department's queue; a routing rule's transfer unassigns only an
-//!   assignee who is not a member of the new department (docs/TICKETS.md, Assignment,
-//!   departments and the queue, and Routing rules).
+//! - Transferring a ticket does not assign it: TransferTicket, and a routing rule's
+//!   transfer, unassign whoever had it, so it arrives in the new department's queue
+//!   (docs/TICKETS.md, Assignment, departments and the queue, and Routing rules).
 //! - Routing rules run in order on CreateTicket, each seeing the effects of those before;
 //!   their events follow TicketCreated in the same envelope with `by: Actor::Rule(id)`.
 //!   `AssignTo` takes the first candidate who exists, is active, is a member of the

@@ -871,7 +871,7 @@ fn routing_transfer_unassigns_a_non_member_and_a_later_rule_assigns_a_member() {
 }
 
 #[test]
-fn routing_transfer_keeps_a_member_assigned() {
+fn routing_transfer_unassigns_even_a_member() {
     let world = World::new().agent(a1()).department(d1(), &[a1()]);
     let world = with_rules(
         world,
@@ -893,6 +893,11 @@ fn routing_transfer_keeps_a_member_assigned() {
                 ticket: t1(),
                 from: None,
                 to: d1(),
+                by: by_rule(1)
+            },
+            TicketUnassigned {
+                ticket: t1(),
+                agent: a1(),
                 by: by_rule(1)
             },
         ]);

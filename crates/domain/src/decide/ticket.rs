@@ -323,18 +323,17 @@ impl Routed {
                     .into(),
                 );
                 self.department = Some(*to);
-                if let Some(a) = self.assignee {
-                    if !ctx.is_member(*to, a) {
-                        events.push(
-                            TicketUnassigned {
-                                ticket,
-                                agent: a,
-                                by,
-                            }
-                            .into(),
-                        );
-                        self.assignee = None;
-                    }
+                // As with TransferTicket: a transferred ticket arrives unassigned in its
+                // new department's queue, whoever had it (a later rule may assign it).
+                if let Some(a) = self.assignee.take() {
+                    events.push(
+                        TicketUnassigned {
+                            ticket,
+                            agent: a,
+                            by,
+                        }
+                        .into(),
+                    );
                 }
             }
             Action::AssignTo(candidates) => {
