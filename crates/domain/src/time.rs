@@ -50,6 +50,15 @@ impl Timestamp {
         self.plus_millis(minutes.saturating_mul(60_000))
     }
 
+    /// The time as people read it in a message: `2025-03-03 09:14:07 UTC` (to the
+    /// second; RFC 3339 with milliseconds is for machines, see `Display`).
+    pub fn for_people(self) -> String {
+        match self.to_jiff() {
+            Some(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            None => self.to_string(),
+        }
+    }
+
     /// The time as a jiff timestamp (none outside jiff's range, years -9999..=9999).
     pub fn to_jiff(self) -> Option<jiff::Timestamp> {
         jiff::Timestamp::from_millisecond(self.0).ok()

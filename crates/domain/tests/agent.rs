@@ -609,9 +609,9 @@ fn an_import_may_not_go_back_before_the_time_the_log_has_reached() {
     let err = check_import_time(T0.plus_millis(-lag - 1), reached).unwrap_err();
     assert_eq!(err.code(), "FAILED_PRECONDITION");
     let message = err.to_string();
-    assert!(message.contains(&T0.to_string()), "{message}");
+    assert!(message.contains(&T0.for_people()), "{message}");
     assert!(
-        message.contains(&T0.plus_millis(-lag - 1).to_string()),
+        message.contains(&T0.plus_millis(-lag - 1).for_people()),
         "{message}"
     );
     assert!(message.contains("new data directory"), "{message}");

@@ -209,12 +209,13 @@ async fn check_log_time(
             return Ok(()); // Sent before: this run goes on from where that one stopped.
         }
     }
-    let date = |millis: i64| helpdesk_domain::Timestamp::from_millis(millis).to_string();
+    let date = |millis: i64| helpdesk_domain::Timestamp::from_millis(millis).for_people();
     bail!(
-        "nothing was sent: this server's event log has already reached {reached}, later than \
+        "nothing was sent: this server's event log has already reached {}, later than \
          the simulated history ({} to {}), and history is never moved in time. Simulate into \
          a fresh data directory: stop helpdesk, start it with `just run --data-dir data/demo` \
          (or `helpdesk dev --data-dir <new dir>`), and run simulate again",
+        reached.for_people(),
         date(config.start),
         date(config.end())
     )

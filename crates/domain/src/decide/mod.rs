@@ -353,11 +353,13 @@ pub fn check_import_time(at: Timestamp, log_time: Timestamp) -> Result<(), Domai
         return Ok(());
     }
     Err(DomainError::failed(format!(
-        "occurred_at {at} is earlier than the time this event log has already reached, \
-         {log_time} (an import may lag it by at most {} s): it would be counted at that \
+        "occurred_at {} is earlier than the time this event log has already reached, \
+         {} (an import may lag it by at most {} s): it would be counted at that \
          time, so it is refused. Import history into a fresh organization, before live \
          work starts: start helpdesk on a new data directory (`helpdesk dev --data-dir \
          <new dir>`; on NATS also a new stream, `--stream <name>`) and import there",
+        at.for_people(),
+        log_time.for_people(),
         lag / 1000
     )))
 }
