@@ -241,3 +241,14 @@ async fn the_first_level_cannot_be_removed() {
     assert!(status.message().contains("ReorderLevels"), "{status:?}");
     helpdesk.stop().await.expect("helpdesk stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_nats_server_starts_without_a_warning_about_max_payload() {
+    let nats = helpdesk_tests::NatsServer::start().expect("nats-server starts");
+    let mut helpdesk = Helpdesk::start_on_nats(&nats)
+        .await
+        .expect("helpdesk starts");
+    helpdesk.stop().await.expect("helpdesk stops");
+    let printed = helpdesk.output();
+    assert!(!printed.contains("max_payload"), "{printed}");
+}
