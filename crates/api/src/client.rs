@@ -60,3 +60,82 @@ pub fn endpoint(server: &str, ca: Option<&Path>) -> Result<Endpoint, ConnectErro
     }
     Ok(endpoint)
 }
+
+/// An error and its causes on one line, `outer: cause: root cause`, like anyhow's `{:#}`,
+/// but without repeating itself: a cause whose text the message before it already says
+/// (tonic's "transport error" around hyper's "transport error", "tcp connect error"
+/// around "tcp connect error", or a message that quotes its source) is left out.
+///
+/// For an `anyhow::Error`: `error_chain(err.as_ref())`.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut previous = line.clone();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !previous.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        previous = text;
+        source = cause.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    fn chain(texts: &[&'static str]) -> Layer {
+        let mut texts = texts.iter().rev();
+        let mut err = Layer(texts.next().unwrap(), None);
+        for text in texts {
+            err = Layer(text, Some(Box::new(err)));
+        }
+        err
+    }
+
+    #[test]
+    fn causes_said_already_are_left_out() {
+        let err = chain(&[
+            "cannot reach the server at http://127.0.0.1:1: transport error",
+            "transport error",
+            "tcp connect error",
+            "tcp connect error",
+            "Connection refused (os error 111)",
+        ]);
+        assert_eq!(
+            error_chain(&err),
+            "cannot reach the server at http://127.0.0.1:1: transport error: tcp connect \
+             error: Connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn distinct_causes_are_all_kept() {
+        let err = chain(&[
+            "cannot read the CA file ca.pem",
+            "No such file or directory",
+        ]);
+        assert_eq!(
+            error_chain(&err),
+            "cannot read the CA file ca.pem: No such file or directory"
+        );
+    }
+}

@@ -117,13 +117,26 @@ fn auth<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", helpdesk_api::client::error_chain(err.as_ref()));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `hdctl … | head`: when the reader goes away, hdctl ends quietly, like any filter,
+/// instead of panicking on the failed write. Rust ignores SIGPIPE, so a write to a closed
+/// pipe fails (and `println!` panics, exit code 101); the default action ends the process
+/// silently, as the shell expects.
+fn quiet_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores a signal's default disposition; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

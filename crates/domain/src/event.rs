@@ -268,6 +268,42 @@ event_structs! {
     TokenExpires { token_id: TokenId, expires_at: Timestamp }
 }
 
+impl Event {
+    /// The configuration item this event creates, changes or removes: a level's, routing
+    /// rule's, role's or token's id, or a badge's key. `None` for every other event
+    /// (and for configuration events about no one item, like `LevelsReordered`).
+    pub fn config_item(&self) -> Option<String> {
+        match self {
+            Event::TokenIssued(e) => Some(e.token_id.to_string()),
+            Event::TokenRevoked(e) => Some(e.token_id.to_string()),
+            Event::TokenExpires(e) => Some(e.token_id.to_string()),
+            Event::LevelDefined(e) => Some(e.level_id.to_string()),
+            Event::LevelUpdated(e) => Some(e.level_id.to_string()),
+            Event::LevelRemoved(e) => Some(e.level_id.to_string()),
+            Event::BadgeCustomized(e) => Some(e.key.clone()),
+            Event::BadgeDefined(e) => Some(e.key.clone()),
+            Event::BadgeRemoved(e) => Some(e.key.clone()),
+            Event::RoutingRuleDefined(e) => Some(e.rule.rule_id.to_string()),
+            Event::RoutingRuleRemoved(e) => Some(e.rule_id.to_string()),
+            Event::RoleDefined(e) => Some(e.role_id.to_string()),
+            Event::RoleUpdated(e) => Some(e.role_id.to_string()),
+            Event::RoleRemoved(e) => Some(e.role_id.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// What a command's answer names as the thing it acted on: the configuration item of its
+/// first event that names one (a configuration command answers the level, badge, rule,
+/// role or token it created or changed, not the configuration's own id), else the
+/// aggregate's id.
+pub fn answer_id(aggregate: &impl ToString, events: &[Event]) -> String {
+    events
+        .iter()
+        .find_map(Event::config_item)
+        .unwrap_or_else(|| aggregate.to_string())
+}
+
 /// One sample of every event kind, in [`Event::NAMES`] order, with fixed values: the
 /// golden files are these, encoded. Change a sample only together with a new variant.
 pub fn samples() -> Vec<Event> {

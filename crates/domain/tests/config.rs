@@ -831,7 +831,7 @@ fn an_organization_has_at_most_500_levels() {
         .when(&admin(boss()), beginner(None))
         .rejects("FAILED_PRECONDITION", "maximum of 500 levels");
     world
-        .run(&admin(boss()), remove_level(1000))
+        .run(&admin(boss()), remove_level(1001))
         .when(&admin(boss()), beginner(None))
         .ok();
 }
@@ -1019,12 +1019,29 @@ fn remove_unknown_level_is_not_found() {
 fn remove_level_needs_gamification_manage() {
     for p in lacking(Permission::GamificationManage) {
         ladder()
-            .when(&p, remove_level(1))
+            .when(&p, remove_level(2))
             .rejects("PERMISSION_DENIED", "gamification.manage");
     }
     for p in holders(Permission::GamificationManage) {
-        ladder().when(&p, remove_level(1)).ok();
+        ladder().when(&p, remove_level(2)).ok();
     }
+}
+
+#[test]
+fn the_level_of_rank_one_is_never_removed() {
+    // Every agent has the first level from the start: without it, agents would have none.
+    ladder()
+        .when(&admin(boss()), remove_level(1))
+        .rejects("FAILED_PRECONDITION", "level_id");
+    ladder()
+        .when(&admin(boss()), remove_level(1))
+        .rejects("FAILED_PRECONDITION", "is rank 1");
+    // Once another level is first, the former first may go.
+    ladder()
+        .run(&admin(boss()), reorder(&[2, 1, 3]))
+        .when(&admin(boss()), remove_level(1))
+        .ok();
+    ladder().when(&admin(boss()), remove_level(2)).ok();
 }
 
 fn remove_level(n: u128) -> RemoveLevel {

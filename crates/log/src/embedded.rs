@@ -89,7 +89,8 @@ pub struct EmbeddedConfig {
     pub duplicate_window: Duration,
     /// sled's page cache in bytes. Default 64 MiB (sled's own default is 1 GiB per `Db`).
     pub cache_capacity: u64,
-    /// The largest payload accepted. Default 1 MiB, like JetStream's `max_payload`.
+    /// The largest payload accepted. Default [`DEFAULT_MAX_MESSAGE_SIZE`], as on
+    /// JetStream.
     pub max_message_size: usize,
 }
 

@@ -39,8 +39,10 @@ pub use nats::{JetStreamConfig, JetStreamLog, NatsSecurity};
 /// How long a message id is remembered by default (JetStream's default too).
 pub const DEFAULT_DUPLICATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// The largest payload an append may carry by default (JetStream's default `max_payload`).
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1024 * 1024;
+/// The largest payload an append may carry by default: 1 MiB less 4 KiB, so that a
+/// payload at the limit and its headers fit a default nats-server (`max_payload` 1 MiB).
+/// Far above any one command's events (a ticket's body is at most 64 KiB).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1024 * 1024 - 4 * 1024;
 
 /// The longest subject and message id the log accepts, in bytes.
 pub const MAX_NAME_LEN: usize = 256;

@@ -113,8 +113,9 @@ pub struct JetStreamConfig {
     /// How long JetStream remembers a message id. Must outlast any client's retry
     /// horizon. Default 2 minutes.
     pub duplicate_window: Duration,
-    /// The largest payload accepted. Default 1 MiB (the server's `max_payload` must
-    /// leave room for it plus about 200 bytes of headers).
+    /// The largest payload accepted. Default [`DEFAULT_MAX_MESSAGE_SIZE`] (1 MiB less
+    /// 4 KiB), which fits a default nats-server; the server's `max_payload` must be at
+    /// least this plus 1 KiB for headers, or connecting fails.
     pub max_message_size: i32,
     /// TLS and credentials for the connection. Default: none.
     pub security: NatsSecurity,
@@ -341,14 +342,16 @@ impl JetStreamLog {
                 server.version, config.url
             )));
         }
-        let needed = config.max_message_size as usize + 256;
+        // The stream's max_msg_size is this too: the largest payload and its headers.
+        let needed = (config.max_message_size + HEADER_ALLOWANCE) as usize;
         if server.max_payload < needed {
-            tracing::warn!(
-                max_payload = server.max_payload,
-                max_message_size = config.max_message_size,
-                "the server's max_payload leaves no room for the largest payload plus headers; \
-                 raise max_payload or lower max_message_size"
-            );
+            return Err(LogError::Invalid(format!(
+                "nats-server at {} takes messages of at most {} bytes (max_payload), but \
+                 the log's largest message is {needed} bytes ({} bytes of payload and \
+                 {HEADER_ALLOWANCE} of headers): raise max_payload in the server's \
+                 configuration to at least {needed} (its default, 1 MiB, is enough)",
+                config.url, server.max_payload, config.max_message_size
+            )));
         }
         let js = jetstream::ContextBuilder::new()
             .timeout(REQUEST_TIMEOUT)

@@ -92,3 +92,43 @@ async fn duplicate_window_expires() {
     .await;
     conformance::duplicate_window_expires(log, window).await;
 }
+
+/// A default nats-server (max_payload 1 MiB) takes the default largest payload, headers
+/// and all: no warning at start, no refused append at the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_limit_fits_a_default_server() {
+    use helpdesk_log::{Append, DEFAULT_MAX_MESSAGE_SIZE};
+
+    let server = server();
+    let config = config(&server);
+    assert_eq!(config.max_message_size as usize, DEFAULT_MAX_MESSAGE_SIZE);
+    let log = connect(config).await;
+    let appended = log
+        .append(Append {
+            subject: "ticket.big".into(),
+            expected_last: 0,
+            message_id: "big-1".into(),
+            payload: bytes::Bytes::from(vec![b'x'; DEFAULT_MAX_MESSAGE_SIZE]),
+        })
+        .await
+        .expect("a payload at the limit fits a default nats-server");
+    assert!(!appended.duplicate);
+}
+
+/// A server whose max_payload cannot take the largest payload is refused at connect, with
+/// what to change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_a_too_small_max_payload_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let conf = dir.path().join("small.conf");
+    std::fs::write(&conf, "max_payload: 65536\n").expect("the configuration is written");
+    let server = NatsServer::start_with_args(&["-c", conf.to_str().expect("a UTF-8 path")])
+        .unwrap_or_else(|err| panic!("{err:#}"));
+    let err = match JetStreamLog::connect(config(&server)).await {
+        Ok(_) => panic!("connected to a server with max_payload 65536"),
+        Err(err) => err.to_string(),
+    };
+    assert!(err.contains("max_payload"), "{err}");
+    assert!(err.contains("65536"), "{err}");
+    assert!(err.contains("raise max_payload"), "{err}");
+}

@@ -95,7 +95,7 @@ pub(crate) fn response(outcome: Outcome) -> pb::CommandResponse {
         events: outcome.events.iter().map(|e| (*e).to_owned()).collect(),
         position: outcome.position,
         duplicate: outcome.duplicate,
-        aggregate_id: outcome.aggregate.id.to_string(),
+        aggregate_id: outcome.answer_id,
     }
 }
 

@@ -16,8 +16,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use helpdesk_domain::{
-    self as domain, event::ClockTicked, Actor, AggregateId, AggregateKind, Command, Context,
-    DomainError, Envelope, Event, Principal, State, Timestamp,
+    self as domain,
+    event::{answer_id, ClockTicked},
+    Actor, AggregateId, AggregateKind, Command, Context, DomainError, Envelope, Event, Principal,
+    State, Timestamp,
 };
 use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
 use tokio_util::sync::CancellationToken;
@@ -114,7 +116,9 @@ impl Request {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub command_id: Uuid,
-    pub aggregate: AggregateId,
+    /// What the answer names as acted on: the item a configuration command created or
+    /// changed (`helpdesk_domain::event::answer_id`), else the aggregate's id.
+    pub answer_id: String,
     /// The names of the events appended (for a duplicate: appended the first time).
     pub events: Vec<&'static str>,
     /// Where the envelope is in the log.
@@ -402,7 +406,7 @@ impl Engine {
                     );
                     return Ok(Outcome {
                         command_id,
-                        aggregate: target,
+                        answer_id: answer_id(&target.id, &envelope.events),
                         events: envelope.events.iter().map(|e| e.name()).collect(),
                         position: appended.position,
                         duplicate: false,
@@ -721,7 +725,7 @@ impl Engine {
                 };
                 outcomes[answer.index] = Some(Ok(Outcome {
                     command_id: answer.command_id,
-                    aggregate: answer.aggregate,
+                    answer_id: answer.answer_id,
                     events: answer.events,
                     position,
                     duplicate: false,
@@ -807,7 +811,7 @@ impl Engine {
         let aggregate = AggregateId::from_subject(&stored.subject).unwrap_or(target);
         Ok(Outcome {
             command_id,
-            aggregate,
+            answer_id: answer_id(&aggregate.id, &envelope.events),
             events: envelope.events.iter().map(|e| e.name()).collect(),
             position,
             duplicate: true,
@@ -914,7 +918,7 @@ struct Staged {
 struct Answer {
     /// Its place among the batch's requests.
     index: usize,
-    aggregate: AggregateId,
+    answer_id: String,
     command_id: Uuid,
     events: Vec<&'static str>,
 }
@@ -942,7 +946,7 @@ impl Staged {
         self.targets.push(target);
         self.appended.push(request.map(|index| Answer {
             index,
-            aggregate: target,
+            answer_id: answer_id(&target.id, &envelope.events),
             command_id: envelope.command_id,
             events: envelope.events.iter().map(|e| e.name()).collect(),
         }));

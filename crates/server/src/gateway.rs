@@ -1040,7 +1040,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         router_names.join(", ")
     );
     let shutdown = process.shutdown_token();
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = crate::grpc::server_builder();
     if let Some(tls) = transport.tls {
         builder = builder.tls_config(tls)?;
     }

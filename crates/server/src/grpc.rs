@@ -32,6 +32,33 @@ use crate::tickets::TicketApi;
 /// the rest is headroom for routing rules and bulk answers.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// The receive window of each HTTP/2 stream, in bytes: what a client may send ahead of
+/// what the service has read. A client writing an `Execute` stream faster than its
+/// commands are carried out waits for it (flow control) instead of filling the server's
+/// memory.
+pub const STREAM_WINDOW: u32 = 64 * 1024;
+/// The receive window of a whole HTTP/2 connection, in bytes. h2 closes a connection
+/// (GOAWAY `ENHANCE_YOUR_CALM`, "too_many_data_frames") whose buffered small DATA frames
+/// cost more than half of this window in framing overhead (up to 255 bytes a frame); at
+/// 512 times the stream window, one stream's full window of frames as small as 1 byte
+/// stays within it, so a client that does not read its answers is slowed down, never cut
+/// off.
+pub const CONNECTION_WINDOW: u32 = 512 * STREAM_WINDOW;
+/// The largest HTTP/2 frame accepted (the protocol's default).
+pub const MAX_FRAME_SIZE: u32 = 16 * 1024;
+
+/// The one way this binary builds a gRPC server (every service, the split processes, the
+/// gateway): HTTP/2 flow control with fixed windows ([`STREAM_WINDOW`],
+/// [`CONNECTION_WINDOW`]; no adaptive window, which would grow the stream window towards
+/// the connection's and let a stream buffer more small frames than h2 tolerates).
+pub(crate) fn server_builder() -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .http2_adaptive_window(Some(false))
+        .max_frame_size(MAX_FRAME_SIZE)
+}
+
 /// The services one process serves.
 pub struct Services {
     /// Authentication for every service, and the command side when `commands` is set.
@@ -200,7 +227,7 @@ pub async fn serve(
     if reports.is_some() {
         names.push("helpdesk.v1.ReportService");
     }
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = server_builder();
     if let Some(tls) = transport.tls {
         builder = builder.tls_config(tls)?;
     }

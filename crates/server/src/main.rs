@@ -80,7 +80,8 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    logs::init(cli.log_json);
+    let log_json = cli.log_json;
+    logs::init(log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -105,8 +106,13 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!("{err:#}");
-            eprintln!("error: {err:#}");
+            // Once: a log line for log collectors, or a line for people.
+            let message = helpdesk_api::client::error_chain(err.as_ref());
+            if log_json {
+                tracing::error!("{message}");
+            } else {
+                eprintln!("error: {message}");
+            }
             std::process::ExitCode::FAILURE
         }
     }

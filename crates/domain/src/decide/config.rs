@@ -181,8 +181,17 @@ pub(super) fn decide(
         }
         Command::RemoveLevel(c) => {
             p.require(Permission::GamificationManage)?;
-            if state.level(c.level_id).is_none() {
-                return Err(DomainError::not_found("level", c.level_id));
+            let (rank, level) = state
+                .level(c.level_id)
+                .ok_or_else(|| DomainError::not_found("level", c.level_id))?;
+            if rank == 1 {
+                return Err(DomainError::failed(format!(
+                    "level_id: level {} ({}) is rank 1, the level every agent has from \
+                     the start, and an agent must always have a level; to retire it, \
+                     give another level rank 1 first (ReorderLevels) and remove it then, \
+                     or change it (UpdateLevel)",
+                    c.level_id, level.name
+                )));
             }
             Ok(vec![LevelRemoved {
                 level_id: c.level_id,
