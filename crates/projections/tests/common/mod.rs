@@ -82,7 +82,20 @@ pub fn projector<M: Model>(
     let mut config = ProjectorConfig::new(data_dir);
     config.batch = batch;
     config.cache_bytes = 4 * 1024 * 1024;
+    wait_until_unlocked(&data_dir.join("models").join(M::NAME).join("db"));
     Projector::open(model, log.dyn_log(), config).expect("projector opens")
+}
+
+/// sled lets go of a dropped store's lock when its flusher thread ends, a moment after
+/// the drop: a store reopened at once (a restart in a test) may still be locked.
+fn wait_until_unlocked(lock_file: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while let Ok(file) = std::fs::File::open(lock_file) {
+        if file.try_lock().is_ok() || std::time::Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Catches `projector` up with the log and returns its records.
