@@ -91,6 +91,28 @@ pub struct Stored {
     pub payload: Bytes,
 }
 
+impl Stored {
+    /// A fingerprint of the message (its subject and bytes), FNV-1a 64: what a reader
+    /// keeps of the last message it folded, to tell later whether the log at that
+    /// position still holds it. A log restored from an older backup, or another stream
+    /// under the same name, holds something else there (every envelope carries its
+    /// command's id), and what was folded from the old log must then be folded again.
+    pub fn fingerprint(&self) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let bytes = self
+            .subject
+            .as_bytes()
+            .iter()
+            .chain([&0xff])
+            .chain(self.payload.iter());
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash
+    }
+}
+
 /// The live tail returned by [`EventLog::subscribe`].
 pub type StoredStream = Pin<Box<dyn Stream<Item = Result<Stored, LogError>> + Send>>;
 

@@ -12,7 +12,11 @@
 //! rebuild (the store is moved aside, a fresh one starts from position 0, the log is
 //! replayed):
 //! - the store will not open (sled reports corruption after unclean stops);
-//! - its checkpoint lies beyond the end of the log (the stream was recreated);
+//! - the log is not the one it folded: its checkpoint lies beyond the end of the log, or
+//!   the message at the checkpoint is not the one folded there (a backup of the log
+//!   restored, the stream recreated). The fingerprint of the last message folded is
+//!   kept with the checkpoint and checked before every batch and whenever the tail is
+//!   quiet, so a projector that runs through a restore notices it by itself;
 //! - it was written by another version of the model's layout ([`Model::VERSION`]);
 //! - a stored record does not decode.
 //!
@@ -50,6 +54,9 @@ type Progress<'a> = &'a mut (dyn FnMut(Position, Position) + Send);
 /// Keys starting with this byte belong to the runtime; models use any other first byte.
 pub const RESERVED: u8 = 0x00;
 const CHECKPOINT_KEY: &[u8] = &[RESERVED, b'c'];
+/// The fingerprint of the message at the checkpoint ([`Stored::fingerprint`]), written
+/// with it: how the runtime tells that the log still is the one the model folded.
+const PRINT_KEY: &[u8] = &[RESERVED, b'f'];
 const DEAD_LETTER: u8 = b'd';
 
 /// How many notes wait for slow listeners before the oldest are dropped for them.
@@ -475,6 +482,9 @@ pub struct Projector<M: Model> {
     /// Notes are announced for messages after this position only (the log's end when
     /// the projector started or rebuilt); `Position::MAX` until that is known.
     live_from: Position,
+    /// The fingerprint of the message at the checkpoint; `None` before the first fold
+    /// (and for a store from before fingerprints were kept, until its next batch).
+    print: Option<u64>,
 }
 
 impl<M: Model> Projector<M> {
@@ -519,6 +529,10 @@ impl<M: Model> Projector<M> {
             }
         };
         let (published, _) = watch::channel(checkpoint);
+        let print = match tree.get(PRINT_KEY) {
+            Ok(Some(bytes)) => decode::<u64>(PRINT_KEY, &bytes).ok(),
+            _ => None,
+        };
         Ok(Projector {
             model: Arc::new(model),
             log,
@@ -532,6 +546,7 @@ impl<M: Model> Projector<M> {
             notes: broadcast::channel(NOTE_CAPACITY).0,
             folded: Arc::default(),
             live_from: Position::MAX,
+            print,
         })
     }
 
@@ -653,6 +668,7 @@ impl<M: Model> Projector<M> {
         self.db = db;
         self.tree = tree;
         self.checkpoint = checkpoint;
+        self.print = None;
         self.published.send_replace(checkpoint);
         // What is replayed now was announced before.
         self.live_from = Position::MAX;
@@ -679,11 +695,10 @@ impl<M: Model> Projector<M> {
             Ok(last) => last,
             Err(err) => return Stop::Retry(format!("cannot read the log: {err}")),
         };
-        if self.checkpoint.position > last {
-            return Stop::Rebuild(format!(
-                "the checkpoint ({}) lies beyond the end of the log ({last})",
-                self.checkpoint.position
-            ));
+        match self.other_log(last).await {
+            Ok(Some(reason)) => return Stop::Rebuild(reason),
+            Ok(None) => {}
+            Err(err) => return Stop::Retry(format!("cannot read the log: {err}")),
         }
         let stream = match self.log.subscribe(self.checkpoint.position + 1).await {
             Ok(stream) => stream,
@@ -713,6 +728,23 @@ impl<M: Model> Projector<M> {
                     batch
                 }
                 _ = silence.tick() => match self.log.last_position().await {
+                    // A restore behind a quiet tail: nothing new comes, the log is shorter
+                    // or holds other messages.
+                    Ok(last) if self.checkpoint.position > 0 => {
+                        match self.other_log(last).await {
+                            Ok(Some(reason)) => return Stop::Rebuild(reason),
+                            Err(err) => return Stop::Retry(format!("cannot read the log: {err}")),
+                            Ok(None) if last > self.checkpoint.position => {
+                                return Stop::Retry(format!(
+                                    "the log's live tail delivered nothing for {}s while the \
+                                     log moved on to {last} (folded: {})",
+                                    STALL_CHECK.as_secs(),
+                                    self.checkpoint.position
+                                ));
+                            }
+                            Ok(None) => continue,
+                        }
+                    }
                     Ok(last) if last > self.checkpoint.position => {
                         return Stop::Retry(format!(
                             "the log's live tail delivered nothing for {}s while the log \
@@ -752,9 +784,51 @@ impl<M: Model> Projector<M> {
         }
     }
 
+    /// Why the log is not the one the model folded, if it is not: the checkpoint lies
+    /// beyond its end (`last`), or the message at the checkpoint is not the one folded.
+    async fn other_log(&self, last: Position) -> Result<Option<String>, LogError> {
+        let at = self.checkpoint.position;
+        if at > last {
+            return Ok(Some(format!(
+                "the checkpoint ({at}) lies beyond the end of the log ({last}): the log is \
+                 not the one this model folded (restored from an older backup?)"
+            )));
+        }
+        self.other_message_at_checkpoint().await
+    }
+
+    /// Why the message at the checkpoint is not the one folded there, if it is not.
+    async fn other_message_at_checkpoint(&self) -> Result<Option<String>, LogError> {
+        let at = self.checkpoint.position;
+        let Some(print) = self.print.filter(|_| at > 0) else {
+            return Ok(None);
+        };
+        Ok(match self.log.get(at).await? {
+            Some(stored) if stored.fingerprint() == print => None,
+            Some(_) => Some(format!(
+                "the log holds another message at position {at} than the one this model \
+                 folded: it is not the log the model was built from (restored from an \
+                 older backup?)"
+            )),
+            None => Some(format!(
+                "the log no longer holds position {at}, the last one this model folded (restored \
+                 from an older backup?)"
+            )),
+        })
+    }
+
     /// Folds `messages`, then commits records and checkpoint atomically and flushes.
     async fn fold_batch(&mut self, messages: &[Stored]) -> Result<(), Stop> {
+        // Messages after the checkpoint are only worth folding on the log that led to
+        // it: a tail that went on across a restore would skip what the restored log
+        // holds before them. One read of the log a batch.
+        match self.other_message_at_checkpoint().await {
+            Ok(None) => {}
+            Ok(Some(reason)) => return Err(Stop::Rebuild(reason)),
+            Err(err) => return Err(Stop::Retry(format!("cannot read the log: {err}"))),
+        }
         let mut txn = Txn::new(&self.tree);
+        let mut print = self.print;
         let mut checkpoint = self.checkpoint;
         let partition = self.config.partition;
         for stored in messages {
@@ -797,11 +871,13 @@ impl<M: Model> Projector<M> {
                 Err(err) => dead_letter(&mut txn, &mut checkpoint, stored, &err.to_string()),
             }
             checkpoint.position = stored.position;
+            print = Some(stored.fingerprint());
         }
         if checkpoint.position == self.checkpoint.position {
             return Ok(());
         }
         txn.put_reserved(CHECKPOINT_KEY.to_vec(), &checkpoint);
+        txn.put_reserved(PRINT_KEY.to_vec(), &print);
         let (batch, notes) = txn.into_batch();
         self.tree
             .apply_batch(batch)
@@ -811,6 +887,7 @@ impl<M: Model> Projector<M> {
             .await
             .map_err(|err| Stop::Retry(format!("flushing the {} store failed: {err}", M::NAME)))?;
         self.checkpoint = checkpoint;
+        self.print = print;
         self.published.send_replace(checkpoint);
         self.folded
             .fetch_add(messages.len() as u64, Ordering::Relaxed);

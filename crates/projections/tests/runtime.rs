@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use helpdesk_domain::event::{AgentWentOnline, ChatStarted, ClockTicked};
 use helpdesk_domain::{AgentId, AggregateId, Channel, ChatId, Event, Timestamp};
+use helpdesk_log::EventLog as _;
 use helpdesk_projections::runtime::{dump, At, Model, ModelError, Txn};
 use helpdesk_projections::Partition;
 use uuid::Uuid;
@@ -137,6 +138,39 @@ async fn a_checkpoint_beyond_the_log_is_answered_with_a_rebuild() {
     let mut fresh = projector(Counter, &short, fresh_dir.path(), 100);
     assert_eq!(records, caught_up(&mut fresh).await);
     assert_eq!(p.checkpoint().position, 5);
+}
+
+#[tokio::test]
+async fn a_store_folded_from_another_log_is_rebuilt_even_when_that_log_is_longer() {
+    // The log a store was built from, 30 messages, and a backup of it taken at 10.
+    let data = tempfile::tempdir().unwrap();
+    let mut original = TestLog::new();
+    history(&mut original, 0..30).await;
+    let mut p = projector(Counter, &original, data.path(), 7);
+    caught_up(&mut p).await;
+    drop(p);
+
+    // The backup restored, and clients sending their lost work again: the log grows past
+    // the store's checkpoint with other messages than the ones folded at 11 to 30.
+    let mut restored = TestLog::new();
+    for stored in original.log.read(1, 10).await.unwrap() {
+        let aggregate = AggregateId::from_subject(&stored.subject).unwrap();
+        restored
+            .append_raw(aggregate, stored.payload.to_vec())
+            .await;
+    }
+    history(&mut restored, 100..135).await;
+
+    let mut p = projector(Counter, &restored, data.path(), 7);
+    let records = caught_up(&mut p).await;
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let mut fresh = projector(Counter, &restored, fresh_dir.path(), 7);
+    assert_eq!(
+        records,
+        caught_up(&mut fresh).await,
+        "the store equals a clean build of the log it now follows"
+    );
+    assert_eq!(p.checkpoint().position, 45);
 }
 
 #[tokio::test]

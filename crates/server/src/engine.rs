@@ -134,6 +134,13 @@ pub enum ExecError {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Log(#[from] LogError),
+    /// The log does not hold a command's first result where it was recorded: it is not
+    /// the log this process read (a backup restored under it). What was read is dropped.
+    #[error(
+        "the event log changed under this process (restored from a backup?): it has \
+         read the log again; send the command again with the same command_id"
+    )]
+    LogReplaced,
     /// The aggregate kept changing under us.
     #[error("{subject} changed {attempts} times while this command was decided; retry it")]
     Aborted { subject: String, attempts: u32 },
@@ -179,6 +186,8 @@ impl Loaded {
 pub struct Engine {
     log: Arc<dyn EventLog>,
     cache: Mutex<HashMap<AggregateId, Arc<Loaded>>>,
+    /// The follower's generation the cache was filled in (see [`Engine::cache`]).
+    cache_generation: AtomicU64,
     /// Turns for commands on one aggregate, by [`stripe`].
     stripes: Vec<tokio::sync::Mutex<()>>,
     /// Once the organization has a department it always has one (there is no deletion).
@@ -203,6 +212,7 @@ impl Engine {
         Engine {
             log,
             cache: Mutex::new(HashMap::new()),
+            cache_generation: AtomicU64::new(0),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             has_departments: AtomicBool::new(false),
             limiter: crate::security::RateLimiter::new(0),
@@ -218,8 +228,23 @@ impl Engine {
     /// command: what is cached before it is forgotten.
     pub async fn follow(&self, shutdown: CancellationToken) -> Result<(), LogError> {
         self.follower.start(self.log.clone(), shutdown).await?;
-        self.cache.lock().expect("cache lock").clear();
+        self.cache().clear();
         Ok(())
+    }
+
+    /// The cache of aggregates, emptied first if the log turned out to be another than
+    /// the one they were read from (a backup restored under a running process): what
+    /// this process knew of it, departments and the clock's position included, is
+    /// forgotten and read again.
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<AggregateId, Arc<Loaded>>> {
+        let mut cache = self.cache.lock().expect("cache lock");
+        let generation = self.follower.generation();
+        if self.cache_generation.swap(generation, Ordering::AcqRel) != generation {
+            cache.clear();
+            self.has_departments.store(false, Ordering::Relaxed);
+            self.clock_position.store(0, Ordering::Relaxed);
+        }
+        cache
     }
 
     /// Who recent queries came from.
@@ -329,7 +354,14 @@ impl Engine {
             self.end_planned_pause(target, request.pauses_ended_by(), request.received)
                 .await?;
         }
-        self.decide_and_append(principal, request, target).await
+        match self
+            .decide_and_append(principal, request.clone(), target)
+            .await
+        {
+            // Decided on what an earlier log held: once more, on the log as it is.
+            Err(ExecError::LogReplaced) => self.decide_and_append(principal, request, target).await,
+            outcome => outcome,
+        }
     }
 
     /// Loads, decides and appends, deciding again on fresh state after a conflict.
@@ -684,7 +716,7 @@ impl Engine {
                         "batch refused ({reason}); deciding it again"
                     );
                     // Another process may have written a target: read them all again.
-                    let mut cache = self.cache.lock().expect("cache lock");
+                    let mut cache = self.cache();
                     for target in &staged.targets {
                         cache.remove(target);
                     }
@@ -798,16 +830,19 @@ impl Engine {
         target: AggregateId,
         position: Position,
     ) -> Result<Outcome, ExecError> {
-        let stored = self
-            .log
-            .get(position)
-            .await?
-            .ok_or_else(|| ExecError::Corrupt {
-                subject: target.subject(),
-                position,
-                reason: "the log no longer holds the command's first result".into(),
-            })?;
-        let envelope = decode(&stored)?;
+        let recorded = match self.log.get(position).await? {
+            Some(stored) => {
+                let envelope = decode(&stored)?;
+                (envelope.command_id == command_id).then_some((stored, envelope))
+            }
+            None => None,
+        };
+        let Some((stored, envelope)) = recorded else {
+            self.follower.log_replaced(&format!(
+                "command {command_id} is not at position {position}, where it was recorded"
+            ));
+            return Err(ExecError::LogReplaced);
+        };
         let aggregate = AggregateId::from_subject(&stored.subject).unwrap_or(target);
         Ok(Outcome {
             command_id,
@@ -825,7 +860,7 @@ impl Engine {
         id: AggregateId,
         freshness: Freshness,
     ) -> Result<Arc<Loaded>, ExecError> {
-        let cached = self.cache.lock().expect("cache lock").get(&id).cloned();
+        let cached = self.cache().get(&id).cloned();
         let base = match (cached, freshness) {
             (Some(loaded), Freshness::Cached | Freshness::CachedOrNew) => return Ok(loaded),
             (None, Freshness::CachedOrNew) => return Ok(Arc::new(Loaded::new(id.kind))),
@@ -855,7 +890,7 @@ impl Engine {
 
     /// Caches `loaded` unless the cache already holds a later version.
     fn remember(&self, id: AggregateId, loaded: Loaded) -> Arc<Loaded> {
-        let mut cache = self.cache.lock().expect("cache lock");
+        let mut cache = self.cache();
         if let Some(current) = cache.get(&id) {
             if current.position >= loaded.position {
                 return current.clone();

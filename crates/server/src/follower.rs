@@ -21,6 +21,14 @@
 //! envelope it saw arrived within a window of wall time). Both come from the log, not
 //! from this process's memory, so they hold across restarts and across processes
 //! ([`LogClock::read`] finds them on start).
+//!
+//! A log can change under a running process: a backup restored puts it back in time, and
+//! what clients send again then lands at positions this process knows other messages
+//! at. The tail keeps the fingerprint of the last message it delivered and checks every
+//! few seconds that the log still holds it there; the engine reports the same when a
+//! command's first result is not where it was recorded. Then everything known is
+//! dropped ([`Follower::generation`] moves on, which empties the engine's cache) and the
+//! tail starts again at the log's end as it is now.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +46,9 @@ use tokio_util::sync::CancellationToken;
 const TAIL_PATIENCE: Duration = Duration::from_millis(500);
 /// How long to wait before subscribing again after the tail failed.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+/// How often the tail checks that the log still holds what it delivered last (a log
+/// restored from an older backup does not).
+const VERIFY_EVERY: Duration = Duration::from_secs(5);
 
 /// What the tail of this process has seen of the log.
 #[derive(Debug)]
@@ -62,6 +73,12 @@ pub struct Follower {
     /// When an import (an envelope from outside with its own time) was last seen: on
     /// the tail, arriving at this process, or last in the log when the tail started.
     import_seen: Mutex<Option<Instant>>,
+    /// The last message the tail delivered: its position and fingerprint.
+    print: Mutex<Option<(Position, u64)>>,
+    /// Moves on each time the log is found to be another than the one followed.
+    generation: std::sync::atomic::AtomicU64,
+    /// Asks the tail to drop what it knows and start again at the log's end.
+    replaced: Notify,
 }
 
 impl Default for Follower {
@@ -76,6 +93,9 @@ impl Default for Follower {
             restart: Notify::new(),
             time: watch::Sender::new(None),
             import_seen: Mutex::new(None),
+            print: Mutex::new(None),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            replaced: Notify::new(),
         }
     }
 }
@@ -99,22 +119,75 @@ impl Follower {
         log: Arc<dyn EventLog>,
         shutdown: CancellationToken,
     ) -> Result<(), LogError> {
+        let tail = self.start_at_end(&*log).await?;
+        self.live.store(true, Ordering::Release);
+        tokio::spawn(self.clone().run(log, tail, shutdown));
+        Ok(())
+    }
+
+    /// Learns what the log tells as it is now (its end, the time it has reached, whether
+    /// an import runs) and subscribes after its end.
+    async fn start_at_end(&self, log: &dyn EventLog) -> Result<StoredStream, LogError> {
         let end = log.last_position().await?;
-        let clock = LogClock::read(&*log, end).await?;
-        if let Some(time) = clock.time {
-            self.saw_time(time);
-        }
+        let clock = LogClock::read(log, end).await?;
+        // Replaced, not merged: after a restore the log's time may be earlier.
+        self.time.send_replace(clock.time);
         if clock.importing {
             // An import may have been cut off by this process's restart: it gets a
             // whole window to come back before the clock ticks.
             self.note_import();
         }
+        let print = match end {
+            0 => None,
+            _ => log
+                .get(end)
+                .await?
+                .map(|stored| (end, stored.fingerprint())),
+        };
         let tail = log.subscribe(end + 1).await?;
+        *self.print.lock().expect("follower lock") = print;
         self.reached.send_replace(end);
-        self.live.store(true, Ordering::Release);
         tracing::debug!(from = end + 1, "following the log");
-        tokio::spawn(self.clone().run(log, tail, shutdown));
-        Ok(())
+        Ok(tail)
+    }
+
+    /// Which log this process follows: a number that moves on whenever the log turned
+    /// out to be another than the one followed (restored from an older backup). What
+    /// was read from the log before is then not to be trusted.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Reports that the log does not hold what it held (a command's first result is not
+    /// where it was recorded): what is known is dropped at once and the tail starts
+    /// again at the log's end.
+    pub fn log_replaced(&self, why: &str) {
+        tracing::warn!("the event log is not the one followed ({why}): starting again from it");
+        self.forget();
+        self.replaced.notify_one();
+    }
+
+    /// Drops everything known of the log; commands read it themselves until the tail
+    /// runs again.
+    fn forget(&self) {
+        self.live.store(false, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.last.lock().expect("follower lock").clear();
+        *self.barrier.lock().expect("follower lock") = None;
+        *self.failed.lock().expect("follower lock") = None;
+    }
+
+    /// Why the log is not the one the tail followed, if it is not: it no longer holds
+    /// the last message delivered at its position.
+    async fn other_log(&self, log: &dyn EventLog) -> Result<Option<String>, LogError> {
+        let Some((position, print)) = *self.print.lock().expect("follower lock") else {
+            return Ok(None);
+        };
+        Ok(match log.get(position).await? {
+            Some(stored) if stored.fingerprint() == print => None,
+            Some(_) => Some(format!("another message is at position {position}")),
+            None => Some(format!("position {position} is gone")),
+        })
     }
 
     async fn run(
@@ -123,10 +196,28 @@ impl Follower {
         mut tail: StoredStream,
         shutdown: CancellationToken,
     ) {
+        let mut verify = tokio::time::interval(VERIFY_EVERY);
+        verify.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let why = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.restart.notified() => "it did not deliver what the log holds".to_owned(),
+                _ = self.replaced.notified() => {
+                    tail = self.start_again(&*log, &shutdown).await;
+                    continue;
+                }
+                _ = verify.tick() => match self.other_log(&*log).await {
+                    Ok(Some(why)) => {
+                        tracing::warn!(
+                            "the event log is not the one followed ({why}): starting again from it"
+                        );
+                        self.forget();
+                        tail = self.start_again(&*log, &shutdown).await;
+                        continue;
+                    }
+                    // A log that does not answer now is the tail's to find out.
+                    Ok(None) | Err(_) => continue,
+                },
                 next = tail.next() => match next {
                     Some(Ok(stored)) => {
                         if let Some(id) = AggregateId::from_subject(&stored.subject) {
@@ -136,6 +227,8 @@ impl Follower {
                         if let Ok(envelope) = Envelope::decode(&stored.payload) {
                             self.saw_envelope(&envelope);
                         }
+                        *self.print.lock().expect("follower lock") =
+                            Some((stored.position, stored.fingerprint()));
                         self.reach(stored.position);
                         continue;
                     }
@@ -160,6 +253,23 @@ impl Follower {
                 }
             };
             self.live.store(true, Ordering::Release);
+        }
+    }
+
+    /// After [`Follower::forget`]: follows the log again from its end as it is now.
+    async fn start_again(&self, log: &dyn EventLog, shutdown: &CancellationToken) -> StoredStream {
+        loop {
+            match self.start_at_end(log).await {
+                Ok(tail) => {
+                    self.live.store(true, Ordering::Release);
+                    return tail;
+                }
+                Err(err) => tracing::warn!("cannot follow the log again yet: {err}"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Box::pin(futures::stream::empty()),
+                _ = tokio::time::sleep(RESUBSCRIBE_AFTER) => {}
+            }
         }
     }
 
