@@ -56,14 +56,14 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    validate_append, validate_batch, validate_subject, validate_subject_prefix, Append, Appended,
-    EventLog, LogError, Position, Stored, StoredStream, DEFAULT_DUPLICATE_WINDOW,
+    sled_files, validate_append, validate_batch, validate_subject, validate_subject_prefix, Append,
+    Appended, EventLog, LogError, Position, Stored, StoredStream, DEFAULT_DUPLICATE_WINDOW,
     DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 const TREE: &str = "helpdesk-log";
 /// The file in a sled 0.34 directory that holds its log (and so every write).
-const SLED_DATA_FILE: &str = "db";
+const SLED_DATA_FILE: &str = sled_files::DATA_FILE;
 
 const MSG: u8 = b'm';
 const INDEX: u8 = b'i';
@@ -145,26 +145,7 @@ impl EmbeddedLog {
     /// is a sled database of its own, so the log's syncs never wait for anyone else's
     /// writes, and a read model can be dropped and rebuilt without touching the log.
     pub fn open(path: &Path, config: EmbeddedConfig) -> Result<Self, LogError> {
-        let cannot = |what: &str, err: &dyn std::fmt::Display| {
-            LogError::Storage(format!(
-                "cannot {what} the sled log at {}: {err}",
-                path.display()
-            ))
-        };
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(config.cache_capacity)
-            .open()
-            .map_err(|err| cannot("open", &err))?;
-        // sled writes everything to this one file; see "Writing" in the module docs. A
-        // read-only handle may fsync on Linux, and fsync is per file, not per handle.
-        let data_file = std::fs::File::open(path.join(SLED_DATA_FILE))
-            .map_err(|err| cannot("find the data file of", &err))?;
-        // A freshly created file is only durable once its directory entry is.
-        std::fs::File::open(path)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|err| cannot("sync the directory of", &err))?;
-        let tree = db.open_tree(TREE).map_err(storage)?;
+        let (db, data_file, tree) = open_sled(path, config.cache_capacity)?;
         let last = match tree.scan_prefix([MSG]).next_back() {
             Some(entry) => {
                 let (key, record) = entry.map_err(storage)?;
@@ -195,7 +176,12 @@ impl EmbeddedLog {
         let writer = std::thread::Builder::new()
             .name("helpdesk-log-writer".into())
             .spawn(move || writer.run(requests))
-            .map_err(|err| cannot("start the writer of", &err))?;
+            .map_err(|err| {
+                LogError::Storage(format!(
+                    "cannot start the writer of the sled log at {}: {err}",
+                    path.display()
+                ))
+            })?;
         Ok(EmbeddedLog {
             tail_tree: Arc::new(RwLock::new(Some(tree.clone()))),
             tree,
@@ -378,6 +364,60 @@ impl EventLog for EmbeddedLog {
         };
         Ok(Box::pin(futures::stream::unfold(tail, Tail::step)))
     }
+}
+
+/// Opens the sled database in `path`: its handle, its data file (for syncs) and the log's
+/// tree. First deletes what an interrupted start left behind (see [`crate::sled_files`]).
+/// A full disk is [`LogError::Unavailable`] (it passes once there is space); another
+/// process holding the log says so.
+fn open_sled(
+    path: &Path,
+    cache_capacity: u64,
+) -> Result<(sled::Db, std::fs::File, sled::Tree), LogError> {
+    let cannot = |what: &str, err: &dyn std::fmt::Display| {
+        LogError::Storage(format!(
+            "cannot {what} the sled log at {}: {err}",
+            path.display()
+        ))
+    };
+    let io_error = |what: &str, err: std::io::Error| {
+        if sled_files::is_disk_full(&err) {
+            LogError::Unavailable(sled_files::disk_full_message(path))
+        } else {
+            cannot(what, &err)
+        }
+    };
+    let sled_error = |what: &str, err: sled::Error| {
+        if sled_files::sled_disk_full(&err) {
+            LogError::Unavailable(sled_files::disk_full_message(path))
+        } else if sled_files::sled_in_use(&err) {
+            cannot(what, &format!("{err} (is another helpdesk using it?)"))
+        } else {
+            cannot(what, &err)
+        }
+    };
+    for removed in
+        sled_files::remove_unfinished_snapshots(path).map_err(|err| io_error("clean up", err))?
+    {
+        tracing::warn!(file = %removed.display(), "deleted an unfinished sled snapshot (left by a start that failed)");
+    }
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_capacity)
+        .open()
+        .map_err(|err| sled_error("open", err))?;
+    // sled writes everything to this one file; see "Writing" in the module docs. A
+    // read-only handle may fsync on Linux, and fsync is per file, not per handle.
+    let data_file = std::fs::File::open(path.join(SLED_DATA_FILE))
+        .map_err(|err| io_error("find the data file of", err))?;
+    // A freshly created file is only durable once its directory entry is.
+    std::fs::File::open(path)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|err| io_error("sync the directory of", err))?;
+    let tree = db
+        .open_tree(TREE)
+        .map_err(|err| sled_error("open the tree of", err))?;
+    Ok((db, data_file, tree))
 }
 
 /// The state of one live tail: read what is durable, then wait for the writer.

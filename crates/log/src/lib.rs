@@ -32,6 +32,7 @@ use futures::Stream;
 pub mod conformance;
 pub mod embedded;
 pub mod nats;
+pub mod sled_files;
 
 pub use embedded::{EmbeddedConfig, EmbeddedLog};
 pub use nats::{JetStreamConfig, JetStreamLog, NatsSecurity};

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use helpdesk_domain::{AggregateId, Envelope, Event, Timestamp};
-use helpdesk_log::{EventLog, LogError, Position, Stored};
+use helpdesk_log::{sled_files, EventLog, LogError, Position, Stored};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
@@ -414,6 +414,9 @@ pub enum ProjectionError {
         path: PathBuf,
         reason: String,
     },
+    /// The store's disk is full (the reason says where, and what to do).
+    #[error("cannot open the {model} store: {reason}")]
+    DiskFull { model: &'static str, reason: String },
     #[error("the {model} store in {path} failed: {source}")]
     Store {
         model: &'static str,
@@ -505,6 +508,12 @@ impl<M: Model> Projector<M> {
                 return Err(ProjectionError::InUse {
                     model: M::NAME,
                     path,
+                    reason,
+                })
+            }
+            Err(OpenError::DiskFull(reason)) => {
+                return Err(ProjectionError::DiskFull {
+                    model: M::NAME,
                     reason,
                 })
             }
@@ -866,21 +875,42 @@ enum OpenError {
     InUse(String),
     /// It cannot be trusted: rebuild it.
     Broken(String),
+    /// The disk is full: nothing to rebuild, try again once there is space.
+    DiskFull(String),
 }
 
 /// Opens an existing store: `Ok(None)` when another layout version wrote it.
 fn open_store<M: Model>(path: &Path, cache_bytes: u64) -> Result<Option<Opened>, OpenError> {
-    let broken = |err: sled::Error| OpenError::Broken(err.to_string());
+    let broken = |err: sled::Error| {
+        if sled_files::sled_disk_full(&err) {
+            OpenError::DiskFull(sled_files::disk_full_message(path))
+        } else {
+            OpenError::Broken(err.to_string())
+        }
+    };
+    // What a start on a full disk left behind would read as corruption (and cost a
+    // rebuild): see helpdesk_log::sled_files.
+    match sled_files::remove_unfinished_snapshots(path) {
+        Ok(removed) => {
+            for file in removed {
+                tracing::warn!(model = M::NAME, file = %file.display(), "deleted an unfinished sled snapshot (left by a start that failed)");
+            }
+        }
+        Err(err) if sled_files::is_disk_full(&err) => {
+            return Err(OpenError::DiskFull(sled_files::disk_full_message(path)))
+        }
+        Err(err) => return Err(OpenError::Broken(err.to_string())),
+    }
     let db = sled::Config::new()
         .path(path)
         .cache_capacity(cache_bytes)
         .open()
-        .map_err(|err| match &err {
-            // sled's words when another process holds the store's lock.
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                OpenError::InUse(io.to_string())
+        .map_err(|err| {
+            if sled_files::sled_in_use(&err) {
+                OpenError::InUse(err.to_string())
+            } else {
+                broken(err)
             }
-            _ => broken(err),
         })?;
     let tree = db.open_tree("model").map_err(broken)?;
     let checkpoint = match tree.get(CHECKPOINT_KEY).map_err(broken)? {

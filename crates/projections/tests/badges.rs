@@ -933,7 +933,10 @@ async fn a_scripted_fortnight_gives_hand_checked_holders_of_all_fifteen_badges()
         ("spokesman", w1, &[b], Some(1_200_000), Some(900_000), 2),
     ];
     for (badge, (key, ..)) in BADGES.iter().zip(want.iter()) {
-        assert_eq!(badge.key, *key, "the table follows the order of docs/STATISTICS.md, Badges");
+        assert_eq!(
+            badge.key, *key,
+            "the table follows the order of docs/STATISTICS.md, Badges"
+        );
     }
     for (key, window, holders, value, runner_up, competitors) in want {
         assert_eq!(
