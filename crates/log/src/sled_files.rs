@@ -58,6 +58,25 @@ pub fn remove_unfinished_snapshots(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
+/// How much free space [`check_space`] asks for: more than sled writes at once while
+/// it recovers a store and appends a group (a segment is 512 KiB).
+pub const SPACE_NEEDED: usize = 1024 * 1024;
+
+/// Whether the disk holding `dir` has room to write again: writes, syncs and deletes a
+/// probe file of [`SPACE_NEEDED`] bytes there. A full disk fails with an error for
+/// which [`is_disk_full`] holds.
+pub fn check_space(dir: &Path) -> io::Result<()> {
+    use std::io::Write as _;
+    let probe = dir.join("space-probe.tmp");
+    let written = File::create(&probe).and_then(|mut file| {
+        file.write_all(&vec![0u8; SPACE_NEEDED])?;
+        file.sync_data()
+    });
+    let removed = std::fs::remove_file(&probe);
+    written?;
+    removed
+}
+
 /// Whether `err` says the disk (or the user's quota) is full: `ENOSPC`, `EDQUOT`.
 pub fn is_disk_full(err: &io::Error) -> bool {
     matches!(

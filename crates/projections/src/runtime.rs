@@ -478,6 +478,9 @@ pub struct Projector<M: Model> {
     /// Notes are announced for messages after this position only (the log's end when
     /// the projector started or rebuilt); `Position::MAX` until that is known.
     live_from: Position,
+    /// A write to the store failed (a full disk): sled refuses every later one, and its
+    /// memory may hold what is not on disk, so the store is reopened before the next.
+    write_failed: bool,
 }
 
 impl<M: Model> Projector<M> {
@@ -541,6 +544,7 @@ impl<M: Model> Projector<M> {
             notes: broadcast::channel(NOTE_CAPACITY).0,
             folded: Arc::default(),
             live_from: Position::MAX,
+            write_failed: false,
         })
     }
 
@@ -763,6 +767,9 @@ impl<M: Model> Projector<M> {
 
     /// Folds `messages`, then commits records and checkpoint atomically and flushes.
     async fn fold_batch(&mut self, messages: &[Stored]) -> Result<(), Stop> {
+        if self.write_failed {
+            self.reopen_after_failed_write().await?;
+        }
         let mut txn = Txn::new(&self.tree);
         let mut checkpoint = self.checkpoint;
         let partition = self.config.partition;
@@ -812,13 +819,29 @@ impl<M: Model> Projector<M> {
         }
         txn.put_reserved(CHECKPOINT_KEY.to_vec(), &checkpoint);
         let (batch, notes) = txn.into_batch();
-        self.tree
-            .apply_batch(batch)
-            .map_err(|err| Stop::Retry(format!("writing the {} store failed: {err}", M::NAME)))?;
-        self.db
-            .flush_async()
-            .await
-            .map_err(|err| Stop::Retry(format!("flushing the {} store failed: {err}", M::NAME)))?;
+        // Off the async runtime: on a full disk sled's flush may take its time, and the
+        // health endpoints and queries must not wait for it.
+        let (tree, db) = (self.tree.clone(), self.db.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            tree.apply_batch(batch).map_err(|err| ("writing", err))?;
+            db.flush().map_err(|err| ("flushing", err))?;
+            Ok::<(), (&str, sled::Error)>(())
+        })
+        .await
+        .unwrap_or_else(|err| Err(("writing", sled::Error::ReportableBug(err.to_string()))));
+        if let Err((what, err)) = written {
+            // Retried with a backoff (see `run`), after reopening the store.
+            self.write_failed = true;
+            return Err(Stop::Retry(if sled_files::sled_disk_full(&err) {
+                format!(
+                    "writing the {} store: {}",
+                    M::NAME,
+                    sled_files::disk_full_message(&self.path)
+                )
+            } else {
+                format!("{what} the {} store failed: {err}", M::NAME)
+            }));
+        }
         self.checkpoint = checkpoint;
         self.published.send_replace(checkpoint);
         self.folded
@@ -830,6 +853,93 @@ impl<M: Model> Projector<M> {
             }
         }
         Ok(())
+    }
+}
+
+impl<M: Model> Projector<M> {
+    /// After a failed write: once the disk has space, closes the store and opens it
+    /// again, going on from the checkpoint on disk (what sled held in memory of the
+    /// failed batch is dropped). Queries wait meanwhile; the store is kept while the
+    /// disk is still full, so they go on answering from it.
+    async fn reopen_after_failed_write(&mut self) -> Result<(), Stop> {
+        let path = self.path.clone();
+        let still_full = |err: std::io::Error| {
+            Stop::Retry(if sled_files::is_disk_full(&err) {
+                format!(
+                    "the {} store cannot be written yet: {}",
+                    M::NAME,
+                    sled_files::disk_full_message(&path)
+                )
+            } else {
+                format!("the {} store cannot be written yet: {err}", M::NAME)
+            })
+        };
+        let probe = path.clone();
+        tokio::task::spawn_blocking(move || sled_files::check_space(&probe))
+            .await
+            .unwrap_or_else(|err| Err(std::io::Error::other(err.to_string())))
+            .map_err(still_full)?;
+        let placeholder = sled::Config::new()
+            .temporary(true)
+            .open()
+            .and_then(|db| db.open_tree("model").map(|tree| (db, tree)))
+            .map_err(|err| Stop::Retry(format!("cannot reopen the {} store: {err}", M::NAME)))?;
+        let old_db = std::mem::replace(&mut self.db, placeholder.0);
+        let old_tree = std::mem::replace(&mut self.tree, placeholder.1.clone());
+        let shared = self.shared_tree.clone();
+        let cache_bytes = self.config.cache_bytes;
+        let reopened = tokio::task::spawn_blocking(move || {
+            let mut current = shared.write().unwrap_or_else(|p| p.into_inner());
+            *current = placeholder.1;
+            drop((old_tree, old_db));
+            // A query that took the tree before holds sled's lock until it ends.
+            let mut tries = 0;
+            let opened = loop {
+                match open_store::<M>(&path, cache_bytes) {
+                    Err(OpenError::InUse(_)) if tries < 100 => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    other => break other,
+                }
+            };
+            if let Ok(Some((_, tree, _))) = &opened {
+                *current = tree.clone();
+            }
+            opened
+        })
+        .await
+        .unwrap_or_else(|err| Err(OpenError::Broken(err.to_string())));
+        match reopened {
+            Ok(Some((db, tree, checkpoint))) => {
+                self.db = db;
+                self.tree = tree;
+                self.write_failed = false;
+                if checkpoint != self.checkpoint {
+                    self.checkpoint = checkpoint;
+                    self.published.send_replace(checkpoint);
+                }
+                tracing::info!(
+                    model = M::NAME,
+                    position = checkpoint.position,
+                    "the store takes writes again"
+                );
+                Ok(())
+            }
+            Ok(None) => {
+                self.write_failed = false;
+                Err(Stop::Rebuild(
+                    "the reopened store has another version".into(),
+                ))
+            }
+            Err(OpenError::Broken(reason)) => {
+                self.write_failed = false;
+                Err(Stop::Rebuild(reason))
+            }
+            Err(OpenError::InUse(reason) | OpenError::DiskFull(reason)) => Err(Stop::Retry(
+                format!("cannot reopen the {} store: {reason}", M::NAME),
+            )),
+        }
     }
 }
 
