@@ -38,6 +38,11 @@ impl SmallDisk {
             .prefix("helpdesk-disk-full-")
             .tempdir()
             .expect("a temporary directory");
+        Self::mount_on(dir, megabytes)
+    }
+
+    /// A tmpfs of `megabytes` on `dir`.
+    fn mount_on(dir: tempfile::TempDir, megabytes: u32) -> Option<SmallDisk> {
         let mounted = Command::new("mount")
             .args(["-t", "tmpfs", "-o"])
             .arg(format!("size={megabytes}m"))
@@ -441,4 +446,96 @@ async fn a_full_disk_refuses_commands_until_space_is_freed_and_needs_no_restart(
     }
     helpdesk.stop().await?;
     models_equal_a_clean_rebuild(&disk.data_dir()).await
+}
+
+/// Only the read models' disk fills up (the log has space): commands are accepted,
+/// the projectors' writes fail and are retried with a backoff while queries answer from
+/// the models; once space is freed every projector catches up by itself and equals a
+/// clean rebuild.
+#[tokio::test]
+async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()> {
+    use helpdesk_api::{pb, TicketServiceClient};
+    let data = tempfile::tempdir()?;
+    let models = tempfile::Builder::new()
+        .prefix("models")
+        .tempdir_in(data.path())?;
+    let models_path = models.path().to_owned();
+    let Some(disk) = SmallDisk::mount_on(models, 16) else {
+        return Ok(());
+    };
+    // The models' directory is the small disk.
+    std::os::unix::fs::symlink(&models_path, data.path().join("models"))?;
+    let port = free_port();
+    let mut helpdesk = Helpdesk::builder()
+        .data_dir(data.path())
+        .arg("--tick-seconds")
+        .arg("3600")
+        .arg("--metrics-listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .start()
+        .await?;
+    let mut config = WorkloadConfig::new(4, 3, 4, HISTORY_START);
+    config.config_at_wall_clock = false;
+    let mut workload = helpdesk_bench::Workload::new(config);
+    let mut commands = Commands::open(&helpdesk).await?;
+    for _ in 0..200 {
+        let request = workload.next().context("a workload of 200 commands")?;
+        if let Err(err) = commands.send(request).await? {
+            bail!("a command was refused before the disk filled: {err:?}");
+        }
+    }
+    disk.fill()?;
+    let mut last = 0;
+    for request in workload.by_ref().take(300) {
+        match commands.send(request).await? {
+            Ok(position) => last = last.max(position),
+            Err(err) => bail!("a command was refused while the log had space: {err:?}"),
+        }
+    }
+    // A projector says its store's disk is full, and retries.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !helpdesk
+        .output()
+        .lines()
+        .any(|line| line.contains("store") && line.contains("disk is full"))
+    {
+        if tokio::time::Instant::now() >= deadline {
+            bail!("no projector failed to write on a full disk:\n{}", helpdesk.output());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counts = TicketServiceClient::new(helpdesk.channel().await?)
+        .count_tickets(helpdesk.auth(pb::CountTicketsRequest { read: None }))
+        .await;
+    assert!(counts.is_ok(), "a query while the models' disk is full: {counts:?}");
+    assert_eq!(get(port, "/livez").await.0, 200);
+
+    disk.free()?;
+    for request in workload {
+        match commands.send(request).await? {
+            Ok(position) => last = last.max(position),
+            Err(err) => bail!("a command was refused after space was freed: {err:?}"),
+        }
+    }
+    drop(commands);
+    for model in MODELS {
+        let label = format!("model=\"{model}\"");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+        loop {
+            let position = metric(port, "helpdesk_projector_position", &label).await;
+            if position.is_some_and(|p| p >= last) {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "the {model} projector is at {position:?} of {last} 40 s after space was \
+                     freed:\n{}",
+                    helpdesk.output()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    helpdesk.stop().await?;
+    models_equal_a_clean_rebuild(data.path()).await
 }
