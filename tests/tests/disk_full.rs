@@ -500,14 +500,20 @@ async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()>
         .any(|line| line.contains("store") && line.contains("disk is full"))
     {
         if tokio::time::Instant::now() >= deadline {
-            bail!("no projector failed to write on a full disk:\n{}", helpdesk.output());
+            bail!(
+                "no projector failed to write on a full disk:\n{}",
+                helpdesk.output()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let counts = TicketServiceClient::new(helpdesk.channel().await?)
         .count_tickets(helpdesk.auth(pb::CountTicketsRequest { read: None }))
         .await;
-    assert!(counts.is_ok(), "a query while the models' disk is full: {counts:?}");
+    assert!(
+        counts.is_ok(),
+        "a query while the models' disk is full: {counts:?}"
+    );
     assert_eq!(get(port, "/livez").await.0, 200);
 
     disk.free()?;
