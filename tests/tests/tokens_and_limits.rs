@@ -429,3 +429,69 @@ async fn a_revoked_token_is_refused_by_commands_at_once_and_by_queries_soon() ->
     }
     helpdesk.stop().await
 }
+
+/// A request with a field of the wrong wire type: `command_id` (field 1, a string in
+/// every command) sent as a number.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Undecodable {
+    #[prost(uint64, tag = "1")]
+    command_id: u64,
+}
+
+/// Statuses a client can act on: a message that does not decode is its own mistake
+/// (`INVALID_ARGUMENT`, not `INTERNAL`), one over the size limit a limit
+/// (`RESOURCE_EXHAUSTED`, not `OUT_OF_RANGE`), and an `occurred_at` before 1990
+/// (docs/TICKETS.md, Input limits) is refused naming the field.
+#[tokio::test]
+async fn statuses_a_client_can_act_on() -> anyhow::Result<()> {
+    let mut helpdesk = Helpdesk::start_embedded().await?;
+    let owner = helpdesk.token().to_owned();
+    let channel = helpdesk.channel().await?;
+
+    let undecodable = helpdesk_tests::grpc::unary::<Undecodable, pb::CommandResponse>(
+        channel.clone(),
+        "/helpdesk.v1.CommandService/CreateTicket",
+        auth(&owner, Undecodable { command_id: 7 }),
+    )
+    .await
+    .expect_err("a message that does not decode");
+    assert_eq!(undecodable.code(), Code::InvalidArgument, "{undecodable:?}");
+
+    let mut commands = CommandServiceClient::new(channel.clone());
+    let too_large = commands
+        .create_ticket(auth(
+            &owner,
+            pb::CreateTicketRequest {
+                subject: "big".into(),
+                body: Some("x".repeat(5 * 1024 * 1024)),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("a message over the size limit");
+    assert_eq!(too_large.code(), Code::ResourceExhausted, "{too_large:?}");
+
+    // Year 0001, as a client with a zeroed date sends it.
+    let ancient = commands
+        .go_online(auth(
+            &owner,
+            pb::GoOnlineRequest {
+                occurred_at: Some(prost_types::Timestamp {
+                    seconds: -62_135_596_800,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("an occurred_at in year 1");
+    assert_eq!(ancient.code(), Code::InvalidArgument, "{ancient:?}");
+    assert!(ancient.message().contains("occurred_at"), "{ancient:?}");
+
+    // The server still answers.
+    let ok = commands
+        .go_online(auth(&owner, pb::GoOnlineRequest::default()))
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    helpdesk.stop().await
+}

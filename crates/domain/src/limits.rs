@@ -19,6 +19,12 @@ pub const CONDITION_MAX_CHARS: usize = 2_000;
 
 // Our choices.
 
+/// The earliest `occurred_at` a command may carry: 1990-01-01T00:00:00Z, in milliseconds
+/// since the Unix epoch. No help desk history is older, and a year like 0001 is a
+/// mistake, not an import; the organization's own setup cannot be the floor, because
+/// it is recorded at the Unix epoch.
+pub const OCCURRED_AT_MIN_MILLIS: i64 = 631_152_000_000;
+
 /// E-mail addresses (the longest address SMTP delivers).
 pub const EMAIL_MAX_CHARS: usize = 254;
 /// Level messages and badge descriptions.

@@ -56,14 +56,14 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
-    validate_append, validate_batch, validate_subject, validate_subject_prefix, Append, Appended,
-    EventLog, LogError, Position, Stored, StoredStream, DEFAULT_DUPLICATE_WINDOW,
+    sled_files, validate_append, validate_batch, validate_subject, validate_subject_prefix, Append,
+    Appended, EventLog, LogError, Position, Stored, StoredStream, DEFAULT_DUPLICATE_WINDOW,
     DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 const TREE: &str = "helpdesk-log";
 /// The file in a sled 0.34 directory that holds its log (and so every write).
-const SLED_DATA_FILE: &str = "db";
+const SLED_DATA_FILE: &str = sled_files::DATA_FILE;
 
 const MSG: u8 = b'm';
 const INDEX: u8 = b'i';
@@ -78,6 +78,11 @@ const MAX_GROUP: usize = 4096;
 const MAX_GROUP_BYTES: usize = 32 * 1024 * 1024;
 /// Appends waiting for the writer; beyond this, `append` waits (backpressure).
 const QUEUE: usize = 16 * 1024;
+/// How long a health check waits for the writer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// After a failed write, how often the writer tries again at most (each try checks for
+/// free space, and reopens sled once there is some).
+const RETRY_EVERY: Duration = Duration::from_millis(500);
 /// Messages read from sled per step of a live tail.
 const TAIL_BATCH: usize = 1024;
 
@@ -111,10 +116,12 @@ impl Default for EmbeddedConfig {
 /// the last read in flight has finished, sled's files are closed and the directory can
 /// be opened again, even while old tails have not been dropped yet.
 pub struct EmbeddedLog {
-    tree: sled::Tree,
-    /// The tree as live tails see it: emptied on drop, so that a tail nobody polls does
-    /// not hold sled's files (and their lock) open.
+    /// The tree as reads and live tails see it: emptied on drop, so that a tail nobody
+    /// polls does not hold sled's files (and their lock) open, and replaced when the
+    /// writer reopens sled after a failed write (see "A full disk" in the module docs).
     tail_tree: TailTree,
+    /// Why the writer takes no appends right now (a failed write), if it does not.
+    failed: Failed,
     config: EmbeddedConfig,
     /// The last durable position; the writer moves it after each flush.
     committed: watch::Receiver<Position>,
@@ -123,6 +130,7 @@ pub struct EmbeddedLog {
 }
 
 type TailTree = Arc<RwLock<Option<sled::Tree>>>;
+type Failed = Arc<std::sync::Mutex<Option<LogError>>>;
 
 /// What the writer is asked to do.
 enum Request {
@@ -134,6 +142,8 @@ enum Request {
         after: Position,
         reply: oneshot::Sender<Result<Vec<Position>, LogError>>,
     },
+    /// After a failed write: whether writing works again (it tries).
+    Probe(oneshot::Sender<Result<(), LogError>>),
 }
 
 struct One {
@@ -146,26 +156,7 @@ impl EmbeddedLog {
     /// is a sled database of its own, so the log's syncs never wait for anyone else's
     /// writes, and a read model can be dropped and rebuilt without touching the log.
     pub fn open(path: &Path, config: EmbeddedConfig) -> Result<Self, LogError> {
-        let cannot = |what: &str, err: &dyn std::fmt::Display| {
-            LogError::Storage(format!(
-                "cannot {what} the sled log at {}: {err}",
-                path.display()
-            ))
-        };
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(config.cache_capacity)
-            .open()
-            .map_err(|err| cannot("open", &err))?;
-        // sled writes everything to this one file; see "Writing" in the module docs. A
-        // read-only handle may fsync on Linux, and fsync is per file, not per handle.
-        let data_file = std::fs::File::open(path.join(SLED_DATA_FILE))
-            .map_err(|err| cannot("find the data file of", &err))?;
-        // A freshly created file is only durable once its directory entry is.
-        std::fs::File::open(path)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|err| cannot("sync the directory of", &err))?;
-        let tree = db.open_tree(TREE).map_err(storage)?;
+        let (db, data_file, tree) = open_sled(path, config.cache_capacity)?;
         let last = match tree.scan_prefix([MSG]).next_back() {
             Some(entry) => {
                 let (key, record) = entry.map_err(storage)?;
@@ -182,10 +173,19 @@ impl EmbeddedLog {
         let last = last.map_or(0, |(position, _)| position);
         let (committed_tx, committed) = watch::channel(last);
         let (queue, requests) = mpsc::channel(QUEUE);
+        let tail_tree: TailTree = Arc::new(RwLock::new(Some(tree.clone())));
+        let failed = Failed::default();
         let writer = Writer {
-            db,
-            data_file,
-            tree: tree.clone(),
+            path: path.to_owned(),
+            cache_capacity: config.cache_capacity,
+            sled: Some(Sled {
+                db,
+                data_file,
+                tree,
+            }),
+            shared: tail_tree.clone(),
+            shared_failed: failed.clone(),
+            last_attempt: None,
             window_ms,
             clock,
             ids,
@@ -196,10 +196,15 @@ impl EmbeddedLog {
         let writer = std::thread::Builder::new()
             .name("helpdesk-log-writer".into())
             .spawn(move || writer.run(requests))
-            .map_err(|err| cannot("start the writer of", &err))?;
+            .map_err(|err| {
+                LogError::Storage(format!(
+                    "cannot start the writer of the sled log at {}: {err}",
+                    path.display()
+                ))
+            })?;
         Ok(EmbeddedLog {
-            tail_tree: Arc::new(RwLock::new(Some(tree.clone()))),
-            tree,
+            tail_tree,
+            failed,
             config,
             committed,
             queue: Some(queue),
@@ -222,7 +227,16 @@ impl EmbeddedLog {
         T: Send + 'static,
         F: FnOnce(sled::Tree) -> Result<T, LogError> + Send + 'static,
     {
-        let tree = self.tree.clone();
+        let tree = self
+            .tail_tree
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                LogError::Unavailable(
+                    "the embedded log is being reopened after a failed write; retry".into(),
+                )
+            })?;
         tokio::task::spawn_blocking(move || work(tree))
             .await
             .map_err(|err| LogError::Storage(format!("log read task failed: {err}")))?
@@ -347,6 +361,24 @@ impl EventLog for EmbeddedLog {
         Ok(self.committed())
     }
 
+    async fn health(&self) -> Result<(), LogError> {
+        let failed = self
+            .failed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some();
+        if !failed {
+            return Ok(());
+        }
+        // The writer tries to write again; a writer stuck in a write answers nothing.
+        match tokio::time::timeout(PROBE_TIMEOUT, self.ask_writer(Request::Probe)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(LogError::Unavailable(format!(
+                "the embedded log's writer did not answer within {PROBE_TIMEOUT:?}"
+            ))),
+        }
+    }
+
     async fn subjects(&self, prefix: &str) -> Result<Vec<String>, LogError> {
         validate_subject_prefix(prefix)?;
         let committed = self.committed();
@@ -379,6 +411,60 @@ impl EventLog for EmbeddedLog {
         };
         Ok(Box::pin(futures::stream::unfold(tail, Tail::step)))
     }
+}
+
+/// Opens the sled database in `path`: its handle, its data file (for syncs) and the log's
+/// tree. First deletes what an interrupted start left behind (see [`crate::sled_files`]).
+/// A full disk is [`LogError::Unavailable`] (it passes once there is space); another
+/// process holding the log says so.
+fn open_sled(
+    path: &Path,
+    cache_capacity: u64,
+) -> Result<(sled::Db, std::fs::File, sled::Tree), LogError> {
+    let cannot = |what: &str, err: &dyn std::fmt::Display| {
+        LogError::Storage(format!(
+            "cannot {what} the sled log at {}: {err}",
+            path.display()
+        ))
+    };
+    let io_error = |what: &str, err: std::io::Error| {
+        if sled_files::is_disk_full(&err) {
+            LogError::Unavailable(sled_files::disk_full_message(path))
+        } else {
+            cannot(what, &err)
+        }
+    };
+    let sled_error = |what: &str, err: sled::Error| {
+        if sled_files::sled_disk_full(&err) {
+            LogError::Unavailable(sled_files::disk_full_message(path))
+        } else if sled_files::sled_in_use(&err) {
+            cannot(what, &format!("{err} (is another helpdesk using it?)"))
+        } else {
+            cannot(what, &err)
+        }
+    };
+    for removed in
+        sled_files::remove_unfinished_snapshots(path).map_err(|err| io_error("clean up", err))?
+    {
+        tracing::warn!(file = %removed.display(), "deleted an unfinished sled snapshot (left by a start that failed)");
+    }
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_capacity)
+        .open()
+        .map_err(|err| sled_error("open", err))?;
+    // sled writes everything to this one file; see "Writing" in the module docs. A
+    // read-only handle may fsync on Linux, and fsync is per file, not per handle.
+    let data_file = std::fs::File::open(path.join(SLED_DATA_FILE))
+        .map_err(|err| io_error("find the data file of", err))?;
+    // A freshly created file is only durable once its directory entry is.
+    std::fs::File::open(path)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|err| io_error("sync the directory of", err))?;
+    let tree = db
+        .open_tree(TREE)
+        .map_err(|err| sled_error("open the tree of", err))?;
+    Ok((db, data_file, tree))
 }
 
 /// The state of one live tail: read what is durable, then wait for the writer.
@@ -447,12 +533,26 @@ impl Tail {
     }
 }
 
-/// The single writer: group commit, see the module documentation.
-struct Writer {
+/// sled's handles, as the writer holds them.
+struct Sled {
     db: sled::Db,
     /// sled's data file, synced after each flush (see "Writing" in the module docs).
     data_file: std::fs::File,
     tree: sled::Tree,
+}
+
+/// The single writer: group commit, see the module documentation.
+struct Writer {
+    path: std::path::PathBuf,
+    cache_capacity: u64,
+    /// None between closing sled after a failed write and opening it again.
+    sled: Option<Sled>,
+    /// The tree readers use: replaced when sled is reopened.
+    shared: TailTree,
+    /// `failed`, for [`EventLog::health`].
+    shared_failed: Failed,
+    /// When the writer last tried to recover from a failed write.
+    last_attempt: Option<std::time::Instant>,
     window_ms: u64,
     clock: Clock,
     /// Message ids inside the window, including those of the group being decided.
@@ -460,10 +560,11 @@ struct Writer {
     /// The last position written and flushed.
     last: Position,
     committed: watch::Sender<Position>,
-    /// Set when a write or flush failed: what is in sled's memory (and in `ids`) may not
-    /// be on disk, so nothing more is accepted until the log is reopened, which reads
-    /// back what is on disk.
-    failed: Option<String>,
+    /// Set when a write or flush failed: sled then refuses every later write (it keeps
+    /// the first error), and what is in its memory (and in `ids`) may not be on disk. So
+    /// nothing more is accepted until sled is reopened, which reads back what is on
+    /// disk; the writer does that by itself once the disk has space (see "A full disk").
+    failed: Option<LogError>,
 }
 
 /// What one append of a group came to, before the group is durable.
@@ -476,6 +577,10 @@ impl Writer {
             let mut batch = None;
             match first {
                 Request::One(one) => group.push(one),
+                Request::Probe(reply) => {
+                    let _ = reply.send(self.recover(true));
+                    continue;
+                }
                 request @ Request::Batch { .. } => batch = Some(request),
             }
             let mut bytes = group.first().map_or(0, |one| one.append.payload.len());
@@ -497,24 +602,133 @@ impl Writer {
                     let _ = one.reply.send(outcome);
                 }
             }
-            if let Some(Request::Batch {
-                appends,
-                after,
-                reply,
-            }) = batch
-            {
-                let _ = reply.send(self.commit_batch(&appends, after));
+            match batch {
+                Some(Request::Batch {
+                    appends,
+                    after,
+                    reply,
+                }) => {
+                    let _ = reply.send(self.commit_batch(&appends, after));
+                }
+                Some(Request::Probe(reply)) => {
+                    let _ = reply.send(self.recover(true));
+                }
+                _ => {}
             }
         }
     }
 
+    /// After a failed write: `Ok` once writing works again. Tries at most every
+    /// [`RETRY_EVERY`] (unless `now`): checks that the disk has space, then reopens sled,
+    /// reading back what is on disk, and (for a health check) writes and syncs a probe.
+    fn recover(&mut self, now: bool) -> Result<(), LogError> {
+        let Some(failed) = &self.failed else {
+            return Ok(());
+        };
+        let failed = clone_error(failed);
+        let recently = self
+            .last_attempt
+            .is_some_and(|at| at.elapsed() < RETRY_EVERY);
+        if recently && !now {
+            return Err(failed);
+        }
+        self.last_attempt = Some(std::time::Instant::now());
+        if let Err(err) = sled_files::check_space(&self.path) {
+            return Err(if sled_files::is_disk_full(&err) {
+                LogError::Unavailable(sled_files::disk_full_message(&self.path))
+            } else {
+                failed
+            });
+        }
+        if let Err(err) = self.reopen() {
+            tracing::warn!("the embedded log cannot be reopened yet: {err}");
+            return Err(err);
+        }
+        if now {
+            // A health check: make sure a write goes through, not only the open.
+            let probe = sled::Batch::default();
+            if let Err(err) = self.persist(probe, self.last) {
+                self.set_failed(clone_error(&err));
+                return Err(err);
+            }
+        }
+        self.set_failed_none();
+        tracing::info!(
+            last = self.last,
+            "the embedded log takes appends again: the disk has space"
+        );
+        Ok(())
+    }
+
+    /// Closes sled and opens it again: reads see nothing of it meanwhile (they answer
+    /// `Unavailable`), and afterwards what is on disk.
+    fn reopen(&mut self) -> Result<(), LogError> {
+        {
+            let mut shared = self
+                .shared
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            shared.take();
+        }
+        self.sled.take();
+        // A read that took the tree before holds sled's lock until it ends: wait a little.
+        let mut tries = 0;
+        let (db, data_file, tree) = loop {
+            match open_sled(&self.path, self.cache_capacity) {
+                Ok(opened) => break opened,
+                Err(err) if tries < 50 && err.to_string().contains("another helpdesk") => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        let last = match tree.scan_prefix([MSG]).next_back() {
+            Some(entry) => {
+                let (key, record) = entry.map_err(storage)?;
+                let position = position_from_key(&key)?;
+                Some((position, decode_header(position, &record)?.at))
+            }
+            None => None,
+        };
+        self.clock.last = self.clock.last.max(last.map_or(0, |(_, at)| at));
+        self.ids = RecentIds::load(&tree, self.window_ms, self.clock.peek())?;
+        let last = last.map_or(0, |(position, _)| position);
+        self.sled = Some(Sled {
+            db,
+            data_file,
+            tree: tree.clone(),
+        });
+        // What is on disk now, made durable: a group whose flush failed may be there
+        // (its appends were answered with an error; retried, they are duplicates).
+        self.persist(sled::Batch::default(), last)?;
+        *self
+            .shared
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(tree);
+        Ok(())
+    }
+
+    fn set_failed(&mut self, err: LogError) {
+        *self
+            .shared_failed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(clone_error(&err));
+        self.failed = Some(err);
+    }
+
+    fn set_failed_none(&mut self) {
+        *self
+            .shared_failed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        self.failed = None;
+    }
+
     /// Decides, writes and flushes one group; returns one outcome per request.
     fn commit(&mut self, group: &[One]) -> Vec<Outcome> {
-        if let Some(reason) = &self.failed {
-            return group
-                .iter()
-                .map(|_| Err(LogError::Storage(reason.clone())))
-                .collect();
+        if let Err(err) = self.recover(false) {
+            return group.iter().map(|_| Err(clone_error(&err))).collect();
         }
         let now = self.clock.now();
         self.ids.forget_before(now.saturating_sub(self.window_ms));
@@ -528,8 +742,8 @@ impl Writer {
         if next == self.last {
             return outcomes; // Only duplicates and conflicts: nothing to write.
         }
-        if let Err(reason) = self.persist(batch, next) {
-            return self.fail(group.len(), reason);
+        if let Err(err) = self.persist(batch, next) {
+            return self.fail(group.len(), err);
         }
         outcomes
     }
@@ -541,9 +755,7 @@ impl Writer {
         appends: &[Append],
         after: Position,
     ) -> Result<Vec<Position>, LogError> {
-        if let Some(reason) = &self.failed {
-            return Err(LogError::Storage(reason.clone()));
-        }
+        self.recover(false)?;
         if self.last != after {
             return Err(LogError::BatchRefused(format!(
                 "the log's last position is {}, not {after}",
@@ -586,33 +798,49 @@ impl Writer {
             match self.decide(append, now, &mut next, &mut staged_last, &mut batch) {
                 Ok(appended) => positions.push(appended.position),
                 Err(err) => {
-                    self.fail(0, format!("reading the sled log failed: {err}"));
-                    return Err(LogError::Storage(self.failed.clone().unwrap_or_default()));
+                    let err = LogError::Storage(format!("reading the sled log failed: {err}"));
+                    self.fail(0, clone_error(&err));
+                    return Err(err);
                 }
             }
         }
         match self.persist(batch, next) {
             Ok(()) => Ok(positions),
-            Err(reason) => {
-                self.fail(0, reason);
-                Err(LogError::Storage(self.failed.clone().unwrap_or_default()))
+            Err(err) => {
+                self.fail(0, clone_error(&err));
+                Err(err)
             }
         }
     }
 
-    /// Writes `batch`, flushes and syncs it, and makes `next` the last position.
-    fn persist(&mut self, batch: sled::Batch, next: Position) -> Result<(), String> {
+    /// Writes `batch`, flushes and syncs it, and makes `next` the last position. A full
+    /// disk is [`LogError::Unavailable`] (it passes), anything else [`LogError::Storage`].
+    fn persist(&mut self, batch: sled::Batch, next: Position) -> Result<(), LogError> {
+        let path = &self.path;
+        let sled = self
+            .sled
+            .as_ref()
+            .ok_or_else(|| LogError::Unavailable("the embedded log is not open".into()))?;
+        let sled_error = |what: &str, err: sled::Error| {
+            if sled_files::sled_disk_full(&err) {
+                LogError::Unavailable(sled_files::disk_full_message(path))
+            } else {
+                LogError::Storage(format!("{what} the sled log failed: {err}"))
+            }
+        };
         // sled applies a batch atomically or not at all, but an error here means the
         // storage is failing: stop rather than guess.
-        self.tree
+        sled.tree
             .apply_batch(batch)
-            .map_err(|err| format!("writing to the sled log failed: {err}"))?;
-        self.db
-            .flush()
-            .map_err(|err| format!("flushing the sled log failed: {err}"))?;
-        self.data_file
-            .sync_data()
-            .map_err(|err| format!("syncing the sled log failed: {err}"))?;
+            .map_err(|err| sled_error("writing to", err))?;
+        sled.db.flush().map_err(|err| sled_error("flushing", err))?;
+        sled.data_file.sync_data().map_err(|err| {
+            if sled_files::is_disk_full(&err) {
+                LogError::Unavailable(sled_files::disk_full_message(path))
+            } else {
+                LogError::Storage(format!("syncing the sled log failed: {err}"))
+            }
+        })?;
         self.last = next;
         self.committed.send_replace(next);
         Ok(())
@@ -620,7 +848,11 @@ impl Writer {
 
     /// The position of `subject`'s last message, 0 when it has none.
     fn last_of(&self, subject: &str) -> Result<Position, LogError> {
-        match self
+        let sled = self
+            .sled
+            .as_ref()
+            .ok_or_else(|| LogError::Unavailable("the embedded log is not open".into()))?;
+        match sled
             .tree
             .get(key(LAST, subject.as_bytes()))
             .map_err(storage)?
@@ -631,13 +863,25 @@ impl Writer {
     }
 
     /// Stops taking appends after a failed write; the outcomes of the `count` appends.
-    fn fail(&mut self, count: usize, reason: String) -> Vec<Outcome> {
-        tracing::error!("{reason}; the embedded log accepts no more appends until reopened");
-        let reason = format!("{reason} (reopen the log)");
-        self.failed = Some(reason.clone());
-        (0..count)
-            .map(|_| Err(LogError::Storage(reason.clone())))
-            .collect()
+    fn fail(&mut self, count: usize, err: LogError) -> Vec<Outcome> {
+        let err = match err {
+            LogError::Unavailable(reason) => {
+                tracing::error!(
+                    "{reason}; the embedded log takes appends again once there is space"
+                );
+                LogError::Unavailable(reason)
+            }
+            other => {
+                tracing::error!(
+                    "{other}; the embedded log accepts no more appends until it is reopened"
+                );
+                LogError::Storage(format!("{other} (reopen the log)"))
+            }
+        };
+        // Tried again at the next append, but not at once.
+        self.last_attempt = Some(std::time::Instant::now());
+        self.set_failed(clone_error(&err));
+        (0..count).map(|_| Err(clone_error(&err))).collect()
     }
 
     fn decide(
@@ -682,6 +926,25 @@ impl Writer {
             position,
             duplicate: false,
         })
+    }
+}
+
+/// A copy of `err` (LogError is not `Clone`: it is the trait's public error).
+fn clone_error(err: &LogError) -> LogError {
+    match err {
+        LogError::Conflict {
+            subject,
+            expected,
+            actual,
+        } => LogError::Conflict {
+            subject: subject.clone(),
+            expected: *expected,
+            actual: *actual,
+        },
+        LogError::BatchRefused(m) => LogError::BatchRefused(m.clone()),
+        LogError::Unavailable(m) => LogError::Unavailable(m.clone()),
+        LogError::Invalid(m) => LogError::Invalid(m.clone()),
+        LogError::Storage(m) => LogError::Storage(m.clone()),
     }
 }
 

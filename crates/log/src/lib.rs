@@ -32,6 +32,7 @@ use futures::Stream;
 pub mod conformance;
 pub mod embedded;
 pub mod nats;
+pub mod sled_files;
 
 pub use embedded::{EmbeddedConfig, EmbeddedLog};
 pub use nats::{JetStreamConfig, JetStreamLog, NatsSecurity};
@@ -183,6 +184,13 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// The position of the last message in the log, 0 when empty.
     async fn last_position(&self) -> Result<Position, LogError>;
+
+    /// Whether the log takes appends now, for readiness checks: an error while the
+    /// embedded log's disk is full (after a write failed), until writing works again.
+    /// It never waits long.
+    async fn health(&self) -> Result<(), LogError> {
+        Ok(())
+    }
 
     /// The subjects that start with `prefix` (for example `department.`), in no order.
     async fn subjects(&self, prefix: &str) -> Result<Vec<String>, LogError>;

@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use helpdesk_domain::{AggregateId, Envelope, Event, Timestamp};
-use helpdesk_log::{EventLog, LogError, Position, Stored};
+use helpdesk_log::{sled_files, EventLog, LogError, Position, Stored};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
@@ -421,6 +421,9 @@ pub enum ProjectionError {
         path: PathBuf,
         reason: String,
     },
+    /// The store's disk is full (the reason says where, and what to do).
+    #[error("cannot open the {model} store: {reason}")]
+    DiskFull { model: &'static str, reason: String },
     #[error("the {model} store in {path} failed: {source}")]
     Store {
         model: &'static str,
@@ -485,6 +488,9 @@ pub struct Projector<M: Model> {
     /// The fingerprint of the message at the checkpoint; `None` before the first fold
     /// (and for a store from before fingerprints were kept, until its next batch).
     print: Option<u64>,
+    /// A write to the store failed (a full disk): sled refuses every later one, and its
+    /// memory may hold what is not on disk, so the store is reopened before the next.
+    write_failed: bool,
 }
 
 impl<M: Model> Projector<M> {
@@ -518,6 +524,12 @@ impl<M: Model> Projector<M> {
                     reason,
                 })
             }
+            Err(OpenError::DiskFull(reason)) => {
+                return Err(ProjectionError::DiskFull {
+                    model: M::NAME,
+                    reason,
+                })
+            }
             Err(OpenError::Broken(err)) => {
                 tracing::error!(
                     model = M::NAME,
@@ -529,10 +541,7 @@ impl<M: Model> Projector<M> {
             }
         };
         let (published, _) = watch::channel(checkpoint);
-        let print = match tree.get(PRINT_KEY) {
-            Ok(Some(bytes)) => decode::<u64>(PRINT_KEY, &bytes).ok(),
-            _ => None,
-        };
+        let print = stored_print(&tree);
         Ok(Projector {
             model: Arc::new(model),
             log,
@@ -547,6 +556,7 @@ impl<M: Model> Projector<M> {
             folded: Arc::default(),
             live_from: Position::MAX,
             print,
+            write_failed: false,
         })
     }
 
@@ -819,6 +829,9 @@ impl<M: Model> Projector<M> {
 
     /// Folds `messages`, then commits records and checkpoint atomically and flushes.
     async fn fold_batch(&mut self, messages: &[Stored]) -> Result<(), Stop> {
+        if self.write_failed {
+            self.reopen_after_failed_write().await?;
+        }
         // Messages after the checkpoint are only worth folding on the log that led to
         // it: a tail that went on across a restore would skip what the restored log
         // holds before them. One read of the log a batch.
@@ -877,15 +890,33 @@ impl<M: Model> Projector<M> {
             return Ok(());
         }
         txn.put_reserved(CHECKPOINT_KEY.to_vec(), &checkpoint);
-        txn.put_reserved(PRINT_KEY.to_vec(), &print);
+        if let Some(print) = print {
+            txn.put_reserved(PRINT_KEY.to_vec(), &print);
+        }
         let (batch, notes) = txn.into_batch();
-        self.tree
-            .apply_batch(batch)
-            .map_err(|err| Stop::Retry(format!("writing the {} store failed: {err}", M::NAME)))?;
-        self.db
-            .flush_async()
-            .await
-            .map_err(|err| Stop::Retry(format!("flushing the {} store failed: {err}", M::NAME)))?;
+        // Off the async runtime: on a full disk sled's flush may take its time, and the
+        // health endpoints and queries must not wait for it.
+        let (tree, db) = (self.tree.clone(), self.db.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            tree.apply_batch(batch).map_err(|err| ("writing", err))?;
+            db.flush().map_err(|err| ("flushing", err))?;
+            Ok::<(), (&str, sled::Error)>(())
+        })
+        .await
+        .unwrap_or_else(|err| Err(("writing", sled::Error::ReportableBug(err.to_string()))));
+        if let Err((what, err)) = written {
+            // Retried with a backoff (see `run`), after reopening the store.
+            self.write_failed = true;
+            return Err(Stop::Retry(if sled_files::sled_disk_full(&err) {
+                format!(
+                    "writing the {} store: {}",
+                    M::NAME,
+                    sled_files::disk_full_message(&self.path)
+                )
+            } else {
+                format!("{what} the {} store failed: {err}", M::NAME)
+            }));
+        }
         self.checkpoint = checkpoint;
         self.print = print;
         self.published.send_replace(checkpoint);
@@ -898,6 +929,94 @@ impl<M: Model> Projector<M> {
             }
         }
         Ok(())
+    }
+}
+
+impl<M: Model> Projector<M> {
+    /// After a failed write: once the disk has space, closes the store and opens it
+    /// again, going on from the checkpoint on disk (what sled held in memory of the
+    /// failed batch is dropped). Queries wait meanwhile; the store is kept while the
+    /// disk is still full, so they go on answering from it.
+    async fn reopen_after_failed_write(&mut self) -> Result<(), Stop> {
+        let path = self.path.clone();
+        let still_full = |err: std::io::Error| {
+            Stop::Retry(if sled_files::is_disk_full(&err) {
+                format!(
+                    "the {} store cannot be written yet: {}",
+                    M::NAME,
+                    sled_files::disk_full_message(&path)
+                )
+            } else {
+                format!("the {} store cannot be written yet: {err}", M::NAME)
+            })
+        };
+        let probe = path.clone();
+        tokio::task::spawn_blocking(move || sled_files::check_space(&probe))
+            .await
+            .unwrap_or_else(|err| Err(std::io::Error::other(err.to_string())))
+            .map_err(still_full)?;
+        let placeholder = sled::Config::new()
+            .temporary(true)
+            .open()
+            .and_then(|db| db.open_tree("model").map(|tree| (db, tree)))
+            .map_err(|err| Stop::Retry(format!("cannot reopen the {} store: {err}", M::NAME)))?;
+        let old_db = std::mem::replace(&mut self.db, placeholder.0);
+        let old_tree = std::mem::replace(&mut self.tree, placeholder.1.clone());
+        let shared = self.shared_tree.clone();
+        let cache_bytes = self.config.cache_bytes;
+        let reopened = tokio::task::spawn_blocking(move || {
+            let mut current = shared.write().unwrap_or_else(|p| p.into_inner());
+            *current = placeholder.1;
+            drop((old_tree, old_db));
+            // A query that took the tree before holds sled's lock until it ends.
+            let mut tries = 0;
+            let opened = loop {
+                match open_store::<M>(&path, cache_bytes) {
+                    Err(OpenError::InUse(_)) if tries < 100 => {
+                        tries += 1;
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    other => break other,
+                }
+            };
+            if let Ok(Some((_, tree, _))) = &opened {
+                *current = tree.clone();
+            }
+            opened
+        })
+        .await
+        .unwrap_or_else(|err| Err(OpenError::Broken(err.to_string())));
+        match reopened {
+            Ok(Some((db, tree, checkpoint))) => {
+                self.print = stored_print(&tree);
+                self.db = db;
+                self.tree = tree;
+                self.write_failed = false;
+                if checkpoint != self.checkpoint {
+                    self.checkpoint = checkpoint;
+                    self.published.send_replace(checkpoint);
+                }
+                tracing::info!(
+                    model = M::NAME,
+                    position = checkpoint.position,
+                    "the store takes writes again"
+                );
+                Ok(())
+            }
+            Ok(None) => {
+                self.write_failed = false;
+                Err(Stop::Rebuild(
+                    "the reopened store has another version".into(),
+                ))
+            }
+            Err(OpenError::Broken(reason)) => {
+                self.write_failed = false;
+                Err(Stop::Rebuild(reason))
+            }
+            Err(OpenError::InUse(reason) | OpenError::DiskFull(reason)) => Err(Stop::Retry(
+                format!("cannot reopen the {} store: {reason}", M::NAME),
+            )),
+        }
     }
 }
 
@@ -943,21 +1062,42 @@ enum OpenError {
     InUse(String),
     /// It cannot be trusted: rebuild it.
     Broken(String),
+    /// The disk is full: nothing to rebuild, try again once there is space.
+    DiskFull(String),
 }
 
 /// Opens an existing store: `Ok(None)` when another layout version wrote it.
 fn open_store<M: Model>(path: &Path, cache_bytes: u64) -> Result<Option<Opened>, OpenError> {
-    let broken = |err: sled::Error| OpenError::Broken(err.to_string());
+    let broken = |err: sled::Error| {
+        if sled_files::sled_disk_full(&err) {
+            OpenError::DiskFull(sled_files::disk_full_message(path))
+        } else {
+            OpenError::Broken(err.to_string())
+        }
+    };
+    // What a start on a full disk left behind would read as corruption (and cost a
+    // rebuild): see helpdesk_log::sled_files.
+    match sled_files::remove_unfinished_snapshots(path) {
+        Ok(removed) => {
+            for file in removed {
+                tracing::warn!(model = M::NAME, file = %file.display(), "deleted an unfinished sled snapshot (left by a start that failed)");
+            }
+        }
+        Err(err) if sled_files::is_disk_full(&err) => {
+            return Err(OpenError::DiskFull(sled_files::disk_full_message(path)))
+        }
+        Err(err) => return Err(OpenError::Broken(err.to_string())),
+    }
     let db = sled::Config::new()
         .path(path)
         .cache_capacity(cache_bytes)
         .open()
-        .map_err(|err| match &err {
-            // sled's words when another process holds the store's lock.
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                OpenError::InUse(io.to_string())
+        .map_err(|err| {
+            if sled_files::sled_in_use(&err) {
+                OpenError::InUse(err.to_string())
+            } else {
+                broken(err)
             }
-            _ => broken(err),
         })?;
     let tree = db.open_tree("model").map_err(broken)?;
     let checkpoint = match tree.get(CHECKPOINT_KEY).map_err(broken)? {
@@ -1011,6 +1151,14 @@ pub fn stored_checkpoint(tree: &sled::Tree) -> Result<Option<Checkpoint>, ModelE
         Ok(Some(bytes)) => decode(CHECKPOINT_KEY, &bytes).map(Some),
         Ok(None) => Ok(None),
         Err(err) => Err(ModelError::from(err)),
+    }
+}
+
+/// The fingerprint of the message at a store's checkpoint, if it keeps one.
+fn stored_print(tree: &sled::Tree) -> Option<u64> {
+    match tree.get(PRINT_KEY) {
+        Ok(Some(bytes)) => decode::<u64>(PRINT_KEY, &bytes).ok(),
+        _ => None,
     }
 }
 

@@ -141,6 +141,27 @@ async fn a_checkpoint_beyond_the_log_is_answered_with_a_rebuild() {
 }
 
 #[tokio::test]
+async fn a_restart_on_the_same_log_folds_nothing_again() {
+    let data = tempfile::tempdir().unwrap();
+    let mut log = TestLog::new();
+    history(&mut log, 0..30).await;
+    let mut p = projector(Counter, &log, data.path(), 7);
+    let records = caught_up(&mut p).await;
+    drop(p);
+
+    let mut again = projector(Counter, &log, data.path(), 7);
+    assert_eq!(caught_up(&mut again).await, records);
+    assert_eq!(
+        again.handle().folded(),
+        0,
+        "the store was folded from this log: nothing to rebuild"
+    );
+    history(&mut log, 30..35).await;
+    caught_up(&mut again).await;
+    assert_eq!(again.handle().folded(), 5, "only what is new is folded");
+}
+
+#[tokio::test]
 async fn a_store_folded_from_another_log_is_rebuilt_even_when_that_log_is_longer() {
     // The log a store was built from, 30 messages, and a backup of it taken at 10.
     let data = tempfile::tempdir().unwrap();

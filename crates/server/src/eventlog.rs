@@ -83,11 +83,10 @@ impl LogArgs {
                     duplicate_window,
                     ..EmbeddedConfig::default()
                 };
+                // The error says why: the disk is full, another helpdesk holds the log
+                // (only then), or what sled reported.
                 let log = EmbeddedLog::open(&dir, config).with_context(|| {
-                    format!(
-                        "cannot open the embedded event log in {} (is another helpdesk using it?)",
-                        dir.display()
-                    )
+                    format!("cannot open the embedded event log in {}", dir.display())
                 })?;
                 Ok((Arc::new(log), format!("embedded at {}", data_dir.display())))
             }

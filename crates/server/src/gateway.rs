@@ -1049,6 +1049,9 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             transport.max_concurrent,
         ))
+        .layer(tower::util::MapResponseLayer::new(
+            crate::grpc::statuses_clients_can_act_on::<tonic::body::Body>,
+        ))
         .add_service(health)
         .add_service(
             crate::grpc::reflection(&names)

@@ -236,6 +236,9 @@ pub async fn serve(
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             transport.max_concurrent,
         ))
+        .layer(tower::util::MapResponseLayer::new(
+            statuses_clients_can_act_on::<tonic::body::Body>,
+        ))
         .add_service(health)
         .add_service(
             reflection(&names)
@@ -257,6 +260,49 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming(listener), shutdown.cancelled())
         .await?;
     Ok(())
+}
+
+/// Gives the statuses tonic's codec answers for a request it cannot read the codes a
+/// client can act on. tonic answers a message that does not decode `INTERNAL` (as gRPC's
+/// own table has it for a broken peer) and one over the size limit `OUT_OF_RANGE`; to a
+/// client of this API the first is its own mistake, `INVALID_ARGUMENT`, and the second a
+/// limit, `RESOURCE_EXHAUSTED` (tonic 0.14: `tonic_prost::codec::from_decode_error`,
+/// `tonic::codec::decode`). Such an answer is "trailers only": the status is in the
+/// response's headers. Nothing of ours answers `OUT_OF_RANGE`, or `INTERNAL` with
+/// prost's words, so only tonic's answers change.
+pub(crate) fn statuses_clients_can_act_on<B>(
+    mut response: tonic::codegen::http::Response<B>,
+) -> tonic::codegen::http::Response<B> {
+    let Some(status) = tonic::Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    let remapped = match status.code() {
+        tonic::Code::Internal
+            if status
+                .message()
+                .starts_with("failed to decode Protobuf message") =>
+        {
+            tonic::Status::invalid_argument(format!(
+                "the request is not a message of this method: {}",
+                status.message()
+            ))
+        }
+        tonic::Code::OutOfRange if status.message().contains("message length too large") => {
+            tonic::Status::resource_exhausted(format!(
+                "the request is larger than the limit of {MAX_MESSAGE_BYTES} bytes: {}",
+                status.message()
+            ))
+        }
+        _ => return response,
+    };
+    let headers = response.headers_mut();
+    headers.remove("grpc-status");
+    headers.remove("grpc-message");
+    headers.remove("grpc-status-details-bin");
+    if remapped.add_header(headers).is_err() {
+        tracing::warn!("cannot rewrite the status {status}");
+    }
+    response
 }
 
 /// Reflection lists the services served (`names`) and knows our API, health, and

@@ -252,6 +252,10 @@ impl Watched {
             log.last_position()
                 .await
                 .map_err(|err| format!("the event log does not answer: {err}"))?;
+            // The embedded log on a full disk: not ready until it can write again.
+            log.health()
+                .await
+                .map_err(|err| format!("the event log takes no appends: {err}"))?;
         }
         for (service, partition, channel) in &self.upstreams {
             upstream_health(channel.clone()).await.map_err(|why| {

@@ -25,6 +25,18 @@ use super::{
     parse_optional_id, required, required_enum,
 };
 use crate::error::ApiError;
+
+/// Refuses an `occurred_at` before [`helpdesk_domain::limits::OCCURRED_AT_MIN_MILLIS`]
+/// (1990-01-01, docs/TICKETS.md, Input limits).
+fn occurred_at_not_too_early(millis: i64) -> Result<i64, ApiError> {
+    if millis < helpdesk_domain::limits::OCCURRED_AT_MIN_MILLIS {
+        return Err(ApiError::invalid_argument(
+            "occurred_at",
+            "is before 1990-01-01T00:00:00Z, the earliest time a command may carry",
+        ));
+    }
+    Ok(millis)
+}
 use crate::pb;
 
 /// A command request, checked and turned into domain terms.
@@ -269,6 +281,8 @@ macro_rules! into_command {
             fn into_command(self, $caller: Option<AgentId>) -> Result<ParsedCommand, ApiError> {
                 let command_id = command_id(&self.command_id)?;
                 let occurred_at = occurred_at_millis(self.occurred_at.as_ref())?
+                    .map(occurred_at_not_too_early)
+                    .transpose()?
                     .map(Timestamp::from_millis);
                 let $r = self;
                 let command: Command = {
@@ -844,6 +858,19 @@ mod tests {
             },
             "command_id",
         );
+        // Year 0001, and a millisecond before 1990 (docs/TICKETS.md, Input limits).
+        for seconds in [-62_135_596_800, 631_151_999] {
+            invalid(
+                pb::GoOnlineRequest {
+                    occurred_at: Some(prost_types::Timestamp {
+                        seconds,
+                        nanos: 999_000_000,
+                    }),
+                    ..Default::default()
+                },
+                "occurred_at",
+            );
+        }
         invalid(
             pb::GoOnlineRequest {
                 occurred_at: Some(prost_types::Timestamp {
