@@ -488,6 +488,35 @@ async fn statuses_a_client_can_act_on() -> anyhow::Result<()> {
     assert_eq!(ancient.code(), Code::InvalidArgument, "{ancient:?}");
     assert!(ancient.message().contains("occurred_at"), "{ancient:?}");
 
+    // In an Execute stream: what arrived before is answered, then the stream ends with
+    // the status, not as if the client had sent everything.
+    let ticket = |body: String| pb::ExecuteRequest {
+        command: Some(pb::execute_request::Command::CreateTicket(
+            pb::CreateTicketRequest {
+                channel: pb::Channel::Email as i32,
+                priority: pb::Priority::Normal as i32,
+                subject: "In a stream".into(),
+                body: Some(body),
+                ..Default::default()
+            },
+        )),
+    };
+    let stream = tokio_stream::iter([ticket("fine".into()), ticket("x".repeat(5 * 1024 * 1024))]);
+    let mut answers = commands.execute(auth(&owner, stream)).await?.into_inner();
+    let first = answers.message().await?;
+    assert!(
+        matches!(
+            first.and_then(|a| a.result),
+            Some(pb::execute_response::Result::Response(_))
+        ),
+        "the command before the oversized one is carried out"
+    );
+    let end = answers
+        .message()
+        .await
+        .expect_err("a stream cut off by an oversized message ends with a status");
+    assert_eq!(end.code(), Code::ResourceExhausted, "{end:?}");
+
     // The server still answers.
     let ok = commands
         .go_online(auth(&owner, pb::GoOnlineRequest::default()))

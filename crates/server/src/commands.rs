@@ -151,7 +151,7 @@ async fn run_stream(
     tx: mpsc::Sender<Result<pb::ExecuteResponse, Status>>,
     shutdown: CancellationToken,
 ) {
-    let (reader, mut arrived) = read_ahead(requests);
+    let (reader, mut arrived, broken) = read_ahead(requests);
     let _stop_reading = reader.drop_guard();
     let mut index = 0u64;
     loop {
@@ -164,6 +164,12 @@ async fn run_stream(
             next = arrived.recv() => next,
         };
         let Some(first) = next else {
+            // Every command that arrived is answered; a stream that broke off on a
+            // message it could not read says so last, instead of ending as if complete.
+            let broken = broken.lock().expect("stream lock").take();
+            if let Some(status) = broken {
+                let _ = tx.send(Err(status)).await;
+            }
             return;
         };
         // What has arrived by now goes as one batch (an import's burst); a client that
@@ -226,10 +232,13 @@ fn read_ahead(
 ) -> (
     CancellationToken,
     mpsc::Receiver<(Instant, pb::ExecuteRequest)>,
+    Arc<std::sync::Mutex<Option<Status>>>,
 ) {
     let (ahead, arrived) = mpsc::channel(EXECUTE_BUFFER);
     let stop = CancellationToken::new();
     let stopped = stop.clone();
+    let broken = Arc::new(std::sync::Mutex::new(None));
+    let broke = broken.clone();
     tokio::spawn(async move {
         loop {
             let next = tokio::select! {
@@ -245,12 +254,17 @@ fn read_ahead(
                 Ok(None) => return,
                 Err(status) => {
                     tracing::debug!("Execute stream ended with {status}");
+                    // A message that does not decode or is too large: the client's to
+                    // fix. A stream cut off by the client's side ends as it is.
+                    if let Some(status) = crate::grpc::codec_status_for_clients(&status) {
+                        *broke.lock().expect("stream lock") = Some(status);
+                    }
                     return;
                 }
             }
         }
     });
-    (stop, arrived)
+    (stop, arrived, broken)
 }
 
 command_service! {

@@ -276,24 +276,8 @@ pub(crate) fn statuses_clients_can_act_on<B>(
     let Some(status) = tonic::Status::from_header_map(response.headers()) else {
         return response;
     };
-    let remapped = match status.code() {
-        tonic::Code::Internal
-            if status
-                .message()
-                .starts_with("failed to decode Protobuf message") =>
-        {
-            tonic::Status::invalid_argument(format!(
-                "the request is not a message of this method: {}",
-                status.message()
-            ))
-        }
-        tonic::Code::OutOfRange if status.message().contains("message length too large") => {
-            tonic::Status::resource_exhausted(format!(
-                "the request is larger than the limit of {MAX_MESSAGE_BYTES} bytes: {}",
-                status.message()
-            ))
-        }
-        _ => return response,
+    let Some(remapped) = codec_status_for_clients(&status) else {
+        return response;
     };
     let headers = response.headers_mut();
     headers.remove("grpc-status");
@@ -303,6 +287,31 @@ pub(crate) fn statuses_clients_can_act_on<B>(
         tracing::warn!("cannot rewrite the status {status}");
     }
     response
+}
+
+/// The status a client can act on for one of tonic's codec errors (see
+/// [`statuses_clients_can_act_on`]), `None` for any other status. Also for a message
+/// inside an `Execute` stream, whose error arrives at the handler.
+pub(crate) fn codec_status_for_clients(status: &tonic::Status) -> Option<tonic::Status> {
+    match status.code() {
+        tonic::Code::Internal
+            if status
+                .message()
+                .starts_with("failed to decode Protobuf message") =>
+        {
+            Some(tonic::Status::invalid_argument(format!(
+                "the request is not a message of this method: {}",
+                status.message()
+            )))
+        }
+        tonic::Code::OutOfRange if status.message().contains("message length too large") => {
+            Some(tonic::Status::resource_exhausted(format!(
+                "the request is larger than the limit of {MAX_MESSAGE_BYTES} bytes: {}",
+                status.message()
+            )))
+        }
+        _ => None,
+    }
 }
 
 /// Reflection lists the services served (`names`) and knows our API, health, and
