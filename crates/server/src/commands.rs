@@ -227,12 +227,15 @@ async fn run_stream(
 /// of the commands carried out, each with the instant it arrived. A command sees what the
 /// log acknowledged before it arrived (`engine::Request::received`), so the commands of
 /// a burst share one look at the log's end instead of each asking for its own.
+/// The status an `Execute` stream broke off with, for its last answer.
+type BrokenOff = Arc<std::sync::Mutex<Option<Status>>>;
+
 fn read_ahead(
     mut requests: Streaming<pb::ExecuteRequest>,
 ) -> (
     CancellationToken,
     mpsc::Receiver<(Instant, pb::ExecuteRequest)>,
-    Arc<std::sync::Mutex<Option<Status>>>,
+    BrokenOff,
 ) {
     let (ahead, arrived) = mpsc::channel(EXECUTE_BUFFER);
     let stop = CancellationToken::new();
