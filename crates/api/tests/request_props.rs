@@ -704,9 +704,11 @@ fn timestamp() -> BoxedStrategy<prost_types::Timestamp> {
         .boxed()
 }
 
-/// Within ±3000 years of 1970, nanos in range.
+/// From 1990 (the earliest time a command may carry) to 3000 years after 1970, nanos in
+/// range.
 fn valid_timestamp() -> BoxedStrategy<prost_types::Timestamp> {
-    (-100_000_000_000i64..100_000_000_000, 0..1_000_000_000i32)
+    let earliest = helpdesk_domain::limits::OCCURRED_AT_MIN_MILLIS / 1000;
+    (earliest..100_000_000_000, 0..1_000_000_000i32)
         .prop_map(|(seconds, nanos)| prost_types::Timestamp { seconds, nanos })
         .boxed()
 }
