@@ -1,9 +1,10 @@
 //! The reports read model (docs/REPORTS.md) on a real embedded log.
 //!
-//! 1. A generated history (the `helpdesk-workload` days run through the real deciders) is folded by
-//!    `Projector<Reports>`, and the same report is computed here by a plain fold over the
-//!    generated events, written from docs/REPORTS.md alone: every column of every bucket
-//!    and group must agree, stored sums exactly and the 24 columns of `Columns::report()`.
+//! 1. A generated history (the `helpdesk-workload` days run through the real deciders) is
+//!    folded by `Projector<Reports>`, and the same report is computed here by a plain fold
+//!    over the generated events, written from docs/REPORTS.md alone: every column of every
+//!    bucket and group must agree, stored sums exactly and the 24 columns of
+//!    `Columns::report()`.
 //! 2. Hand-written histories, every expected number worked out by hand in the comments next
 //!    to it: daylight saving, month and week boundaries, a transfer in the middle of a
 //!    ticket's life, ratings counted where the conversation first finished, tags, means
