@@ -760,7 +760,7 @@ pub mod grpc {
 pub mod workload {
     use anyhow::{bail, Context as _};
     use helpdesk_api::{pb, CommandServiceClient};
-    use helpdesk_bench::{Workload, WorkloadConfig};
+    use helpdesk_workload::{Workload, WorkloadConfig};
     use tonic::transport::Channel;
 
     /// Streams the whole workload through `CommandService/Execute` with `token`; fails on

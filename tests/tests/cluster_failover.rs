@@ -20,9 +20,9 @@ use helpdesk_api::{
     pb, BadgeServiceClient, CommandServiceClient, LevelServiceClient, ReportServiceClient,
     StatsServiceClient, TicketServiceClient,
 };
-use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_tests::compare::Pair;
 use helpdesk_tests::{same, utc_date, with_token, Helpdesk, NatsCluster, HISTORY_START};
+use helpdesk_workload::{Workload, WorkloadConfig};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 

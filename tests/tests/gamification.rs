@@ -12,9 +12,9 @@ use helpdesk_api::pb::execute_request::Command as Cmd;
 use helpdesk_api::{
     pb, AdminServiceClient, BadgeServiceClient, CommandServiceClient, ReportServiceClient,
 };
-use helpdesk_bench::{command_kind, Workload, WorkloadConfig};
 use helpdesk_tests::workload::feed;
 use helpdesk_tests::{with_token, Builder, Helpdesk, NatsServer, HISTORY_START};
+use helpdesk_workload::{command_kind, Workload, WorkloadConfig};
 use tonic::{Code, Request};
 use uuid::Uuid;
 

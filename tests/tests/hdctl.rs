@@ -8,9 +8,9 @@ use std::process::Output;
 
 use helpdesk_api::pb::execute_request::Command as Cmd;
 use helpdesk_api::{pb, TicketServiceClient};
-use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_tests::workload::feed;
 use helpdesk_tests::{free_port, hdctl_bin, utc_date, with_token, Helpdesk, HISTORY_START};
+use helpdesk_workload::{Workload, WorkloadConfig};
 use tonic::Request;
 
 /// Runs `hdctl <args…>` against `server` with `token` (none: no token at all), with no

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Context as _};
 use helpdesk_api::{pb, CommandServiceClient, TicketServiceClient};
-use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_tests::workload::{assert_same_records, feed, model_records};
 use helpdesk_tests::{with_token, Builder, Helpdesk, NatsServer, HISTORY_START};
+use helpdesk_workload::{Workload, WorkloadConfig};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;

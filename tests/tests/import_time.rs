@@ -19,9 +19,9 @@ use helpdesk_api::{
     pb, AdminServiceClient, CommandServiceClient, LevelServiceClient, ReportServiceClient,
     TicketServiceClient,
 };
-use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_tests::compare::Pair;
 use helpdesk_tests::{helpdesk_bin, same, utc_date, with_token, Helpdesk, HISTORY_START};
+use helpdesk_workload::{Workload, WorkloadConfig};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 

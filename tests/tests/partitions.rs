@@ -13,11 +13,11 @@ use helpdesk_api::{
     pb, AdminServiceClient, BadgeServiceClient, LevelServiceClient, ReportServiceClient,
     StatsServiceClient, TicketServiceClient,
 };
-use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_projections::stats::Metric;
 use helpdesk_tests::compare::{assert_same, Pair};
 use helpdesk_tests::workload::feed;
 use helpdesk_tests::{same, utc_date, with_token, Helpdesk, NatsServer, HISTORY_START};
+use helpdesk_workload::{Workload, WorkloadConfig};
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 

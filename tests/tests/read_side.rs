@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use helpdesk_api::{pb, TicketServiceClient};
-use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_tests::workload::{assert_same_records, feed, model_checkpoint, model_records};
 use helpdesk_tests::{helpdesk_bin, with_token, Builder, Helpdesk, NatsServer, HISTORY_START};
+use helpdesk_workload::{Workload, WorkloadConfig};
 use tonic::Request;
 
 fn workload(seed: u64, agents: u32, days: u32) -> WorkloadConfig {

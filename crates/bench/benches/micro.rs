@@ -12,7 +12,6 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use helpdesk_bench::history::History;
-use helpdesk_bench::WorkloadConfig;
 use helpdesk_domain::{AggregateId, Envelope};
 use helpdesk_projections::badges::Badges;
 use helpdesk_projections::levels::Levels;
@@ -22,6 +21,7 @@ use helpdesk_projections::tickets::Tickets;
 use helpdesk_projections::{At, Model, Partition, Txn};
 use helpdesk_rules::condition::{compile, Values, Variable};
 use helpdesk_rules::defaults::LEVELS;
+use helpdesk_workload::WorkloadConfig;
 
 fn conditions(c: &mut Criterion) {
     let mut group = c.benchmark_group("condition");

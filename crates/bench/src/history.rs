@@ -20,7 +20,7 @@ use helpdesk_domain::{
 };
 use uuid::Uuid;
 
-use crate::workload::{Workload, WorkloadConfig, DAY, HOUR};
+use helpdesk_workload::{Workload, WorkloadConfig, DAY, HOUR};
 
 /// One message of the generated log.
 #[derive(Debug, Clone)]

@@ -1,8 +1,9 @@
-//! Workloads and benchmarks for the help desk backend.
+//! Benchmarks for the help desk backend.
 //!
-//! - [`workload`]: a seeded generator of realistic help desk days, as a lazy stream of
-//!   `CommandService/Execute` requests ([`Workload`], configured by [`WorkloadConfig`]).
-//! - [`history`]: the same days run through the domain's deciders in memory, as the
+//! The simulated help desk days come from the `helpdesk-workload` crate
+//! (`helpdesk_workload::Workload`).
+//!
+//! - [`history`]: those days run through the domain's deciders in memory, as the
 //!   log's messages (for replay benchmarks).
 //! - [`measure`]: latency percentiles and peak memory of processes.
 //! - [`procs`]: the `helpdesk` binary as a child process.
@@ -16,8 +17,3 @@ pub mod history;
 pub mod measure;
 pub mod procs;
 pub mod table;
-pub mod workload;
-
-pub use workload::{
-    command_kind, ModelTicket, Workload, WorkloadConfig, WorkloadStats, GENERATED_KINDS,
-};

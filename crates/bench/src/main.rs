@@ -18,9 +18,9 @@ use clap::{Parser, ValueEnum};
 use helpdesk_bench::measure::peak_rss;
 use helpdesk_bench::procs::{helpdesk_bin, Helpdesk};
 use helpdesk_bench::table::{render, Row, Target, Unit};
-use helpdesk_bench::{Workload, WorkloadConfig};
 use helpdesk_log::{EventLog, JetStreamConfig, JetStreamLog};
 use helpdesk_testkit::NatsServer;
+use helpdesk_workload::{Workload, WorkloadConfig};
 
 const LONG_ABOUT: &str = "\
 Benchmarks of the help desk backend. Every figure is printed beside a baseline measured in \
@@ -588,7 +588,7 @@ async fn ingest_and_queries(
         eprintln!("== queries: {qrate}/s for {} s each", sizes.query.as_secs());
         let to = cfg.end();
         let month = queries::Query::MonthReport {
-            from: queries::date(to - 30 * helpdesk_bench::workload::DAY),
+            from: queries::date(to - 30 * helpdesk_workload::DAY),
             to: queries::date(to),
         };
         let mut measured = Vec::new();

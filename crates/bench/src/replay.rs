@@ -8,7 +8,6 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use helpdesk_bench::history::History;
 use helpdesk_bench::measure::{peak_rss, reset_peak_rss};
-use helpdesk_bench::{workload::DAY, WorkloadConfig};
 use helpdesk_log::{EventLog, JetStreamConfig, JetStreamLog};
 use helpdesk_projections::badges::Badges;
 use helpdesk_projections::levels::Levels;
@@ -16,6 +15,7 @@ use helpdesk_projections::reports::Reports;
 use helpdesk_projections::stats::Stats;
 use helpdesk_projections::tickets::Tickets;
 use helpdesk_projections::{Model, Projector, ProjectorConfig};
+use helpdesk_workload::{WorkloadConfig, DAY};
 
 use crate::raw::Raw;
 

@@ -1,9 +1,10 @@
 //! The reports read model (docs/REPORTS.md) on a real embedded log.
 //!
-//! 1. A generated history (the bench workload run through the real deciders) is folded by
-//!    `Projector<Reports>`, and the same report is computed here by a plain fold over the
-//!    generated events, written from docs/REPORTS.md alone: every column of every bucket
-//!    and group must agree, stored sums exactly and the 24 columns of `Columns::report()`.
+//! 1. A generated history (the `helpdesk-workload` days run through the real deciders) is
+//!    folded by `Projector<Reports>`, and the same report is computed here by a plain fold
+//!    over the generated events, written from docs/REPORTS.md alone: every column of every
+//!    bucket and group must agree, stored sums exactly and the 24 columns of
+//!    `Columns::report()`.
 //! 2. Hand-written histories, every expected number worked out by hand in the comments next
 //!    to it: daylight saving, month and week boundaries, a transfer in the middle of a
 //!    ticket's life, ratings counted where the conversation first finished, tags, means
@@ -17,7 +18,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use common::*;
 use helpdesk_api::IntoCommand;
-use helpdesk_bench::{command_kind, Workload, WorkloadConfig};
 use helpdesk_domain::command::{Command, SetUpOrganization};
 use helpdesk_domain::event::{
     AgentRegistered, CallAnswered, CallEnded, CallIncoming, CallMissed, CallRinging, ChatAccepted,
@@ -37,6 +37,7 @@ use helpdesk_projections::reports::{
     bucket_label, Bucket, Columns, Group, GroupBy, Query, Reports, ReportsView, Row,
 };
 use helpdesk_projections::Projector;
+use helpdesk_workload::{command_kind, Workload, WorkloadConfig};
 use jiff::tz::TimeZone;
 use uuid::Uuid;
 

@@ -1,6 +1,6 @@
 //! `helpdesk simulate`: feed a running system with seeded, realistic help desk days.
 //!
-//! The history comes from `helpdesk_bench::Workload` and goes to the server over one
+//! The history comes from `helpdesk_workload::Workload` and goes to the server over one
 //! `CommandService/Execute` stream, as the Owner (who has `system.import`, so every
 //! command names the agent it is done as and the time it happened). The days end at
 //! today's midnight (UTC), so weeks of history take seconds to minutes, not weeks.
@@ -20,7 +20,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use helpdesk_api::IntoCommand as _;
 use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient};
-use helpdesk_bench::{Workload, WorkloadConfig};
+use helpdesk_workload::{Workload, WorkloadConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::MetadataValue;
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use helpdesk_api::pb;
 use helpdesk_api::pb::execute_request::Command as Cmd;
-use helpdesk_bench::{command_kind, Workload, WorkloadConfig, GENERATED_KINDS};
+use helpdesk_workload::{command_kind, Workload, WorkloadConfig, GENERATED_KINDS};
 use prost::Message;
 use uuid::Uuid;
 
@@ -247,7 +247,7 @@ fn weekends_are_quieter() {
     assert!(weekend * 2 < weekday, "{weekend} vs {weekday}");
 }
 
-/// Volumes and generation speed: `cargo test -p helpdesk-bench --release --test workload
+/// Volumes and generation speed: `cargo test -p helpdesk-workload --release --test workload
 /// -- --ignored --nocapture volumes`.
 #[test]
 #[ignore = "prints volumes and timings"]

@@ -11,13 +11,13 @@ use std::collections::HashMap;
 
 use helpdesk_api::pb;
 use helpdesk_api::IntoCommand;
-use helpdesk_bench::{command_kind, Workload, WorkloadConfig};
 use helpdesk_domain::command::{Command, SetUpOrganization};
 use helpdesk_domain::event::{AgentRegistered, Event};
 use helpdesk_domain::{
     decide, effective_time, needs, planned_resume, Actor, AgentId, AggregateId, AggregateKind,
     ConfigState, Context, DomainError, Envelope, Permissions, Principal, Role, State, Timestamp,
 };
+use helpdesk_workload::{command_kind, Workload, WorkloadConfig};
 use uuid::Uuid;
 
 struct World {
@@ -335,7 +335,7 @@ fn timed_rules_are_refused_by_an_organization_set_up_after_the_history() {
     assert!(message.contains("occurred_at"), "{message}");
 }
 
-/// Many seeds and shapes: `cargo test -p helpdesk-bench --release --test domain --
+/// Many seeds and shapes: `cargo test -p helpdesk-workload --release --test domain --
 /// --ignored sweep`.
 #[test]
 #[ignore = "a long sweep"]
