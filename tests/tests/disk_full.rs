@@ -18,9 +18,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use helpdesk_bench::WorkloadConfig;
 use helpdesk_tests::workload::{assert_same_records, feed, model_records};
 use helpdesk_tests::{helpdesk_bin, Helpdesk, HISTORY_START};
+use helpdesk_workload::WorkloadConfig;
 
 /// The read models of `helpdesk dev`, each compared with a clean rebuild.
 const MODELS: [&str; 5] = ["tickets", "stats", "levels", "badges", "reports"];
@@ -345,7 +345,7 @@ async fn a_full_disk_refuses_commands_until_space_is_freed_and_needs_no_restart(
         .await?;
     let mut config = WorkloadConfig::new(3, 3, 4, HISTORY_START);
     config.config_at_wall_clock = false;
-    let mut workload = helpdesk_bench::Workload::new(config).peekable();
+    let mut workload = helpdesk_workload::Workload::new(config).peekable();
     let mut commands = Commands::open(&helpdesk).await?;
     for _ in 0..200 {
         let request = workload.next().context("a workload of 200 commands")?;
@@ -476,7 +476,7 @@ async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()>
         .await?;
     let mut config = WorkloadConfig::new(4, 3, 4, HISTORY_START);
     config.config_at_wall_clock = false;
-    let mut workload = helpdesk_bench::Workload::new(config);
+    let mut workload = helpdesk_workload::Workload::new(config);
     let mut commands = Commands::open(&helpdesk).await?;
     for _ in 0..200 {
         let request = workload.next().context("a workload of 200 commands")?;
