@@ -21,6 +21,7 @@ use anyhow::{bail, Context as _};
 use helpdesk_tests::workload::{assert_same_records, feed, model_records};
 use helpdesk_tests::{helpdesk_bin, Helpdesk, HISTORY_START};
 use helpdesk_workload::WorkloadConfig;
+use tonic::Code;
 
 /// The read models of `helpdesk dev`, each compared with a clean rebuild.
 const MODELS: [&str; 5] = ["tickets", "stats", "levels", "badges", "reports"];
@@ -507,11 +508,16 @@ async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()>
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // A query to a model whose own store failed a write may answer UNAVAILABLE until
+    // there is space again (sled refuses reads too after a failed write; RUNBOOK, Disk
+    // full): it answers or says so, the process lives.
     let counts = TicketServiceClient::new(helpdesk.channel().await?)
         .count_tickets(helpdesk.auth(pb::CountTicketsRequest { read: None }))
         .await;
     assert!(
-        counts.is_ok(),
+        counts
+            .as_ref()
+            .map_or_else(|s| s.code() == Code::Unavailable, |_| true),
         "a query while the models' disk is full: {counts:?}"
     );
     assert_eq!(get(port, "/livez").await.0, 200);
