@@ -21,7 +21,6 @@ use anyhow::{bail, Context as _};
 use helpdesk_tests::workload::{assert_same_records, feed, model_records};
 use helpdesk_tests::{helpdesk_bin, Helpdesk, HISTORY_START};
 use helpdesk_workload::WorkloadConfig;
-use tonic::Code;
 
 /// The read models of `helpdesk dev`, each compared with a clean rebuild.
 const MODELS: [&str; 5] = ["tickets", "stats", "levels", "badges", "reports"];
@@ -324,6 +323,46 @@ impl Commands {
     }
 }
 
+/// The tickets model's counts, by department.
+async fn ticket_counts(
+    helpdesk: &Helpdesk,
+) -> anyhow::Result<Vec<helpdesk_api::pb::DepartmentTicketCounts>> {
+    use helpdesk_api::{pb, TicketServiceClient};
+    let answer = TicketServiceClient::new(helpdesk.channel().await?)
+        .count_tickets(helpdesk.auth(pb::CountTicketsRequest { read: None }))
+        .await?;
+    let mut departments = answer.into_inner().departments;
+    departments.sort_by(|a, b| a.department_id.cmp(&b.department_id));
+    Ok(departments)
+}
+
+/// Waits (up to 40 s) until every projector has folded the log up to `last`.
+async fn projectors_reach(
+    helpdesk: &Helpdesk,
+    port: u16,
+    last: u64,
+    when: &str,
+) -> anyhow::Result<()> {
+    for model in MODELS {
+        let label = format!("model=\"{model}\"");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+        loop {
+            let position = metric(port, "helpdesk_projector_position", &label).await;
+            if position.is_some_and(|p| p >= last) {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "the {model} projector is at {position:?} of {last} 40 s {when}:\n{}",
+                    helpdesk.output()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
+
 /// A server whose disk fills up while it works: commands are refused `UNAVAILABLE`
 /// saying the disk is full (nothing appended), queries answer, `/readyz` says not
 /// ready; once space is freed, the refused command (sent again with its command id) and
@@ -427,24 +466,7 @@ async fn a_full_disk_refuses_commands_until_space_is_freed_and_needs_no_restart(
     let (status, why) = readyz_until(port, 200, Duration::from_secs(30)).await;
     assert_eq!(status, 200, "not ready after space was freed: {why}");
     // Every projector catches up by itself.
-    for model in MODELS {
-        let label = format!("model=\"{model}\"");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-        loop {
-            let position = metric(port, "helpdesk_projector_position", &label).await;
-            if position.is_some_and(|p| p >= last) {
-                break;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                bail!(
-                    "the {model} projector is at {position:?} of {last} 40 s after space was \
-                     freed:\n{}",
-                    helpdesk.output()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    projectors_reach(&helpdesk, port, last, "after space was freed").await?;
     helpdesk.stop().await?;
     models_equal_a_clean_rebuild(&disk.data_dir()).await
 }
@@ -455,7 +477,6 @@ async fn a_full_disk_refuses_commands_until_space_is_freed_and_needs_no_restart(
 /// clean rebuild.
 #[tokio::test]
 async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()> {
-    use helpdesk_api::{pb, TicketServiceClient};
     let data = tempfile::tempdir()?;
     let models = tempfile::Builder::new()
         .prefix("models")
@@ -479,14 +500,17 @@ async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()>
     config.config_at_wall_clock = false;
     let mut workload = helpdesk_workload::Workload::new(config);
     let mut commands = Commands::open(&helpdesk).await?;
+    let mut last = 0;
     for _ in 0..200 {
         let request = workload.next().context("a workload of 200 commands")?;
-        if let Err(err) = commands.send(request).await? {
-            bail!("a command was refused before the disk filled: {err:?}");
+        match commands.send(request).await? {
+            Ok(position) => last = last.max(position),
+            Err(err) => bail!("a command was refused before the disk filled: {err:?}"),
         }
     }
+    projectors_reach(&helpdesk, port, last, "before the disk filled").await?;
+    let before = ticket_counts(&helpdesk).await?;
     disk.fill()?;
-    let mut last = 0;
     for request in workload.by_ref().take(300) {
         match commands.send(request).await? {
             Ok(position) => last = last.max(position),
@@ -508,17 +532,12 @@ async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()>
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // A query to a model whose own store failed a write may answer UNAVAILABLE until
-    // there is space again (sled refuses reads too after a failed write; RUNBOOK, Disk
-    // full): it answers or says so, the process lives.
-    let counts = TicketServiceClient::new(helpdesk.channel().await?)
-        .count_tickets(helpdesk.auth(pb::CountTicketsRequest { read: None }))
-        .await;
+    // Queries answer from the models as they were before the disk filled: the
+    // projectors held their writes back, so sled never failed one.
+    let during = ticket_counts(&helpdesk).await;
     assert!(
-        counts
-            .as_ref()
-            .map_or_else(|s| s.code() == Code::Unavailable, |_| true),
-        "a query while the models' disk is full: {counts:?}"
+        during.as_ref().is_ok_and(|counts| *counts == before),
+        "a query while the models' disk is full: {during:?} (before: {before:?})"
     );
     assert_eq!(get(port, "/livez").await.0, 200);
 
@@ -530,24 +549,7 @@ async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()>
         }
     }
     drop(commands);
-    for model in MODELS {
-        let label = format!("model=\"{model}\"");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-        loop {
-            let position = metric(port, "helpdesk_projector_position", &label).await;
-            if position.is_some_and(|p| p >= last) {
-                break;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                bail!(
-                    "the {model} projector is at {position:?} of {last} 40 s after space was \
-                     freed:\n{}",
-                    helpdesk.output()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    projectors_reach(&helpdesk, port, last, "after space was freed").await?;
     helpdesk.stop().await?;
     models_equal_a_clean_rebuild(data.path()).await
 }

@@ -77,6 +77,20 @@ pub fn check_space(dir: &Path) -> io::Result<()> {
     removed
 }
 
+/// Bytes an unprivileged process may still write on the disk holding `dir` (what
+/// `df` shows as available).
+pub fn free_space(dir: &Path) -> io::Result<u64> {
+    let stats = rustix::fs::statvfs(dir)?;
+    Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
+/// The error a write that was not tried because the disk is (nearly) full stands for:
+/// the same as the one the write would have failed with, so that callers tell it by
+/// [`is_disk_full`] alike.
+pub fn no_space() -> io::Error {
+    io::Error::from_raw_os_error(28)
+}
+
 /// Whether `err` says the disk (or the user's quota) is full: `ENOSPC`, `EDQUOT`.
 pub fn is_disk_full(err: &io::Error) -> bool {
     matches!(

@@ -69,6 +69,20 @@ const STALL_CHECK: Duration = Duration::from_secs(10);
 /// How many messages one batch folds at most.
 pub const DEFAULT_BATCH: usize = 1_000;
 
+/// The free space a projector leaves on its store's disk: a batch is not written with
+/// less (a few of sled's 512 KiB segments, more than one batch of records takes). A
+/// write sled tries and fails makes it refuse every later call on the store, reads
+/// included, until it is reopened; a batch held back leaves the store readable.
+const WRITE_HEADROOM: u64 = 2 * 1024 * 1024;
+
+/// Why a batch is not on disk.
+enum Unwritten {
+    /// The disk has less than [`WRITE_HEADROOM`] free: nothing was tried.
+    NotTried,
+    /// sled failed doing this (writing, flushing): the store must be reopened.
+    Failed(&'static str, sled::Error),
+}
+
 // ------------------------------------------------------------------------------- model
 
 /// A read model: how events change its records.
@@ -896,17 +910,36 @@ impl<M: Model> Projector<M> {
         let (batch, notes) = txn.into_batch();
         // Off the async runtime: on a full disk sled's flush may take its time, and the
         // health endpoints and queries must not wait for it.
-        let (tree, db) = (self.tree.clone(), self.db.clone());
+        let (tree, db, path) = (self.tree.clone(), self.db.clone(), self.path.clone());
         let written = tokio::task::spawn_blocking(move || {
-            tree.apply_batch(batch).map_err(|err| ("writing", err))?;
-            db.flush().map_err(|err| ("flushing", err))?;
-            Ok::<(), (&str, sled::Error)>(())
+            // Nothing is written unless there is room to spare: once a write of sled's
+            // fails it refuses every later call on the store, reads too, and queries
+            // would go unanswered until the store is reopened with space.
+            if sled_files::free_space(&path).is_ok_and(|free| free < WRITE_HEADROOM) {
+                return Err(Unwritten::NotTried);
+            }
+            tree.apply_batch(batch)
+                .map_err(|err| Unwritten::Failed("writing", err))?;
+            db.flush().map_err(|err| Unwritten::Failed("flushing", err))?;
+            Ok(())
         })
         .await
-        .unwrap_or_else(|err| Err(("writing", sled::Error::ReportableBug(err.to_string()))));
-        if let Err((what, err)) = written {
-            // Retried with a backoff (see `run`), after reopening the store.
-            self.write_failed = true;
+        .unwrap_or_else(|err| {
+            Err(Unwritten::Failed(
+                "writing",
+                sled::Error::ReportableBug(err.to_string()),
+            ))
+        });
+        if let Err(unwritten) = written {
+            // Retried with a backoff (see `run`); after a failed write, by reopening
+            // the store first.
+            let (what, err) = match unwritten {
+                Unwritten::NotTried => ("writing", sled::Error::Io(sled_files::no_space())),
+                Unwritten::Failed(what, err) => {
+                    self.write_failed = true;
+                    (what, err)
+                }
+            };
             return Err(Stop::Retry(if sled_files::sled_disk_full(&err) {
                 format!(
                     "writing the {} store: {}",
