@@ -1,5 +1,5 @@
 //! A bulk import through `CommandService/Execute`: the commands that have arrived are
-//! decided in order and appended as one atomic batch (crates/server/src/engine.rs,
+//! decided in order and appended as one atomic batch (crates/server/src/command/engine.rs,
 //! `execute_batch`). Fed the same history, a helpdesk that took it in batches and one
 //! that took it one command at a time (the client waiting for each answer) hold the same
 //! tickets model, on the embedded log and on NATS.

@@ -2,7 +2,7 @@
 //! the real domain deciders in memory, yielding one encoded envelope per accepted
 //! command, with its aggregate's subject.
 //!
-//! This is what the command engine (`crates/server/src/engine.rs`) does, without the log
+//! This is what the command engine (`crates/server/src/command/engine.rs`) does, without the log
 //! and without the network: parse the request as the API does for the Owner's token, end
 //! a planned pause that is over before a command on that agent, check the time, load what
 //! [`needs`] asks for, decide, and fold the events into the target aggregate. It makes a

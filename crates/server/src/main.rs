@@ -5,35 +5,20 @@
 
 use clap::{Parser, Subcommand};
 
-mod admin;
-mod answers;
-mod auth;
-mod badges;
-mod commands;
-mod dev;
-mod engine;
-mod eventlog;
-mod follower;
+// Where a command goes: validated, decided and appended, then the system's own reactions.
+mod command;
+// Where a query is answered from: the read models' services.
+mod query;
+// Who is calling, for both sides: tokens to principals, rate limits.
+mod access;
+// One address in front of a split deployment: routes, fans out, merges.
 mod gateway;
-mod grpc;
-mod levels;
-mod logs;
-mod metrics;
-mod owner_token;
-mod policies;
-mod process;
-mod reads;
-mod recompute;
-mod replay;
-mod reports;
-mod security;
-mod setup;
-mod simulate;
-mod split;
-mod stats;
-mod status;
-mod ticker;
-mod tickets;
+// Running a process: serving gRPC, TLS and limits, health and metrics, logging.
+mod ops;
+// The `helpdesk` subcommands, each putting the pieces above together.
+mod subcommands;
+
+use subcommands::{commands, dev, owner_token, project, replay, simulate};
 
 /// The help desk backend: commands in, statistics, levels, badges and reports out.
 ///
@@ -57,10 +42,10 @@ enum Command {
     Dev(dev::DevArgs),
     /// Run the command side on NATS: CommandService, AdminService, the clock and the
     /// policies (planned pause ends, auto-pause). Several may run side by side.
-    Commands(split::CommandsArgs),
+    Commands(commands::CommandsArgs),
     /// Run read models' projectors and their query services on NATS (one model per
     /// process, or several), optionally as one partition of several (`--partition i/N`).
-    Project(split::ProjectArgs),
+    Project(project::ProjectArgs),
     /// Rebuild a read model from the whole event log (after a rule change or a lost
     /// store), with a progress bar. Stop that model's projector first.
     Replay(replay::ReplayArgs),
@@ -81,7 +66,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let log_json = cli.log_json;
-    logs::init(log_json);
+    ops::logs::init(log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,8 +80,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Dev(args) => dev::run(args).await,
-            Command::Commands(args) => split::commands(args).await,
-            Command::Project(args) => split::project(args).await,
+            Command::Commands(args) => commands::run(args).await,
+            Command::Project(args) => project::run(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::Simulate(args) => simulate::run(args).await,
             Command::Gateway(args) => gateway::run(args).await,

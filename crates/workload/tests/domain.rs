@@ -2,7 +2,7 @@
 //! accepted.
 //!
 //! A small in-memory world stands in for the log and the engine (as
-//! `crates/server/src/engine.rs` runs a command): parse the request as the API does for the
+//! `crates/server/src/command/engine.rs` runs a command): parse the request as the API does for the
 //! Owner's token, end a planned pause that is over before a command on that agent
 //! (`planned_resume`), check the time (`effective_time`), load what `needs` asks for, decide,
 //! and fold the events into the target aggregate.

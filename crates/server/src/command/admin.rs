@@ -16,10 +16,10 @@ use helpdesk_log::EventLog;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::auth::{self, new_token, token_hash};
-use crate::commands::{execute, response};
-use crate::engine::{Engine, Freshness};
-use crate::recompute::{self, Found};
+use crate::access::tokens::{self, new_token, token_hash};
+use crate::command::service::{execute, response};
+use crate::command::engine::{Engine, Freshness};
+use crate::command::recompute::{self, Found};
 
 #[derive(Clone)]
 pub struct AdminApi {
@@ -43,7 +43,7 @@ impl AdminApi {
         &self,
         request: &Request<pb::LevelRecomputeRequest>,
     ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Found), ApiError> {
-        let principal = auth::authenticate(&self.engine, request.metadata()).await?;
+        let principal = tokens::authenticate(&self.engine, request.metadata()).await?;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
                 "a recompute needs the permission gamification.manage",
@@ -73,7 +73,7 @@ impl AdminApi {
         ),
         ApiError,
     > {
-        let principal = auth::authenticate(&self.engine, request.metadata()).await?;
+        let principal = tokens::authenticate(&self.engine, request.metadata()).await?;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
                 "a recompute needs the permission gamification.manage",
@@ -172,7 +172,7 @@ impl AdminService for AdminApi {
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
         let received = Instant::now();
-        let principal = auth::authenticate_as_of(&self.engine, request.metadata(), received)
+        let principal = tokens::authenticate_as_of(&self.engine, request.metadata(), received)
             .await
             .map_err(ApiError::from)?;
         let secret = new_token();
@@ -201,7 +201,7 @@ impl AdminService for AdminApi {
         request: Request<pb::RevokeTokenRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
         let received = Instant::now();
-        let principal = auth::authenticate_as_of(&self.engine, request.metadata(), received)
+        let principal = tokens::authenticate_as_of(&self.engine, request.metadata(), received)
             .await
             .map_err(ApiError::from)?;
         let parsed = request.into_inner().into_command(principal.agent)?;
@@ -214,7 +214,7 @@ impl AdminService for AdminApi {
         request: Request<pb::GetLogClockRequest>,
     ) -> Result<Response<pb::GetLogClockResponse>, Status> {
         let received = Instant::now();
-        auth::authenticate_as_of(&self.engine, request.metadata(), received)
+        tokens::authenticate_as_of(&self.engine, request.metadata(), received)
             .await
             .map_err(ApiError::from)?;
         let time = self
@@ -227,7 +227,7 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::GetLogClockResponse {
             time: time.map(|t| helpdesk_api::convert::timestamp_from_millis(t.millis())),
             position,
-            import_running: self.engine.import_running(crate::ticker::IMPORT_HOLD_OFF),
+            import_running: self.engine.import_running(crate::command::clock::IMPORT_HOLD_OFF),
             import_lag_max_seconds: (helpdesk_domain::limits::IMPORT_LAG_MAX_MILLIS / 1000) as u32,
         }))
     }
@@ -236,7 +236,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::ListTokensRequest>,
     ) -> Result<Response<pb::ListTokensResponse>, Status> {
-        let principal = auth::authenticate(&self.engine, request.metadata())
+        let principal = tokens::authenticate(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         if !principal.has(Permission::AgentsManage) && !principal.has(Permission::RolesManage) {

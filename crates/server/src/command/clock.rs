@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
+use crate::command::engine::Engine;
 
 /// How long after an import's last command the clock (and the policies) hold back.
 pub const IMPORT_HOLD_OFF: Duration = Duration::from_secs(60);

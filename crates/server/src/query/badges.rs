@@ -17,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::auth;
-use crate::engine::Engine;
-use crate::reads::{agent_or_caller, limit, may_see_agent, reached};
+use crate::access::tokens;
+use crate::command::engine::Engine;
+use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
 
 pub struct BadgeApi {
     engine: Arc<Engine>,
@@ -109,7 +109,7 @@ impl BadgeService for BadgeApi {
         &self,
         request: Request<pb::ListBadgesRequest>,
     ) -> Result<Response<pb::ListBadgesResponse>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let position = reached(self.view.handle(), request.get_ref().read.as_ref()).await?;
@@ -135,7 +135,7 @@ impl BadgeService for BadgeApi {
         &self,
         request: Request<pb::GetAgentBadgesRequest>,
     ) -> Result<Response<pb::GetAgentBadgesResponse>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -194,7 +194,7 @@ impl BadgeService for BadgeApi {
         &self,
         request: Request<pb::GetBadgeHistoryRequest>,
     ) -> Result<Response<pb::GetBadgeHistoryResponse>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -228,7 +228,7 @@ impl BadgeService for BadgeApi {
         &self,
         request: Request<pb::WatchAwardsRequest>,
     ) -> Result<Response<AwardStream>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let only: Option<Uuid> = parse_optional_id("agent_id", &request.get_ref().agent_id)?;

@@ -19,8 +19,8 @@ use helpdesk_domain::{
 use rand::RngCore;
 use uuid::Uuid;
 
-use crate::auth::{new_token, token_hash};
-use crate::engine::{Engine, ExecError, Freshness, Request};
+use crate::access::tokens::{new_token, token_hash};
+use crate::command::engine::{Engine, ExecError, Freshness, Request};
 
 /// The namespace of the setup's derived ids (a v4 uuid fixed forever).
 const SETUP: Uuid = Uuid::from_u128(0x6d1f_7c52_8a4e_4c1b_9a07_3f0e_52d4_b7a1);

@@ -14,7 +14,7 @@ use helpdesk_domain::{
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::engine::{Engine, ExecError, Freshness};
+use crate::command::engine::{Engine, ExecError, Freshness};
 
 /// Every token starts with this, so a leaked one is easy to find in a repository scan.
 const TOKEN_PREFIX: &str = "hd_";
@@ -154,7 +154,7 @@ fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Result<&str, AuthErr
 
 fn check_expiry(expires_at: Option<Timestamp>) -> Result<(), AuthError> {
     match expires_at {
-        Some(expires_at) if expires_at <= crate::engine::wall_clock() => {
+        Some(expires_at) if expires_at <= crate::command::engine::wall_clock() => {
             Err(AuthError::Expired(expires_at))
         }
         _ => Ok(()),

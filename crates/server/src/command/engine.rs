@@ -25,7 +25,7 @@ use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::follower::{Follower, LogClock};
+use crate::command::follower::{Follower, LogClock};
 
 /// How often a command is decided after losing races (to other processes; this one
 /// takes turns) before it is `ABORTED`.
@@ -194,11 +194,11 @@ pub struct Engine {
     has_departments: AtomicBool,
     /// Requests per second per principal, for every service of the process (the engine
     /// is what they all share).
-    limiter: crate::security::RateLimiter,
+    limiter: crate::ops::security::RateLimiter,
     /// The last position of the clock's subject, as far as this process knows.
     clock_position: AtomicU64,
     /// Who recent queries came from (queries may be authorized from a recent reading).
-    query_principals: crate::auth::QueryPrincipals,
+    query_principals: crate::access::tokens::QueryPrincipals,
     /// Which cached aggregates are current, once [`Engine::follow`] has started it.
     follower: Arc<Follower>,
     /// Held shared by every other append of this process and exclusively by a batch,
@@ -215,9 +215,9 @@ impl Engine {
             cache_generation: AtomicU64::new(0),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             has_departments: AtomicBool::new(false),
-            limiter: crate::security::RateLimiter::new(0),
+            limiter: crate::ops::security::RateLimiter::new(0),
             clock_position: AtomicU64::new(0),
-            query_principals: crate::auth::QueryPrincipals::default(),
+            query_principals: crate::access::tokens::QueryPrincipals::default(),
             follower: Arc::default(),
             appending: tokio::sync::RwLock::new(()),
         }
@@ -248,7 +248,7 @@ impl Engine {
     }
 
     /// Who recent queries came from.
-    pub fn query_principals(&self) -> &crate::auth::QueryPrincipals {
+    pub fn query_principals(&self) -> &crate::access::tokens::QueryPrincipals {
         &self.query_principals
     }
 
@@ -262,7 +262,7 @@ impl Engine {
 
     /// The same engine with a rate limit of `per_second` requests per principal.
     pub fn with_rate_limit(mut self, per_second: u32) -> Self {
-        self.limiter = crate::security::RateLimiter::new(per_second);
+        self.limiter = crate::ops::security::RateLimiter::new(per_second);
         self
     }
 
@@ -445,7 +445,7 @@ impl Engine {
                     });
                 }
                 Err(LogError::Conflict { .. }) => {
-                    crate::metrics::COMMANDS.conflict();
+                    crate::ops::metrics::COMMANDS.conflict();
                     tracing::debug!(subject = %target.subject(), attempt, "conflict, deciding again on fresh state");
                     target_freshness = Freshness::now();
                 }
@@ -565,7 +565,7 @@ impl Engine {
             for _ in 0..BATCH_ATTEMPTS {
                 match self.try_batch(principal, &requests).await {
                     Ok(Batch::Appended(outcomes)) => return outcomes,
-                    Ok(Batch::Refused) => crate::metrics::COMMANDS.conflict(),
+                    Ok(Batch::Refused) => crate::ops::metrics::COMMANDS.conflict(),
                     Ok(Batch::Unsuitable) => break,
                     Err(err) => {
                         tracing::debug!("a batch of commands failed ({err}); one at a time");

@@ -23,7 +23,7 @@ use helpdesk_projections::levels::{diff, Diff, Levels, LevelsView, Mode, Reached
 use helpdesk_projections::{Model, Projector, ProjectorConfig};
 use uuid::Uuid;
 
-use crate::engine::{Engine, ExecError, Freshness};
+use crate::command::engine::{Engine, ExecError, Freshness};
 
 /// What a recompute found, with the level names to show it.
 pub struct Found {

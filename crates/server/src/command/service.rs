@@ -2,7 +2,7 @@
 //!
 //! A handler does three things: authenticate the caller, turn the request into a domain
 //! command (the api crate names the field at fault), and hand it to the [`Engine`]. Errors
-//! become statuses in one place ([`crate::status`]); nothing here builds a `Status`.
+//! become statuses in one place ([`crate::command::errors`]); nothing here builds a `Status`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::auth;
-use crate::engine::{self, Engine, Outcome};
+use crate::access::tokens;
+use crate::command::engine::{self, Engine, Outcome};
 
 /// How many `Execute` responses may wait for a slow client before commands pause, and
 /// how many requests are read ahead of the commands carried out.
@@ -44,7 +44,7 @@ impl CommandApi {
         metadata: &tonic::metadata::MetadataMap,
         received: Instant,
     ) -> Result<Principal, ApiError> {
-        Ok(auth::authenticate_as_of(&self.engine, metadata, received).await?)
+        Ok(tokens::authenticate_as_of(&self.engine, metadata, received).await?)
     }
 
     /// One unary command: authenticate, parse, execute.
@@ -86,7 +86,7 @@ fn record(name: &'static str, result: &Result<Outcome, ApiError>, started: Insta
         Ok(_) => "OK",
         Err(err) => err.code().as_str(),
     };
-    crate::metrics::COMMANDS.record(name, code, started.elapsed());
+    crate::ops::metrics::COMMANDS.record(name, code, started.elapsed());
 }
 
 pub(crate) fn response(outcome: Outcome) -> pb::CommandResponse {
@@ -259,7 +259,7 @@ fn read_ahead(
                     tracing::debug!("Execute stream ended with {status}");
                     // A message that does not decode or is too large: the client's to
                     // fix. A stream cut off by the client's side ends as it is.
-                    if let Some(status) = crate::grpc::codec_status_for_clients(&status) {
+                    if let Some(status) = crate::ops::grpc::codec_status_for_clients(&status) {
                         *broke.lock().expect("stream lock") = Some(status);
                     }
                     return;

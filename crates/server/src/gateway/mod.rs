@@ -39,11 +39,11 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 use uuid::Uuid;
 
-use crate::grpc::MAX_MESSAGE_BYTES;
-use crate::metrics::OpsArgs;
-use crate::process::{self, Process};
-use crate::reports::{chart, column_index, csv_chunks, csv_stream, sort_rows, too_many, CsvStream};
-use crate::security::{ConcurrencyArgs, TlsArgs};
+use crate::ops::grpc::MAX_MESSAGE_BYTES;
+use crate::ops::metrics::OpsArgs;
+use crate::ops::process::{self, Process};
+use crate::query::reports::{chart, column_index, csv_chunks, csv_stream, sort_rows, too_many, CsvStream};
+use crate::ops::security::{ConcurrencyArgs, TlsArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct GatewayArgs {
@@ -781,7 +781,7 @@ impl ReportGateway {
         metadata: &MetadataMap,
         mut message: pb::ReportRequest,
     ) -> Result<(Vec<pb::ReportRow>, u64), Status> {
-        let sort = crate::reports::sort_column(&message)?;
+        let sort = crate::query::reports::sort_column(&message)?;
         let ascending = message.ascending;
         message.sort_by.clear();
         let answers = every(
@@ -811,7 +811,7 @@ impl ReportGateway {
                 row
             })
             .collect();
-        if rows.len() > crate::reports::MAX_ROWS {
+        if rows.len() > crate::query::reports::MAX_ROWS {
             return Err(too_many(rows.len()).into());
         }
         sort_rows(&mut rows, sort, ascending);
@@ -945,7 +945,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
             bail!("--route {service}=… is given twice");
         }
     }
-    let transport = crate::grpc::Transport::from_args(&args.tls, &args.limits)?;
+    let transport = crate::ops::grpc::Transport::from_args(&args.tls, &args.limits)?;
     let (health_reporter, health) = tonic_health::server::health_reporter();
     let mut names = vec!["grpc.health.v1.Health"];
     let mut router_names = Vec::new();
@@ -1023,7 +1023,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
             upstreams.push((service, partition, channel.clone()));
         }
     }
-    let watched = crate::metrics::Watched {
+    let watched = crate::ops::metrics::Watched {
         upstreams,
         ..Default::default()
     };
@@ -1040,7 +1040,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         router_names.join(", ")
     );
     let shutdown = process.shutdown_token();
-    let mut builder = crate::grpc::server_builder();
+    let mut builder = crate::ops::grpc::server_builder();
     if let Some(tls) = transport.tls {
         builder = builder.tls_config(tls)?;
     }
@@ -1050,16 +1050,16 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
             transport.max_concurrent,
         ))
         .layer(tower::util::MapResponseLayer::new(
-            crate::grpc::statuses_clients_can_act_on::<tonic::body::Body>,
+            crate::ops::grpc::statuses_clients_can_act_on::<tonic::body::Body>,
         ))
         .add_service(health)
         .add_service(
-            crate::grpc::reflection(&names)
+            crate::ops::grpc::reflection(&names)
                 .with_service_name("grpc.reflection.v1.ServerReflection")
                 .build_v1()?,
         )
         .add_service(
-            crate::grpc::reflection(&names)
+            crate::ops::grpc::reflection(&names)
                 .with_service_name("grpc.reflection.v1alpha.ServerReflection")
                 .build_v1alpha()?,
         )
@@ -1070,7 +1070,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         .add_optional_service(levels)
         .add_optional_service(badges)
         .add_optional_service(reports)
-        .serve_with_incoming_shutdown(crate::grpc::incoming(listener), shutdown.cancelled())
+        .serve_with_incoming_shutdown(crate::ops::grpc::incoming(listener), shutdown.cancelled())
         .await?;
     tracing::info!("stopped");
     Ok(())

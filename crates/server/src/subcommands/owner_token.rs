@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::engine::Engine;
-use crate::eventlog::LogArgs;
+use crate::command::engine::Engine;
+use crate::ops::event_log::LogArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct OwnerTokenArgs {
@@ -31,7 +31,7 @@ pub async fn run(args: OwnerTokenArgs) -> anyhow::Result<()> {
     debug_assert!(args.reset, "clap requires --reset");
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let engine = Engine::new(log);
-    let token = crate::setup::reset_owner_token(&engine)
+    let token = crate::command::setup::reset_owner_token(&engine)
         .await
         .with_context(|| format!("cannot reset the Owner's token (event log: {where_})"))?;
     println!("owner token: {token}");

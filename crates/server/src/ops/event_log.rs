@@ -48,7 +48,7 @@ pub struct LogArgs {
     pub duplicate_window_secs: u64,
 
     #[command(flatten)]
-    pub security: crate::security::NatsSecurityArgs,
+    pub security: crate::ops::security::NatsSecurityArgs,
 }
 
 impl LogArgs {

@@ -24,7 +24,7 @@ use helpdesk_workload::{Workload, WorkloadConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::MetadataValue;
 
-use crate::engine::wall_clock;
+use crate::command::engine::wall_clock;
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
@@ -109,8 +109,8 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .parse()
         .context("the token is not printable ASCII")?;
     let mut client = CommandServiceClient::new(channel.clone())
-        .max_decoding_message_size(crate::grpc::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(crate::grpc::MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(crate::ops::grpc::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(crate::ops::grpc::MAX_MESSAGE_BYTES);
     check_log_time(channel, &mut client, &bearer, &config).await?;
     eprintln!(
         "simulating {} agents over {} days (seed {}): {total} commands to {}",

@@ -13,10 +13,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
-use crate::grpc::{self, Services, Transport};
-use crate::setup::{self, OwnerToken};
-use crate::{policies, ticker};
+use crate::command::engine::Engine;
+use crate::ops::grpc::{self, Services, Transport};
+use crate::command::setup::{self, OwnerToken};
+use crate::command::{clock, policies};
 
 /// The background tasks of a process and the token that stops them.
 pub struct Process {
@@ -104,7 +104,7 @@ impl Process {
         let shutdown = self.shutdown.clone();
         let clock = engine.clone();
         self.tasks.spawn(async move {
-            ticker::run(clock, tick, shutdown).await;
+            clock::run(clock, tick, shutdown).await;
             Ok(())
         });
         Ok(())
@@ -114,14 +114,14 @@ impl Process {
     /// projectors started so far are ready once they have folded the log as it is now.
     pub async fn operations(
         &mut self,
-        args: &crate::metrics::OpsArgs,
+        args: &crate::ops::metrics::OpsArgs,
         log: Arc<dyn EventLog>,
     ) -> anyhow::Result<()> {
         if args.metrics_listen.is_none() {
             return Ok(());
         }
         let start = log.last_position().await.unwrap_or(0);
-        let watched = crate::metrics::Watched {
+        let watched = crate::ops::metrics::Watched {
             log: Some(log),
             projectors: self
                 .projectors
@@ -135,7 +135,7 @@ impl Process {
 
     /// Binds the operations endpoints' port now, when `args` asks for them, so that a
     /// start that cannot serve them fails before it changes anything.
-    pub async fn bind_operations(&mut self, args: &crate::metrics::OpsArgs) -> anyhow::Result<()> {
+    pub async fn bind_operations(&mut self, args: &crate::ops::metrics::OpsArgs) -> anyhow::Result<()> {
         if let Some(listen) = args.metrics_listen {
             let listener = TcpListener::bind(listen)
                 .await
@@ -149,8 +149,8 @@ impl Process {
     /// it.
     pub async fn watch(
         &mut self,
-        args: &crate::metrics::OpsArgs,
-        watched: crate::metrics::Watched,
+        args: &crate::ops::metrics::OpsArgs,
+        watched: crate::ops::metrics::Watched,
     ) -> anyhow::Result<()> {
         let Some(listen) = args.metrics_listen else {
             return Ok(());
@@ -164,7 +164,7 @@ impl Process {
         tracing::info!(address = %listener.local_addr()?, "serving /metrics, /livez and /readyz");
         let shutdown = self.shutdown.clone();
         self.tasks.spawn(async move {
-            crate::metrics::serve(listener, watched, shutdown).await;
+            crate::ops::metrics::serve(listener, watched, shutdown).await;
             Ok(())
         });
         Ok(())

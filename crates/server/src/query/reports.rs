@@ -15,10 +15,10 @@ use helpdesk_projections::reports::{
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use crate::answers::Answers;
-use crate::auth;
-use crate::engine::Engine;
-use crate::reads::reached;
+use crate::query::answer_cache::Answers;
+use crate::access::tokens;
+use crate::command::engine::Engine;
+use crate::query::preamble::reached;
 
 /// The longest range a report covers, in days.
 const MAX_DAYS: i32 = 3_660;
@@ -48,7 +48,7 @@ impl ReportApi {
         metadata: &tonic::metadata::MetadataMap,
         permission: Permission,
     ) -> Result<Principal, ApiError> {
-        let principal = auth::authenticate_query(&self.engine, metadata).await?;
+        let principal = tokens::authenticate_query(&self.engine, metadata).await?;
         if !principal.has(permission) {
             return Err(ApiError::permission_denied(format!(
                 "this needs the permission {}",

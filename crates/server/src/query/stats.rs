@@ -9,9 +9,9 @@ use helpdesk_projections::stats::{Metric, StatsView, Window};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::auth;
-use crate::engine::Engine;
-use crate::reads::{agent_or_caller, limit, may_see_agent, reached};
+use crate::access::tokens;
+use crate::command::engine::Engine;
+use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
 
 pub struct StatsApi {
     engine: Arc<Engine>,
@@ -76,7 +76,7 @@ impl StatsService for StatsApi {
         &self,
         request: Request<pb::GetAgentStatsRequest>,
     ) -> Result<Response<pb::GetAgentStatsResponse>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -114,7 +114,7 @@ impl StatsService for StatsApi {
         &self,
         request: Request<pb::BenchmarkRequest>,
     ) -> Result<Response<pb::BenchmarkResponse>, Status> {
-        auth::authenticate_query(&self.engine, request.metadata())
+        tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();

@@ -23,7 +23,7 @@ use helpdesk_projections::policies::PoliciesView;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::engine::{wall_clock, Engine, ExecError, Request};
+use crate::command::engine::{wall_clock, Engine, ExecError, Request};
 
 /// The longest the runner sleeps between looks (a pause planned in a minute is ended
 /// within this of its end).
@@ -52,7 +52,7 @@ async fn look(
 ) -> Result<(), String> {
     // While an import runs, "now" is as far as the log's history has come: a pause
     // planned to end later in the imported day must not end ahead of the import.
-    let now = if engine.import_running(crate::ticker::IMPORT_HOLD_OFF) {
+    let now = if engine.import_running(crate::command::clock::IMPORT_HOLD_OFF) {
         wall_clock().min(view.handle().time())
     } else {
         wall_clock()
@@ -131,7 +131,7 @@ mod tests {
                 EmbeddedLog::open(&dir.path().join("log"), EmbeddedConfig::default()).unwrap(),
             );
             let engine = Arc::new(Engine::new(log.clone()));
-            crate::setup::ensure(&engine, Some("test-owner"))
+            crate::command::setup::ensure(&engine, Some("test-owner"))
                 .await
                 .unwrap();
             Desk {

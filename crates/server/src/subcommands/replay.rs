@@ -15,8 +15,8 @@ use helpdesk_projections::tickets::Tickets;
 use helpdesk_projections::{Model, Partition, Projector, ProjectorConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::eventlog::LogArgs;
-use crate::split::ModelName;
+use crate::ops::event_log::LogArgs;
+use crate::subcommands::project::ModelName;
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {

@@ -11,9 +11,9 @@ use helpdesk_projections::tickets::{Cursor, Filter, Status, Ticket, TicketsView}
 use tonic::{Request, Response, Status as GrpcStatus};
 use uuid::Uuid;
 
-use crate::auth;
-use crate::engine::Engine;
-use crate::reads::{reached, viewer};
+use crate::access::tokens;
+use crate::command::engine::Engine;
+use crate::query::preamble::{reached, viewer};
 
 /// Tickets per page when the request does not say.
 const DEFAULT_PAGE: u32 = 100;
@@ -37,7 +37,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::GetTicketResponse>, GrpcStatus> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -58,7 +58,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::ListTicketsRequest>,
     ) -> Result<Response<pb::ListTicketsResponse>, GrpcStatus> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -113,7 +113,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::CountTicketsRequest>,
     ) -> Result<Response<pb::CountTicketsResponse>, GrpcStatus> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();

@@ -15,10 +15,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::answers::Answers;
-use crate::auth;
-use crate::engine::Engine;
-use crate::reads::{agent_or_caller, limit, may_see_agent, reached};
+use crate::query::answer_cache::Answers;
+use crate::access::tokens;
+use crate::command::engine::Engine;
+use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
 
 pub struct LevelApi {
     engine: Arc<Engine>,
@@ -78,7 +78,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::ListLevelsRequest>,
     ) -> Result<Response<pb::ListLevelsResponse>, Status> {
-        auth::authenticate_query(&self.engine, request.metadata())
+        tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let position = reached(self.view.handle(), request.get_ref().read.as_ref()).await?;
@@ -97,7 +97,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetAgentLevelRequest>,
     ) -> Result<Response<pb::GetAgentLevelResponse>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -129,7 +129,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetLevelProgressRequest>,
     ) -> Result<Response<pb::GetLevelProgressResponse>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -168,7 +168,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetLeaderboardRequest>,
     ) -> Result<Response<pb::GetLeaderboardResponse>, Status> {
-        auth::authenticate_query(&self.engine, request.metadata())
+        tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let request = request.into_inner();
@@ -200,7 +200,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::DryRunConditionRequest>,
     ) -> Result<Response<pb::DryRunConditionResponse>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         if !principal.has(Permission::GamificationManage) {
@@ -251,7 +251,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::WatchLevelUpsRequest>,
     ) -> Result<Response<LevelUpStream>, Status> {
-        let principal = auth::authenticate_query(&self.engine, request.metadata())
+        let principal = tokens::authenticate_query(&self.engine, request.metadata())
             .await
             .map_err(ApiError::from)?;
         let named: Option<Uuid> = parse_optional_id("agent_id", &request.get_ref().agent_id)?;

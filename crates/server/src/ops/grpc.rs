@@ -18,15 +18,15 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::admin::AdminApi;
-use crate::badges::BadgeApi;
-use crate::commands::CommandApi;
-use crate::engine::Engine;
-use crate::levels::LevelApi;
-use crate::reports::ReportApi;
-use crate::security::{ConcurrencyArgs, TlsArgs};
-use crate::stats::StatsApi;
-use crate::tickets::TicketApi;
+use crate::command::admin::AdminApi;
+use crate::query::badges::BadgeApi;
+use crate::command::service::CommandApi;
+use crate::command::engine::Engine;
+use crate::query::levels::LevelApi;
+use crate::query::reports::ReportApi;
+use crate::ops::security::{ConcurrencyArgs, TlsArgs};
+use crate::query::stats::StatsApi;
+use crate::query::tickets::TicketApi;
 
 /// The largest request or response message, in bytes. Ticket bodies are at most 64 KiB;
 /// the rest is headroom for routing rules and bulk answers.

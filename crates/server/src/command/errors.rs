@@ -6,8 +6,8 @@
 
 use helpdesk_api::ApiError;
 
-use crate::auth::AuthError;
-use crate::engine::ExecError;
+use crate::access::tokens::AuthError;
+use crate::command::engine::ExecError;
 
 impl From<ExecError> for ApiError {
     fn from(err: ExecError) -> Self {

@@ -12,12 +12,12 @@ use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
 
-use crate::engine::Engine;
-use crate::eventlog::LogArgs;
-use crate::grpc::{Services, Transport};
-use crate::metrics::OpsArgs;
-use crate::process::{self, Process};
-use crate::security::{LimitArgs, TlsArgs};
+use crate::command::engine::Engine;
+use crate::ops::event_log::LogArgs;
+use crate::ops::grpc::{Services, Transport};
+use crate::ops::metrics::OpsArgs;
+use crate::ops::process::{self, Process};
+use crate::ops::security::{LimitArgs, TlsArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct DevArgs {
@@ -52,7 +52,7 @@ pub struct CommandSideArgs {
     /// printable characters without spaces, a secret nobody can guess (e.g. `hd_` and
     /// the output of `openssl rand -hex 24`). Ignored once the Owner has a token.
     #[arg(long, env = "HELPDESK_OWNER_TOKEN", hide_env_values = true,
-          value_parser = crate::setup::parse_owner_token)]
+          value_parser = crate::command::setup::parse_owner_token)]
     pub owner_token: Option<String>,
 
     /// Seconds of wall time between clock ticks.

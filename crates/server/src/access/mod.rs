@@ -1,0 +1,3 @@
+//! Who is calling: a bearer token to a principal, for commands and queries alike.
+
+pub mod tokens;
