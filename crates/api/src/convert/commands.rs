@@ -633,10 +633,11 @@ into_command! {
 
 /// `IssueToken` for a token whose secret hashes to `hash`: the server makes the secret,
 /// so this request is not an [`IntoCommand`].
+/// The command, and the id of the token it issues (given, or a new one).
 pub fn issue_token(
     request: pb::IssueTokenRequest,
     hash: [u8; 32],
-) -> Result<ParsedCommand, ApiError> {
+) -> Result<(ParsedCommand, TokenId), ApiError> {
     let command_id = command_id(&request.command_id)?;
     let token_id = new_or_given_id::<TokenId>("token_id", &request.token_id)?;
     let subject = match required("subject", request.subject)? {
@@ -648,7 +649,7 @@ pub fn issue_token(
             role: role("integration.role", account.role)?,
         },
     };
-    Ok(ParsedCommand {
+    let parsed = ParsedCommand {
         command_id,
         occurred_at: None,
         command: cmd::IssueToken {
@@ -660,7 +661,8 @@ pub fn issue_token(
                 .map(Timestamp::from_millis),
         }
         .into(),
-    })
+    };
+    Ok((parsed, token_id))
 }
 
 impl IntoCommand for pb::RevokeTokenRequest {

@@ -1,3 +1,211 @@
-//! Who is calling: a bearer token to a principal, for commands and queries alike.
+//! Who is calling, for every service of a process: one layer in front of them reads the
+//! request's bearer token, finds its principal in the log, takes one request from the
+//! principal's rate limit and puts the [`Caller`] in the request. A handler takes it
+//! with [`caller`]; it never sees a request that was not let in.
+//!
+//! Commands and administration are authorized by what the log says when the request
+//! arrives (a revocation counts at once); queries by what it said within the last
+//! [`tokens::QUERY_AUTH_TTL`] (docs/SECURITY.md).
 
 pub mod tokens;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use helpdesk_api::ApiError;
+use helpdesk_domain::{Permission, Principal};
+use tonic::codegen::http;
+
+use crate::command::engine::Engine;
+use crate::ops::security::RateLimiter;
+use tokens::{AuthError, RecentPrincipals};
+
+/// The authenticated caller of a request, and when the request arrived.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// Commands are decided on the log as of this instant.
+    pub arrived: Instant,
+}
+
+/// The caller [`AccessLayer`] put in `request`.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, ApiError> {
+    request.extensions().get::<Caller>().cloned().ok_or_else(|| {
+        // A service served without the layer: a mistake of this program's, not the caller's.
+        ApiError::internal("the request did not pass authentication")
+    })
+}
+
+/// The caller of `request` if they hold `permission`; `PERMISSION_DENIED` naming it
+/// otherwise.
+pub fn permitted<T>(
+    request: &tonic::Request<T>,
+    permission: Permission,
+) -> Result<Principal, ApiError> {
+    let principal = caller(request)?.principal;
+    if !principal.has(permission) {
+        return Err(ApiError::permission_denied(format!(
+            "this needs the permission {}",
+            permission.as_str()
+        )));
+    }
+    Ok(principal)
+}
+
+/// Authentication and rate limits, shared by every service of a process.
+pub struct Access {
+    /// Reads tokens, agents and roles from the log (through its cache of aggregates).
+    engine: Arc<Engine>,
+    limiter: RateLimiter,
+    recent: RecentPrincipals,
+}
+
+/// How fresh a caller's authorization must be.
+#[derive(Debug, Clone, Copy)]
+pub enum Reading {
+    /// As the log is when the request arrived: commands, administration.
+    AsOf(Instant),
+    /// As the log was within the last second: queries.
+    Recent,
+}
+
+impl Access {
+    /// Authenticates on `engine`'s view of the log; `per_second` requests per principal
+    /// (0: no limit).
+    pub fn new(engine: Arc<Engine>, per_second: u32) -> Self {
+        Access {
+            engine,
+            limiter: RateLimiter::new(per_second),
+            recent: RecentPrincipals::default(),
+        }
+    }
+
+    /// The principal behind `headers`, read as fresh as `reading` says, within their rate
+    /// limit (each call takes one request from it).
+    pub async fn principal(
+        &self,
+        headers: &http::HeaderMap,
+        reading: Reading,
+    ) -> Result<Principal, AuthError> {
+        let principal = match reading {
+            Reading::AsOf(arrived) => tokens::principal_as_of(&self.engine, headers, arrived).await?,
+            Reading::Recent => self.recent.principal(&self.engine, headers).await?,
+        };
+        if !self.limiter.allow(principal.actor) {
+            return Err(AuthError::RateLimited);
+        }
+        Ok(principal)
+    }
+
+    /// The layer that authenticates every request of this API before its service.
+    pub fn layer(self: &Arc<Self>) -> AccessLayer {
+        AccessLayer {
+            access: self.clone(),
+        }
+    }
+}
+
+/// How a request to `path` (`/package.Service/Method`) is authorized: `None` for the
+/// services anyone may ask (health, reflection).
+fn reading_for(path: &str, arrived: Instant) -> Option<Reading> {
+    let service = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match service {
+        "helpdesk.v1.CommandService" | "helpdesk.v1.AdminService" => Some(Reading::AsOf(arrived)),
+        service if service.starts_with("helpdesk.") => Some(Reading::Recent),
+        _ => None,
+    }
+}
+
+/// Puts the [`Caller`] in each request of this API (see the module docs), or answers it
+/// with the status of why not.
+#[derive(Clone)]
+pub struct AccessLayer {
+    access: Arc<Access>,
+}
+
+impl<S> tower::Layer<S> for AccessLayer {
+    type Service = AccessService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AccessService {
+            inner,
+            access: self.access.clone(),
+        }
+    }
+}
+
+/// [`AccessLayer`] around a service.
+#[derive(Clone)]
+pub struct AccessService<S> {
+    inner: S,
+    access: Arc<Access>,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for AccessService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        let arrived = Instant::now();
+        // The service polled ready is the one that takes the request; a clone of it
+        // stays for the next one.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let Some(reading) = reading_for(request.uri().path(), arrived) else {
+            return Box::pin(inner.call(request));
+        };
+        let access = self.access.clone();
+        Box::pin(async move {
+            match access.principal(request.headers(), reading).await {
+                Ok(principal) => {
+                    request
+                        .extensions_mut()
+                        .insert(Caller { principal, arrived });
+                    inner.call(request).await
+                }
+                Err(err) => Ok(tonic::Status::from(ApiError::from(err)).into_http()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_and_reflection_need_no_token() {
+        let now = Instant::now();
+        assert!(reading_for("/grpc.health.v1.Health/Check", now).is_none());
+        assert!(reading_for("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", now)
+            .is_none());
+        assert!(matches!(
+            reading_for("/helpdesk.v1.CommandService/CreateTicket", now),
+            Some(Reading::AsOf(_))
+        ));
+        assert!(matches!(
+            reading_for("/helpdesk.v1.AdminService/ListTokens", now),
+            Some(Reading::AsOf(_))
+        ));
+        assert!(matches!(
+            reading_for("/helpdesk.v1.LevelService/GetLeaderboard", now),
+            Some(Reading::Recent)
+        ));
+    }
+}

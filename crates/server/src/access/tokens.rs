@@ -1,4 +1,5 @@
-//! Who is calling: `authorization: Bearer <token>` to a [`Principal`].
+//! Tokens: how they are made and stored, and `authorization: Bearer <token>` to a
+//! [`Principal`] as the log says.
 //!
 //! Tokens are random secrets; the log keeps only their SHA-256, so a copy of the log
 //! grants no access. A token names an agent (who acts with their role's permissions) or
@@ -8,9 +9,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use helpdesk_domain::{
-    self as domain, Actor, AggregateId, Principal, State, Timestamp, TokenSubject,
-};
+use helpdesk_domain::{self as domain, Actor, Principal, Timestamp, TokenSubject};
+use tonic::codegen::http::HeaderMap;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -58,30 +58,6 @@ pub enum AuthError {
     Exec(#[from] ExecError),
 }
 
-/// The principal behind a request's metadata as the log says now, within their rate
-/// limit: for administration.
-pub async fn authenticate(
-    engine: &Engine,
-    metadata: &tonic::metadata::MetadataMap,
-) -> Result<Principal, AuthError> {
-    authenticate_as_of(engine, metadata, Instant::now()).await
-}
-
-/// The principal behind a request's metadata as the log said when the request arrived
-/// (everything acknowledged before `received` counts), within their rate limit: for
-/// commands, whose decision then reads the log as of the same instant.
-pub async fn authenticate_as_of(
-    engine: &Engine,
-    metadata: &tonic::metadata::MetadataMap,
-    received: Instant,
-) -> Result<Principal, AuthError> {
-    let (principal, _) = principal_of(engine, metadata, Freshness::AsOf(received)).await?;
-    if !engine.allow(principal.actor) {
-        return Err(AuthError::RateLimited);
-    }
-    Ok(principal)
-}
-
 /// How long a query may be authorized by what the log said of its token earlier: a
 /// revocation, a deactivation or a role change reaches queries within this, commands at
 /// once (docs/SECURITY.md).
@@ -93,56 +69,61 @@ const QUERY_CACHE_TOKENS: usize = 10_000;
 /// was read. Without it every query reads the configuration and the caller's agent from
 /// the log: two NATS requests a query, which is what limits query rates (docs/PERFORMANCE.md).
 #[derive(Debug, Default)]
-pub struct QueryPrincipals {
+pub struct RecentPrincipals {
     known: Mutex<HashMap<[u8; 32], Remembered>>,
 }
 
 /// A principal, its token's expiry, and when the log was read.
 type Remembered = (Principal, Option<Timestamp>, Instant);
 
-/// The principal behind a query's metadata, within their rate limit: like
-/// [`authenticate`], but from what the log said of the token within [`QUERY_AUTH_TTL`].
-/// An expiry is still checked against the clock on every query.
-pub async fn authenticate_query(
+/// The principal behind `headers` as the log said when the request arrived (everything
+/// acknowledged before `arrived` counts): for commands and administration, whose
+/// decisions then read the log as of the same instant.
+pub async fn principal_as_of(
     engine: &Engine,
-    metadata: &tonic::metadata::MetadataMap,
+    headers: &HeaderMap,
+    arrived: Instant,
 ) -> Result<Principal, AuthError> {
-    let hash = token_hash(bearer_token(metadata)?);
-    let cache = engine.query_principals();
-    let remembered = cache
-        .known
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get(&hash)
-        .filter(|(_, _, read_at)| read_at.elapsed() < QUERY_AUTH_TTL)
-        .cloned();
-    let principal = match remembered {
-        Some((principal, expires_at, _)) => {
+    Ok(principal_of(engine, headers, Freshness::AsOf(arrived)).await?.0)
+}
+
+impl RecentPrincipals {
+    /// The principal behind `headers` from what the log said of the token within
+    /// [`QUERY_AUTH_TTL`]: for queries. An expiry is still checked against the clock
+    /// every time.
+    pub async fn principal(
+        &self,
+        engine: &Engine,
+        headers: &HeaderMap,
+    ) -> Result<Principal, AuthError> {
+        let hash = token_hash(bearer_token(headers)?);
+        let remembered = self
+            .known
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&hash)
+            .filter(|(_, _, read_at)| read_at.elapsed() < QUERY_AUTH_TTL)
+            .cloned();
+        if let Some((principal, expires_at, _)) = remembered {
             check_expiry(expires_at)?;
-            principal
+            return Ok(principal);
         }
-        None => {
-            let (principal, expires_at) = principal_of(engine, metadata, Freshness::now()).await?;
-            let mut known = cache
-                .known
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if known.len() >= QUERY_CACHE_TOKENS {
-                known.clear();
-            }
-            known.insert(hash, (principal.clone(), expires_at, Instant::now()));
-            principal
+        let (principal, expires_at) = principal_of(engine, headers, Freshness::now()).await?;
+        let mut known = self
+            .known
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if known.len() >= QUERY_CACHE_TOKENS {
+            known.clear();
         }
-    };
-    if !engine.allow(principal.actor) {
-        return Err(AuthError::RateLimited);
+        known.insert(hash, (principal.clone(), expires_at, Instant::now()));
+        Ok(principal)
     }
-    Ok(principal)
 }
 
 /// The token of `authorization: Bearer <token>`.
-fn bearer_token(metadata: &tonic::metadata::MetadataMap) -> Result<&str, AuthError> {
-    let value = metadata.get("authorization").ok_or(AuthError::Missing)?;
+fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let value = headers.get("authorization").ok_or(AuthError::Missing)?;
     let value = value.to_str().map_err(|_| AuthError::Malformed)?;
     value
         .strip_prefix("Bearer ")
@@ -161,30 +142,21 @@ fn check_expiry(expires_at: Option<Timestamp>) -> Result<(), AuthError> {
     }
 }
 
-/// The principal behind a request's metadata, as fresh as asked, and when the token
-/// expires.
+/// The principal behind `headers`, as fresh as asked, and when the token expires.
 async fn principal_of(
     engine: &Engine,
-    metadata: &tonic::metadata::MetadataMap,
+    headers: &HeaderMap,
     freshness: Freshness,
 ) -> Result<(Principal, Option<Timestamp>), AuthError> {
-    let token = bearer_token(metadata)?;
-    let config = engine.load(AggregateId::config(), freshness).await?;
-    let State::Config(config) = &config.state else {
-        unreachable!("the config aggregate folds into config state")
-    };
+    let token = bearer_token(headers)?;
+    let config = engine.load_config(freshness).await?;
     let token = config
         .token_by_hash(&token_hash(token))
         .ok_or(AuthError::Unknown)?;
     check_expiry(token.expires_at)?;
     let principal = match &token.subject {
         TokenSubject::Agent(agent_id) => {
-            let agent = engine
-                .load(AggregateId::agent(*agent_id), freshness)
-                .await?;
-            let State::Agent(agent) = &agent.state else {
-                unreachable!("an agent aggregate folds into agent state")
-            };
+            let agent = engine.load_agent(*agent_id, freshness).await?;
             if !agent.exists() {
                 return Err(AuthError::Unknown);
             }
@@ -195,14 +167,14 @@ async fn principal_of(
             Principal {
                 actor: Actor::Agent(*agent_id),
                 agent: Some(*agent_id),
-                permissions: domain::permissions_for(&role, config),
+                permissions: domain::permissions_for(&role, &config),
                 role,
             }
         }
         TokenSubject::Integration { role, .. } => Principal {
             actor: Actor::Integration(token.token_id),
             agent: None,
-            permissions: domain::permissions_for(role, config),
+            permissions: domain::permissions_for(role, &config),
             role: role.clone(),
         },
     };

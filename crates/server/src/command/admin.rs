@@ -16,7 +16,8 @@ use helpdesk_log::EventLog;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::access::tokens::{self, new_token, token_hash};
+use crate::access::{caller, Caller};
+use crate::access::tokens::{new_token, token_hash};
 use crate::command::service::{execute, response};
 use crate::command::engine::{Engine, Freshness};
 use crate::command::recompute::{self, Found};
@@ -43,7 +44,7 @@ impl AdminApi {
         &self,
         request: &Request<pb::LevelRecomputeRequest>,
     ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Found), ApiError> {
-        let principal = tokens::authenticate(&self.engine, request.metadata()).await?;
+        let principal = caller(&request)?.principal;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
                 "a recompute needs the permission gamification.manage",
@@ -73,7 +74,7 @@ impl AdminApi {
         ),
         ApiError,
     > {
-        let principal = tokens::authenticate(&self.engine, request.metadata()).await?;
+        let principal = caller(&request)?.principal;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
                 "a recompute needs the permission gamification.manage",
@@ -171,17 +172,15 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        let received = Instant::now();
-        let principal = tokens::authenticate_as_of(&self.engine, request.metadata(), received)
-            .await
-            .map_err(ApiError::from)?;
+        let Caller {
+            principal,
+            arrived,
+        } = caller(&request)?;
         let secret = new_token();
-        let parsed = helpdesk_api::convert::issue_token(request.into_inner(), token_hash(&secret))?;
-        let helpdesk_domain::Command::IssueToken(issue) = &parsed.command else {
-            unreachable!("issue_token makes an IssueToken command")
-        };
-        let token_id = issue.token_id.to_string();
-        let outcome = execute(&self.engine, &principal, parsed, received).await?;
+        let (parsed, token_id) =
+            helpdesk_api::convert::issue_token(request.into_inner(), token_hash(&secret))?;
+        let token_id = token_id.to_string();
+        let outcome = execute(&self.engine, &principal, parsed, arrived).await?;
         // A duplicate did not store this secret: handing it out would hand out nothing.
         let token = if outcome.duplicate {
             String::new()
@@ -200,12 +199,12 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::RevokeTokenRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
-        let received = Instant::now();
-        let principal = tokens::authenticate_as_of(&self.engine, request.metadata(), received)
-            .await
-            .map_err(ApiError::from)?;
+        let Caller {
+            principal,
+            arrived,
+        } = caller(&request)?;
         let parsed = request.into_inner().into_command(principal.agent)?;
-        let outcome = execute(&self.engine, &principal, parsed, received).await?;
+        let outcome = execute(&self.engine, &principal, parsed, arrived).await?;
         Ok(Response::new(response(outcome)))
     }
 
@@ -213,13 +212,10 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::GetLogClockRequest>,
     ) -> Result<Response<pb::GetLogClockResponse>, Status> {
-        let received = Instant::now();
-        tokens::authenticate_as_of(&self.engine, request.metadata(), received)
-            .await
-            .map_err(ApiError::from)?;
+        let arrived = caller(&request)?.arrived;
         let time = self
             .engine
-            .log_time(received)
+            .log_time(arrived)
             .await
             .map_err(ApiError::from)?
             .filter(|t| *t > helpdesk_domain::Timestamp::EPOCH);
@@ -236,9 +232,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::ListTokensRequest>,
     ) -> Result<Response<pb::ListTokensResponse>, Status> {
-        let principal = tokens::authenticate(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         if !principal.has(Permission::AgentsManage) && !principal.has(Permission::RolesManage) {
             return Err(ApiError::permission_denied(
                 "listing tokens needs the permission agents.manage or roles.manage",
@@ -247,12 +241,9 @@ impl AdminService for AdminApi {
         }
         let config = self
             .engine
-            .load(helpdesk_domain::AggregateId::config(), Freshness::now())
+            .load_config(Freshness::now())
             .await
             .map_err(ApiError::from)?;
-        let helpdesk_domain::State::Config(config) = &config.state else {
-            unreachable!("the config aggregate folds into config state")
-        };
         let mut tokens: Vec<pb::TokenInfo> = config
             .tokens()
             .map(|t| {

@@ -18,8 +18,8 @@ use bytes::Bytes;
 use helpdesk_domain::{
     self as domain,
     event::{answer_id, ClockTicked},
-    Actor, AggregateId, AggregateKind, Command, Context, DomainError, Envelope, Event, Principal,
-    State, Timestamp,
+    Actor, AgentId, AgentState, AggregateId, AggregateKind, Command, ConfigState, Context,
+    DomainError, Envelope, Event, Principal, State, Timestamp,
 };
 use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
 use tokio_util::sync::CancellationToken;
@@ -183,6 +183,40 @@ impl Loaded {
     }
 }
 
+/// The configuration aggregate, loaded: its state, through `Deref`.
+pub struct LoadedConfig(Arc<Loaded>);
+
+impl std::ops::Deref for LoadedConfig {
+    type Target = ConfigState;
+    fn deref(&self) -> &ConfigState {
+        config_state(&self.0.state)
+    }
+}
+
+/// An agent aggregate, loaded: its state, through `Deref`.
+pub struct LoadedAgent(Arc<Loaded>);
+
+impl std::ops::Deref for LoadedAgent {
+    type Target = AgentState;
+    fn deref(&self) -> &AgentState {
+        match &self.0.state {
+            State::Agent(agent) => agent,
+            // As for the configuration (below).
+            _ => unreachable!("an agent aggregate folds into agent state"),
+        }
+    }
+}
+
+/// The state of the configuration aggregate. An aggregate starts as `State::new(kind)`,
+/// the variant of its kind, and `evolve` never changes the variant: nothing else can be
+/// there.
+fn config_state(state: &State) -> &ConfigState {
+    match state {
+        State::Config(config) => config,
+        _ => unreachable!("the config aggregate folds into config state"),
+    }
+}
+
 pub struct Engine {
     log: Arc<dyn EventLog>,
     cache: Mutex<HashMap<AggregateId, Arc<Loaded>>>,
@@ -192,13 +226,8 @@ pub struct Engine {
     stripes: Vec<tokio::sync::Mutex<()>>,
     /// Once the organization has a department it always has one (there is no deletion).
     has_departments: AtomicBool,
-    /// Requests per second per principal, for every service of the process (the engine
-    /// is what they all share).
-    limiter: crate::ops::security::RateLimiter,
     /// The last position of the clock's subject, as far as this process knows.
     clock_position: AtomicU64,
-    /// Who recent queries came from (queries may be authorized from a recent reading).
-    query_principals: crate::access::tokens::QueryPrincipals,
     /// Which cached aggregates are current, once [`Engine::follow`] has started it.
     follower: Arc<Follower>,
     /// Held shared by every other append of this process and exclusively by a batch,
@@ -215,9 +244,7 @@ impl Engine {
             cache_generation: AtomicU64::new(0),
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             has_departments: AtomicBool::new(false),
-            limiter: crate::ops::security::RateLimiter::new(0),
             clock_position: AtomicU64::new(0),
-            query_principals: crate::access::tokens::QueryPrincipals::default(),
             follower: Arc::default(),
             appending: tokio::sync::RwLock::new(()),
         }
@@ -247,28 +274,12 @@ impl Engine {
         cache
     }
 
-    /// Who recent queries came from.
-    pub fn query_principals(&self) -> &crate::access::tokens::QueryPrincipals {
-        &self.query_principals
-    }
-
     /// Returns once the log holds more than the organization's setup: someone (in any
     /// process) has started to work or to import. A new organization's clock waits for
     /// it, so that a history imported into it is not preceded by a tick at today's time;
     /// it is read from the log, so a restart before that changes nothing.
     pub async fn work_started(&self) {
         self.follower.work_started().await
-    }
-
-    /// The same engine with a rate limit of `per_second` requests per principal.
-    pub fn with_rate_limit(mut self, per_second: u32) -> Self {
-        self.limiter = crate::ops::security::RateLimiter::new(per_second);
-        self
-    }
-
-    /// Takes one request from the principal's allowance; false when it is used up.
-    pub fn allow(&self, actor: Actor) -> bool {
-        self.limiter.allow(actor)
     }
 
     /// Whether an import is running: an import's command (one from outside with its own
@@ -491,9 +502,7 @@ impl Engine {
                 None => self.load(AggregateId::config(), needed).await?,
             }
         };
-        let State::Config(config_state) = &config.state else {
-            unreachable!("the config aggregate folds into config state")
-        };
+        let config_state = config_state(&config.state);
         let mut related = HashMap::new();
         for id in domain::needs(&request.command, &loaded.state, config_state) {
             if id == target || related.contains_key(&id) {
@@ -851,6 +860,21 @@ impl Engine {
             position,
             duplicate: true,
         })
+    }
+
+    /// The organization's configuration, as fresh as asked (see [`Engine::load`]).
+    pub async fn load_config(&self, freshness: Freshness) -> Result<LoadedConfig, ExecError> {
+        Ok(LoadedConfig(self.load(AggregateId::config(), freshness).await?))
+    }
+
+    /// An agent, as fresh as asked (see [`Engine::load`]); one never registered is
+    /// `AgentState::default()`.
+    pub async fn load_agent(
+        &self,
+        agent: AgentId,
+        freshness: Freshness,
+    ) -> Result<LoadedAgent, ExecError> {
+        Ok(LoadedAgent(self.load(AggregateId::agent(agent), freshness).await?))
     }
 
     /// The aggregate from the cache, read from the log when it is not cached or not as

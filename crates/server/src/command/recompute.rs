@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use helpdesk_domain::state::Level;
-use helpdesk_domain::{AggregateId, RecomputeMode, State};
+use helpdesk_domain::RecomputeMode;
 use helpdesk_log::{EventLog, Position};
 use helpdesk_projections::badges::{BadgeDef, Badges, BadgesView, Evaluation, Mode as BadgeMode};
 use helpdesk_projections::calendar::Day;
@@ -50,10 +50,7 @@ pub async fn find(
     data_dir: &Path,
     mode: RecomputeMode,
 ) -> Result<Found, RecomputeError> {
-    let config = engine.load(AggregateId::config(), Freshness::now()).await?;
-    let State::Config(config) = &config.state else {
-        unreachable!("the config aggregate folds into config state")
-    };
+    let config = engine.load_config(Freshness::now()).await?;
     let today: Vec<Level> = config.levels.clone();
     let scratch = Scratch::new(data_dir)?;
     let (live, replayed_to) =

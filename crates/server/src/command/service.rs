@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::access::tokens;
+use crate::access::{caller, Caller};
 use crate::command::engine::{self, Engine, Outcome};
 
 /// How many `Execute` responses may wait for a slow client before commands pause, and
@@ -38,28 +38,21 @@ impl CommandApi {
         CommandApi { engine, shutdown }
     }
 
-    /// The caller as the log said when the request arrived.
-    async fn principal(
-        &self,
-        metadata: &tonic::metadata::MetadataMap,
-        received: Instant,
-    ) -> Result<Principal, ApiError> {
-        Ok(tokens::authenticate_as_of(&self.engine, metadata, received).await?)
-    }
-
-    /// One unary command: authenticate, parse, execute.
+    /// One unary command: parse and execute for the caller the access layer let in.
     async fn unary<R: IntoCommand>(
         &self,
         name: &'static str,
         request: Request<R>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
-        let started = Instant::now();
-        let principal = self.principal(request.metadata(), started).await?;
+        let Caller {
+            principal,
+            arrived,
+        } = caller(&request)?;
         let result = match request.into_inner().into_command(principal.agent) {
-            Ok(parsed) => execute(&self.engine, &principal, parsed, started).await,
+            Ok(parsed) => execute(&self.engine, &principal, parsed, arrived).await,
             Err(err) => Err(err),
         };
-        record(name, &result, started);
+        record(name, &result, arrived);
         Ok(Response::new(response(result?)))
     }
 }
@@ -127,7 +120,7 @@ macro_rules! command_service {
                 &self,
                 request: Request<Streaming<pb::ExecuteRequest>>,
             ) -> Result<Response<ExecuteStream>, Status> {
-                let principal = self.principal(request.metadata(), Instant::now()).await?;
+                let principal = caller(&request)?.principal;
                 let requests = request.into_inner();
                 let (tx, rx) = mpsc::channel(EXECUTE_BUFFER);
                 tokio::spawn(run_stream(

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use helpdesk_domain::{
     command::{DefineLevel, IssueToken, RegisterAgent, RevokeToken, SetUpOrganization},
-    AgentId, AggregateId, Command, LevelId, Role, State, Timestamp, TokenId, TokenSubject,
+    AgentId, Command, LevelId, Role, Timestamp, TokenId, TokenSubject,
 };
 use rand::RngCore;
 use uuid::Uuid;
@@ -38,10 +38,7 @@ pub enum OwnerToken {
 
 /// Sets the organization up if it is not yet, and makes sure its Owner has a token.
 pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerToken, ExecError> {
-    let config = engine.load(AggregateId::config(), Freshness::now()).await?;
-    let State::Config(config) = &config.state else {
-        unreachable!("the config aggregate folds into config state")
-    };
+    let config = engine.load_config(Freshness::now()).await?;
     if !config.is_set_up() {
         let mut seed = [0u8; 32];
         rand::rng().fill_bytes(&mut seed);
@@ -72,10 +69,7 @@ pub async fn ensure(engine: &Engine, owner_token: Option<&str>) -> Result<OwnerT
         tracing::info!("organization set up with the default levels");
     }
 
-    let config = engine.load(AggregateId::config(), Freshness::now()).await?;
-    let State::Config(config) = &config.state else {
-        unreachable!("the config aggregate folds into config state")
-    };
+    let config = engine.load_config(Freshness::now()).await?;
     let owner = AgentId::from_uuid(Uuid::new_v5(&SETUP, b"owner"));
     if config.has_agent_token(owner) {
         if owner_token.is_some() {
@@ -149,10 +143,7 @@ pub fn parse_owner_token(token: &str) -> Result<String, String> {
 /// (its event log), not a token. Recorded at the time the log has reached, so that it
 /// moves no time forward (a history may still be imported into a new organization).
 pub async fn reset_owner_token(engine: &Engine) -> Result<String, ExecError> {
-    let config = engine.load(AggregateId::config(), Freshness::now()).await?;
-    let State::Config(config) = &config.state else {
-        unreachable!("the config aggregate folds into config state")
-    };
+    let config = engine.load_config(Freshness::now()).await?;
     if !config.is_set_up() {
         return Err(ExecError::Domain(helpdesk_domain::DomainError::failed(
             "the organization is not set up yet: its first start makes the Owner's token",

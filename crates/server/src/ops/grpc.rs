@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::command::admin::AdminApi;
 use crate::query::badges::BadgeApi;
 use crate::command::service::CommandApi;
+use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::query::levels::LevelApi;
 use crate::query::reports::ReportApi;
@@ -61,14 +62,14 @@ pub(crate) fn server_builder() -> tonic::transport::Server {
 
 /// The services one process serves.
 pub struct Services {
-    /// Authentication for every service, and the command side when `commands` is set.
-    pub engine: Arc<Engine>,
+    /// Who may call, for every service.
+    pub access: Arc<Access>,
     /// The event log (recomputes replay it).
     pub log: Arc<dyn EventLog>,
     /// The process's data directory (recomputes keep scratch stores in it).
     pub data_dir: PathBuf,
-    /// `CommandService` and `AdminService`.
-    pub commands: bool,
+    /// `CommandService` and `AdminService`, over this engine.
+    pub commands: Option<Arc<Engine>>,
     /// `TicketService`.
     pub tickets: Option<TicketsView>,
     /// `StatsService`.
@@ -109,7 +110,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
-    let commands = if services.commands {
+    let commands = if let Some(engine) = &services.commands {
         health_reporter
             .set_serving::<CommandServiceServer<CommandApi>>()
             .await;
@@ -117,11 +118,11 @@ pub async fn serve(
             .set_serving::<AdminServiceServer<AdminApi>>()
             .await;
         Some((
-            CommandServiceServer::new(CommandApi::new(services.engine.clone(), shutdown.clone()))
+            CommandServiceServer::new(CommandApi::new(engine.clone(), shutdown.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             AdminServiceServer::new(AdminApi::new(
-                services.engine.clone(),
+                engine.clone(),
                 services.log.clone(),
                 services.data_dir.clone(),
             ))
@@ -138,7 +139,7 @@ pub async fn serve(
                 .set_serving::<TicketServiceServer<TicketApi>>()
                 .await;
             Some(
-                TicketServiceServer::new(TicketApi::new(services.engine.clone(), view))
+                TicketServiceServer::new(TicketApi::new(view))
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
@@ -151,7 +152,7 @@ pub async fn serve(
                 .set_serving::<StatsServiceServer<StatsApi>>()
                 .await;
             Some(
-                StatsServiceServer::new(StatsApi::new(services.engine.clone(), view))
+                StatsServiceServer::new(StatsApi::new(view))
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
@@ -165,7 +166,6 @@ pub async fn serve(
                 .await;
             Some(
                 LevelServiceServer::new(LevelApi::new(
-                    services.engine.clone(),
                     view,
                     shutdown.clone(),
                 ))
@@ -183,7 +183,6 @@ pub async fn serve(
                 .await;
             Some(
                 BadgeServiceServer::new(BadgeApi::new(
-                    services.engine.clone(),
                     view,
                     shutdown.clone(),
                 ))
@@ -200,7 +199,7 @@ pub async fn serve(
                 .set_serving::<ReportServiceServer<ReportApi>>()
                 .await;
             Some(
-                ReportServiceServer::new(ReportApi::new(services.engine.clone(), view))
+                ReportServiceServer::new(ReportApi::new(view))
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
             )
@@ -239,6 +238,7 @@ pub async fn serve(
         .layer(tower::util::MapResponseLayer::new(
             statuses_clients_can_act_on::<tonic::body::Body>,
         ))
+        .layer(services.access.layer())
         .add_service(health)
         .add_service(
             reflection(&names)

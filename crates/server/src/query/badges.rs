@@ -1,7 +1,6 @@
 //! `helpdesk.v1.BadgeService` over the badges read model.
 
 use std::pin::Pin;
-use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use helpdesk_api::convert::{
@@ -17,21 +16,18 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::access::tokens;
-use crate::command::engine::Engine;
+use crate::access::caller;
 use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
 
 pub struct BadgeApi {
-    engine: Arc<Engine>,
     view: BadgesView,
     /// Ends the award streams when the process stops.
     shutdown: CancellationToken,
 }
 
 impl BadgeApi {
-    pub fn new(engine: Arc<Engine>, view: BadgesView, shutdown: CancellationToken) -> Self {
+    pub fn new(view: BadgesView, shutdown: CancellationToken) -> Self {
         BadgeApi {
-            engine,
             view,
             shutdown,
         }
@@ -109,9 +105,7 @@ impl BadgeService for BadgeApi {
         &self,
         request: Request<pb::ListBadgesRequest>,
     ) -> Result<Response<pb::ListBadgesResponse>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let position = reached(self.view.handle(), request.get_ref().read.as_ref()).await?;
         let zone = self.zone();
         let mut badges = Vec::new();
@@ -135,9 +129,7 @@ impl BadgeService for BadgeApi {
         &self,
         request: Request<pb::GetAgentBadgesRequest>,
     ) -> Result<Response<pb::GetAgentBadgesResponse>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         let limit = limit("limit", request.limit, 100, 10_000)?;
@@ -194,9 +186,7 @@ impl BadgeService for BadgeApi {
         &self,
         request: Request<pb::GetBadgeHistoryRequest>,
     ) -> Result<Response<pb::GetBadgeHistoryResponse>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let request = request.into_inner();
         if request.badge_key.is_empty() {
             return Err(ApiError::missing_field("badge_key").into());
@@ -228,9 +218,7 @@ impl BadgeService for BadgeApi {
         &self,
         request: Request<pb::WatchAwardsRequest>,
     ) -> Result<Response<AwardStream>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let only: Option<Uuid> = parse_optional_id("agent_id", &request.get_ref().agent_id)?;
         if let Some(agent) = only {
             may_see_agent(&principal, agent)?;

@@ -1,7 +1,6 @@
 //! `helpdesk.v1.LevelService` over the levels read model.
 
 use std::pin::Pin;
-use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use helpdesk_api::convert::{parse_optional_id, timestamp_from_millis};
@@ -16,12 +15,10 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::query::answer_cache::Answers;
-use crate::access::tokens;
-use crate::command::engine::Engine;
+use crate::access::caller;
 use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
 
 pub struct LevelApi {
-    engine: Arc<Engine>,
     view: LevelsView,
     /// Ends the level-up streams when the process stops.
     shutdown: CancellationToken,
@@ -30,9 +27,8 @@ pub struct LevelApi {
 }
 
 impl LevelApi {
-    pub fn new(engine: Arc<Engine>, view: LevelsView, shutdown: CancellationToken) -> Self {
+    pub fn new(view: LevelsView, shutdown: CancellationToken) -> Self {
         LevelApi {
-            engine,
             view,
             shutdown,
             leaderboards: Answers::default(),
@@ -78,9 +74,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::ListLevelsRequest>,
     ) -> Result<Response<pb::ListLevelsResponse>, Status> {
-        tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        caller(&request)?;
         let position = reached(self.view.handle(), request.get_ref().read.as_ref()).await?;
         let levels = self
             .view
@@ -97,9 +91,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetAgentLevelRequest>,
     ) -> Result<Response<pb::GetAgentLevelResponse>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         may_see_agent(&principal, agent)?;
@@ -129,9 +121,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetLevelProgressRequest>,
     ) -> Result<Response<pb::GetLevelProgressResponse>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         may_see_agent(&principal, agent)?;
@@ -168,9 +158,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::GetLeaderboardRequest>,
     ) -> Result<Response<pb::GetLeaderboardResponse>, Status> {
-        tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        caller(&request)?;
         let request = request.into_inner();
         let limit = limit("limit", request.limit, 100, 10_000)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
@@ -200,9 +188,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::DryRunConditionRequest>,
     ) -> Result<Response<pb::DryRunConditionResponse>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
                 "a dry run of a level condition needs the permission gamification.manage",
@@ -251,9 +237,7 @@ impl LevelService for LevelApi {
         &self,
         request: Request<pb::WatchLevelUpsRequest>,
     ) -> Result<Response<LevelUpStream>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let named: Option<Uuid> = parse_optional_id("agent_id", &request.get_ref().agent_id)?;
         // Everyone's needs reports.view; an agent without it hears about themself.
         let only: Option<Uuid> = match named {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::Stream;
 use helpdesk_api::convert::{parse_optional_id, timestamp_from_millis};
 use helpdesk_api::{pb, ApiError, ReportService};
-use helpdesk_domain::{Channel, Permission, Principal};
+use helpdesk_domain::{Channel, Permission};
 use helpdesk_projections::calendar::{days_from_civil, local_hour_start, Day};
 use helpdesk_projections::reports::{
     bucket_label, Bucket, Columns, Group, GroupBy, Query, ReportsView, COLUMNS,
@@ -16,8 +16,7 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 
 use crate::query::answer_cache::Answers;
-use crate::access::tokens;
-use crate::command::engine::Engine;
+use crate::access::permitted;
 use crate::query::preamble::reached;
 
 /// The longest range a report covers, in days.
@@ -28,35 +27,19 @@ pub(crate) const MAX_ROWS: usize = 200_000;
 const CSV_ROWS_PER_CHUNK: usize = 500;
 
 pub struct ReportApi {
-    engine: Arc<Engine>,
     view: ReportsView,
     /// Sorted rows by request, kept while the model has not moved.
     reports: Answers<Vec<pb::ReportRow>>,
 }
 
 impl ReportApi {
-    pub fn new(engine: Arc<Engine>, view: ReportsView) -> Self {
+    pub fn new(view: ReportsView) -> Self {
         ReportApi {
-            engine,
             view,
             reports: Answers::default(),
         }
     }
 
-    async fn caller(
-        &self,
-        metadata: &tonic::metadata::MetadataMap,
-        permission: Permission,
-    ) -> Result<Principal, ApiError> {
-        let principal = tokens::authenticate_query(&self.engine, metadata).await?;
-        if !principal.has(permission) {
-            return Err(ApiError::permission_denied(format!(
-                "this needs the permission {}",
-                permission.as_str()
-            )));
-        }
-        Ok(principal)
-    }
 
     /// Waits for the position and runs the query (or finds its answer kept): the rows as
     /// the API sends them, sorted as asked.
@@ -344,8 +327,7 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::ReportRequest>,
     ) -> Result<Response<pb::ReportResponse>, Status> {
-        self.caller(request.metadata(), Permission::ReportsView)
-            .await?;
+        permitted(&request, Permission::ReportsView)?;
         let (rows, position) = self.rows(request.get_ref()).await?;
         Ok(Response::new(pb::ReportResponse {
             columns: COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
@@ -360,8 +342,7 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::ReportRequest>,
     ) -> Result<Response<CsvStream>, Status> {
-        self.caller(request.metadata(), Permission::ReportsExport)
-            .await?;
+        permitted(&request, Permission::ReportsExport)?;
         let (rows, _) = self.rows(request.get_ref()).await?;
         Ok(Response::new(csv_stream(csv_chunks(&rows))))
     }
@@ -370,8 +351,7 @@ impl ReportService for ReportApi {
         &self,
         request: Request<pb::ChartRequest>,
     ) -> Result<Response<pb::ChartResponse>, Status> {
-        self.caller(request.metadata(), Permission::ReportsView)
-            .await?;
+        permitted(&request, Permission::ReportsView)?;
         let chart_request = request.into_inner();
         let mut report = chart_request
             .report

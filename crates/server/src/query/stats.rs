@@ -1,6 +1,5 @@
 //! `helpdesk.v1.StatsService` over the statistics read model.
 
-use std::sync::Arc;
 
 use helpdesk_api::convert::parse_optional_id;
 use helpdesk_api::{pb, ApiError, StatsService};
@@ -9,18 +8,16 @@ use helpdesk_projections::stats::{Metric, StatsView, Window};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::access::tokens;
-use crate::command::engine::Engine;
+use crate::access::caller;
 use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
 
 pub struct StatsApi {
-    engine: Arc<Engine>,
     view: StatsView,
 }
 
 impl StatsApi {
-    pub fn new(engine: Arc<Engine>, view: StatsView) -> Self {
-        StatsApi { engine, view }
+    pub fn new(view: StatsView) -> Self {
+        StatsApi { view }
     }
 
     /// The window a request asks for, as days (and the days for the response).
@@ -76,9 +73,7 @@ impl StatsService for StatsApi {
         &self,
         request: Request<pb::GetAgentStatsRequest>,
     ) -> Result<Response<pb::GetAgentStatsResponse>, Status> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         may_see_agent(&principal, agent)?;
@@ -114,9 +109,7 @@ impl StatsService for StatsApi {
         &self,
         request: Request<pb::BenchmarkRequest>,
     ) -> Result<Response<pb::BenchmarkResponse>, Status> {
-        tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        caller(&request)?;
         let request = request.into_inner();
         let metric = Metric::parse(&request.statistic).ok_or_else(|| {
             ApiError::invalid_argument(

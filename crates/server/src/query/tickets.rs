@@ -1,6 +1,5 @@
 //! `helpdesk.v1.TicketService` over the tickets read model.
 
-use std::sync::Arc;
 
 use helpdesk_api::convert::{
     channel_pb, parse_id, parse_optional_id, priority_pb, timestamp_from_millis,
@@ -11,8 +10,7 @@ use helpdesk_projections::tickets::{Cursor, Filter, Status, Ticket, TicketsView}
 use tonic::{Request, Response, Status as GrpcStatus};
 use uuid::Uuid;
 
-use crate::access::tokens;
-use crate::command::engine::Engine;
+use crate::access::caller;
 use crate::query::preamble::{reached, viewer};
 
 /// Tickets per page when the request does not say.
@@ -20,14 +18,12 @@ const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1_000;
 
 pub struct TicketApi {
-    /// For authentication.
-    engine: Arc<Engine>,
     view: TicketsView,
 }
 
 impl TicketApi {
-    pub fn new(engine: Arc<Engine>, view: TicketsView) -> Self {
-        TicketApi { engine, view }
+    pub fn new(view: TicketsView) -> Self {
+        TicketApi { view }
     }
 }
 
@@ -37,9 +33,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::GetTicketResponse>, GrpcStatus> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let id: Uuid = parse_id("ticket_id", &request.ticket_id)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
@@ -58,9 +52,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::ListTicketsRequest>,
     ) -> Result<Response<pb::ListTicketsResponse>, GrpcStatus> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let department: Option<Uuid> = parse_optional_id("department_id", &request.department_id)?;
         if request.no_department && department.is_some() {
@@ -113,9 +105,7 @@ impl TicketService for TicketApi {
         &self,
         request: Request<pb::CountTicketsRequest>,
     ) -> Result<Response<pb::CountTicketsResponse>, GrpcStatus> {
-        let principal = tokens::authenticate_query(&self.engine, request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
         let departments = self

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::ops::event_log::LogArgs;
 use crate::ops::grpc::{Services, Transport};
@@ -49,7 +50,8 @@ pub async fn run(args: CommandsArgs) -> anyhow::Result<()> {
     process.bind_operations(&args.ops).await?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
-    let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
+    let engine = Arc::new(Engine::new(log.clone()));
+    let access = Arc::new(Access::new(engine.clone(), args.limits.rate_limit));
     let log_for_services = log.clone();
     process
         .command_side(
@@ -73,10 +75,10 @@ pub async fn run(args: CommandsArgs) -> anyhow::Result<()> {
     process
         .serve(
             Services {
-                engine,
+                access,
                 log: log_for_services.clone(),
                 data_dir: args.data_dir.clone(),
-                commands: true,
+                commands: Some(engine),
                 tickets: None,
                 stats: None,
                 levels: None,

@@ -12,6 +12,7 @@ use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
 
+use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::ops::event_log::LogArgs;
 use crate::ops::grpc::{Services, Transport};
@@ -69,7 +70,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     process.bind_operations(&args.ops).await?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
-    let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
+    let engine = Arc::new(Engine::new(log.clone()));
+    let access = Arc::new(Access::new(engine.clone(), args.limits.rate_limit));
     let log_for_services = log.clone();
     process
         .command_side(
@@ -108,10 +110,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     process
         .serve(
             Services {
-                engine,
+                access,
                 log: log_for_services.clone(),
                 data_dir: args.data_dir.clone(),
-                commands: true,
+                commands: Some(engine),
                 tickets: Some(TicketsView::new(tickets)),
                 stats: Some(StatsView::new(stats)),
                 levels: Some(LevelsView::new(levels)),

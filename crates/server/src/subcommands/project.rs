@@ -12,6 +12,7 @@ use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
 
+use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::ops::event_log::LogArgs;
 use crate::ops::grpc::{Services, Transport};
@@ -73,13 +74,14 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
     // Queries authenticate against the tokens in the log; this engine only reads.
-    let engine = Arc::new(Engine::new(log.clone()).with_rate_limit(args.limits.rate_limit));
+    let engine = Arc::new(Engine::new(log.clone()));
+    let access = Arc::new(Access::new(engine.clone(), args.limits.rate_limit));
     let mut process = Process::new();
     let mut services = Services {
-        engine,
+        access,
         log: log.clone(),
         data_dir: args.data_dir.clone(),
-        commands: false,
+        commands: None,
         tickets: None,
         stats: None,
         levels: None,
