@@ -33,10 +33,14 @@ pub struct Caller {
 
 /// The caller [`AccessLayer`] put in `request`.
 pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, ApiError> {
-    request.extensions().get::<Caller>().cloned().ok_or_else(|| {
-        // A service served without the layer: a mistake of this program's, not the caller's.
-        ApiError::internal("the request did not pass authentication")
-    })
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| {
+            // A service served without the layer: a mistake of this program's, not the caller's.
+            ApiError::internal("the request did not pass authentication")
+        })
 }
 
 /// The caller of `request` if they hold `permission`; `PERMISSION_DENIED` naming it
@@ -91,7 +95,9 @@ impl Access {
         reading: Reading,
     ) -> Result<Principal, AuthError> {
         let principal = match reading {
-            Reading::AsOf(arrived) => tokens::principal_as_of(&self.engine, headers, arrived).await?,
+            Reading::AsOf(arrived) => {
+                tokens::principal_as_of(&self.engine, headers, arrived).await?
+            }
             Reading::Recent => self.recent.principal(&self.engine, headers).await?,
         };
         if !self.limiter.allow(principal.actor) {
@@ -193,8 +199,11 @@ mod tests {
     fn health_and_reflection_need_no_token() {
         let now = Instant::now();
         assert!(reading_for("/grpc.health.v1.Health/Check", now).is_none());
-        assert!(reading_for("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", now)
-            .is_none());
+        assert!(reading_for(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            now
+        )
+        .is_none());
         assert!(matches!(
             reading_for("/helpdesk.v1.CommandService/CreateTicket", now),
             Some(Reading::AsOf(_))

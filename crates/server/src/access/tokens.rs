@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use helpdesk_domain::{self as domain, Actor, Principal, Timestamp, TokenSubject};
-use tonic::codegen::http::HeaderMap;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use tonic::codegen::http::HeaderMap;
 
 use crate::command::engine::{Engine, ExecError, Freshness};
 
@@ -84,7 +84,9 @@ pub async fn principal_as_of(
     headers: &HeaderMap,
     arrived: Instant,
 ) -> Result<Principal, AuthError> {
-    Ok(principal_of(engine, headers, Freshness::AsOf(arrived)).await?.0)
+    Ok(principal_of(engine, headers, Freshness::AsOf(arrived))
+        .await?
+        .0)
 }
 
 impl RecentPrincipals {

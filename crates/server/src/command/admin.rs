@@ -16,11 +16,11 @@ use helpdesk_log::EventLog;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::access::{caller, Caller};
 use crate::access::tokens::{new_token, token_hash};
-use crate::command::service::{execute, response};
+use crate::access::{caller, Caller};
 use crate::command::engine::{Engine, Freshness};
 use crate::command::recompute::{self, Found};
+use crate::command::service::{execute, response};
 
 #[derive(Clone)]
 pub struct AdminApi {
@@ -172,10 +172,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        let Caller {
-            principal,
-            arrived,
-        } = caller(&request)?;
+        let Caller { principal, arrived } = caller(&request)?;
         let secret = new_token();
         let (parsed, token_id) =
             helpdesk_api::convert::issue_token(request.into_inner(), token_hash(&secret))?;
@@ -199,10 +196,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::RevokeTokenRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
-        let Caller {
-            principal,
-            arrived,
-        } = caller(&request)?;
+        let Caller { principal, arrived } = caller(&request)?;
         let parsed = request.into_inner().into_command(principal.agent)?;
         let outcome = execute(&self.engine, &principal, parsed, arrived).await?;
         Ok(Response::new(response(outcome)))
@@ -223,7 +217,9 @@ impl AdminService for AdminApi {
         Ok(Response::new(pb::GetLogClockResponse {
             time: time.map(|t| helpdesk_api::convert::timestamp_from_millis(t.millis())),
             position,
-            import_running: self.engine.import_running(crate::command::clock::IMPORT_HOLD_OFF),
+            import_running: self
+                .engine
+                .import_running(crate::command::clock::IMPORT_HOLD_OFF),
             import_lag_max_seconds: (helpdesk_domain::limits::IMPORT_LAG_MAX_MILLIS / 1000) as u32,
         }))
     }

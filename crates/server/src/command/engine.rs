@@ -864,7 +864,9 @@ impl Engine {
 
     /// The organization's configuration, as fresh as asked (see [`Engine::load`]).
     pub async fn load_config(&self, freshness: Freshness) -> Result<LoadedConfig, ExecError> {
-        Ok(LoadedConfig(self.load(AggregateId::config(), freshness).await?))
+        Ok(LoadedConfig(
+            self.load(AggregateId::config(), freshness).await?,
+        ))
     }
 
     /// An agent, as fresh as asked (see [`Engine::load`]); one never registered is
@@ -874,7 +876,9 @@ impl Engine {
         agent: AgentId,
         freshness: Freshness,
     ) -> Result<LoadedAgent, ExecError> {
-        Ok(LoadedAgent(self.load(AggregateId::agent(agent), freshness).await?))
+        Ok(LoadedAgent(
+            self.load(AggregateId::agent(agent), freshness).await?,
+        ))
     }
 
     /// The aggregate from the cache, read from the log when it is not cached or not as

@@ -44,10 +44,7 @@ impl CommandApi {
         name: &'static str,
         request: Request<R>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
-        let Caller {
-            principal,
-            arrived,
-        } = caller(&request)?;
+        let Caller { principal, arrived } = caller(&request)?;
         let result = match request.into_inner().into_command(principal.agent) {
             Ok(parsed) => execute(&self.engine, &principal, parsed, arrived).await,
             Err(err) => Err(err),

@@ -18,14 +18,14 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::command::admin::AdminApi;
-use crate::query::badges::BadgeApi;
-use crate::command::service::CommandApi;
 use crate::access::Access;
+use crate::command::admin::AdminApi;
 use crate::command::engine::Engine;
+use crate::command::service::CommandApi;
+use crate::ops::security::{ConcurrencyArgs, TlsArgs};
+use crate::query::badges::BadgeApi;
 use crate::query::levels::LevelApi;
 use crate::query::reports::ReportApi;
-use crate::ops::security::{ConcurrencyArgs, TlsArgs};
 use crate::query::stats::StatsApi;
 use crate::query::tickets::TicketApi;
 
@@ -99,167 +99,157 @@ impl Transport {
     }
 }
 
-/// Serves `services`, `grpc.health.v1` and reflection (v1 and v1alpha, so that grpcurl
-/// and older clients both find them) on `listener` until `shutdown` is cancelled;
-/// requests in flight are finished first. Clients' deadlines (`grpc-timeout`) are
-/// honoured: a request past its deadline is cancelled and answered DEADLINE_EXCEEDED.
+/// Serves `services` on `listener` until `shutdown` is cancelled (see [`serve_routes`]).
 pub async fn serve(
     services: Services,
     transport: Transport,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    let commands = if let Some(engine) = &services.commands {
-        health_reporter
-            .set_serving::<CommandServiceServer<CommandApi>>()
+    let mut served = Served::new();
+    if let Some(engine) = &services.commands {
+        served
+            .add(limited!(CommandServiceServer::new(CommandApi::new(
+                engine.clone(),
+                shutdown.clone()
+            ))))
             .await;
-        health_reporter
-            .set_serving::<AdminServiceServer<AdminApi>>()
-            .await;
-        Some((
-            CommandServiceServer::new(CommandApi::new(engine.clone(), shutdown.clone()))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            AdminServiceServer::new(AdminApi::new(
+        served
+            .add(limited!(AdminServiceServer::new(AdminApi::new(
                 engine.clone(),
                 services.log.clone(),
                 services.data_dir.clone(),
-            ))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
-        ))
-    } else {
-        None
-    };
-    let (command_service, admin_service) = commands.unzip();
-    let tickets = match services.tickets {
-        Some(view) => {
-            health_reporter
-                .set_serving::<TicketServiceServer<TicketApi>>()
-                .await;
-            Some(
-                TicketServiceServer::new(TicketApi::new(view))
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-        }
-        None => None,
-    };
-    let stats = match services.stats {
-        Some(view) => {
-            health_reporter
-                .set_serving::<StatsServiceServer<StatsApi>>()
-                .await;
-            Some(
-                StatsServiceServer::new(StatsApi::new(view))
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-        }
-        None => None,
-    };
-    let levels = match services.levels {
-        Some(view) => {
-            health_reporter
-                .set_serving::<LevelServiceServer<LevelApi>>()
-                .await;
-            Some(
-                LevelServiceServer::new(LevelApi::new(
-                    view,
-                    shutdown.clone(),
-                ))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-        }
-        None => None,
-    };
+            ))))
+            .await;
+    }
+    if let Some(view) = services.tickets {
+        served
+            .add(limited!(TicketServiceServer::new(TicketApi::new(view))))
+            .await;
+    }
+    if let Some(view) = services.stats {
+        served
+            .add(limited!(StatsServiceServer::new(StatsApi::new(view))))
+            .await;
+    }
+    if let Some(view) = services.levels {
+        served
+            .add(limited!(LevelServiceServer::new(LevelApi::new(
+                view,
+                shutdown.clone()
+            ))))
+            .await;
+    }
+    if let Some(view) = services.badges {
+        served
+            .add(limited!(BadgeServiceServer::new(BadgeApi::new(
+                view,
+                shutdown.clone()
+            ))))
+            .await;
+    }
+    if let Some(view) = services.reports {
+        served
+            .add(limited!(ReportServiceServer::new(ReportApi::new(view))))
+            .await;
+    }
+    served
+        .serve(transport, Some(services.access), listener, shutdown)
+        .await
+}
 
-    let badges = match services.badges {
-        Some(view) => {
-            health_reporter
-                .set_serving::<BadgeServiceServer<BadgeApi>>()
-                .await;
-            Some(
-                BadgeServiceServer::new(BadgeApi::new(
-                    view,
-                    shutdown.clone(),
-                ))
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
-        }
-        None => None,
+/// A generated service server with this API's message size limits.
+macro_rules! limited {
+    ($server:expr) => {
+        $server
+            .max_decoding_message_size($crate::ops::grpc::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size($crate::ops::grpc::MAX_MESSAGE_BYTES)
     };
+}
+pub(crate) use limited;
 
-    let reports = match services.reports {
-        Some(view) => {
-            health_reporter
-                .set_serving::<ReportServiceServer<ReportApi>>()
-                .await;
-            Some(
-                ReportServiceServer::new(ReportApi::new(view))
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            )
+/// The services one server answers, with `grpc.health.v1` saying each is serving and
+/// reflection listing them: the servers of `helpdesk` and of the gateway are built alike.
+pub struct Served {
+    routes: tonic::service::RoutesBuilder,
+    names: Vec<&'static str>,
+    health: tonic_health::server::HealthReporter,
+}
+
+impl Served {
+    pub fn new() -> Self {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let mut routes = tonic::service::Routes::builder();
+        routes.add_service(health_service);
+        Served {
+            routes,
+            names: vec!["grpc.health.v1.Health"],
+            health,
         }
-        None => None,
-    };
+    }
 
-    let mut names = vec!["grpc.health.v1.Health"];
-    if command_service.is_some() {
-        names.extend(["helpdesk.v1.CommandService", "helpdesk.v1.AdminService"]);
+    /// Adds `service`, serving.
+    pub async fn add<S>(&mut self, service: S)
+    where
+        S: tower::Service<
+                tonic::codegen::http::Request<tonic::body::Body>,
+                Response = tonic::codegen::http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + tonic::server::NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.health.set_serving::<S>().await;
+        self.names.push(S::NAME);
+        self.routes.add_service(service);
     }
-    if tickets.is_some() {
-        names.push("helpdesk.v1.TicketService");
-    }
-    if stats.is_some() {
-        names.push("helpdesk.v1.StatsService");
-    }
-    if levels.is_some() {
-        names.push("helpdesk.v1.LevelService");
-    }
-    if badges.is_some() {
-        names.push("helpdesk.v1.BadgeService");
-    }
-    if reports.is_some() {
-        names.push("helpdesk.v1.ReportService");
-    }
-    let mut builder = server_builder();
-    if let Some(tls) = transport.tls {
-        builder = builder.tls_config(tls)?;
-    }
-    builder
-        .concurrency_limit_per_connection(transport.max_concurrent_per_connection)
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            transport.max_concurrent,
-        ))
-        .layer(tower::util::MapResponseLayer::new(
-            statuses_clients_can_act_on::<tonic::body::Body>,
-        ))
-        .layer(services.access.layer())
-        .add_service(health)
-        .add_service(
-            reflection(&names)
+
+    /// Serves the services added, health and reflection (v1 and v1alpha, so that grpcurl
+    /// and older clients both find them) on `listener` until `shutdown` is cancelled;
+    /// requests in flight are finished first. Every request passes the limits of
+    /// `transport`, then `access` (which authenticates the requests of this API) when
+    /// given. Clients' deadlines (`grpc-timeout`) are honoured: a request past its
+    /// deadline is cancelled and answered DEADLINE_EXCEEDED.
+    pub async fn serve(
+        mut self,
+        transport: Transport,
+        access: Option<Arc<Access>>,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        self.routes.add_service(
+            reflection(&self.names)
                 .with_service_name("grpc.reflection.v1.ServerReflection")
                 .build_v1()?,
-        )
-        .add_service(
-            reflection(&names)
+        );
+        self.routes.add_service(
+            reflection(&self.names)
                 .with_service_name("grpc.reflection.v1alpha.ServerReflection")
                 .build_v1alpha()?,
-        )
-        .add_optional_service(command_service)
-        .add_optional_service(admin_service)
-        .add_optional_service(tickets)
-        .add_optional_service(stats)
-        .add_optional_service(levels)
-        .add_optional_service(badges)
-        .add_optional_service(reports)
-        .serve_with_incoming_shutdown(incoming(listener), shutdown.cancelled())
-        .await?;
-    Ok(())
+        );
+        let mut builder = server_builder();
+        if let Some(tls) = transport.tls {
+            builder = builder.tls_config(tls)?;
+        }
+        builder
+            .concurrency_limit_per_connection(transport.max_concurrent_per_connection)
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                transport.max_concurrent,
+            ))
+            .layer(tower::util::MapResponseLayer::new(
+                statuses_clients_can_act_on::<tonic::body::Body>,
+            ))
+            .layer(tower::util::option_layer(
+                access.map(|access| access.layer()),
+            ))
+            .add_routes(self.routes.routes())
+            .serve_with_incoming_shutdown(incoming(listener), shutdown.cancelled())
+            .await?;
+        Ok(())
+    }
 }
 
 /// Gives the statuses tonic's codec answers for a request it cannot read the codes a

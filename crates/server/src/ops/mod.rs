@@ -1,9 +1,9 @@
 //! Running a process: its pieces and how it stops, the gRPC server, TLS and limits,
 //! health and metrics over HTTP, logging, and which event log it uses.
 
-pub mod process;
-pub mod grpc;
-pub mod security;
-pub mod metrics;
-pub mod logs;
 pub mod event_log;
+pub mod grpc;
+pub mod logs;
+pub mod metrics;
+pub mod process;
+pub mod security;

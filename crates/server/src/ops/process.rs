@@ -14,9 +14,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::command::engine::Engine;
-use crate::ops::grpc::{self, Services, Transport};
 use crate::command::setup::{self, OwnerToken};
 use crate::command::{clock, policies};
+use crate::ops::grpc::{self, Services, Transport};
 
 /// The background tasks of a process and the token that stops them.
 pub struct Process {
@@ -135,7 +135,10 @@ impl Process {
 
     /// Binds the operations endpoints' port now, when `args` asks for them, so that a
     /// start that cannot serve them fails before it changes anything.
-    pub async fn bind_operations(&mut self, args: &crate::ops::metrics::OpsArgs) -> anyhow::Result<()> {
+    pub async fn bind_operations(
+        &mut self,
+        args: &crate::ops::metrics::OpsArgs,
+    ) -> anyhow::Result<()> {
         if let Some(listen) = args.metrics_listen {
             let listener = TcpListener::bind(listen)
                 .await

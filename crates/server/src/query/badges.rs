@@ -17,7 +17,8 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::access::caller;
-use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
+use crate::query::preamble::{agent_or_caller, may_see_agent, reached};
+use crate::query::ranking::row_limit;
 
 pub struct BadgeApi {
     view: BadgesView,
@@ -27,10 +28,7 @@ pub struct BadgeApi {
 
 impl BadgeApi {
     pub fn new(view: BadgesView, shutdown: CancellationToken) -> Self {
-        BadgeApi {
-            view,
-            shutdown,
-        }
+        BadgeApi { view, shutdown }
     }
 
     /// The organization's zone, to say when a midnight was (the badges model keeps the
@@ -132,7 +130,7 @@ impl BadgeService for BadgeApi {
         let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let agent = agent_or_caller(&principal, &request.agent_id)?;
-        let limit = limit("limit", request.limit, 100, 10_000)?;
+        let limit = row_limit(request.limit)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
         let known = StatsView::new(self.view.handle().clone())
             .agent(agent, helpdesk_projections::stats::Window::AllTime)
@@ -191,7 +189,7 @@ impl BadgeService for BadgeApi {
         if request.badge_key.is_empty() {
             return Err(ApiError::missing_field("badge_key").into());
         }
-        let limit = limit("limit", request.limit, 100, 10_000)?;
+        let limit = row_limit(request.limit)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
         let definitions = self.view.definitions().map_err(ApiError::from)?;
         let def = definitions.get(&request.badge_key).ok_or_else(|| {

@@ -14,9 +14,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::query::answer_cache::Answers;
 use crate::access::caller;
-use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
+use crate::query::answer_cache::Answers;
+use crate::query::preamble::{agent_or_caller, may_see_agent, reached};
+use crate::query::ranking::{order_dry_run, rank_leaderboard, row_limit};
 
 pub struct LevelApi {
     view: LevelsView,
@@ -160,24 +161,25 @@ impl LevelService for LevelApi {
     ) -> Result<Response<pb::GetLeaderboardResponse>, Status> {
         caller(&request)?;
         let request = request.into_inner();
-        let limit = limit("limit", request.limit, 100, 10_000)?;
+        let limit = row_limit(request.limit)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
         let leaderboard = self
             .leaderboards
             .get_or_compute(position, Vec::new(), || {
-                let rows = self.view.leaderboard()?;
-                Ok::<_, ApiError>(
-                    rows.into_iter()
-                        .enumerate()
-                        .map(|(i, row)| pb::LeaderboardRow {
-                            place: i as u32 + 1,
-                            agent_id: row.agent.to_string(),
-                            name: row.name,
-                            level: Some(level_pb(row.rank, &row.level)),
-                            reached_at: Some(timestamp_from_millis(row.reached_at.millis())),
-                        })
-                        .collect(),
-                )
+                let mut rows: Vec<pb::LeaderboardRow> = self
+                    .view
+                    .leaderboard()?
+                    .into_iter()
+                    .map(|row| pb::LeaderboardRow {
+                        place: 0,
+                        agent_id: row.agent.to_string(),
+                        name: row.name,
+                        level: Some(level_pb(row.rank, &row.level)),
+                        reached_at: Some(timestamp_from_millis(row.reached_at.millis())),
+                    })
+                    .collect();
+                rank_leaderboard(&mut rows, usize::MAX);
+                Ok::<_, ApiError>(rows)
             })
             .await?;
         let rows = leaderboard.iter().take(limit).cloned().collect();
@@ -221,7 +223,7 @@ impl LevelService for LevelApi {
                 value: condition.eval(&values),
             })
             .collect();
-        rows.sort_by(|a, b| b.qualifies.cmp(&a.qualifies).then(a.name.cmp(&b.name)));
+        order_dry_run(&mut rows);
         let qualifying = rows.iter().filter(|r| r.qualifies).count() as u32;
         Ok(Response::new(pb::DryRunConditionResponse {
             condition: condition.to_string(),

@@ -73,15 +73,3 @@ pub fn agent_or_caller(principal: &Principal, value: &str) -> Result<uuid::Uuid,
         }),
     }
 }
-
-/// A row limit: 0 is `default`, above `max` is refused.
-pub fn limit(field: &str, value: u32, default: u32, max: u32) -> Result<usize, ApiError> {
-    match value {
-        0 => Ok(default as usize),
-        n if n <= max => Ok(n as usize),
-        n => Err(ApiError::invalid_argument(
-            field,
-            format!("1 to {max}, got {n}"),
-        )),
-    }
-}

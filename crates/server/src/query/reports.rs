@@ -15,8 +15,8 @@ use helpdesk_projections::reports::{
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use crate::query::answer_cache::Answers;
 use crate::access::permitted;
+use crate::query::answer_cache::Answers;
 use crate::query::preamble::reached;
 
 /// The longest range a report covers, in days.
@@ -39,7 +39,6 @@ impl ReportApi {
             reports: Answers::default(),
         }
     }
-
 
     /// Waits for the position and runs the query (or finds its answer kept): the rows as
     /// the API sends them, sorted as asked.

@@ -1,6 +1,5 @@
 //! `helpdesk.v1.StatsService` over the statistics read model.
 
-
 use helpdesk_api::convert::parse_optional_id;
 use helpdesk_api::{pb, ApiError, StatsService};
 use helpdesk_projections::calendar::{days_from_civil, format_day, Day};
@@ -9,7 +8,8 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::access::caller;
-use crate::query::preamble::{agent_or_caller, limit, may_see_agent, reached};
+use crate::query::preamble::{agent_or_caller, may_see_agent, reached};
+use crate::query::ranking::{rank_benchmark, row_limit};
 
 pub struct StatsApi {
     view: StatsView,
@@ -122,10 +122,10 @@ impl StatsService for StatsApi {
             )
         })?;
         let department: Option<Uuid> = parse_optional_id("department_id", &request.department_id)?;
-        let limit = limit("limit", request.limit, 100, 10_000)?;
+        let limit = row_limit(request.limit)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
         let (window, from, to) = self.window(request.window.as_ref())?;
-        let mut rows: Vec<(f64, u64, Uuid, String)> = self
+        let mut rows: Vec<pb::BenchmarkRow> = self
             .view
             .agents(window, department)
             .map_err(ApiError::from)?
@@ -134,38 +134,16 @@ impl StatsService for StatsApi {
             .filter(|a| a.active && a.worked)
             .filter_map(|a| {
                 let (value, sample) = metric.of(&a.counters);
-                value.map(|v| (v, sample, a.agent, a.name))
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            let order = a.0.total_cmp(&b.0);
-            let order = if request.ascending {
-                order
-            } else {
-                order.reverse()
-            };
-            order.then(a.3.cmp(&b.3)).then(a.2.cmp(&b.2))
-        });
-        let mut place = 0;
-        let mut previous: Option<f64> = None;
-        let rows = rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, (value, sample, agent, name))| {
-                if previous != Some(value) {
-                    place = i as u32 + 1;
-                    previous = Some(value);
-                }
-                pb::BenchmarkRow {
-                    place,
-                    agent_id: agent.to_string(),
-                    name,
+                value.map(|value| pb::BenchmarkRow {
+                    place: 0,
+                    agent_id: a.agent.to_string(),
+                    name: a.name,
                     value,
                     sample,
-                }
+                })
             })
-            .take(limit)
             .collect();
+        rank_benchmark(&mut rows, request.ascending, limit);
         Ok(Response::new(pb::BenchmarkResponse {
             rows,
             from,

@@ -1,6 +1,5 @@
 //! `helpdesk.v1.TicketService` over the tickets read model.
 
-
 use helpdesk_api::convert::{
     channel_pb, parse_id, parse_optional_id, priority_pb, timestamp_from_millis,
 };
@@ -12,10 +11,7 @@ use uuid::Uuid;
 
 use crate::access::caller;
 use crate::query::preamble::{reached, viewer};
-
-/// Tickets per page when the request does not say.
-const DEFAULT_PAGE: u32 = 100;
-const MAX_PAGE: u32 = 1_000;
+use crate::query::ranking::page_size;
 
 pub struct TicketApi {
     view: TicketsView,
@@ -72,17 +68,7 @@ impl TicketService for TicketApi {
             assignee: parse_optional_id("assignee_id", &request.assignee_id)?,
             tag: Some(request.tag).filter(|t| !t.is_empty()),
         };
-        let page_size = match request.page_size {
-            0 => DEFAULT_PAGE,
-            n if n <= MAX_PAGE => n,
-            n => {
-                return Err(ApiError::invalid_argument(
-                    "page_size",
-                    format!("1 to {MAX_PAGE}, got {n}"),
-                )
-                .into())
-            }
-        };
+        let page_size = page_size(request.page_size)?;
         let after = match request.page_token.as_str() {
             "" => None,
             token => Some(Cursor::decode(token).ok_or_else(|| {
@@ -92,7 +78,7 @@ impl TicketService for TicketApi {
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
         let page = self
             .view
-            .list(&filter, viewer(&principal), after, page_size as usize)
+            .list(&filter, viewer(&principal), after, page_size)
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListTicketsResponse {
             tickets: page.tickets.into_iter().map(ticket_pb).collect(),
