@@ -161,8 +161,11 @@ pub struct Loaded {
     pub position: Position,
     /// The time of its last envelope.
     pub last_time: Option<Timestamp>,
-    /// Every command id accepted on this aggregate, and where its envelope is.
-    commands: HashMap<Uuid, Position>,
+    /// Every command id accepted on this aggregate, and where its envelope is: a command
+    /// sent again, however long after, appends nothing (an importer resends a whole
+    /// history). A persistent map: a copy of the aggregate to fold a new event into shares
+    /// it instead of copying every id ever accepted.
+    commands: imbl::HashMap<Uuid, Position>,
 }
 
 impl Loaded {
@@ -171,7 +174,7 @@ impl Loaded {
             state: State::new(kind),
             position: 0,
             last_time: None,
-            commands: HashMap::new(),
+            commands: imbl::HashMap::new(),
         }
     }
 

@@ -44,12 +44,15 @@ impl<V> Default for Answers<V> {
 impl<V> Answers<V> {
     /// The answer to `question` (any bytes that tell questions apart) with the model at
     /// `position`, computed by `compute` unless it is kept. Errors are not kept.
-    pub async fn get_or_compute<E>(
+    pub async fn get_or_compute<E, F>(
         &self,
         position: Position,
         question: Vec<u8>,
-        compute: impl FnOnce() -> Result<V, E>,
-    ) -> Result<Arc<V>, E> {
+        compute: impl FnOnce() -> F,
+    ) -> Result<Arc<V>, E>
+    where
+        F: std::future::Future<Output = Result<V, E>>,
+    {
         let cell = {
             let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
             if position > kept.position || kept.answers.len() >= MAX_KEPT {
@@ -66,10 +69,10 @@ impl<V> Answers<V> {
         };
         match cell {
             Some(cell) => cell
-                .get_or_try_init(|| async { compute().map(Arc::new) })
+                .get_or_try_init(|| async { compute().await.map(Arc::new) })
                 .await
                 .cloned(),
-            None => compute().map(Arc::new),
+            None => compute().await.map(Arc::new),
         }
     }
 }
@@ -92,7 +95,7 @@ mod tests {
                 answers
                     .get_or_compute(position, question, || {
                         computed.fetch_add(1, Ordering::SeqCst);
-                        Ok::<_, ()>(answer)
+                        std::future::ready(Ok::<_, ()>(answer))
                     })
                     .await
                     .unwrap()
@@ -116,11 +119,13 @@ mod tests {
     async fn errors_are_not_kept() {
         let answers = Answers::<u32>::default();
         let failed = answers
-            .get_or_compute(1, b"q".to_vec(), || Err::<u32, _>("busy"))
+            .get_or_compute(1, b"q".to_vec(), || {
+                std::future::ready(Err::<u32, _>("busy"))
+            })
             .await;
         assert_eq!(failed, Err("busy"));
         let answered = answers
-            .get_or_compute(1, b"q".to_vec(), || Ok::<_, &str>(7))
+            .get_or_compute(1, b"q".to_vec(), || std::future::ready(Ok::<_, &str>(7)))
             .await;
         assert_eq!(answered.map(|a| *a), Ok(7));
     }

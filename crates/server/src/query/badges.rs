@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::access::caller;
-use crate::query::preamble::{agent_or_caller, may_see_agent, reached};
+use crate::query::preamble::{agent_or_caller, may_see_agent, reached, read};
 use crate::query::ranking::row_limit;
 
 pub struct BadgeApi {
@@ -33,11 +33,13 @@ impl BadgeApi {
 
     /// The organization's zone, to say when a midnight was (the badges model keeps the
     /// statistics' records, the zone among them).
-    fn zone(&self) -> jiff::tz::TimeZone {
-        StatsView::new(self.view.handle().clone())
-            .today()
-            .map(|(zone, _)| zone)
-            .unwrap_or(jiff::tz::TimeZone::UTC)
+    async fn zone(&self) -> jiff::tz::TimeZone {
+        read(&self.view, |view| {
+            StatsView::new(view.handle().clone()).today()
+        })
+        .await
+        .map(|(zone, _)| zone)
+        .unwrap_or(jiff::tz::TimeZone::UTC)
     }
 }
 
@@ -105,14 +107,22 @@ impl BadgeService for BadgeApi {
     ) -> Result<Response<pb::ListBadgesResponse>, Status> {
         let principal = caller(&request)?.principal;
         let position = reached(self.view.handle(), request.get_ref().read.as_ref()).await?;
-        let zone = self.zone();
+        let zone = self.zone().await;
+        let standings = read(&self.view, |view| {
+            let mut standings = Vec::new();
+            for (key, def) in view.definitions()? {
+                let current = if def.enabled {
+                    view.current(&key)?
+                } else {
+                    None
+                };
+                standings.push((key, def, current));
+            }
+            Ok::<_, ApiError>(standings)
+        })
+        .await?;
         let mut badges = Vec::new();
-        for (key, def) in self.view.definitions().map_err(ApiError::from)? {
-            let current = if def.enabled {
-                self.view.current(&key).map_err(ApiError::from)?
-            } else {
-                None
-            };
+        for (key, def, current) in standings {
             badges.push(pb::BadgeStanding {
                 badge: Some(badge_pb(&def)),
                 current: current
@@ -132,23 +142,27 @@ impl BadgeService for BadgeApi {
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         let limit = row_limit(request.limit)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let known = StatsView::new(self.view.handle().clone())
-            .agent(agent, helpdesk_projections::stats::Window::AllTime)
-            .map_err(ApiError::from)?
-            .is_some();
+        let (known, definitions, held, history) = read(&self.view, move |view| {
+            let known = StatsView::new(view.handle().clone())
+                .agent(agent, helpdesk_projections::stats::Window::AllTime)?
+                .is_some();
+            Ok::<_, ApiError>((
+                known,
+                view.definitions()?,
+                view.held_now(agent)?,
+                view.agent_history(agent, limit)?,
+            ))
+        })
+        .await?;
         if !known {
             return Err(ApiError::not_found(format!("agent {agent} not found")).into());
         }
-        let zone = self.zone();
-        let definitions = self.view.definitions().map_err(ApiError::from)?;
+        let zone = self.zone().await;
         // Someone else's `self_and_managers` badges need reports.view.
         let visible = |def: &BadgeDef| {
             principal.agent.is_some_and(|a| a.uuid() == agent) || sees_all_holders(&principal, def)
         };
-        let holding = self
-            .view
-            .held_now(agent)
-            .map_err(ApiError::from)?
+        let holding = held
             .into_iter()
             .filter(|(def, _)| def.enabled && visible(def))
             .map(|(def, evaluation)| pb::BadgeStanding {
@@ -162,10 +176,7 @@ impl BadgeService for BadgeApi {
                 badge: Some(badge_pb(&def)),
             })
             .collect();
-        let history = self
-            .view
-            .agent_history(agent, limit)
-            .map_err(ApiError::from)?
+        let history = history
             .into_iter()
             .filter_map(|(key, evaluation)| {
                 let def = definitions.get(&key)?;
@@ -191,15 +202,16 @@ impl BadgeService for BadgeApi {
         }
         let limit = row_limit(request.limit)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let definitions = self.view.definitions().map_err(ApiError::from)?;
+        let key = request.badge_key.clone();
+        let (definitions, history) = read(&self.view, move |view| {
+            Ok::<_, ApiError>((view.definitions()?, view.history(&key, limit)?))
+        })
+        .await?;
         let def = definitions.get(&request.badge_key).ok_or_else(|| {
             ApiError::not_found(format!("badge {:?} not found", request.badge_key))
         })?;
-        let zone = self.zone();
-        let evaluations = self
-            .view
-            .history(&request.badge_key, limit)
-            .map_err(ApiError::from)?
+        let zone = self.zone().await;
+        let evaluations = history
             .iter()
             .map(|e| evaluation_pb(&request.badge_key, e, &zone, &principal, def))
             .collect();
@@ -221,7 +233,7 @@ impl BadgeService for BadgeApi {
         if let Some(agent) = only {
             may_see_agent(&principal, agent)?;
         }
-        let zone = self.zone();
+        let zone = self.zone().await;
         let notes = BroadcastStream::new(self.view.handle().notes());
         let stream = notes.filter_map(move |note| {
             let event = match note {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::access::caller;
 use crate::query::answer_cache::Answers;
-use crate::query::preamble::{agent_or_caller, may_see_agent, reached};
+use crate::query::preamble::{agent_or_caller, may_see_agent, reached, read};
 use crate::query::ranking::{order_dry_run, rank_leaderboard, row_limit};
 
 pub struct LevelApi {
@@ -77,10 +77,8 @@ impl LevelService for LevelApi {
     ) -> Result<Response<pb::ListLevelsResponse>, Status> {
         caller(&request)?;
         let position = reached(self.view.handle(), request.get_ref().read.as_ref()).await?;
-        let levels = self
-            .view
-            .ladder()
-            .map_err(ApiError::from)?
+        let levels = read(&self.view, |view| view.ladder())
+            .await?
             .iter()
             .enumerate()
             .map(|(i, l)| level_pb(i as u32 + 1, l))
@@ -97,10 +95,8 @@ impl LevelService for LevelApi {
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         may_see_agent(&principal, agent)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let standing = self
-            .view
-            .agent(agent)
-            .map_err(ApiError::from)?
+        let standing = read(&self.view, move |view| view.agent(agent))
+            .await?
             .ok_or_else(|| ApiError::not_found(format!("agent {agent} not found")))?;
         Ok(Response::new(pb::GetAgentLevelResponse {
             agent_id: agent.to_string(),
@@ -127,10 +123,8 @@ impl LevelService for LevelApi {
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         may_see_agent(&principal, agent)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let progress = self
-            .view
-            .progress(agent)
-            .map_err(ApiError::from)?
+        let progress = read(&self.view, move |view| view.progress(agent))
+            .await?
             .ok_or_else(|| ApiError::not_found(format!("agent {agent} not found")))?;
         Ok(Response::new(pb::GetLevelProgressResponse {
             agent_id: agent.to_string(),
@@ -166,20 +160,21 @@ impl LevelService for LevelApi {
         let leaderboard = self
             .leaderboards
             .get_or_compute(position, Vec::new(), || {
-                let mut rows: Vec<pb::LeaderboardRow> = self
-                    .view
-                    .leaderboard()?
-                    .into_iter()
-                    .map(|row| pb::LeaderboardRow {
-                        place: 0,
-                        agent_id: row.agent.to_string(),
-                        name: row.name,
-                        level: Some(level_pb(row.rank, &row.level)),
-                        reached_at: Some(timestamp_from_millis(row.reached_at.millis())),
-                    })
-                    .collect();
-                rank_leaderboard(&mut rows, usize::MAX);
-                Ok::<_, ApiError>(rows)
+                read(&self.view, |view| {
+                    let mut rows: Vec<pb::LeaderboardRow> = view
+                        .leaderboard()?
+                        .into_iter()
+                        .map(|row| pb::LeaderboardRow {
+                            place: 0,
+                            agent_id: row.agent.to_string(),
+                            name: row.name,
+                            level: Some(level_pb(row.rank, &row.level)),
+                            reached_at: Some(timestamp_from_millis(row.reached_at.millis())),
+                        })
+                        .collect();
+                    rank_leaderboard(&mut rows, usize::MAX);
+                    Ok::<_, ApiError>(rows)
+                })
             })
             .await?;
         let rows = leaderboard.iter().take(limit).cloned().collect();
@@ -211,10 +206,8 @@ impl LevelService for LevelApi {
         let condition = helpdesk_rules::condition::compile(&request.condition)
             .map_err(|err| ApiError::invalid_argument("condition", err.to_string()))?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let mut rows: Vec<pb::DryRunRow> = self
-            .view
-            .all_values()
-            .map_err(ApiError::from)?
+        let mut rows: Vec<pb::DryRunRow> = read(&self.view, |view| view.all_values())
+            .await?
             .into_iter()
             .map(|(agent, name, values)| pb::DryRunRow {
                 agent_id: agent.to_string(),

@@ -73,3 +73,21 @@ pub fn agent_or_caller(principal: &Principal, value: &str) -> Result<uuid::Uuid,
         }),
     }
 }
+
+/// Runs `read` on a clone of `view` on tokio's blocking threads: sled reads and scans
+/// (a report, a benchmark over every agent, a page of tickets) may wait for the disk,
+/// and the async workers take commands and every other query meanwhile.
+pub async fn read<V, T, E>(
+    view: &V,
+    read: impl FnOnce(&V) -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    V: Clone + Send + 'static,
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    let view = view.clone();
+    tokio::task::spawn_blocking(move || read(&view).map_err(Into::into))
+        .await
+        .map_err(|err| ApiError::internal(format!("a read of the model failed: {err}")))?
+}

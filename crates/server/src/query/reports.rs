@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 
 use crate::access::permitted;
 use crate::query::answer_cache::Answers;
-use crate::query::preamble::reached;
+use crate::query::preamble::{reached, read};
 
 /// The longest range a report covers, in days.
 const MAX_DAYS: i32 = 3_660;
@@ -59,26 +59,29 @@ impl ReportApi {
         let rows = self
             .reports
             .get_or_compute(position, question, || {
-                let rows = self.view.report(&query)?;
-                if rows.len() > MAX_ROWS {
-                    return Err(too_many(rows.len()));
-                }
-                let zone = self.view.zone().unwrap_or(jiff::tz::TimeZone::UTC);
-                let mut rows: Vec<pb::ReportRow> = rows
-                    .iter()
-                    .map(|row| pb::ReportRow {
-                        bucket: bucket_label(row.bucket, query.bucket),
-                        bucket_start: Some(timestamp_from_millis(
-                            local_hour_start(row.bucket, &zone).millis(),
-                        )),
-                        group_id: group_id(&row.group),
-                        group: row.label.clone(),
-                        values: row.columns.report().to_vec(),
-                        sums: row.columns.to_sums(),
-                    })
-                    .collect();
-                sort_rows(&mut rows, sort, request.ascending);
-                Ok(rows)
+                let ascending = request.ascending;
+                read(&self.view, move |view| {
+                    let rows = view.report(&query)?;
+                    if rows.len() > MAX_ROWS {
+                        return Err(too_many(rows.len()));
+                    }
+                    let zone = view.zone().unwrap_or(jiff::tz::TimeZone::UTC);
+                    let mut rows: Vec<pb::ReportRow> = rows
+                        .iter()
+                        .map(|row| pb::ReportRow {
+                            bucket: bucket_label(row.bucket, query.bucket),
+                            bucket_start: Some(timestamp_from_millis(
+                                local_hour_start(row.bucket, &zone).millis(),
+                            )),
+                            group_id: group_id(&row.group),
+                            group: row.label.clone(),
+                            values: row.columns.report().to_vec(),
+                            sums: row.columns.to_sums(),
+                        })
+                        .collect();
+                    sort_rows(&mut rows, sort, ascending);
+                    Ok(rows)
+                })
             })
             .await?;
         Ok((rows, position))

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::access::caller;
-use crate::query::preamble::{agent_or_caller, may_see_agent, reached};
+use crate::query::preamble::{agent_or_caller, may_see_agent, reached, read};
 use crate::query::ranking::{rank_benchmark, row_limit};
 
 pub struct StatsApi {
@@ -21,7 +21,7 @@ impl StatsApi {
     }
 
     /// The window a request asks for, as days (and the days for the response).
-    fn window(
+    async fn window(
         &self,
         window: Option<&pb::StatsWindow>,
     ) -> Result<(Window, String, String), ApiError> {
@@ -31,7 +31,7 @@ impl StatsApi {
         let kind = pb::WindowKind::try_from(window.kind).map_err(|_| {
             ApiError::invalid_argument("window.kind", format!("unknown value {}", window.kind))
         })?;
-        let (_, today) = self.view.today().map_err(ApiError::from)?;
+        let (_, today) = read(&self.view, |view| view.today()).await?;
         let days =
             |from: Day, to: Day| Ok((Window::Days { from, to }, format_day(from), format_day(to)));
         match kind {
@@ -78,11 +78,9 @@ impl StatsService for StatsApi {
         let agent = agent_or_caller(&principal, &request.agent_id)?;
         may_see_agent(&principal, agent)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let (window, from, to) = self.window(request.window.as_ref())?;
-        let stats = self
-            .view
-            .agent(agent, window)
-            .map_err(ApiError::from)?
+        let (window, from, to) = self.window(request.window.as_ref()).await?;
+        let stats = read(&self.view, move |view| view.agent(agent, window))
+            .await?
             .ok_or_else(|| ApiError::not_found(format!("agent {agent} not found")))?;
         let values = stats.counters.values();
         Ok(Response::new(pb::GetAgentStatsResponse {
@@ -124,25 +122,24 @@ impl StatsService for StatsApi {
         let department: Option<Uuid> = parse_optional_id("department_id", &request.department_id)?;
         let limit = row_limit(request.limit)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let (window, from, to) = self.window(request.window.as_ref())?;
-        let mut rows: Vec<pb::BenchmarkRow> = self
-            .view
-            .agents(window, department)
-            .map_err(ApiError::from)?
-            .into_iter()
-            // Agents who work, not a setup or import account nor someone yet to start.
-            .filter(|a| a.active && a.worked)
-            .filter_map(|a| {
-                let (value, sample) = metric.of(&a.counters);
-                value.map(|value| pb::BenchmarkRow {
-                    place: 0,
-                    agent_id: a.agent.to_string(),
-                    name: a.name,
-                    value,
-                    sample,
+        let (window, from, to) = self.window(request.window.as_ref()).await?;
+        let mut rows: Vec<pb::BenchmarkRow> =
+            read(&self.view, move |view| view.agents(window, department))
+                .await?
+                .into_iter()
+                // Agents who work, not a setup or import account nor someone yet to start.
+                .filter(|a| a.active && a.worked)
+                .filter_map(|a| {
+                    let (value, sample) = metric.of(&a.counters);
+                    value.map(|value| pb::BenchmarkRow {
+                        place: 0,
+                        agent_id: a.agent.to_string(),
+                        name: a.name,
+                        value,
+                        sample,
+                    })
                 })
-            })
-            .collect();
+                .collect();
         rank_benchmark(&mut rows, request.ascending, limit);
         Ok(Response::new(pb::BenchmarkResponse {
             rows,

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status as GrpcStatus};
 use uuid::Uuid;
 
 use crate::access::caller;
-use crate::query::preamble::{reached, viewer};
+use crate::query::preamble::{reached, read, viewer};
 use crate::query::ranking::page_size;
 
 pub struct TicketApi {
@@ -33,10 +33,9 @@ impl TicketService for TicketApi {
         let request = request.into_inner();
         let id: Uuid = parse_id("ticket_id", &request.ticket_id)?;
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let ticket = self
-            .view
-            .get(id, viewer(&principal))
-            .map_err(ApiError::from)?
+        let viewer = viewer(&principal);
+        let ticket = read(&self.view, move |view| view.get(id, viewer))
+            .await?
             .ok_or_else(|| ApiError::not_found(format!("ticket {id} not found")))?;
         Ok(Response::new(pb::GetTicketResponse {
             ticket: Some(ticket_pb(ticket)),
@@ -76,10 +75,11 @@ impl TicketService for TicketApi {
             })?),
         };
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let page = self
-            .view
-            .list(&filter, viewer(&principal), after, page_size)
-            .map_err(ApiError::from)?;
+        let viewer = viewer(&principal);
+        let page = read(&self.view, move |view| {
+            view.list(&filter, viewer, after, page_size)
+        })
+        .await?;
         Ok(Response::new(pb::ListTicketsResponse {
             tickets: page.tickets.into_iter().map(ticket_pb).collect(),
             next_page_token: page.next.map(|c| c.encode()).unwrap_or_default(),
@@ -94,10 +94,9 @@ impl TicketService for TicketApi {
         let principal = caller(&request)?.principal;
         let request = request.into_inner();
         let position = reached(self.view.handle(), request.read.as_ref()).await?;
-        let departments = self
-            .view
-            .counts(viewer(&principal))
-            .map_err(ApiError::from)?
+        let viewer = viewer(&principal);
+        let departments = read(&self.view, move |view| view.counts(viewer))
+            .await?
             .into_iter()
             .map(|d| pb::DepartmentTicketCounts {
                 department_id: if d.department.is_nil() {
