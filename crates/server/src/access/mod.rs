@@ -13,10 +13,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use helpdesk_api::ApiError;
 use helpdesk_domain::{Permission, Principal};
+use futures::{Stream, StreamExt as _};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::codegen::http;
 
 use crate::command::engine::Engine;
@@ -59,6 +62,20 @@ pub fn permitted<T>(
     Ok(principal)
 }
 
+/// For [`Access::while_allowed`]: whoever the caller is now must hold every permission
+/// `opened` held when the stream opened (what the stream shows was chosen by them).
+pub fn keeps_permissions_of(opened: &Principal) -> impl Fn(&Principal) -> Result<(), ApiError> {
+    let opened = opened.permissions;
+    move |now: &Principal| match opened.iter().find(|p| !now.permissions.contains(*p)) {
+        None => Ok(()),
+        Some(lost) => Err(ApiError::permission_denied(format!(
+            "the caller no longer has the permission {} this stream was opened with: open \
+             it again",
+            lost.as_str()
+        ))),
+    }
+}
+
 /// Authentication and rate limits, shared by every service of a process.
 pub struct Access {
     /// Reads tokens, agents and roles from the log (through its cache of aggregates).
@@ -66,6 +83,10 @@ pub struct Access {
     limiter: RateLimiter,
     recent: RecentPrincipals,
 }
+
+/// How often an open watch stream checks that its caller may still watch: a revocation,
+/// an expiry, a deactivation or a role change ends it within this (docs/SECURITY.md).
+pub const STREAM_RECHECK: Duration = Duration::from_secs(5);
 
 /// How fresh a caller's authorization must be.
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +108,27 @@ impl Access {
         }
     }
 
+    /// The principal behind `headers`, read as fresh as `reading` says.
+    pub async fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        reading: Reading,
+    ) -> Result<Principal, AuthError> {
+        match reading {
+            Reading::AsOf(arrived) => tokens::principal_as_of(&self.engine, headers, arrived).await,
+            Reading::Recent => self.recent.principal(&self.engine, headers).await,
+        }
+    }
+
+    /// Takes one request of `principal` from their rate limit.
+    pub fn admit(&self, principal: &Principal) -> Result<(), AuthError> {
+        if self.limiter.allow(principal.actor) {
+            Ok(())
+        } else {
+            Err(AuthError::RateLimited)
+        }
+    }
+
     /// The principal behind `headers`, read as fresh as `reading` says, within their rate
     /// limit (each call takes one request from it).
     pub async fn principal(
@@ -94,16 +136,54 @@ impl Access {
         headers: &http::HeaderMap,
         reading: Reading,
     ) -> Result<Principal, AuthError> {
-        let principal = match reading {
-            Reading::AsOf(arrived) => {
-                tokens::principal_as_of(&self.engine, headers, arrived).await?
-            }
-            Reading::Recent => self.recent.principal(&self.engine, headers).await?,
-        };
-        if !self.limiter.allow(principal.actor) {
-            return Err(AuthError::RateLimited);
-        }
+        let principal = self.authenticate(headers, reading).await?;
+        self.admit(&principal)?;
         Ok(principal)
+    }
+
+    /// `stream`, ended with the status of why once its caller may no longer have it.
+    /// Every [`STREAM_RECHECK`] the caller's token is read again (revoked, expired, its
+    /// agent deactivated: `UNAUTHENTICATED`) and `still_may` is asked of whom it stands
+    /// for now (a role without the permission: `PERMISSION_DENIED`).
+    pub fn while_allowed<T: Send + 'static>(
+        self: &Arc<Self>,
+        headers: http::HeaderMap,
+        still_may: impl Fn(&Principal) -> Result<(), ApiError> + Send + 'static,
+        stream: impl Stream<Item = Result<T, tonic::Status>> + Send + 'static,
+    ) -> ReceiverStream<Result<T, tonic::Status>> {
+        let access = self.clone();
+        let (tx, rx) = mpsc::channel(16);
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            let mut recheck = tokio::time::interval(STREAM_RECHECK);
+            recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first tick is now, and the layer has just let the caller in.
+            recheck.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tx.closed() => return,
+                    _ = recheck.tick() => {
+                        let allowed = match access.authenticate(&headers, Reading::Recent).await {
+                            Ok(principal) => still_may(&principal),
+                            Err(err) => Err(ApiError::from(err)),
+                        };
+                        if let Err(err) = allowed {
+                            let _ = tx.send(Err(err.into())).await;
+                            return;
+                        }
+                    }
+                    item = stream.next() => match item {
+                        Some(item) => {
+                            if tx.send(item).await.is_err() {
+                                return;
+                            }
+                        }
+                        None => return,
+                    },
+                }
+            }
+        });
+        ReceiverStream::new(rx)
     }
 
     /// The layer that authenticates every request of this API before its service.

@@ -16,7 +16,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::access::{caller, Caller};
+use crate::access::{caller, Access, Caller, Reading};
 use crate::command::engine::{self, Engine, Outcome};
 
 /// How many `Execute` responses may wait for a slow client before commands pause, and
@@ -29,13 +29,19 @@ const EXECUTE_BATCH: usize = 500;
 #[derive(Clone)]
 pub struct CommandApi {
     engine: Arc<Engine>,
+    /// Checks the caller of an open `Execute` stream again before each batch.
+    access: Arc<Access>,
     /// Stops taking commands from open `Execute` streams when the process stops.
     shutdown: CancellationToken,
 }
 
 impl CommandApi {
-    pub fn new(engine: Arc<Engine>, shutdown: CancellationToken) -> Self {
-        CommandApi { engine, shutdown }
+    pub fn new(engine: Arc<Engine>, access: Arc<Access>, shutdown: CancellationToken) -> Self {
+        CommandApi {
+            engine,
+            access,
+            shutdown,
+        }
     }
 
     /// One unary command: parse and execute for the caller the access layer let in.
@@ -112,17 +118,24 @@ macro_rules! command_service {
             /// (which the read models' event time depends on, docs/STATISTICS.md, Time).
             /// What has arrived by the time the previous commands are done is appended as
             /// one atomic batch (`Engine::execute_batch`). The caller is authenticated
-            /// once, when the stream opens.
+            /// when the stream opens and again before each batch, as the log is then:
+            /// a revoked or expired token or a deactivated agent ends the stream
+            /// `UNAUTHENTICATED`, a changed role applies to the next batch.
             async fn execute(
                 &self,
                 request: Request<Streaming<pb::ExecuteRequest>>,
             ) -> Result<Response<ExecuteStream>, Status> {
                 let principal = caller(&request)?.principal;
+                let caller = StreamCaller {
+                    access: self.access.clone(),
+                    headers: request.metadata().clone().into_headers(),
+                    principal,
+                };
                 let requests = request.into_inner();
                 let (tx, rx) = mpsc::channel(EXECUTE_BUFFER);
                 tokio::spawn(run_stream(
                     self.engine.clone(),
-                    principal,
+                    caller,
                     requests,
                     tx,
                     self.shutdown.clone(),
@@ -133,10 +146,17 @@ macro_rules! command_service {
     };
 }
 
+/// Who sends the commands of an `Execute` stream, and how to check them again.
+struct StreamCaller {
+    access: Arc<Access>,
+    headers: tonic::codegen::http::HeaderMap,
+    principal: Principal,
+}
+
 /// Runs the commands of one `Execute` stream and answers each, in order.
 async fn run_stream(
     engine: Arc<Engine>,
-    principal: Principal,
+    mut caller: StreamCaller,
     requests: Streaming<pb::ExecuteRequest>,
     tx: mpsc::Sender<Result<pb::ExecuteResponse, Status>>,
     shutdown: CancellationToken,
@@ -172,6 +192,20 @@ async fn run_stream(
             }
         }
         let started = Instant::now();
+        // The caller as the log says now: what was revoked, expired or deactivated while
+        // the stream was open ends it; a new role applies from this batch on.
+        match caller
+            .access
+            .authenticate(&caller.headers, Reading::AsOf(started))
+            .await
+        {
+            Ok(principal) => caller.principal = principal,
+            Err(err) => {
+                let _ = tx.send(Err(ApiError::from(err).into())).await;
+                return;
+            }
+        }
+        let principal = &caller.principal;
         let mut answers: Vec<(&'static str, Option<Result<Outcome, ApiError>>)> =
             Vec::with_capacity(arrivals.len());
         let mut batch = Vec::with_capacity(arrivals.len());
@@ -189,7 +223,7 @@ async fn run_stream(
                 Err(err) => answers.push(("Execute", Some(Err(err)))),
             }
         }
-        let mut outcomes = engine.execute_batch(&principal, batch).await.into_iter();
+        let mut outcomes = engine.execute_batch(principal, batch).await.into_iter();
         for (name, answer) in answers {
             let result = answer.unwrap_or_else(|| {
                 outcomes

@@ -111,6 +111,7 @@ pub async fn serve(
         served
             .add(limited!(CommandServiceServer::new(CommandApi::new(
                 engine.clone(),
+                services.access.clone(),
                 shutdown.clone()
             ))))
             .await;
@@ -136,6 +137,7 @@ pub async fn serve(
         served
             .add(limited!(LevelServiceServer::new(LevelApi::new(
                 view,
+                services.access.clone(),
                 shutdown.clone()
             ))))
             .await;
@@ -144,6 +146,7 @@ pub async fn serve(
         served
             .add(limited!(BadgeServiceServer::new(BadgeApi::new(
                 view,
+                services.access.clone(),
                 shutdown.clone()
             ))))
             .await;

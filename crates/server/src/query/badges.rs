@@ -1,6 +1,7 @@
 //! `helpdesk.v1.BadgeService` over the badges read model.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use helpdesk_api::convert::{
@@ -16,19 +17,25 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::access::caller;
+use crate::access::{caller, keeps_permissions_of, Access};
 use crate::query::preamble::{agent_or_caller, may_see_agent, reached, read};
 use crate::query::ranking::row_limit;
 
 pub struct BadgeApi {
     view: BadgesView,
+    /// Ends an award stream whose caller may no longer watch.
+    access: Arc<Access>,
     /// Ends the award streams when the process stops.
     shutdown: CancellationToken,
 }
 
 impl BadgeApi {
-    pub fn new(view: BadgesView, shutdown: CancellationToken) -> Self {
-        BadgeApi { view, shutdown }
+    pub fn new(view: BadgesView, access: Arc<Access>, shutdown: CancellationToken) -> Self {
+        BadgeApi {
+            view,
+            access,
+            shutdown,
+        }
     }
 
     /// The organization's zone, to say when a midnight was (the badges model keeps the
@@ -229,6 +236,8 @@ impl BadgeService for BadgeApi {
         request: Request<pb::WatchAwardsRequest>,
     ) -> Result<Response<AwardStream>, Status> {
         let principal = caller(&request)?.principal;
+        let headers = request.metadata().clone().into_headers();
+        let still_may = keeps_permissions_of(&principal);
         let only: Option<Uuid> = parse_optional_id("agent_id", &request.get_ref().agent_id)?;
         if let Some(agent) = only {
             may_see_agent(&principal, agent)?;
@@ -262,6 +271,7 @@ impl BadgeService for BadgeApi {
             futures::future::ready(event.map(Ok))
         });
         let stream = stream.take_until(self.shutdown.clone().cancelled_owned());
+        let stream = self.access.while_allowed(headers, still_may, stream);
         Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -1,6 +1,7 @@
 //! `helpdesk.v1.LevelService` over the levels read model.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use helpdesk_api::convert::{parse_optional_id, timestamp_from_millis};
@@ -14,13 +15,15 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::access::caller;
+use crate::access::{caller, keeps_permissions_of, Access};
 use crate::query::answer_cache::Answers;
 use crate::query::preamble::{agent_or_caller, may_see_agent, reached, read};
 use crate::query::ranking::{order_dry_run, rank_leaderboard, row_limit};
 
 pub struct LevelApi {
     view: LevelsView,
+    /// Ends a level-up stream whose caller may no longer watch.
+    access: Arc<Access>,
     /// Ends the level-up streams when the process stops.
     shutdown: CancellationToken,
     /// The whole leaderboard, kept while the model has not moved.
@@ -28,9 +31,10 @@ pub struct LevelApi {
 }
 
 impl LevelApi {
-    pub fn new(view: LevelsView, shutdown: CancellationToken) -> Self {
+    pub fn new(view: LevelsView, access: Arc<Access>, shutdown: CancellationToken) -> Self {
         LevelApi {
             view,
+            access,
             shutdown,
             leaderboards: Answers::default(),
         }
@@ -233,6 +237,7 @@ impl LevelService for LevelApi {
         request: Request<pb::WatchLevelUpsRequest>,
     ) -> Result<Response<LevelUpStream>, Status> {
         let principal = caller(&request)?.principal;
+        let headers = request.metadata().clone().into_headers();
         let named: Option<Uuid> = parse_optional_id("agent_id", &request.get_ref().agent_id)?;
         // Everyone's needs reports.view; an agent without it hears about themself.
         let only: Option<Uuid> = match named {
@@ -272,6 +277,11 @@ impl LevelService for LevelApi {
         // A stream never ends by itself: the process's shutdown ends it, so that a
         // graceful stop does not wait for watchers.
         let stream = stream.take_until(self.shutdown.clone().cancelled_owned());
+        let stream = self.access.while_allowed(
+            headers,
+            keeps_permissions_of(&principal),
+            stream,
+        );
         Ok(Response::new(Box::pin(stream)))
     }
 }
