@@ -47,36 +47,7 @@ const DEPARTMENT: u8 = b'P';
 const AGENT: u8 = b'N';
 const ORG: &[u8] = b"z";
 
-/// The stored sums behind the 24 columns. Stored: fields are append-only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Columns {
-    pub answers: u64,
-    pub first_answer_ms: u64,
-    pub first_answers: u64,
-    pub open_answer_ms: u64,
-    pub open_answers: u64,
-    pub calls: u64,
-    pub missed_calls: u64,
-    pub call_ms: u64,
-    pub chat_messages: u64,
-    pub chats: u64,
-    pub missed_chats: u64,
-    pub pickup_ms: u64,
-    pub pickups: u64,
-    pub chat_ms: u64,
-    pub chats_timed: u64,
-    pub not_ranked: u64,
-    pub positive: u64,
-    pub negative: u64,
-    pub incoming_messages: u64,
-    pub incoming_calls: u64,
-    pub finished_calls: u64,
-    pub incoming_chats: u64,
-    pub finished_chats: u64,
-    pub created: u64,
-    pub resolved: u64,
-}
-
+// `Columns` itself is defined with its field list, by `sums!` below.
 impl Columns {
     fn is_empty(&self) -> bool {
         *self == Columns::default()
@@ -130,9 +101,16 @@ impl Columns {
     }
 }
 
-/// The field list, once: adding, subtracting, and the sums partitions exchange.
+/// The field list, once (in stored order: postcard encodes fields in order, so add new
+/// ones at the end): the struct, adding, subtracting, and the sums partitions exchange.
 macro_rules! sums {
     ($($field:ident),* $(,)?) => {
+        /// The stored sums behind the 24 columns. Stored: fields are append-only.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Columns {
+            $(pub $field: u64,)*
+        }
+
         impl Columns {
             /// Adds `o`, field by field.
             pub fn add(&mut self, o: &Columns) {

@@ -54,82 +54,90 @@ use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
 
 // ------------------------------------------------------------------------------ counters
 
-/// What one agent did over a span: all time, or one day. Stored: fields are append-only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counters {
-    pub answers: u64,
-    pub chats: u64,
-    pub missed_chats: u64,
-    pub chat_answers: u64,
-    pub calls: u64,
-    pub call_ms: u64,
-    pub missed_calls: u64,
-    pub rewards: u64,
-    pub punishments: u64,
-    pub handled: u64,
-    pub transfers: u64,
-    pub tickets_tagged: u64,
-    pub resolved: u64,
-    pub deleted: u64,
-    pub pauses: u64,
-    pub pause_ms: u64,
-    pub online_ms: u64,
-    pub work_ms: u64,
-    pub answer_chars: u64,
-    pub longest_answer: u64,
-    pub chat_pickup_ms: u64,
-    pub chat_pickups: u64,
-    pub chat_ms: u64,
-    pub chats_ended: u64,
-    pub longest_chat_ms: u64,
-    pub calls_ended: u64,
-    pub longest_call_ms: u64,
-    pub first_answer_ms: u64,
-    pub first_answers: u64,
-    pub resolution_ms: u64,
-    pub resolutions: u64,
-    pub answer_wait_ms: u64,
-    pub answer_waits: u64,
+/// The counters, listed once in their stored order (postcard encodes fields in order:
+/// add new ones at the end), with how two spans of one combine: `sum` adds, `max` keeps
+/// the larger (the longest answer, chat and call).
+macro_rules! counters {
+    ($($field:ident: $merge:ident),* $(,)?) => {
+        /// What one agent did over a span: all time, or one day. Stored: fields are
+        /// append-only.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Counters {
+            $(pub $field: u64,)*
+        }
+
+        impl Counters {
+            /// Every counter's name, as the API and the docs spell it.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// Adds another span (sums add, longest take the max).
+            pub fn add(&mut self, o: &Counters) {
+                $(merge!($merge, self.$field, o.$field);)*
+            }
+
+            /// Every counter by name.
+            pub fn named(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($field), self.$field)),*]
+            }
+
+            /// One counter by name.
+            pub fn get(&self, name: &str) -> Option<u64> {
+                match name {
+                    $(stringify!($field) => Some(self.$field),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl Counters {
-    /// Adds another span (sums add, longest take the max).
-    pub fn add(&mut self, o: &Counters) {
-        self.answers += o.answers;
-        self.chats += o.chats;
-        self.missed_chats += o.missed_chats;
-        self.chat_answers += o.chat_answers;
-        self.calls += o.calls;
-        self.call_ms += o.call_ms;
-        self.missed_calls += o.missed_calls;
-        self.rewards += o.rewards;
-        self.punishments += o.punishments;
-        self.handled += o.handled;
-        self.transfers += o.transfers;
-        self.tickets_tagged += o.tickets_tagged;
-        self.resolved += o.resolved;
-        self.deleted += o.deleted;
-        self.pauses += o.pauses;
-        self.pause_ms += o.pause_ms;
-        self.online_ms += o.online_ms;
-        self.work_ms += o.work_ms;
-        self.answer_chars += o.answer_chars;
-        self.longest_answer = self.longest_answer.max(o.longest_answer);
-        self.chat_pickup_ms += o.chat_pickup_ms;
-        self.chat_pickups += o.chat_pickups;
-        self.chat_ms += o.chat_ms;
-        self.chats_ended += o.chats_ended;
-        self.longest_chat_ms = self.longest_chat_ms.max(o.longest_chat_ms);
-        self.calls_ended += o.calls_ended;
-        self.longest_call_ms = self.longest_call_ms.max(o.longest_call_ms);
-        self.first_answer_ms += o.first_answer_ms;
-        self.first_answers += o.first_answers;
-        self.resolution_ms += o.resolution_ms;
-        self.resolutions += o.resolutions;
-        self.answer_wait_ms += o.answer_wait_ms;
-        self.answer_waits += o.answer_waits;
-    }
+/// Combines one counter of two spans.
+macro_rules! merge {
+    (sum, $a:expr, $b:expr) => {
+        $a += $b
+    };
+    (max, $a:expr, $b:expr) => {
+        $a = $a.max($b)
+    };
+}
 
+counters!(
+    answers: sum,
+    chats: sum,
+    missed_chats: sum,
+    chat_answers: sum,
+    calls: sum,
+    call_ms: sum,
+    missed_calls: sum,
+    rewards: sum,
+    punishments: sum,
+    handled: sum,
+    transfers: sum,
+    tickets_tagged: sum,
+    resolved: sum,
+    deleted: sum,
+    pauses: sum,
+    pause_ms: sum,
+    online_ms: sum,
+    work_ms: sum,
+    answer_chars: sum,
+    longest_answer: max,
+    chat_pickup_ms: sum,
+    chat_pickups: sum,
+    chat_ms: sum,
+    chats_ended: sum,
+    longest_chat_ms: max,
+    calls_ended: sum,
+    longest_call_ms: max,
+    first_answer_ms: sum,
+    first_answers: sum,
+    resolution_ms: sum,
+    resolutions: sum,
+    answer_wait_ms: sum,
+    answer_waits: sum,
+);
+
+impl Counters {
     /// Conversations handled with no standing rating.
     pub fn not_ranked(&self) -> u64 {
         self.handled.saturating_sub(self.rewards + self.punishments)
@@ -1063,64 +1071,6 @@ fn uuid_at(key: &[u8], at: usize) -> Result<Uuid, ModelError> {
 }
 
 // ------------------------------------------------------------------------------ metrics
-
-macro_rules! counter_names {
-    ($($field:ident),* $(,)?) => {
-        impl Counters {
-            /// Every counter's name, as the API and the docs spell it.
-            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
-
-            /// Every counter by name.
-            pub fn named(&self) -> Vec<(&'static str, u64)> {
-                vec![$((stringify!($field), self.$field)),*]
-            }
-
-            /// One counter by name.
-            pub fn get(&self, name: &str) -> Option<u64> {
-                match name {
-                    $(stringify!($field) => Some(self.$field),)*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-counter_names!(
-    answers,
-    chats,
-    missed_chats,
-    chat_answers,
-    calls,
-    call_ms,
-    missed_calls,
-    rewards,
-    punishments,
-    handled,
-    transfers,
-    tickets_tagged,
-    resolved,
-    deleted,
-    pauses,
-    pause_ms,
-    online_ms,
-    work_ms,
-    answer_chars,
-    longest_answer,
-    chat_pickup_ms,
-    chat_pickups,
-    chat_ms,
-    chats_ended,
-    longest_chat_ms,
-    calls_ended,
-    longest_call_ms,
-    first_answer_ms,
-    first_answers,
-    resolution_ms,
-    resolutions,
-    answer_wait_ms,
-    answer_waits,
-);
 
 /// What a benchmark ranks by: a level variable, a counter, or a badge statistic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
