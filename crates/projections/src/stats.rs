@@ -50,7 +50,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::{day_of, split_by_day, Day, Zones};
-use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
+use crate::runtime::{At, Model, ModelError, ModelHandle, Txn};
+use crate::store::{day_bytes, day_from, id_key, pair_key, uuid_at, Read, Store};
 
 // ------------------------------------------------------------------------------ counters
 
@@ -227,34 +228,40 @@ mod key {
     pub const MEMBER: u8 = b'm';
 }
 
-fn id_key(kind: u8, id: Uuid) -> Vec<u8> {
-    let mut k = Vec::with_capacity(17);
-    k.push(kind);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-fn pair_key(kind: u8, a: Uuid, b: Uuid) -> Vec<u8> {
-    let mut k = id_key(kind, a);
-    k.extend_from_slice(b.as_bytes());
-    k
-}
-
 fn day_key(agent: Uuid, day: Day) -> Vec<u8> {
     let mut k = id_key(key::DAY, agent);
-    k.extend_from_slice(&((day as u32) ^ (1 << 31)).to_be_bytes());
+    k.extend_from_slice(&day_bytes(day));
     k
 }
 
 fn day_from_key(k: &[u8]) -> Option<Day> {
-    let bytes: [u8; 4] = k.get(17..21)?.try_into().ok()?;
-    Some((u32::from_be_bytes(bytes) ^ (1 << 31)) as Day)
+    day_from(k.get(17..21)?)
+}
+
+/// Where the statistics keep an agent's [`AgentRecord`] (a model that embeds them reads
+/// it there).
+pub fn agent_key(agent: Uuid) -> Vec<u8> {
+    id_key(key::AGENT, agent)
+}
+
+/// Every agent's record, by agent, as a fold (`Txn`) or a query (`Store`) reads them.
+pub fn agent_records(records: &impl Read) -> Result<Vec<(Uuid, AgentRecord)>, ModelError> {
+    records
+        .scan::<AgentRecord>(&[key::AGENT])?
+        .into_iter()
+        .map(|(k, record)| Ok((uuid_at(&k, 1)?, record)))
+        .collect()
 }
 
 /// The organization's settings the statistics follow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Org {
     time_zone: String,
+}
+
+/// The organization's settings as far as the statistics have come.
+fn org(records: &impl Read) -> Result<Org, ModelError> {
+    Ok(records.get(&[key::ORG])?.unwrap_or_default())
 }
 
 impl Default for Org {
@@ -339,8 +346,7 @@ pub struct StatsFold {
 impl StatsFold {
     /// The organization's time zone, as far as the fold has come.
     pub fn zone(&self, txn: &Txn<'_>) -> Result<TimeZone, ModelError> {
-        let org: Org = txn.get(&[key::ORG])?.unwrap_or_default();
-        Ok(self.zones.get(&org.time_zone))
+        Ok(self.zones.get(&org(txn)?.time_zone))
     }
 
     /// Folds one event; returns the agents whose statistics it changed.
@@ -386,7 +392,7 @@ impl StatsFold {
                     presence: Presence::default(),
                     totals: Counters::default(),
                 };
-                txn.put(id_key(key::AGENT, e.agent.uuid()), &record);
+                txn.put(agent_key(e.agent.uuid()), &record);
             }
             Event::AgentAddedToDepartment(e) => {
                 txn.put(
@@ -430,9 +436,9 @@ impl StatsFold {
             Event::AgentDeactivated(e) => {
                 let agent = e.agent.uuid();
                 self.presence(txn, agent, &zone, |p| go_offline(p, t))?;
-                if let Some(mut record) = txn.get::<AgentRecord>(&id_key(key::AGENT, agent))? {
+                if let Some(mut record) = txn.get::<AgentRecord>(&agent_key(agent))? {
                     record.active = false;
-                    txn.put(id_key(key::AGENT, agent), &record);
+                    txn.put(agent_key(agent), &record);
                 }
             }
 
@@ -637,7 +643,7 @@ impl StatsFold {
         touched.sort();
         touched.dedup();
         for agent in their_doing(at, event, &touched) {
-            let k = id_key(key::AGENT, agent);
+            let k = agent_key(agent);
             if let Some(mut record) = txn.get::<AgentRecord>(&k)? {
                 if !record.worked {
                     record.worked = true;
@@ -672,7 +678,7 @@ impl StatsFold {
         zone: &TimeZone,
         change: impl FnOnce(&mut Presence) -> Vec<(Interval, Timestamp, Timestamp)>,
     ) -> Result<(), ModelError> {
-        let k = id_key(key::AGENT, agent);
+        let k = agent_key(agent);
         let Some(mut record) = txn.get::<AgentRecord>(&k)? else {
             return Ok(());
         };
@@ -731,7 +737,7 @@ impl StatsFold {
             };
             *slot = slot.saturating_add_signed(sign);
         };
-        let k = id_key(key::AGENT, rating.agent);
+        let k = agent_key(rating.agent);
         if let Some(mut record) = txn.get::<AgentRecord>(&k)? {
             apply(&mut record.totals);
             txn.put(k, &record);
@@ -767,7 +773,7 @@ impl StatsFold {
         day: Day,
         extra: &Counters,
     ) -> Result<(), ModelError> {
-        let k = id_key(key::AGENT, agent);
+        let k = agent_key(agent);
         let Some(mut record) = txn.get::<AgentRecord>(&k)? else {
             // Work of an agent this model never saw registered: nothing to count it for.
             return Ok(());
@@ -952,25 +958,19 @@ impl StatsView {
 
     /// The organization's zone and "today" in it (the day of the latest event folded).
     pub fn today(&self) -> Result<(TimeZone, Day), ModelError> {
-        let tree = self.handle.tree();
-        let org: Org = match tree.get([key::ORG])? {
-            Some(bytes) => decode(&[key::ORG], &bytes)?,
-            None => Org::default(),
-        };
-        let zone = Zones::default().get(&org.time_zone);
+        let zone = Zones::default().get(&org(&self.handle.store())?.time_zone);
         let today = day_of(self.handle.time(), &zone);
         Ok((zone, today))
     }
 
     /// One agent over `window`, open intervals counted up to the model's time.
     pub fn agent(&self, agent: Uuid, window: Window) -> Result<Option<AgentStats>, ModelError> {
-        let tree = self.handle.tree();
-        let Some(bytes) = tree.get(id_key(key::AGENT, agent))? else {
+        let store = self.handle.store();
+        let Some(record) = store.get::<AgentRecord>(&agent_key(agent))? else {
             return Ok(None);
         };
-        let record: AgentRecord = decode(&id_key(key::AGENT, agent), &bytes)?;
         let (zone, _) = self.today()?;
-        Ok(Some(self.over(&tree, agent, record, window, &zone)?))
+        Ok(Some(self.over(&store, agent, record, window, &zone)?))
     }
 
     /// Every agent over `window` (optionally only the members of one department).
@@ -979,35 +979,30 @@ impl StatsView {
         window: Window,
         department: Option<Uuid>,
     ) -> Result<Vec<AgentStats>, ModelError> {
-        let tree = self.handle.tree();
+        let store = self.handle.store();
         let (zone, _) = self.today()?;
         let members: Option<Vec<Uuid>> = match department {
-            Some(d) => {
-                let mut members = Vec::new();
-                for entry in tree.scan_prefix(id_key(key::MEMBER, d)) {
-                    let (k, _) = entry?;
-                    members.push(uuid_at(&k, 17)?);
-                }
-                Some(members)
-            }
+            Some(d) => Some(
+                store
+                    .keys(&id_key(key::MEMBER, d))
+                    .map(|k| uuid_at(&k?, 17))
+                    .collect::<Result<_, _>>()?,
+            ),
             None => None,
         };
         let mut out = Vec::new();
-        for entry in tree.scan_prefix([key::AGENT]) {
-            let (k, v) = entry?;
-            let agent = uuid_at(&k, 1)?;
+        for (agent, record) in agent_records(&store)? {
             if members.as_ref().is_some_and(|m| !m.contains(&agent)) {
                 continue;
             }
-            let record: AgentRecord = decode(&k, &v)?;
-            out.push(self.over(&tree, agent, record, window, &zone)?);
+            out.push(self.over(&store, agent, record, window, &zone)?);
         }
         Ok(out)
     }
 
     fn over(
         &self,
-        tree: &sled::Tree,
+        store: &Store,
         agent: Uuid,
         record: AgentRecord,
         window: Window,
@@ -1026,9 +1021,8 @@ impl StatsView {
                 let mut c = Counters::default();
                 let start = day_key(agent, from);
                 let end = day_key(agent, to);
-                for entry in tree.range(start..=end) {
-                    let (k, v) = entry?;
-                    let day: Counters = decode(&k, &v)?;
+                for entry in store.range::<Counters, _>(start..=end) {
+                    let (_, day) = entry?;
                     c.add(&day);
                 }
                 for (open_from, open_to, add) in open_intervals(&record.presence, now) {
@@ -1052,22 +1046,18 @@ impl StatsView {
 
     /// The days with counters of one agent (for history views and tests).
     pub fn days(&self, agent: Uuid) -> Result<BTreeMap<Day, Counters>, ModelError> {
-        let tree = self.handle.tree();
         let mut out = BTreeMap::new();
-        for entry in tree.scan_prefix(id_key(key::DAY, agent)) {
-            let (k, v) = entry?;
+        for (k, counters) in self
+            .handle
+            .store()
+            .scan::<Counters>(&id_key(key::DAY, agent))?
+        {
             let day =
                 day_from_key(&k).ok_or_else(|| ModelError::Corrupt(format!("day key {k:02x?}")))?;
-            out.insert(day, decode(&k, &v)?);
+            out.insert(day, counters);
         }
         Ok(out)
     }
-}
-
-fn uuid_at(key: &[u8], at: usize) -> Result<Uuid, ModelError> {
-    key.get(at..at + 16)
-        .and_then(|b| Uuid::from_slice(b).ok())
-        .ok_or_else(|| ModelError::Corrupt(format!("key {key:02x?} holds no uuid at {at}")))
 }
 
 // ------------------------------------------------------------------------------ metrics
