@@ -45,8 +45,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::{day_of, day_start, format_day, split_by_day, Day};
-use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
-use crate::stats::{day_counters, open_intervals, their_doing, AgentRecord, Counters, StatsFold};
+use crate::runtime::{At, Model, ModelError, ModelHandle, Txn};
+use crate::stats::{
+    agent_records, day_counters, open_intervals, their_doing, AgentRecord, Counters, StatsFold,
+};
+use crate::store::{day_bytes, day_from, id_key, Read};
 
 const DEFS: &[u8] = b"B";
 const SCHEDULE: &[u8] = b"E";
@@ -54,7 +57,6 @@ const ACTIVE: u8 = b'V';
 const TAGGED: u8 = b'T';
 const HISTORY: u8 = b'H';
 const HELD: u8 = b'I';
-const AGENT: u8 = b'a';
 
 /// How a badge is defined now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -236,11 +238,7 @@ impl Badges {
     ) -> Result<(), ModelError> {
         let definitions = self.definitions(txn)?;
         let midnight = day_start(day, zone);
-        let agents: Vec<(Uuid, AgentRecord)> = txn
-            .scan_prefix(&[AGENT])?
-            .into_iter()
-            .map(|(k, v)| Ok((uuid_at(&k, 1)?, decode::<AgentRecord>(&k, &v)?)))
-            .collect::<Result<_, ModelError>>()?;
+        let agents = agent_records(txn)?;
         let mut windows: HashMap<u32, Vec<(Uuid, Counters)>> = HashMap::new();
         for badge in definitions.values().filter(|b| b.enabled) {
             let from = day - badge.window_days.max(1) as Day;
@@ -544,35 +542,18 @@ fn history_key(badge: &str, day: Day) -> Vec<u8> {
 }
 
 fn held_key(agent: Uuid, badge: &str, day: Day) -> Vec<u8> {
-    let mut k = vec![HELD];
-    k.extend_from_slice(agent.as_bytes());
+    let mut k = id_key(HELD, agent);
     k.extend_from_slice(badge.as_bytes());
     k.push(0);
     k.extend_from_slice(&day_bytes(day));
     k
 }
 
-fn day_bytes(day: Day) -> [u8; 4] {
-    ((day as u32) ^ (1 << 31)).to_be_bytes()
-}
-
-fn day_from(bytes: &[u8]) -> Option<Day> {
-    let b: [u8; 4] = bytes.try_into().ok()?;
-    Some((u32::from_be_bytes(b) ^ (1 << 31)) as Day)
-}
-
-/// The agent a ticket event names as the one who did it (`by`), if an agent did.
+/// `kind`, an agent and a day: what an agent did on a day.
 fn agent_day_key(kind: u8, agent: Uuid, day: Day) -> Vec<u8> {
-    let mut k = vec![kind];
-    k.extend_from_slice(agent.as_bytes());
+    let mut k = id_key(kind, agent);
     k.extend_from_slice(&day_bytes(day));
     k
-}
-
-fn uuid_at(key: &[u8], at: usize) -> Result<Uuid, ModelError> {
-    key.get(at..at + 16)
-        .and_then(|b| Uuid::from_slice(b).ok())
-        .ok_or_else(|| ModelError::Corrupt(format!("key {key:02x?} holds no uuid at {at}")))
 }
 
 // ------------------------------------------------------------------------------ queries
@@ -594,25 +575,25 @@ impl BadgesView {
 
     /// Every badge as defined now.
     pub fn definitions(&self) -> Result<BTreeMap<String, BadgeDef>, ModelError> {
-        let tree = self.handle.tree();
-        match tree.get(DEFS)? {
-            Some(bytes) => decode(DEFS, &bytes),
-            None => Ok(default_badges()),
-        }
+        Ok(self
+            .handle
+            .store()
+            .get(DEFS)?
+            .unwrap_or_else(default_badges))
     }
 
     /// A badge's evaluations, newest first (at most `limit`).
     pub fn history(&self, key: &str, limit: usize) -> Result<Vec<Evaluation>, ModelError> {
-        let tree = self.handle.tree();
         let mut prefix = vec![HISTORY];
         prefix.extend_from_slice(key.as_bytes());
         prefix.push(0);
-        let mut out = Vec::new();
-        for entry in tree.scan_prefix(&prefix).rev().take(limit) {
-            let (k, v) = entry?;
-            out.push(decode(&k, &v)?);
-        }
-        Ok(out)
+        self.handle
+            .store()
+            .iter::<Evaluation>(&prefix)
+            .rev()
+            .take(limit)
+            .map(|entry| entry.map(|(_, evaluation)| evaluation))
+            .collect()
     }
 
     /// A badge's latest evaluation: its current holders.
@@ -622,12 +603,7 @@ impl BadgesView {
 
     /// The evaluation of `key` at the midnight starting `day`.
     pub fn evaluation(&self, key: &str, day: Day) -> Result<Option<Evaluation>, ModelError> {
-        let tree = self.handle.tree();
-        let k = history_key(key, day);
-        match tree.get(&k)? {
-            Some(bytes) => decode(&k, &bytes).map(Some),
-            None => Ok(None),
-        }
+        self.handle.store().get(&history_key(key, day))
     }
 
     /// The badges an agent held, newest evaluation first, a day's by badge key:
@@ -637,12 +613,9 @@ impl BadgesView {
         agent: Uuid,
         limit: usize,
     ) -> Result<Vec<(String, Evaluation)>, ModelError> {
-        let tree = self.handle.tree();
-        let mut prefix = vec![HELD];
-        prefix.extend_from_slice(agent.as_bytes());
         let mut held: Vec<(Day, String)> = Vec::new();
-        for entry in tree.scan_prefix(&prefix) {
-            let (k, _) = entry?;
+        for k in self.handle.store().keys(&id_key(HELD, agent)) {
+            let k = k?;
             let rest = &k[17..];
             let Some(zero) = rest.iter().position(|b| *b == 0) else {
                 continue;
@@ -677,19 +650,14 @@ impl BadgesView {
 
     /// The next midnight to be evaluated.
     pub fn schedule(&self) -> Result<Schedule, ModelError> {
-        let tree = self.handle.tree();
-        match tree.get(SCHEDULE)? {
-            Some(bytes) => decode(SCHEDULE, &bytes),
-            None => Ok(Schedule::default()),
-        }
+        Ok(self.handle.store().get(SCHEDULE)?.unwrap_or_default())
     }
 
     /// Every evaluation of every badge, by badge and day (for recompute comparisons).
     pub fn all_evaluations(&self) -> Result<BTreeMap<(String, Day), Evaluation>, ModelError> {
-        let tree = self.handle.tree();
         let mut out = BTreeMap::new();
-        for entry in tree.scan_prefix([HISTORY]) {
-            let (k, v) = entry?;
+        for entry in self.handle.store().iter::<Evaluation>(&[HISTORY]) {
+            let (k, evaluation) = entry?;
             let rest = &k[1..];
             let zero = rest
                 .iter()
@@ -698,7 +666,7 @@ impl BadgesView {
             let key = String::from_utf8_lossy(&rest[..zero]).into_owned();
             let day = day_from(&rest[zero + 1..])
                 .ok_or_else(|| ModelError::Corrupt(format!("badge history key {k:02x?}")))?;
-            out.insert((key, day), decode(&k, &v)?);
+            out.insert((key, day), evaluation);
         }
         Ok(out)
     }

@@ -34,12 +34,12 @@ use helpdesk_rules::condition::{Condition, Values, Variable};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
-use crate::stats::{open_intervals, AgentRecord, Counters, StatsFold};
+use crate::runtime::{At, Model, ModelError, ModelHandle, Txn};
+use crate::stats::{agent_key, agent_records, open_intervals, AgentRecord, Counters, StatsFold};
+use crate::store::{id_key, pair_key, uuid_at, Read, Store};
 
 const LADDER: &[u8] = b"L";
 const REACHED: u8 = b'R';
-const AGENT: u8 = b'a';
 
 /// One level reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,10 +226,9 @@ impl Model for Levels {
                 }
             }
             Event::ClockTicked(_) => {
-                for (k, v) in txn.scan_prefix(&[AGENT])? {
-                    let record: AgentRecord = decode(&k, &v)?;
+                for (agent, record) in agent_records(txn)? {
                     if record.active {
-                        touched.push(uuid_at(&k, 1)?);
+                        touched.push(agent);
                     }
                 }
             }
@@ -301,23 +300,8 @@ pub fn values_at(record: &AgentRecord, now: Timestamp) -> Values {
     counters.values()
 }
 
-fn agent_key(agent: Uuid) -> Vec<u8> {
-    let mut k = vec![AGENT];
-    k.extend_from_slice(agent.as_bytes());
-    k
-}
-
 fn reached_key(agent: Uuid, level: LevelId) -> Vec<u8> {
-    let mut k = vec![REACHED];
-    k.extend_from_slice(agent.as_bytes());
-    k.extend_from_slice(level.uuid().as_bytes());
-    k
-}
-
-fn uuid_at(key: &[u8], at: usize) -> Result<Uuid, ModelError> {
-    key.get(at..at + 16)
-        .and_then(|b| Uuid::from_slice(b).ok())
-        .ok_or_else(|| ModelError::Corrupt(format!("key {key:02x?} holds no uuid at {at}")))
+    pair_key(REACHED, agent, level.uuid())
 }
 
 // ------------------------------------------------------------------------------ queries
@@ -386,43 +370,25 @@ impl LevelsView {
 
     /// The ladder as it stands, lowest rank first.
     pub fn ladder(&self) -> Result<Vec<Level>, ModelError> {
-        let tree = self.handle.tree();
-        match tree.get(LADDER)? {
-            Some(bytes) => decode(LADDER, &bytes),
-            None => Ok(Vec::new()),
-        }
+        Ok(self.handle.store().get(LADDER)?.unwrap_or_default())
     }
 
-    fn record(&self, tree: &sled::Tree, agent: Uuid) -> Result<Option<AgentRecord>, ModelError> {
-        match tree.get(agent_key(agent))? {
-            Some(bytes) => decode(&agent_key(agent), &bytes).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn reached(
-        &self,
-        tree: &sled::Tree,
-        agent: Uuid,
-    ) -> Result<BTreeMap<Uuid, Reached>, ModelError> {
-        let mut prefix = vec![REACHED];
-        prefix.extend_from_slice(agent.as_bytes());
-        let mut out = BTreeMap::new();
-        for entry in tree.scan_prefix(&prefix) {
-            let (k, v) = entry?;
-            out.insert(uuid_at(&k, 17)?, decode(&k, &v)?);
-        }
-        Ok(out)
+    fn reached(&self, store: &Store, agent: Uuid) -> Result<BTreeMap<Uuid, Reached>, ModelError> {
+        store
+            .scan::<Reached>(&id_key(REACHED, agent))?
+            .into_iter()
+            .map(|(k, reached)| Ok((uuid_at(&k, 17)?, reached)))
+            .collect()
     }
 
     /// One agent's level and the levels they reached; none for an unknown agent.
     pub fn agent(&self, agent: Uuid) -> Result<Option<AgentLevel>, ModelError> {
-        let tree = self.handle.tree();
-        let Some(record) = self.record(&tree, agent)? else {
+        let store = self.handle.store();
+        let Some(record) = store.get::<AgentRecord>(&agent_key(agent))? else {
             return Ok(None);
         };
         let ladder = self.ladder()?;
-        let reached = self.reached(&tree, agent)?;
+        let reached = self.reached(&store, agent)?;
         let reached: Vec<(u32, Level, Reached)> = ladder
             .iter()
             .enumerate()
@@ -442,17 +408,14 @@ impl LevelsView {
 
     /// Every agent with a level: by rank (highest first), then by who reached it first.
     pub fn leaderboard(&self) -> Result<Vec<LeaderboardRow>, ModelError> {
-        let tree = self.handle.tree();
+        let store = self.handle.store();
         let ladder = self.ladder()?;
         let mut rows = Vec::new();
-        for entry in tree.scan_prefix([AGENT]) {
-            let (k, v) = entry?;
-            let agent = uuid_at(&k, 1)?;
-            let record: AgentRecord = decode(&k, &v)?;
+        for (agent, record) in agent_records(&store)? {
             if !record.worked {
                 continue; // A setup or import account, or someone who has not started.
             }
-            let reached = self.reached(&tree, agent)?;
+            let reached = self.reached(&store, agent)?;
             let top = ladder
                 .iter()
                 .enumerate()
@@ -479,39 +442,28 @@ impl LevelsView {
 
     /// Every agent's reached levels (for recompute comparisons).
     pub fn all_reached(&self) -> Result<BTreeMap<Uuid, BTreeMap<Uuid, Reached>>, ModelError> {
-        let tree = self.handle.tree();
         let mut out: BTreeMap<Uuid, BTreeMap<Uuid, Reached>> = BTreeMap::new();
-        for entry in tree.scan_prefix([REACHED]) {
-            let (k, v) = entry?;
+        for (k, reached) in self.handle.store().scan::<Reached>(&[REACHED])? {
             out.entry(uuid_at(&k, 1)?)
                 .or_default()
-                .insert(uuid_at(&k, 17)?, decode(&k, &v)?);
+                .insert(uuid_at(&k, 17)?, reached);
         }
         Ok(out)
     }
 
     /// The agent's level variables now (open intervals up to the model's time).
     pub fn values(&self, agent: Uuid) -> Result<Option<(String, Values)>, ModelError> {
-        let tree = self.handle.tree();
-        Ok(self
-            .record(&tree, agent)?
-            .map(|r| (r.name.clone(), values_at(&r, self.handle.time()))))
+        let record = self.handle.store().get::<AgentRecord>(&agent_key(agent))?;
+        Ok(record.map(|r| (r.name.clone(), values_at(&r, self.handle.time()))))
     }
 
     /// Every active agent's name and variables now.
     pub fn all_values(&self) -> Result<Vec<(Uuid, String, Values)>, ModelError> {
-        let tree = self.handle.tree();
         let now = self.handle.time();
         let mut out = Vec::new();
-        for entry in tree.scan_prefix([AGENT]) {
-            let (k, v) = entry?;
-            let record: AgentRecord = decode(&k, &v)?;
+        for (agent, record) in agent_records(&self.handle.store())? {
             if record.active {
-                out.push((
-                    uuid_at(&k, 1)?,
-                    record.name.clone(),
-                    values_at(&record, now),
-                ));
+                out.push((agent, record.name.clone(), values_at(&record, now)));
             }
         }
         Ok(out)

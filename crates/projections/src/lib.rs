@@ -12,6 +12,8 @@
 //!   awards.
 //! - [`calendar`]: days in the organization's time zone.
 //! - [`reports`]: department reports (docs/REPORTS.md), 24 columns by bucket and group.
+//! - [`store`]: how models read their records (one typed read path for folds and
+//!   queries) and lay out their keys.
 //! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the
 //!   server's policy runner.
 //!
@@ -25,6 +27,7 @@ pub mod policies;
 pub mod reports;
 pub mod runtime;
 pub mod stats;
+pub mod store;
 pub mod tickets;
 
 pub use runtime::{

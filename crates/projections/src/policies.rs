@@ -19,7 +19,8 @@ use helpdesk_domain::{AgentId, AggregateKind, ConversationRef, Event, Timestamp}
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
+use crate::runtime::{At, Model, ModelError, ModelHandle, Txn};
+use crate::store::{id_key, uuid_at, Read};
 
 const SETTINGS: &[u8] = b"S";
 const RESUME: u8 = b'R';
@@ -63,7 +64,7 @@ impl Model for Policies {
 
     fn fold(&self, txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), ModelError> {
         if at.aggregate.kind == AggregateKind::Agent {
-            txn.remove(key(AUTO_PAUSE, at.aggregate.id));
+            txn.remove(id_key(AUTO_PAUSE, at.aggregate.id));
         }
         match event {
             Event::OrganizationSettingsChanged(e) => {
@@ -72,14 +73,15 @@ impl Model for Policies {
                 }
             }
             Event::AgentPaused(e) => match e.planned_end {
-                Some(planned_end) => {
-                    txn.put(key(RESUME, e.agent.uuid()), &PendingResume { planned_end })
-                }
-                None => txn.remove(key(RESUME, e.agent.uuid())),
+                Some(planned_end) => txn.put(
+                    id_key(RESUME, e.agent.uuid()),
+                    &PendingResume { planned_end },
+                ),
+                None => txn.remove(id_key(RESUME, e.agent.uuid())),
             },
-            Event::AgentResumed(e) => txn.remove(key(RESUME, e.agent.uuid())),
-            Event::AgentWentOffline(e) => txn.remove(key(RESUME, e.agent.uuid())),
-            Event::AgentDeactivated(e) => txn.remove(key(RESUME, e.agent.uuid())),
+            Event::AgentResumed(e) => txn.remove(id_key(RESUME, e.agent.uuid())),
+            Event::AgentWentOffline(e) => txn.remove(id_key(RESUME, e.agent.uuid())),
+            Event::AgentDeactivated(e) => txn.remove(id_key(RESUME, e.agent.uuid())),
             Event::ChatMissed(e) => {
                 owe_auto_pause(txn, at, e.agent, ConversationRef::chat(e.chat))?;
             }
@@ -101,7 +103,7 @@ fn owe_auto_pause(
     let settings: Settings = txn.get(SETTINGS)?.unwrap_or_default();
     if settings.auto_pause {
         txn.put(
-            key(AUTO_PAUSE, agent.uuid()),
+            id_key(AUTO_PAUSE, agent.uuid()),
             &PendingAutoPause {
                 command_id: Uuid::new_v5(&at.envelope.command_id, b"auto-pause"),
                 conversation,
@@ -110,13 +112,6 @@ fn owe_auto_pause(
         );
     }
     Ok(())
-}
-
-fn key(kind: u8, id: Uuid) -> Vec<u8> {
-    let mut key = Vec::with_capacity(17);
-    key.push(kind);
-    key.extend_from_slice(id.as_bytes());
-    key
 }
 
 /// What the policy runner reads.
@@ -137,11 +132,9 @@ impl PoliciesView {
     /// Agents whose planned pause has ended by `now`, with its planned end.
     pub fn due_resumes(&self, now: Timestamp) -> Result<Vec<(AgentId, Timestamp)>, ModelError> {
         let mut due = Vec::new();
-        for entry in self.handle.tree().scan_prefix([RESUME]) {
-            let (k, v) = entry?;
-            let pending: PendingResume = decode(&k, &v)?;
+        for (k, pending) in self.handle.store().scan::<PendingResume>(&[RESUME])? {
             if pending.planned_end <= now {
-                due.push((AgentId::from_uuid(agent_of(&k)?), pending.planned_end));
+                due.push((agent_of(&k)?, pending.planned_end));
             }
         }
         Ok(due)
@@ -150,9 +143,7 @@ impl PoliciesView {
     /// The earliest planned end still pending, to know how long to sleep.
     pub fn next_planned_end(&self) -> Result<Option<Timestamp>, ModelError> {
         let mut next: Option<Timestamp> = None;
-        for entry in self.handle.tree().scan_prefix([RESUME]) {
-            let (k, v) = entry?;
-            let pending: PendingResume = decode(&k, &v)?;
+        for (_, pending) in self.handle.store().scan::<PendingResume>(&[RESUME])? {
             next = Some(next.map_or(pending.planned_end, |n| n.min(pending.planned_end)));
         }
         Ok(next)
@@ -161,16 +152,18 @@ impl PoliciesView {
     /// The auto-pauses owed.
     pub fn auto_pauses(&self) -> Result<Vec<(AgentId, PendingAutoPause)>, ModelError> {
         let mut owed = Vec::new();
-        for entry in self.handle.tree().scan_prefix([AUTO_PAUSE]) {
-            let (k, v) = entry?;
-            owed.push((AgentId::from_uuid(agent_of(&k)?), decode(&k, &v)?));
+        for (k, pending) in self
+            .handle
+            .store()
+            .scan::<PendingAutoPause>(&[AUTO_PAUSE])?
+        {
+            owed.push((agent_of(&k)?, pending));
         }
         Ok(owed)
     }
 }
 
-fn agent_of(key: &[u8]) -> Result<Uuid, ModelError> {
-    key.get(1..17)
-        .and_then(|b| Uuid::from_slice(b).ok())
-        .ok_or_else(|| ModelError::Corrupt(format!("policy key {key:02x?} names no agent")))
+/// The agent a policy record is about.
+fn agent_of(key: &[u8]) -> Result<AgentId, ModelError> {
+    uuid_at(key, 1).map(AgentId::from_uuid)
 }

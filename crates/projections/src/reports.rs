@@ -36,7 +36,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::{civil_from_days, days_from_civil, local_hour_of, Day, LocalHour, Zones};
-use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
+use crate::runtime::{At, Model, ModelError, ModelHandle, Txn};
+use crate::store::{id_key, order_bytes, order_from, Read, Store};
 
 const CUBE: u8 = b'M';
 const TAG_CUBE: u8 = b'G';
@@ -47,36 +48,7 @@ const DEPARTMENT: u8 = b'P';
 const AGENT: u8 = b'N';
 const ORG: &[u8] = b"z";
 
-/// The stored sums behind the 24 columns. Stored: fields are append-only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Columns {
-    pub answers: u64,
-    pub first_answer_ms: u64,
-    pub first_answers: u64,
-    pub open_answer_ms: u64,
-    pub open_answers: u64,
-    pub calls: u64,
-    pub missed_calls: u64,
-    pub call_ms: u64,
-    pub chat_messages: u64,
-    pub chats: u64,
-    pub missed_chats: u64,
-    pub pickup_ms: u64,
-    pub pickups: u64,
-    pub chat_ms: u64,
-    pub chats_timed: u64,
-    pub not_ranked: u64,
-    pub positive: u64,
-    pub negative: u64,
-    pub incoming_messages: u64,
-    pub incoming_calls: u64,
-    pub finished_calls: u64,
-    pub incoming_chats: u64,
-    pub finished_chats: u64,
-    pub created: u64,
-    pub resolved: u64,
-}
-
+// `Columns` itself is defined with its field list, by `sums!` below.
 impl Columns {
     fn is_empty(&self) -> bool {
         *self == Columns::default()
@@ -130,9 +102,16 @@ impl Columns {
     }
 }
 
-/// The field list, once: adding, subtracting, and the sums partitions exchange.
+/// The field list, once (in stored order: postcard encodes fields in order, so add new
+/// ones at the end): the struct, adding, subtracting, and the sums partitions exchange.
 macro_rules! sums {
     ($($field:ident),* $(,)?) => {
+        /// The stored sums behind the 24 columns. Stored: fields are append-only.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Columns {
+            $(pub $field: u64,)*
+        }
+
         impl Columns {
             /// Adds `o`, field by field.
             pub fn add(&mut self, o: &Columns) {
@@ -274,8 +253,7 @@ struct Cell<'a> {
 
 impl Reports {
     fn zone(&self, txn: &Txn<'_>) -> Result<TimeZone, ModelError> {
-        let name: String = txn.get(ORG)?.unwrap_or_else(|| "UTC".to_owned());
-        Ok(self.zones.get(&name))
+        Ok(self.zones.get(&zone_name(txn)?))
     }
 
     fn add(
@@ -393,6 +371,11 @@ impl Reports {
     }
 }
 
+/// The organization's zone as far as the reports have come.
+fn zone_name(records: &impl Read) -> Result<String, ModelError> {
+    Ok(records.get(ORG)?.unwrap_or_else(|| "UTC".to_owned()))
+}
+
 fn count_rating(c: &mut Columns, rating: Option<Rating>) {
     match rating {
         None => c.not_ranked = 1,
@@ -411,19 +394,8 @@ fn finished_cell(f: &Finished) -> Cell<'_> {
     }
 }
 
-fn id_key(kind: u8, id: Uuid) -> Vec<u8> {
-    let mut k = vec![kind];
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
 fn hour_bytes(hour: LocalHour) -> [u8; 8] {
-    ((hour as u64) ^ (1 << 63)).to_be_bytes()
-}
-
-fn hour_from(bytes: &[u8]) -> Option<LocalHour> {
-    let b: [u8; 8] = bytes.try_into().ok()?;
-    Some((u64::from_be_bytes(b) ^ (1 << 63)) as i64)
+    order_bytes(hour)
 }
 
 fn cube_key(cell: &Cell<'_>) -> Vec<u8> {
@@ -889,18 +861,13 @@ impl ReportsView {
 
     /// The organization's zone.
     pub fn zone(&self) -> Result<TimeZone, ModelError> {
-        let tree = self.handle.tree();
-        let name: String = match tree.get(ORG)? {
-            Some(bytes) => decode(ORG, &bytes)?,
-            None => "UTC".to_owned(),
-        };
-        Ok(Zones::default().get(&name))
+        Ok(Zones::default().get(&zone_name(&self.handle.store())?))
     }
 
     /// The rows of a report: every (bucket, group) with something in it, by bucket then
     /// group.
     pub fn report(&self, query: &Query) -> Result<Vec<Row>, ModelError> {
-        let tree = self.handle.tree();
+        let store = self.handle.store();
         let start = i64::from(query.from) * 24;
         let end = (i64::from(query.to) + 1) * 24;
         let (kind, header) = match query.group {
@@ -912,9 +879,9 @@ impl ReportsView {
         let mut high = vec![kind];
         high.extend_from_slice(&hour_bytes(end));
         let mut sums: BTreeMap<(LocalHour, Group), Columns> = BTreeMap::new();
-        for entry in tree.range(low..high) {
-            let (k, v) = entry?;
-            let hour = hour_from(&k[1..9]).ok_or_else(|| corrupt(&k))?;
+        for entry in store.range::<Columns, _>(low..high) {
+            let (k, columns) = entry?;
+            let hour = order_from(&k[1..9]).ok_or_else(|| corrupt(&k))?;
             let (tag, rest) = if kind == TAG_CUBE {
                 let zero = k[header..]
                     .iter()
@@ -946,14 +913,13 @@ impl ReportsView {
                 GroupBy::Tag => Group::Tag(tag.unwrap_or_default()),
                 GroupBy::Nothing => Group::All,
             };
-            let columns: Columns = decode(&k, &v)?;
             sums.entry((bucket_of(hour, query.bucket, start), group))
                 .or_default()
                 .add(&columns);
         }
         let mut rows = Vec::with_capacity(sums.len());
         for ((bucket, group), columns) in sums {
-            let label = self.label(&tree, &group)?;
+            let label = self.label(&store, &group)?;
             rows.push(Row {
                 bucket,
                 group,
@@ -964,15 +930,14 @@ impl ReportsView {
         Ok(rows)
     }
 
-    fn label(&self, tree: &sled::Tree, group: &Group) -> Result<String, ModelError> {
+    fn label(&self, store: &Store, group: &Group) -> Result<String, ModelError> {
         let name = |kind: u8, id: &Uuid| -> Result<String, ModelError> {
             if id.is_nil() {
                 return Ok("(none)".to_owned());
             }
-            Ok(match tree.get(id_key(kind, *id))? {
-                Some(bytes) => decode::<String>(&id_key(kind, *id), &bytes)?,
-                None => id.to_string(),
-            })
+            Ok(store
+                .get::<String>(&id_key(kind, *id))?
+                .unwrap_or_else(|| id.to_string()))
         };
         Ok(match group {
             Group::Department(d) => name(DEPARTMENT, d)?,

@@ -30,6 +30,7 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +45,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+pub use crate::store::decode;
+use crate::store::{Read, Store};
 
 /// A store's records as raw keys and values, in key order.
 pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
@@ -206,11 +210,13 @@ pub type Note = Arc<dyn Any + Send + Sync>;
 /// The writes of one batch, in memory until the batch commits. Reads see them first,
 /// then the store.
 pub struct Txn<'a> {
-    tree: &'a sled::Tree,
+    store: Store,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// The position of the message being folded.
     position: Position,
     notes: Vec<(Position, Note)>,
+    /// The transaction is over the tree it was made with (the store holds a handle).
+    tree: PhantomData<&'a sled::Tree>,
 }
 
 impl<'a> Txn<'a> {
@@ -218,10 +224,11 @@ impl<'a> Txn<'a> {
     /// benchmarks and tools) its writes stay in memory and are never committed.
     pub fn new(tree: &'a sled::Tree) -> Self {
         Txn {
-            tree,
+            store: Store::new(tree.clone()),
             writes: BTreeMap::new(),
             position: 0,
             notes: Vec::new(),
+            tree: PhantomData,
         }
     }
 
@@ -230,10 +237,7 @@ impl<'a> Txn<'a> {
         match self.writes.get(key) {
             Some(Some(bytes)) => decode(key, bytes).map(Some),
             Some(None) => Ok(None),
-            None => match self.tree.get(key)? {
-                Some(bytes) => decode(key, &bytes).map(Some),
-                None => Ok(None),
-            },
+            None => self.store.get(key),
         }
     }
 
@@ -241,7 +245,7 @@ impl<'a> Txn<'a> {
     pub fn contains(&self, key: &[u8]) -> Result<bool, ModelError> {
         match self.writes.get(key) {
             Some(write) => Ok(write.is_some()),
-            None => Ok(self.tree.contains_key(key)?),
+            None => self.store.contains(key),
         }
     }
 
@@ -266,7 +270,7 @@ impl<'a> Txn<'a> {
     /// The keys and raw values under `prefix`, in key order, with this batch's writes.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Records, ModelError> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        for entry in self.tree.scan_prefix(prefix) {
+        for entry in self.store.raw(prefix) {
             let (key, value) = entry?;
             merged.insert(key.to_vec(), value.to_vec());
         }
@@ -299,10 +303,24 @@ impl<'a> Txn<'a> {
     }
 }
 
-/// Decodes a stored record; failure means the store cannot be trusted.
-pub fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, ModelError> {
-    postcard::from_bytes(bytes)
-        .map_err(|err| ModelError::Corrupt(format!("record {key:02x?}: {err}")))
+impl Read for Txn<'_> {
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, ModelError> {
+        Txn::get(self, key)
+    }
+
+    fn contains(&self, key: &[u8]) -> Result<bool, ModelError> {
+        Txn::contains(self, key)
+    }
+
+    fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>, ModelError> {
+        self.scan_prefix(prefix)?
+            .into_iter()
+            .map(|(key, bytes)| {
+                let value = decode(&key, &bytes)?;
+                Ok((key, value))
+            })
+            .collect()
+    }
 }
 
 // ----------------------------------------------------------------------------- checkpoint
@@ -376,6 +394,11 @@ impl ModelHandle {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// The store to read, with types (a rebuild swaps it, so take it per query).
+    pub fn store(&self) -> Store {
+        Store::new(self.tree())
     }
 
     /// The last log position the model has folded and flushed.
@@ -1133,14 +1156,15 @@ fn open_store<M: Model>(path: &Path, cache_bytes: u64) -> Result<Option<Opened>,
             }
         })?;
     let tree = db.open_tree("model").map_err(broken)?;
-    let checkpoint = match tree.get(CHECKPOINT_KEY).map_err(broken)? {
-        Some(bytes) => decode::<Checkpoint>(CHECKPOINT_KEY, &bytes)
-            .map_err(|err| OpenError::Broken(err.to_string()))?,
-        None if tree.is_empty() => Checkpoint {
+    let checkpoint = match stored_checkpoint(&tree) {
+        Ok(Some(checkpoint)) => checkpoint,
+        Err(ModelError::Storage(err)) => return Err(broken(err)),
+        Err(err @ ModelError::Corrupt(_)) => return Err(OpenError::Broken(err.to_string())),
+        Ok(None) if tree.is_empty() => Checkpoint {
             version: M::VERSION,
             ..Checkpoint::default()
         },
-        None => return Err(OpenError::Broken("records without a checkpoint".into())),
+        Ok(None) => return Err(OpenError::Broken("records without a checkpoint".into())),
     };
     if checkpoint.version != M::VERSION {
         return Ok(None);
@@ -1180,19 +1204,12 @@ fn set_aside<M: Model>(path: &Path) -> Result<(), ProjectionError> {
 /// The checkpoint a store holds (None: an empty store): how far a projector killed on it
 /// had folded and flushed, which is where it starts again.
 pub fn stored_checkpoint(tree: &sled::Tree) -> Result<Option<Checkpoint>, ModelError> {
-    match tree.get(CHECKPOINT_KEY) {
-        Ok(Some(bytes)) => decode(CHECKPOINT_KEY, &bytes).map(Some),
-        Ok(None) => Ok(None),
-        Err(err) => Err(ModelError::from(err)),
-    }
+    Store::new(tree.clone()).get(CHECKPOINT_KEY)
 }
 
 /// The fingerprint of the message at a store's checkpoint, if it keeps one.
 fn stored_print(tree: &sled::Tree) -> Option<u64> {
-    match tree.get(PRINT_KEY) {
-        Ok(Some(bytes)) => decode::<u64>(PRINT_KEY, &bytes).ok(),
-        _ => None,
-    }
+    Store::new(tree.clone()).get(PRINT_KEY).ok().flatten()
 }
 
 /// Every record of a store except the runtime's own: what two builds of one model must

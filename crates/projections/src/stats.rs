@@ -50,86 +50,95 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::calendar::{day_of, split_by_day, Day, Zones};
-use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
+use crate::runtime::{At, Model, ModelError, ModelHandle, Txn};
+use crate::store::{day_bytes, day_from, id_key, pair_key, uuid_at, Read, Store};
 
 // ------------------------------------------------------------------------------ counters
 
-/// What one agent did over a span: all time, or one day. Stored: fields are append-only.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counters {
-    pub answers: u64,
-    pub chats: u64,
-    pub missed_chats: u64,
-    pub chat_answers: u64,
-    pub calls: u64,
-    pub call_ms: u64,
-    pub missed_calls: u64,
-    pub rewards: u64,
-    pub punishments: u64,
-    pub handled: u64,
-    pub transfers: u64,
-    pub tickets_tagged: u64,
-    pub resolved: u64,
-    pub deleted: u64,
-    pub pauses: u64,
-    pub pause_ms: u64,
-    pub online_ms: u64,
-    pub work_ms: u64,
-    pub answer_chars: u64,
-    pub longest_answer: u64,
-    pub chat_pickup_ms: u64,
-    pub chat_pickups: u64,
-    pub chat_ms: u64,
-    pub chats_ended: u64,
-    pub longest_chat_ms: u64,
-    pub calls_ended: u64,
-    pub longest_call_ms: u64,
-    pub first_answer_ms: u64,
-    pub first_answers: u64,
-    pub resolution_ms: u64,
-    pub resolutions: u64,
-    pub answer_wait_ms: u64,
-    pub answer_waits: u64,
+/// The counters, listed once in their stored order (postcard encodes fields in order:
+/// add new ones at the end), with how two spans of one combine: `sum` adds, `max` keeps
+/// the larger (the longest answer, chat and call).
+macro_rules! counters {
+    ($($field:ident: $merge:ident),* $(,)?) => {
+        /// What one agent did over a span: all time, or one day. Stored: fields are
+        /// append-only.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Counters {
+            $(pub $field: u64,)*
+        }
+
+        impl Counters {
+            /// Every counter's name, as the API and the docs spell it.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// Adds another span (sums add, longest take the max).
+            pub fn add(&mut self, o: &Counters) {
+                $(merge!($merge, self.$field, o.$field);)*
+            }
+
+            /// Every counter by name.
+            pub fn named(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($field), self.$field)),*]
+            }
+
+            /// One counter by name.
+            pub fn get(&self, name: &str) -> Option<u64> {
+                match name {
+                    $(stringify!($field) => Some(self.$field),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl Counters {
-    /// Adds another span (sums add, longest take the max).
-    pub fn add(&mut self, o: &Counters) {
-        self.answers += o.answers;
-        self.chats += o.chats;
-        self.missed_chats += o.missed_chats;
-        self.chat_answers += o.chat_answers;
-        self.calls += o.calls;
-        self.call_ms += o.call_ms;
-        self.missed_calls += o.missed_calls;
-        self.rewards += o.rewards;
-        self.punishments += o.punishments;
-        self.handled += o.handled;
-        self.transfers += o.transfers;
-        self.tickets_tagged += o.tickets_tagged;
-        self.resolved += o.resolved;
-        self.deleted += o.deleted;
-        self.pauses += o.pauses;
-        self.pause_ms += o.pause_ms;
-        self.online_ms += o.online_ms;
-        self.work_ms += o.work_ms;
-        self.answer_chars += o.answer_chars;
-        self.longest_answer = self.longest_answer.max(o.longest_answer);
-        self.chat_pickup_ms += o.chat_pickup_ms;
-        self.chat_pickups += o.chat_pickups;
-        self.chat_ms += o.chat_ms;
-        self.chats_ended += o.chats_ended;
-        self.longest_chat_ms = self.longest_chat_ms.max(o.longest_chat_ms);
-        self.calls_ended += o.calls_ended;
-        self.longest_call_ms = self.longest_call_ms.max(o.longest_call_ms);
-        self.first_answer_ms += o.first_answer_ms;
-        self.first_answers += o.first_answers;
-        self.resolution_ms += o.resolution_ms;
-        self.resolutions += o.resolutions;
-        self.answer_wait_ms += o.answer_wait_ms;
-        self.answer_waits += o.answer_waits;
-    }
+/// Combines one counter of two spans.
+macro_rules! merge {
+    (sum, $a:expr, $b:expr) => {
+        $a += $b
+    };
+    (max, $a:expr, $b:expr) => {
+        $a = $a.max($b)
+    };
+}
 
+counters!(
+    answers: sum,
+    chats: sum,
+    missed_chats: sum,
+    chat_answers: sum,
+    calls: sum,
+    call_ms: sum,
+    missed_calls: sum,
+    rewards: sum,
+    punishments: sum,
+    handled: sum,
+    transfers: sum,
+    tickets_tagged: sum,
+    resolved: sum,
+    deleted: sum,
+    pauses: sum,
+    pause_ms: sum,
+    online_ms: sum,
+    work_ms: sum,
+    answer_chars: sum,
+    longest_answer: max,
+    chat_pickup_ms: sum,
+    chat_pickups: sum,
+    chat_ms: sum,
+    chats_ended: sum,
+    longest_chat_ms: max,
+    calls_ended: sum,
+    longest_call_ms: max,
+    first_answer_ms: sum,
+    first_answers: sum,
+    resolution_ms: sum,
+    resolutions: sum,
+    answer_wait_ms: sum,
+    answer_waits: sum,
+);
+
+impl Counters {
     /// Conversations handled with no standing rating.
     pub fn not_ranked(&self) -> u64 {
         self.handled.saturating_sub(self.rewards + self.punishments)
@@ -219,34 +228,40 @@ mod key {
     pub const MEMBER: u8 = b'm';
 }
 
-fn id_key(kind: u8, id: Uuid) -> Vec<u8> {
-    let mut k = Vec::with_capacity(17);
-    k.push(kind);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-fn pair_key(kind: u8, a: Uuid, b: Uuid) -> Vec<u8> {
-    let mut k = id_key(kind, a);
-    k.extend_from_slice(b.as_bytes());
-    k
-}
-
 fn day_key(agent: Uuid, day: Day) -> Vec<u8> {
     let mut k = id_key(key::DAY, agent);
-    k.extend_from_slice(&((day as u32) ^ (1 << 31)).to_be_bytes());
+    k.extend_from_slice(&day_bytes(day));
     k
 }
 
 fn day_from_key(k: &[u8]) -> Option<Day> {
-    let bytes: [u8; 4] = k.get(17..21)?.try_into().ok()?;
-    Some((u32::from_be_bytes(bytes) ^ (1 << 31)) as Day)
+    day_from(k.get(17..21)?)
+}
+
+/// Where the statistics keep an agent's [`AgentRecord`] (a model that embeds them reads
+/// it there).
+pub fn agent_key(agent: Uuid) -> Vec<u8> {
+    id_key(key::AGENT, agent)
+}
+
+/// Every agent's record, by agent, as a fold (`Txn`) or a query (`Store`) reads them.
+pub fn agent_records(records: &impl Read) -> Result<Vec<(Uuid, AgentRecord)>, ModelError> {
+    records
+        .scan::<AgentRecord>(&[key::AGENT])?
+        .into_iter()
+        .map(|(k, record)| Ok((uuid_at(&k, 1)?, record)))
+        .collect()
 }
 
 /// The organization's settings the statistics follow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Org {
     time_zone: String,
+}
+
+/// The organization's settings as far as the statistics have come.
+fn org(records: &impl Read) -> Result<Org, ModelError> {
+    Ok(records.get(&[key::ORG])?.unwrap_or_default())
 }
 
 impl Default for Org {
@@ -331,8 +346,7 @@ pub struct StatsFold {
 impl StatsFold {
     /// The organization's time zone, as far as the fold has come.
     pub fn zone(&self, txn: &Txn<'_>) -> Result<TimeZone, ModelError> {
-        let org: Org = txn.get(&[key::ORG])?.unwrap_or_default();
-        Ok(self.zones.get(&org.time_zone))
+        Ok(self.zones.get(&org(txn)?.time_zone))
     }
 
     /// Folds one event; returns the agents whose statistics it changed.
@@ -378,7 +392,7 @@ impl StatsFold {
                     presence: Presence::default(),
                     totals: Counters::default(),
                 };
-                txn.put(id_key(key::AGENT, e.agent.uuid()), &record);
+                txn.put(agent_key(e.agent.uuid()), &record);
             }
             Event::AgentAddedToDepartment(e) => {
                 txn.put(
@@ -422,9 +436,9 @@ impl StatsFold {
             Event::AgentDeactivated(e) => {
                 let agent = e.agent.uuid();
                 self.presence(txn, agent, &zone, |p| go_offline(p, t))?;
-                if let Some(mut record) = txn.get::<AgentRecord>(&id_key(key::AGENT, agent))? {
+                if let Some(mut record) = txn.get::<AgentRecord>(&agent_key(agent))? {
                     record.active = false;
-                    txn.put(id_key(key::AGENT, agent), &record);
+                    txn.put(agent_key(agent), &record);
                 }
             }
 
@@ -629,7 +643,7 @@ impl StatsFold {
         touched.sort();
         touched.dedup();
         for agent in their_doing(at, event, &touched) {
-            let k = id_key(key::AGENT, agent);
+            let k = agent_key(agent);
             if let Some(mut record) = txn.get::<AgentRecord>(&k)? {
                 if !record.worked {
                     record.worked = true;
@@ -664,7 +678,7 @@ impl StatsFold {
         zone: &TimeZone,
         change: impl FnOnce(&mut Presence) -> Vec<(Interval, Timestamp, Timestamp)>,
     ) -> Result<(), ModelError> {
-        let k = id_key(key::AGENT, agent);
+        let k = agent_key(agent);
         let Some(mut record) = txn.get::<AgentRecord>(&k)? else {
             return Ok(());
         };
@@ -723,7 +737,7 @@ impl StatsFold {
             };
             *slot = slot.saturating_add_signed(sign);
         };
-        let k = id_key(key::AGENT, rating.agent);
+        let k = agent_key(rating.agent);
         if let Some(mut record) = txn.get::<AgentRecord>(&k)? {
             apply(&mut record.totals);
             txn.put(k, &record);
@@ -759,7 +773,7 @@ impl StatsFold {
         day: Day,
         extra: &Counters,
     ) -> Result<(), ModelError> {
-        let k = id_key(key::AGENT, agent);
+        let k = agent_key(agent);
         let Some(mut record) = txn.get::<AgentRecord>(&k)? else {
             // Work of an agent this model never saw registered: nothing to count it for.
             return Ok(());
@@ -944,25 +958,19 @@ impl StatsView {
 
     /// The organization's zone and "today" in it (the day of the latest event folded).
     pub fn today(&self) -> Result<(TimeZone, Day), ModelError> {
-        let tree = self.handle.tree();
-        let org: Org = match tree.get([key::ORG])? {
-            Some(bytes) => decode(&[key::ORG], &bytes)?,
-            None => Org::default(),
-        };
-        let zone = Zones::default().get(&org.time_zone);
+        let zone = Zones::default().get(&org(&self.handle.store())?.time_zone);
         let today = day_of(self.handle.time(), &zone);
         Ok((zone, today))
     }
 
     /// One agent over `window`, open intervals counted up to the model's time.
     pub fn agent(&self, agent: Uuid, window: Window) -> Result<Option<AgentStats>, ModelError> {
-        let tree = self.handle.tree();
-        let Some(bytes) = tree.get(id_key(key::AGENT, agent))? else {
+        let store = self.handle.store();
+        let Some(record) = store.get::<AgentRecord>(&agent_key(agent))? else {
             return Ok(None);
         };
-        let record: AgentRecord = decode(&id_key(key::AGENT, agent), &bytes)?;
         let (zone, _) = self.today()?;
-        Ok(Some(self.over(&tree, agent, record, window, &zone)?))
+        Ok(Some(self.over(&store, agent, record, window, &zone)?))
     }
 
     /// Every agent over `window` (optionally only the members of one department).
@@ -971,35 +979,30 @@ impl StatsView {
         window: Window,
         department: Option<Uuid>,
     ) -> Result<Vec<AgentStats>, ModelError> {
-        let tree = self.handle.tree();
+        let store = self.handle.store();
         let (zone, _) = self.today()?;
         let members: Option<Vec<Uuid>> = match department {
-            Some(d) => {
-                let mut members = Vec::new();
-                for entry in tree.scan_prefix(id_key(key::MEMBER, d)) {
-                    let (k, _) = entry?;
-                    members.push(uuid_at(&k, 17)?);
-                }
-                Some(members)
-            }
+            Some(d) => Some(
+                store
+                    .keys(&id_key(key::MEMBER, d))
+                    .map(|k| uuid_at(&k?, 17))
+                    .collect::<Result<_, _>>()?,
+            ),
             None => None,
         };
         let mut out = Vec::new();
-        for entry in tree.scan_prefix([key::AGENT]) {
-            let (k, v) = entry?;
-            let agent = uuid_at(&k, 1)?;
+        for (agent, record) in agent_records(&store)? {
             if members.as_ref().is_some_and(|m| !m.contains(&agent)) {
                 continue;
             }
-            let record: AgentRecord = decode(&k, &v)?;
-            out.push(self.over(&tree, agent, record, window, &zone)?);
+            out.push(self.over(&store, agent, record, window, &zone)?);
         }
         Ok(out)
     }
 
     fn over(
         &self,
-        tree: &sled::Tree,
+        store: &Store,
         agent: Uuid,
         record: AgentRecord,
         window: Window,
@@ -1018,9 +1021,8 @@ impl StatsView {
                 let mut c = Counters::default();
                 let start = day_key(agent, from);
                 let end = day_key(agent, to);
-                for entry in tree.range(start..=end) {
-                    let (k, v) = entry?;
-                    let day: Counters = decode(&k, &v)?;
+                for entry in store.range::<Counters, _>(start..=end) {
+                    let (_, day) = entry?;
                     c.add(&day);
                 }
                 for (open_from, open_to, add) in open_intervals(&record.presence, now) {
@@ -1044,83 +1046,21 @@ impl StatsView {
 
     /// The days with counters of one agent (for history views and tests).
     pub fn days(&self, agent: Uuid) -> Result<BTreeMap<Day, Counters>, ModelError> {
-        let tree = self.handle.tree();
         let mut out = BTreeMap::new();
-        for entry in tree.scan_prefix(id_key(key::DAY, agent)) {
-            let (k, v) = entry?;
+        for (k, counters) in self
+            .handle
+            .store()
+            .scan::<Counters>(&id_key(key::DAY, agent))?
+        {
             let day =
                 day_from_key(&k).ok_or_else(|| ModelError::Corrupt(format!("day key {k:02x?}")))?;
-            out.insert(day, decode(&k, &v)?);
+            out.insert(day, counters);
         }
         Ok(out)
     }
 }
 
-fn uuid_at(key: &[u8], at: usize) -> Result<Uuid, ModelError> {
-    key.get(at..at + 16)
-        .and_then(|b| Uuid::from_slice(b).ok())
-        .ok_or_else(|| ModelError::Corrupt(format!("key {key:02x?} holds no uuid at {at}")))
-}
-
 // ------------------------------------------------------------------------------ metrics
-
-macro_rules! counter_names {
-    ($($field:ident),* $(,)?) => {
-        impl Counters {
-            /// Every counter's name, as the API and the docs spell it.
-            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
-
-            /// Every counter by name.
-            pub fn named(&self) -> Vec<(&'static str, u64)> {
-                vec![$((stringify!($field), self.$field)),*]
-            }
-
-            /// One counter by name.
-            pub fn get(&self, name: &str) -> Option<u64> {
-                match name {
-                    $(stringify!($field) => Some(self.$field),)*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-counter_names!(
-    answers,
-    chats,
-    missed_chats,
-    chat_answers,
-    calls,
-    call_ms,
-    missed_calls,
-    rewards,
-    punishments,
-    handled,
-    transfers,
-    tickets_tagged,
-    resolved,
-    deleted,
-    pauses,
-    pause_ms,
-    online_ms,
-    work_ms,
-    answer_chars,
-    longest_answer,
-    chat_pickup_ms,
-    chat_pickups,
-    chat_ms,
-    chats_ended,
-    longest_chat_ms,
-    calls_ended,
-    longest_call_ms,
-    first_answer_ms,
-    first_answers,
-    resolution_ms,
-    resolutions,
-    answer_wait_ms,
-    answer_waits,
-);
 
 /// What a benchmark ranks by: a level variable, a counter, or a badge statistic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,7 +37,8 @@ use helpdesk_domain::{AgentId, Channel, DepartmentId, Event, Priority, Timestamp
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::runtime::{decode, At, Model, ModelError, ModelHandle, Txn};
+use crate::runtime::{At, Model, ModelError, ModelHandle, Txn};
+use crate::store::{id_key, order_bytes, pair_key, uuid_at, Read, Store};
 
 const TICKET: u8 = b'T';
 const ALL: u8 = b'I';
@@ -158,7 +159,7 @@ impl Model for Tickets {
         match event {
             Event::DepartmentCreated(e) => {
                 txn.put(
-                    key(DEPARTMENT, e.department.uuid()),
+                    id_key(DEPARTMENT, e.department.uuid()),
                     &Department {
                         name: e.name.clone(),
                     },
@@ -166,7 +167,7 @@ impl Model for Tickets {
             }
             Event::DepartmentUpdated(e) => {
                 txn.put(
-                    key(DEPARTMENT, e.department.uuid()),
+                    id_key(DEPARTMENT, e.department.uuid()),
                     &Department {
                         name: e.name.clone(),
                     },
@@ -196,13 +197,13 @@ impl Model for Tickets {
                     last_answer_by: None,
                 };
                 index(txn, &ticket, true)?;
-                txn.put(key(TICKET, ticket.id), &ticket);
+                txn.put(id_key(TICKET, ticket.id), &ticket);
             }
             _ => {
                 let Some(id) = ticket_of(event) else {
                     return Ok(());
                 };
-                let Some(before) = txn.get::<Ticket>(&key(TICKET, id))? else {
+                let Some(before) = txn.get::<Ticket>(&id_key(TICKET, id))? else {
                     // An event for a ticket this store never saw created: nothing to do.
                     return Ok(());
                 };
@@ -216,7 +217,7 @@ impl Model for Tickets {
                 after.updated_at = at.time;
                 index(txn, &before, false)?;
                 index(txn, &after, true)?;
-                txn.put(key(TICKET, id), &after);
+                txn.put(id_key(TICKET, id), &after);
             }
         }
         Ok(())
@@ -287,7 +288,7 @@ fn evolve(ticket: &mut Ticket, event: &Event, time: Timestamp) {
 
 /// Adds (`present`) or removes a ticket's index entries and its share of the counts.
 fn index(txn: &mut Txn<'_>, ticket: &Ticket, present: bool) -> Result<(), ModelError> {
-    let created = order_bytes(ticket.created_at);
+    let created = time_bytes(ticket.created_at);
     let tail = |prefix: Vec<u8>| {
         let mut key = prefix;
         key.extend_from_slice(&created);
@@ -297,13 +298,12 @@ fn index(txn: &mut Txn<'_>, ticket: &Ticket, present: bool) -> Result<(), ModelE
     let mut keys = vec![tail(vec![BY_STATUS, ticket.status.byte()])];
     if ticket.status != Status::Deleted {
         keys.push(tail(vec![ALL]));
-        let mut department = vec![BY_DEPARTMENT];
-        department.extend_from_slice(ticket.department.unwrap_or(Uuid::nil()).as_bytes());
-        keys.push(tail(department));
+        keys.push(tail(id_key(
+            BY_DEPARTMENT,
+            ticket.department.unwrap_or(Uuid::nil()),
+        )));
         if let Some(agent) = ticket.assignee {
-            let mut by_agent = vec![BY_AGENT];
-            by_agent.extend_from_slice(agent.as_bytes());
-            keys.push(tail(by_agent));
+            keys.push(tail(id_key(BY_AGENT, agent)));
         }
         for tag in &ticket.tags {
             keys.push(tail(tag_prefix(tag)));
@@ -317,7 +317,7 @@ fn index(txn: &mut Txn<'_>, ticket: &Ticket, present: bool) -> Result<(), ModelE
         }
     }
     // Removing the ticket as it was and adding it as it is moves it between counters.
-    let counts_key = key(COUNTS, ticket.department.unwrap_or(Uuid::nil()));
+    let counts_key = id_key(COUNTS, ticket.department.unwrap_or(Uuid::nil()));
     let mut counts: Counts = txn.get(&counts_key)?.unwrap_or_default();
     if let Some(slot) = counts.slot(ticket.status) {
         if present {
@@ -330,17 +330,8 @@ fn index(txn: &mut Txn<'_>, ticket: &Ticket, present: bool) -> Result<(), ModelE
     Ok(())
 }
 
-fn key(kind: u8, id: Uuid) -> Vec<u8> {
-    let mut key = Vec::with_capacity(17);
-    key.push(kind);
-    key.extend_from_slice(id.as_bytes());
-    key
-}
-
 fn member_key(agent: AgentId, department: DepartmentId) -> Vec<u8> {
-    let mut key = key(MEMBER, agent.uuid());
-    key.extend_from_slice(department.uuid().as_bytes());
-    key
+    pair_key(MEMBER, agent.uuid(), department.uuid())
 }
 
 fn tag_prefix(tag: &str) -> Vec<u8> {
@@ -350,9 +341,9 @@ fn tag_prefix(tag: &str) -> Vec<u8> {
     key
 }
 
-/// A time as 8 bytes whose byte order is the time order (the sign bit flipped).
-fn order_bytes(time: Timestamp) -> [u8; 8] {
-    ((time.millis() as u64) ^ (1 << 63)).to_be_bytes()
+/// A time as 8 bytes whose byte order is the time order.
+fn time_bytes(time: Timestamp) -> [u8; 8] {
+    order_bytes(time.millis())
 }
 
 // --------------------------------------------------------------------------------- queries
@@ -437,12 +428,11 @@ impl TicketsView {
     /// One ticket, if it exists and `viewer` may see it (a ticket one may not see is
     /// reported as not existing, so its existence does not leak).
     pub fn get(&self, id: Uuid, viewer: Viewer) -> Result<Option<Ticket>, ModelError> {
-        let tree = self.handle.tree();
-        let Some(bytes) = tree.get(key(TICKET, id))? else {
+        let store = self.handle.store();
+        let Some(ticket) = store.get::<Ticket>(&id_key(TICKET, id))? else {
             return Ok(None);
         };
-        let ticket: Ticket = decode(&key(TICKET, id), &bytes)?;
-        let sees = Visibility::of(&tree, viewer)?;
+        let sees = Visibility::of(&store, viewer)?;
         Ok(sees.sees(&ticket).then_some(ticket))
     }
 
@@ -454,22 +444,18 @@ impl TicketsView {
         after: Option<Cursor>,
         limit: usize,
     ) -> Result<Page, ModelError> {
-        let tree = self.handle.tree();
-        let sees = Visibility::of(&tree, viewer)?;
+        let store = self.handle.store();
+        let sees = Visibility::of(&store, viewer)?;
         // The most selective index the filter allows; the rest is checked per ticket.
         // Deleted tickets are only in their status list.
         let prefix = if filter.status == Some(Status::Deleted) {
             vec![BY_STATUS, Status::Deleted.byte()]
         } else if let Some(agent) = filter.assignee {
-            let mut p = vec![BY_AGENT];
-            p.extend_from_slice(agent.as_bytes());
-            p
+            id_key(BY_AGENT, agent)
         } else if let Some(tag) = &filter.tag {
             tag_prefix(tag)
         } else if let Some(department) = filter.department {
-            let mut p = vec![BY_DEPARTMENT];
-            p.extend_from_slice(department.as_bytes());
-            p
+            id_key(BY_DEPARTMENT, department)
         } else if let Some(status) = filter.status {
             vec![BY_STATUS, status.byte()]
         } else {
@@ -478,26 +464,25 @@ impl TicketsView {
         let mut end = prefix.clone();
         match after {
             Some(cursor) => {
-                end.extend_from_slice(&order_bytes(cursor.created_at));
+                end.extend_from_slice(&time_bytes(cursor.created_at));
                 end.extend_from_slice(cursor.id.as_bytes());
             }
             None => end.push(0xff),
         }
         let mut tickets = Vec::new();
         let mut next = None;
-        for entry in tree.range(prefix.clone()..end).rev() {
-            let (index_key, _) = entry?;
+        for index_key in store.key_range(prefix.clone()..end).rev() {
+            let index_key = index_key?;
             if !index_key.starts_with(&prefix) {
                 break;
             }
             let id_bytes = &index_key[index_key.len() - 16..];
             let id = Uuid::from_slice(id_bytes).map_err(|e| ModelError::Corrupt(e.to_string()))?;
-            let Some(bytes) = tree.get(key(TICKET, id))? else {
+            let Some(ticket) = store.get::<Ticket>(&id_key(TICKET, id))? else {
                 return Err(ModelError::Corrupt(format!(
                     "index names ticket {id}, which is missing"
                 )));
             };
-            let ticket: Ticket = decode(&key(TICKET, id), &bytes)?;
             if !matches(&ticket, filter) || !sees.sees(&ticket) {
                 continue;
             }
@@ -516,13 +501,11 @@ impl TicketsView {
     /// Tickets new, open and resolved now, per department (the departments `viewer` may
     /// see; with [`Viewer::All`] also "no department").
     pub fn counts(&self, viewer: Viewer) -> Result<Vec<DepartmentCounts>, ModelError> {
-        let tree = self.handle.tree();
-        let sees = Visibility::of(&tree, viewer)?;
+        let store = self.handle.store();
+        let sees = Visibility::of(&store, viewer)?;
         let mut out: BTreeMap<Uuid, DepartmentCounts> = BTreeMap::new();
-        for entry in tree.scan_prefix([DEPARTMENT]) {
-            let (k, v) = entry?;
+        for (k, info) in store.scan::<Department>(&[DEPARTMENT])? {
             let department = uuid_at(&k, 1)?;
-            let info: Department = decode(&k, &v)?;
             out.insert(
                 department,
                 DepartmentCounts {
@@ -532,10 +515,8 @@ impl TicketsView {
                 },
             );
         }
-        for entry in tree.scan_prefix([COUNTS]) {
-            let (k, v) = entry?;
+        for (k, counts) in store.scan::<Counts>(&[COUNTS])? {
             let department = uuid_at(&k, 1)?;
-            let counts: Counts = decode(&k, &v)?;
             out.entry(department)
                 .or_insert(DepartmentCounts {
                     department,
@@ -560,12 +541,6 @@ fn matches(ticket: &Ticket, filter: &Filter) -> bool {
         && filter.tag.as_ref().is_none_or(|t| ticket.tags.contains(t))
 }
 
-fn uuid_at(key: &[u8], at: usize) -> Result<Uuid, ModelError> {
-    key.get(at..at + 16)
-        .and_then(|b| Uuid::from_slice(b).ok())
-        .ok_or_else(|| ModelError::Corrupt(format!("key {key:02x?} holds no uuid at {at}")))
-}
-
 /// What one viewer sees, worked out once per query.
 enum Visibility {
     Everything,
@@ -576,8 +551,8 @@ enum Visibility {
 }
 
 impl Visibility {
-    fn of(tree: &sled::Tree, viewer: Viewer) -> Result<Visibility, ModelError> {
-        let org_has_departments = tree.scan_prefix([DEPARTMENT]).next().is_some();
+    fn of(store: &Store, viewer: Viewer) -> Result<Visibility, ModelError> {
+        let org_has_departments = store.any(&[DEPARTMENT]);
         Ok(match viewer {
             _ if !org_has_departments => Visibility::Everything,
             Viewer::All => Visibility::Everything,
@@ -586,13 +561,10 @@ impl Visibility {
                 departments: Vec::new(),
             },
             Viewer::Agent(agent) => {
-                let mut prefix = vec![MEMBER];
-                prefix.extend_from_slice(agent.as_bytes());
-                let mut departments = Vec::new();
-                for entry in tree.scan_prefix(&prefix) {
-                    let (k, _) = entry?;
-                    departments.push(uuid_at(&k, 17)?);
-                }
+                let departments = store
+                    .keys(&id_key(MEMBER, agent))
+                    .map(|k| uuid_at(&k?, 17))
+                    .collect::<Result<_, _>>()?;
                 Visibility::Only {
                     agent: Some(agent),
                     departments,

@@ -48,29 +48,32 @@ pub trait CommandBody {
     }
 }
 
+/// Every command, listed once: in groups by the `decide` that handles them (one per
+/// aggregate; the recomputes apart, as they read no state), in the order of
+/// [`Command::NAMES`].
 macro_rules! commands {
-    ($($name:ident,)*) => {
+    ($($(#[$doc:meta])* $route:ident: $group:ident { $($name:ident,)* })*) => {
         /// Every command.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         pub enum Command {
-            $($name($name),)*
+            $($($name($name),)*)*
         }
 
         impl Command {
             /// All command names (the gRPC method names).
-            pub const NAMES: &'static [&'static str] = &[$(stringify!($name),)*];
+            pub const NAMES: &'static [&'static str] = &[$($(stringify!($name),)*)*];
 
             /// The command's name, e.g. `"CreateTicket"`.
             pub fn name(&self) -> &'static str {
                 match self {
-                    $(Command::$name(_) => stringify!($name),)*
+                    $($(Command::$name(_) => stringify!($name),)*)*
                 }
             }
 
             /// The aggregate the command's events are appended to.
             pub fn target(&self) -> AggregateId {
                 match self {
-                    $(Command::$name(c) => c.target(),)*
+                    $($(Command::$name(c) => c.target(),)*)*
                 }
             }
 
@@ -92,75 +95,134 @@ macro_rules! commands {
             /// `INVALID_ARGUMENT`.
             pub fn validate(&self) -> Result<(), DomainError> {
                 match self {
-                    $(Command::$name(c) => c.validate(),)*
+                    $($(Command::$name(c) => c.validate(),)*)*
+                }
+            }
+
+            /// The command as one of its group's: what its `decide` matches, exhaustively
+            /// (a command its `decide` does not handle does not compile).
+            pub fn routed(&self) -> Routed<'_> {
+                match self {
+                    $($(Command::$name(c) => Routed::$route($group::$name(c)),)*)*
                 }
             }
         }
 
-        $(impl From<$name> for Command {
+        /// A command as one of its group's (see [`Command::routed`]).
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub enum Routed<'a> {
+            $($route($group<'a>),)*
+        }
+
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq)]
+            pub enum $group<'a> {
+                $($name(&'a $name),)*
+            }
+
+            impl $group<'_> {
+                /// The aggregate the command's events are appended to.
+                pub fn target(&self) -> AggregateId {
+                    match self {
+                        $($group::$name(c) => c.target(),)*
+                    }
+                }
+            }
+        )*
+
+        $($(impl From<$name> for Command {
             fn from(c: $name) -> Self {
                 Command::$name(c)
             }
-        })*
+        })*)*
     };
 }
 
 commands! {
-    RegisterAgent,
-    ChangeAgentRole,
-    GoOnline,
-    GoOffline,
-    PauseAgent,
-    ResumeAgent,
-    DeactivateAgent,
-    CreateDepartment,
-    UpdateDepartment,
-    AddAgentToDepartment,
-    RemoveAgentFromDepartment,
-    CreateTicket,
-    AssignTicket,
-    UnassignTicket,
-    TransferTicket,
-    AnswerTicket,
-    RecordCustomerReply,
-    TagTicket,
-    UntagTicket,
-    ResolveTicket,
-    ReopenTicket,
-    DeleteTicket,
-    StartChat,
-    OfferChat,
-    AcceptChat,
-    MissChat,
-    AnswerChat,
-    RecordChatCustomerMessage,
-    EndChat,
-    IncomingCall,
-    RingCall,
-    AnswerCall,
-    MissCall,
-    EndCall,
-    RateConversation,
-    RetractRating,
-    SetUpOrganization,
-    SetOrganizationSettings,
-    IssueToken,
-    RevokeToken,
-    DefineLevel,
-    UpdateLevel,
-    RemoveLevel,
-    ReorderLevels,
-    CustomizeBadge,
-    DefineBadge,
-    RemoveBadge,
-    DefineRoutingRule,
-    RemoveRoutingRule,
-    DefineRole,
-    UpdateRole,
-    RemoveRole,
-    Tick,
-    RecomputeLevels,
-    RecomputeBadges,
+    /// The commands on an agent.
+    Agent: AgentCommand {
+        RegisterAgent,
+        ChangeAgentRole,
+        GoOnline,
+        GoOffline,
+        PauseAgent,
+        ResumeAgent,
+        DeactivateAgent,
+    }
+    /// The commands on a department.
+    Department: DepartmentCommand {
+        CreateDepartment,
+        UpdateDepartment,
+        AddAgentToDepartment,
+        RemoveAgentFromDepartment,
+    }
+    /// The commands on a ticket.
+    Ticket: TicketCommand {
+        CreateTicket,
+        AssignTicket,
+        UnassignTicket,
+        TransferTicket,
+        AnswerTicket,
+        RecordCustomerReply,
+        TagTicket,
+        UntagTicket,
+        ResolveTicket,
+        ReopenTicket,
+        DeleteTicket,
+    }
+    /// The commands on a chat.
+    Chat: ChatCommand {
+        StartChat,
+        OfferChat,
+        AcceptChat,
+        MissChat,
+        AnswerChat,
+        RecordChatCustomerMessage,
+        EndChat,
+    }
+    /// The commands on a call.
+    Call: CallCommand {
+        IncomingCall,
+        RingCall,
+        AnswerCall,
+        MissCall,
+        EndCall,
+    }
+    /// The commands on a conversation's rating.
+    Rating: RatingCommand {
+        RateConversation,
+        RetractRating,
+    }
+    /// The commands on the configuration.
+    Config: ConfigCommand {
+        SetUpOrganization,
+        SetOrganizationSettings,
+        IssueToken,
+        RevokeToken,
+        DefineLevel,
+        UpdateLevel,
+        RemoveLevel,
+        ReorderLevels,
+        CustomizeBadge,
+        DefineBadge,
+        RemoveBadge,
+        DefineRoutingRule,
+        RemoveRoutingRule,
+        DefineRole,
+        UpdateRole,
+        RemoveRole,
+    }
+    /// The commands on the clock.
+    Clock: ClockCommand {
+        Tick,
+    }
+    /// The outcomes of a recompute (the server's replay found them), recorded on the
+    /// configuration: they read none of its state.
+    Recompute: RecomputeCommand {
+        RecomputeLevels,
+        RecomputeBadges,
+    }
 }
 
 // --- input checks shared by the command modules ---------------------------------------

@@ -1,7 +1,7 @@
 //! Agent decisions: registration, roles, presence and pauses.
 
 use super::{may_grant, may_manage, role_exists, Context};
-use crate::command::Command;
+use crate::command::AgentCommand;
 use crate::error::DomainError;
 use crate::event::*;
 use crate::ids::AgentId;
@@ -11,12 +11,12 @@ use crate::state::AgentState;
 
 pub(super) fn decide(
     state: &AgentState,
-    cmd: &Command,
+    cmd: AgentCommand<'_>,
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
     let p = ctx.principal;
     match cmd {
-        Command::RegisterAgent(c) => {
+        AgentCommand::RegisterAgent(c) => {
             p.require(Permission::AgentsManage)?;
             may_grant(p, &c.role)?;
             role_exists(ctx.config, &c.role)?;
@@ -34,7 +34,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::ChangeAgentRole(c) => {
+        AgentCommand::ChangeAgentRole(c) => {
             p.require(Permission::AgentsManage)?;
             may_grant(p, &c.role)?;
             active(state, c.agent)?;
@@ -53,7 +53,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::DeactivateAgent(c) => {
+        AgentCommand::DeactivateAgent(c) => {
             p.require(Permission::AgentsManage)?;
             active(state, c.agent)?;
             may_manage(p, state.role())?;
@@ -61,7 +61,7 @@ pub(super) fn decide(
             events.push(AgentDeactivated { agent: c.agent }.into());
             Ok(events)
         }
-        Command::GoOnline(c) => {
+        AgentCommand::GoOnline(c) => {
             ctx.self_or(c.agent, Permission::SystemImport, "going online")?;
             active(state, c.agent)?;
             if state.is_online() {
@@ -72,7 +72,7 @@ pub(super) fn decide(
             }
             Ok(vec![AgentWentOnline { agent: c.agent }.into()])
         }
-        Command::GoOffline(c) => {
+        AgentCommand::GoOffline(c) => {
             ctx.self_or(c.agent, Permission::SystemImport, "going offline")?;
             active(state, c.agent)?;
             if !state.is_online() {
@@ -80,7 +80,7 @@ pub(super) fn decide(
             }
             Ok(go_offline(state, c.agent))
         }
-        Command::PauseAgent(c) => {
+        AgentCommand::PauseAgent(c) => {
             if p.agent != Some(c.agent)
                 && !p.has(Permission::AgentsPauseOthers)
                 && !p.has(Permission::SystemImport)
@@ -111,7 +111,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::ResumeAgent(c) => {
+        AgentCommand::ResumeAgent(c) => {
             let own = p.agent == Some(c.agent);
             let reason = match c.reason {
                 None if own => ResumeReason::Manual,
@@ -171,7 +171,6 @@ pub(super) fn decide(
             }
             .into()])
         }
-        _ => Ok(Vec::new()),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::{may_grant, may_manage, role_exists, Context};
-use crate::command::Command;
+use crate::command::{ConfigCommand, RecomputeCommand};
 use crate::defaults::is_builtin_badge;
 use crate::error::DomainError;
 use crate::event::*;
@@ -16,12 +16,12 @@ use crate::state::ConfigState;
 
 pub(super) fn decide(
     state: &ConfigState,
-    cmd: &Command,
+    cmd: ConfigCommand<'_>,
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
     let p = ctx.principal;
     match cmd {
-        Command::SetUpOrganization(c) => {
+        ConfigCommand::SetUpOrganization(c) => {
             if !p.is_system() {
                 return Err(DomainError::denied(
                     "only the system sets the organization up",
@@ -36,7 +36,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::SetOrganizationSettings(c) => {
+        ConfigCommand::SetOrganizationSettings(c) => {
             if !p.role.is_privileged() {
                 return Err(DomainError::denied(
                     "organization settings are changed by an Owner or Administrator",
@@ -56,7 +56,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::IssueToken(c) => {
+        ConfigCommand::IssueToken(c) => {
             p.require(token_permission(&c.subject))?;
             let standing = match &c.subject {
                 TokenSubject::Agent(a) => ctx.active_agent(*a)?.role().clone(),
@@ -100,7 +100,7 @@ pub(super) fn decide(
             }
             Ok(events)
         }
-        Command::RevokeToken(c) => {
+        ConfigCommand::RevokeToken(c) => {
             let token = state
                 .token(c.token_id)
                 .ok_or_else(|| DomainError::not_found("token", c.token_id))?;
@@ -125,7 +125,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::DefineLevel(c) => {
+        ConfigCommand::DefineLevel(c) => {
             p.require(Permission::GamificationManage)?;
             check_condition(ctx, "condition", &c.condition)?;
             if state.level(c.level_id).is_some() {
@@ -157,7 +157,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::UpdateLevel(c) => {
+        ConfigCommand::UpdateLevel(c) => {
             p.require(Permission::GamificationManage)?;
             if let Some(condition) = &c.condition {
                 check_condition(ctx, "condition", condition)?;
@@ -179,7 +179,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::RemoveLevel(c) => {
+        ConfigCommand::RemoveLevel(c) => {
             p.require(Permission::GamificationManage)?;
             let (rank, level) = state
                 .level(c.level_id)
@@ -198,7 +198,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::ReorderLevels(c) => {
+        ConfigCommand::ReorderLevels(c) => {
             p.require(Permission::GamificationManage)?;
             let current: HashSet<_> = state.levels.iter().map(|l| l.level_id).collect();
             if let Some(unknown) = c.order.iter().find(|id| !current.contains(id)) {
@@ -219,24 +219,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::RecomputeLevels(c) => {
-            p.require(Permission::GamificationManage)?;
-            Ok(vec![LevelsRecomputed {
-                mode: c.mode,
-                granted: c.granted.clone(),
-                revoked: c.revoked.clone(),
-            }
-            .into()])
-        }
-        Command::RecomputeBadges(c) => {
-            p.require(Permission::GamificationManage)?;
-            Ok(vec![BadgesRecomputed {
-                mode: c.mode,
-                evaluations: c.evaluations.clone(),
-            }
-            .into()])
-        }
-        Command::CustomizeBadge(c) => {
+        ConfigCommand::CustomizeBadge(c) => {
             p.require(Permission::GamificationManage)?;
             if !state.badge_exists(&c.key) {
                 return Err(DomainError::not_found("badge", &c.key));
@@ -251,7 +234,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::DefineBadge(c) => {
+        ConfigCommand::DefineBadge(c) => {
             p.require(Permission::GamificationManage)?;
             if is_builtin_badge(&c.key) {
                 return Err(DomainError::failed(format!(
@@ -276,7 +259,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::RemoveBadge(c) => {
+        ConfigCommand::RemoveBadge(c) => {
             p.require(Permission::GamificationManage)?;
             if is_builtin_badge(&c.key) {
                 return Err(DomainError::failed(format!(
@@ -289,7 +272,7 @@ pub(super) fn decide(
             }
             Ok(vec![BadgeRemoved { key: c.key.clone() }.into()])
         }
-        Command::DefineRoutingRule(c) => {
+        ConfigCommand::DefineRoutingRule(c) => {
             p.require(Permission::RoutingManage)?;
             for action in &c.actions {
                 match action {
@@ -337,14 +320,14 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::RemoveRoutingRule(c) => {
+        ConfigCommand::RemoveRoutingRule(c) => {
             p.require(Permission::RoutingManage)?;
             if state.routing_rule(c.rule_id).is_none() {
                 return Err(DomainError::not_found("routing rule", c.rule_id));
             }
             Ok(vec![RoutingRuleRemoved { rule_id: c.rule_id }.into()])
         }
-        Command::DefineRole(c) => {
+        ConfigCommand::DefineRole(c) => {
             p.require(Permission::RolesManage)?;
             if state.role(c.role_id).is_some() {
                 return Err(DomainError::failed(format!(
@@ -367,7 +350,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::UpdateRole(c) => {
+        ConfigCommand::UpdateRole(c) => {
             p.require(Permission::RolesManage)?;
             let role = state
                 .role(c.role_id)
@@ -382,15 +365,35 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::RemoveRole(c) => {
+        ConfigCommand::RemoveRole(c) => {
             p.require(Permission::RolesManage)?;
             if state.role(c.role_id).is_none() {
                 return Err(DomainError::not_found("role", c.role_id));
             }
             Ok(vec![RoleRemoved { role_id: c.role_id }.into()])
         }
-        _ => Ok(Vec::new()),
     }
+}
+
+/// Recording what a recompute found (the server replayed the log to find it).
+pub(super) fn decide_recompute(
+    cmd: RecomputeCommand<'_>,
+    ctx: &Context,
+) -> Result<Vec<Event>, DomainError> {
+    ctx.principal.require(Permission::GamificationManage)?;
+    Ok(match cmd {
+        RecomputeCommand::RecomputeLevels(c) => vec![LevelsRecomputed {
+            mode: c.mode,
+            granted: c.granted.clone(),
+            revoked: c.revoked.clone(),
+        }
+        .into()],
+        RecomputeCommand::RecomputeBadges(c) => vec![BadgesRecomputed {
+            mode: c.mode,
+            evaluations: c.evaluations.clone(),
+        }
+        .into()],
+    })
 }
 
 /// The rules crate's check, when there is one (the length was checked by `validate`).

@@ -3,8 +3,8 @@
 //! conversation back to waiting. Offering and ringing go only to agents who are online, not
 //! paused, active and (when the conversation has a department) members of it.
 
-use super::Context;
-use crate::command::Command;
+use super::{found, Context};
+use crate::command::{CallCommand, ChatCommand};
 use crate::error::DomainError;
 use crate::event::*;
 use crate::ids::{AgentId, CallId, ChatId, DepartmentId};
@@ -54,38 +54,30 @@ fn department_exists(ctx: &Context, department: Option<DepartmentId>) -> Result<
 
 pub(super) fn decide_chat(
     state: &ChatState,
-    cmd: &Command,
+    cmd: ChatCommand<'_>,
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
     let chat = ChatId::from_uuid(cmd.target().id);
-    if let Command::StartChat(c) = cmd {
-        if state.exists() {
-            return Err(DomainError::failed(format!("chat {chat} already exists")));
-        }
-        department_exists(ctx, c.department)?;
-        return Ok(vec![ChatStarted {
-            chat,
-            channel: c.channel,
-            department: c.department,
-        }
-        .into()]);
-    }
-    // State-independent permissions and the acting agent first.
-    let acting = match cmd {
-        Command::OfferChat(c) => {
-            ctx.self_or(c.agent, Permission::TicketsAssign, "offering a chat")?;
-            None
-        }
-        Command::AcceptChat(c) => Some(ctx.required_agent(c.agent)?),
-        Command::AnswerChat(c) => Some(ctx.required_agent(c.agent)?),
-        _ => None,
-    };
-    if !state.exists() {
-        return Err(DomainError::not_found("chat", chat));
-    }
+    // Each command checks, in order: the permissions that do not depend on the chat and
+    // the acting agent, that the chat exists, then its state.
+    let existing = || found(state.exists(), "chat", chat);
     let wrong = || DomainError::failed(format!("chat {chat} is {}", state.status));
     match cmd {
-        Command::OfferChat(c) => {
+        ChatCommand::StartChat(c) => {
+            if state.exists() {
+                return Err(DomainError::failed(format!("chat {chat} already exists")));
+            }
+            department_exists(ctx, c.department)?;
+            Ok(vec![ChatStarted {
+                chat,
+                channel: c.channel,
+                department: c.department,
+            }
+            .into()])
+        }
+        ChatCommand::OfferChat(c) => {
+            ctx.self_or(c.agent, Permission::TicketsAssign, "offering a chat")?;
+            existing()?;
             if state.status != ChatStatus::Waiting {
                 return Err(wrong());
             }
@@ -96,8 +88,9 @@ pub(super) fn decide_chat(
             }
             .into()])
         }
-        Command::AcceptChat(_) => {
-            let agent = acting.expect("set above");
+        ChatCommand::AcceptChat(c) => {
+            let agent = ctx.required_agent(c.agent)?;
+            existing()?;
             match state.status {
                 ChatStatus::Offered(a) if a == agent => {
                     Ok(vec![ChatAccepted { chat, agent }.into()])
@@ -105,15 +98,19 @@ pub(super) fn decide_chat(
                 _ => Err(wrong()),
             }
         }
-        Command::MissChat(_) => match state.status {
-            ChatStatus::Offered(agent) => {
-                check_miss_permission(ctx, agent)?;
-                Ok(vec![ChatMissed { chat, agent }.into()])
+        ChatCommand::MissChat(_) => {
+            existing()?;
+            match state.status {
+                ChatStatus::Offered(agent) => {
+                    check_miss_permission(ctx, agent)?;
+                    Ok(vec![ChatMissed { chat, agent }.into()])
+                }
+                _ => Err(wrong()),
             }
-            _ => Err(wrong()),
-        },
-        Command::AnswerChat(c) => {
-            let agent = acting.expect("set above");
+        }
+        ChatCommand::AnswerChat(c) => {
+            let agent = ctx.required_agent(c.agent)?;
+            existing()?;
             match state.status {
                 ChatStatus::Accepted(a) if a == agent => Ok(vec![ChatMessageSent {
                     chat,
@@ -124,13 +121,15 @@ pub(super) fn decide_chat(
                 _ => Err(wrong()),
             }
         }
-        Command::RecordChatCustomerMessage(_) => {
+        ChatCommand::RecordChatCustomerMessage(_) => {
+            existing()?;
             if state.status == ChatStatus::Ended {
                 return Err(wrong());
             }
             Ok(vec![ChatCustomerMessage { chat }.into()])
         }
-        Command::EndChat(_) => {
+        ChatCommand::EndChat(_) => {
+            existing()?;
             if state.status == ChatStatus::Ended {
                 return Err(DomainError::failed(format!(
                     "chat {chat} has ended already"
@@ -142,41 +141,33 @@ pub(super) fn decide_chat(
             }
             .into()])
         }
-        _ => Ok(Vec::new()),
     }
 }
 
 pub(super) fn decide_call(
     state: &CallState,
-    cmd: &Command,
+    cmd: CallCommand<'_>,
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
     let call = CallId::from_uuid(cmd.target().id);
-    if let Command::IncomingCall(c) = cmd {
-        if state.exists() {
-            return Err(DomainError::failed(format!("call {call} already exists")));
-        }
-        department_exists(ctx, c.department)?;
-        return Ok(vec![CallIncoming {
-            call,
-            department: c.department,
-        }
-        .into()]);
-    }
-    let acting = match cmd {
-        Command::RingCall(c) => {
-            ctx.self_or(c.agent, Permission::TicketsAssign, "ringing a call")?;
-            None
-        }
-        Command::AnswerCall(c) => Some(ctx.required_agent(c.agent)?),
-        _ => None,
-    };
-    if !state.exists() {
-        return Err(DomainError::not_found("call", call));
-    }
+    // In the order of [`decide_chat`].
+    let existing = || found(state.exists(), "call", call);
     let wrong = || DomainError::failed(format!("call {call} is {}", state.status));
     match cmd {
-        Command::RingCall(c) => {
+        CallCommand::IncomingCall(c) => {
+            if state.exists() {
+                return Err(DomainError::failed(format!("call {call} already exists")));
+            }
+            department_exists(ctx, c.department)?;
+            Ok(vec![CallIncoming {
+                call,
+                department: c.department,
+            }
+            .into()])
+        }
+        CallCommand::RingCall(c) => {
+            ctx.self_or(c.agent, Permission::TicketsAssign, "ringing a call")?;
+            existing()?;
             if state.status != CallStatus::Incoming {
                 return Err(wrong());
             }
@@ -187,8 +178,9 @@ pub(super) fn decide_call(
             }
             .into()])
         }
-        Command::AnswerCall(_) => {
-            let agent = acting.expect("set above");
+        CallCommand::AnswerCall(c) => {
+            let agent = ctx.required_agent(c.agent)?;
+            existing()?;
             match state.status {
                 CallStatus::Ringing(a) if a == agent => {
                     Ok(vec![CallAnswered { call, agent }.into()])
@@ -196,14 +188,18 @@ pub(super) fn decide_call(
                 _ => Err(wrong()),
             }
         }
-        Command::MissCall(_) => match state.status {
-            CallStatus::Ringing(agent) => {
-                check_miss_permission(ctx, agent)?;
-                Ok(vec![CallMissed { call, agent }.into()])
+        CallCommand::MissCall(_) => {
+            existing()?;
+            match state.status {
+                CallStatus::Ringing(agent) => {
+                    check_miss_permission(ctx, agent)?;
+                    Ok(vec![CallMissed { call, agent }.into()])
+                }
+                _ => Err(wrong()),
             }
-            _ => Err(wrong()),
-        },
-        Command::EndCall(_) => {
+        }
+        CallCommand::EndCall(_) => {
+            existing()?;
             if state.status == CallStatus::Ended {
                 return Err(DomainError::failed(format!(
                     "call {call} has ended already"
@@ -215,6 +211,5 @@ pub(super) fn decide_call(
             }
             .into()])
         }
-        _ => Ok(Vec::new()),
     }
 }

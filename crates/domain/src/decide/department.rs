@@ -1,7 +1,7 @@
 //! Department decisions (all need `departments.manage`).
 
-use super::Context;
-use crate::command::Command;
+use super::{found, Context};
+use crate::command::DepartmentCommand;
 use crate::error::DomainError;
 use crate::event::*;
 use crate::roles::Permission;
@@ -9,35 +9,37 @@ use crate::state::DepartmentState;
 
 pub(super) fn decide(
     state: &DepartmentState,
-    cmd: &Command,
+    cmd: DepartmentCommand<'_>,
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
     ctx.principal.require(Permission::DepartmentsManage)?;
     let id = cmd.target().id;
-    if let Command::CreateDepartment(c) = cmd {
-        if state.exists() {
-            return Err(DomainError::failed(format!(
-                "department {id} already exists"
-            )));
-        }
-        return Ok(vec![DepartmentCreated {
-            department: c.department_id,
-            name: c.name.clone(),
-            to_solve_enabled: c.to_solve_enabled,
-        }
-        .into()]);
-    }
-    if !state.exists() {
-        return Err(DomainError::not_found("department", id));
-    }
+    let existing = || found(state.exists(), "department", id);
     match cmd {
-        Command::UpdateDepartment(c) => Ok(vec![DepartmentUpdated {
-            department: c.department,
-            name: c.name.clone().unwrap_or_else(|| state.name.clone()),
-            to_solve_enabled: c.to_solve_enabled.unwrap_or(state.to_solve_enabled),
+        DepartmentCommand::CreateDepartment(c) => {
+            if state.exists() {
+                return Err(DomainError::failed(format!(
+                    "department {id} already exists"
+                )));
+            }
+            Ok(vec![DepartmentCreated {
+                department: c.department_id,
+                name: c.name.clone(),
+                to_solve_enabled: c.to_solve_enabled,
+            }
+            .into()])
         }
-        .into()]),
-        Command::AddAgentToDepartment(c) => {
+        DepartmentCommand::UpdateDepartment(c) => {
+            existing()?;
+            Ok(vec![DepartmentUpdated {
+                department: c.department,
+                name: c.name.clone().unwrap_or_else(|| state.name.clone()),
+                to_solve_enabled: c.to_solve_enabled.unwrap_or(state.to_solve_enabled),
+            }
+            .into()])
+        }
+        DepartmentCommand::AddAgentToDepartment(c) => {
+            existing()?;
             ctx.active_agent(c.agent)?;
             if state.is_member(c.agent) {
                 return Err(DomainError::failed(format!(
@@ -51,7 +53,8 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::RemoveAgentFromDepartment(c) => {
+        DepartmentCommand::RemoveAgentFromDepartment(c) => {
+            existing()?;
             // A deactivated agent may still be removed; an unknown one is not found.
             if ctx.agent(c.agent).is_none() {
                 return Err(DomainError::not_found("agent", c.agent));
@@ -68,6 +71,5 @@ pub(super) fn decide(
             }
             .into()])
         }
-        _ => Ok(Vec::new()),
     }
 }

@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::actor::Actor;
-use crate::aggregate::{AggregateId, AggregateKind};
-use crate::command::{Command, ResumeAgent};
+use crate::aggregate::AggregateId;
+use crate::command::{ClockCommand, Command, ResumeAgent, Routed};
 use crate::error::DomainError;
 use crate::event::Event;
 use crate::ids::{AgentId, DepartmentId};
@@ -273,33 +273,31 @@ pub fn decide(target: &State, cmd: &Command, ctx: &Context) -> Result<Vec<Event>
     cmd.validate()?;
     // A target of the wrong kind (a caller's mistake) is treated as not existing.
     macro_rules! dispatch {
-        ($variant:ident, $ty:ty, $f:path) => {
+        ($variant:ident, $ty:ty, $f:path, $cmd:expr) => {
             match target {
-                State::$variant(s) => $f(s, cmd, ctx),
-                _ => $f(&<$ty>::default(), cmd, ctx),
+                State::$variant(s) => $f(s, $cmd, ctx),
+                _ => $f(&<$ty>::default(), $cmd, ctx),
             }
         };
     }
     use crate::state::{
         AgentState, CallState, ChatState, DepartmentState, RatingState, TicketState,
     };
-    match cmd.target().kind {
-        AggregateKind::Agent => dispatch!(Agent, AgentState, agent::decide),
-        AggregateKind::Department => dispatch!(Department, DepartmentState, department::decide),
-        AggregateKind::Ticket => dispatch!(Ticket, TicketState, ticket::decide),
-        AggregateKind::Chat => dispatch!(Chat, ChatState, conversation::decide_chat),
-        AggregateKind::Call => dispatch!(Call, CallState, conversation::decide_call),
-        AggregateKind::Rating => dispatch!(Rating, RatingState, rating::decide),
-        AggregateKind::Config => dispatch!(Config, ConfigState, config::decide),
-        AggregateKind::Clock => match cmd {
-            Command::Tick(_) => {
-                if !ctx.principal.is_system() {
-                    return Err(DomainError::denied("only the system ticks the clock"));
-                }
-                Ok(vec![crate::event::ClockTicked {}.into()])
+    match cmd.routed() {
+        Routed::Agent(c) => dispatch!(Agent, AgentState, agent::decide, c),
+        Routed::Department(c) => dispatch!(Department, DepartmentState, department::decide, c),
+        Routed::Ticket(c) => dispatch!(Ticket, TicketState, ticket::decide, c),
+        Routed::Chat(c) => dispatch!(Chat, ChatState, conversation::decide_chat, c),
+        Routed::Call(c) => dispatch!(Call, CallState, conversation::decide_call, c),
+        Routed::Rating(c) => dispatch!(Rating, RatingState, rating::decide, c),
+        Routed::Config(c) => dispatch!(Config, ConfigState, config::decide, c),
+        Routed::Recompute(c) => config::decide_recompute(c, ctx),
+        Routed::Clock(ClockCommand::Tick(_)) => {
+            if !ctx.principal.is_system() {
+                return Err(DomainError::denied("only the system ticks the clock"));
             }
-            _ => Ok(Vec::new()),
-        },
+            Ok(vec![crate::event::ClockTicked {}.into()])
+        }
     }
 }
 
@@ -419,6 +417,19 @@ pub(crate) fn role_exists(config: &ConfigState, role: &Role) -> Result<(), Domai
         }
     }
     Ok(())
+}
+
+/// `NotFound` for the `what` with `id` unless it exists.
+pub(crate) fn found(
+    exists: bool,
+    what: &'static str,
+    id: impl ToString,
+) -> Result<(), DomainError> {
+    if exists {
+        Ok(())
+    } else {
+        Err(DomainError::not_found(what, id))
+    }
 }
 
 pub(crate) fn conversation_word(kind: ConversationKind) -> &'static str {

@@ -4,7 +4,7 @@
 
 use super::{conversation_word, Context};
 use crate::actor::Actor;
-use crate::command::Command;
+use crate::command::RatingCommand;
 use crate::error::DomainError;
 use crate::event::*;
 use crate::model::ConversationKind;
@@ -13,11 +13,11 @@ use crate::state::{RatingState, State, TicketStatus};
 
 pub(super) fn decide(
     state: &RatingState,
-    cmd: &Command,
+    cmd: RatingCommand<'_>,
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
     match cmd {
-        Command::RateConversation(c) => {
+        RatingCommand::RateConversation(c) => {
             let integration = matches!(ctx.principal.actor, Actor::Integration(_));
             if !integration && !ctx.principal.has(Permission::SystemImport) {
                 return Err(DomainError::denied(
@@ -66,7 +66,7 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::RetractRating(c) => {
+        RatingCommand::RetractRating(c) => {
             ctx.principal.require(Permission::GamificationManage)?;
             // docs/TICKETS.md, Errors: no standing rating is a state of the conversation's
             // rating (FAILED_PRECONDITION naming it), not an unknown entity.
@@ -90,6 +90,5 @@ pub(super) fn decide(
             }
             .into()])
         }
-        _ => Ok(Vec::new()),
     }
 }

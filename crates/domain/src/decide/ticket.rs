@@ -7,9 +7,9 @@
 //! Every command on a ticket the caller may not see is `PERMISSION_DENIED`, except the
 //! customer-side RecordCustomerReply.
 
-use super::Context;
+use super::{found, Context};
 use crate::actor::Actor;
-use crate::command::{Command, CreateTicket};
+use crate::command::{CreateTicket, TicketCommand};
 use crate::error::DomainError;
 use crate::event::*;
 use crate::ids::{AgentId, DepartmentId, TicketId};
@@ -21,52 +21,21 @@ use crate::state::{TicketState, TicketStatus};
 
 pub(super) fn decide(
     state: &TicketState,
-    cmd: &Command,
+    cmd: TicketCommand<'_>,
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
     let ticket = TicketId::from_uuid(cmd.target().id);
-    if let Command::CreateTicket(c) = cmd {
-        return create(state, c, ctx);
-    }
-
-    // Permissions that do not depend on the ticket's state come first.
-    let by = match cmd {
-        Command::AssignTicket(c) => {
-            ctx.self_or(c.agent, Permission::TicketsAssign, "assigning a ticket")?;
-            ctx.by(ctx.acting_agent(c.by)?)
-        }
-        Command::UnassignTicket(c) => ctx.by(ctx.acting_agent(c.by)?),
-        Command::TransferTicket(c) => {
-            ctx.principal.require(Permission::TicketsTransfer)?;
-            ctx.by(ctx.acting_agent(c.agent)?)
-        }
-        Command::DeleteTicket(c) => {
-            ctx.principal.require(Permission::TicketsDelete)?;
-            ctx.by(ctx.acting_agent(c.agent)?)
-        }
-        Command::AnswerTicket(c) => Actor::Agent(ctx.required_agent(c.agent)?),
-        Command::TagTicket(c) => ctx.by(ctx.acting_agent(c.agent)?),
-        Command::UntagTicket(c) => ctx.by(ctx.acting_agent(c.agent)?),
-        Command::ResolveTicket(c) => ctx.by(ctx.acting_agent(c.agent)?),
-        Command::ReopenTicket(c) => ctx.by(ctx.acting_agent(c.agent)?),
-        _ => ctx.principal.actor,
-    };
-
-    if !state.exists() {
-        return Err(DomainError::not_found("ticket", ticket));
-    }
-    if !matches!(cmd, Command::RecordCustomerReply(_)) && !visible(state, ctx) {
-        return Err(DomainError::denied(format!(
-            "ticket {ticket} is not in your departments nor assigned to you; seeing it needs \
-             the permission tickets.view_all"
-        )));
-    }
-    if state.status == TicketStatus::Deleted {
-        return Err(DomainError::failed(format!("ticket {ticket} is deleted")));
-    }
+    // Each command checks, in order: the permissions that do not depend on the ticket's
+    // state and who it is done by, then that the ticket is live (exists, is visible to
+    // the caller, is not deleted), then its state.
+    let live = || check_live(state, ticket, ctx, true);
 
     match cmd {
-        Command::AssignTicket(c) => {
+        TicketCommand::CreateTicket(c) => create(state, c, ctx),
+        TicketCommand::AssignTicket(c) => {
+            ctx.self_or(c.agent, Permission::TicketsAssign, "assigning a ticket")?;
+            let by = ctx.by(ctx.acting_agent(c.by)?);
+            live()?;
             let agent = ctx.active_agent(c.agent)?;
             if ctx.org_has_departments {
                 if let Some(d) = state.department {
@@ -97,7 +66,9 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::UnassignTicket(_) => {
+        TicketCommand::UnassignTicket(c) => {
+            let by = ctx.by(ctx.acting_agent(c.by)?);
+            live()?;
             let Some(assignee) = state.assignee else {
                 return Err(DomainError::failed(format!(
                     "ticket {ticket} is not assigned"
@@ -111,7 +82,10 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::TransferTicket(c) => {
+        TicketCommand::TransferTicket(c) => {
+            ctx.principal.require(Permission::TicketsTransfer)?;
+            let by = ctx.by(ctx.acting_agent(c.agent)?);
+            live()?;
             if ctx.department(c.department).is_none() {
                 return Err(DomainError::not_found("department", c.department));
             }
@@ -142,15 +116,14 @@ pub(super) fn decide(
             }
             Ok(events)
         }
-        Command::AnswerTicket(c) => {
+        TicketCommand::AnswerTicket(c) => {
+            let agent = ctx.required_agent(c.agent)?;
+            live()?;
             if state.status == TicketStatus::Resolved {
                 return Err(DomainError::failed(format!(
                     "ticket {ticket} is resolved; reopen it to answer"
                 )));
             }
-            let Actor::Agent(agent) = by else {
-                unreachable!("an answer is always by an agent")
-            };
             Ok(vec![TicketAnswered {
                 ticket,
                 agent,
@@ -158,7 +131,11 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::RecordCustomerReply(_) => {
+        TicketCommand::RecordCustomerReply(_) => {
+            // The customer's side: whoever records it, the ticket need not be visible to
+            // them.
+            let by = ctx.principal.actor;
+            check_live(state, ticket, ctx, false)?;
             let mut events = Vec::new();
             if state.status == TicketStatus::Resolved {
                 events.push(TicketReopened { ticket, by }.into());
@@ -166,7 +143,9 @@ pub(super) fn decide(
             events.push(TicketCustomerReplied { ticket }.into());
             Ok(events)
         }
-        Command::TagTicket(c) => {
+        TicketCommand::TagTicket(c) => {
+            let by = ctx.by(ctx.acting_agent(c.agent)?);
+            live()?;
             if state.has_tag(&c.tag) {
                 return Err(DomainError::failed(format!(
                     "ticket {ticket} already has the tag {:?}",
@@ -189,7 +168,9 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::UntagTicket(c) => {
+        TicketCommand::UntagTicket(c) => {
+            let by = ctx.by(ctx.acting_agent(c.agent)?);
+            live()?;
             if !state.has_tag(&c.tag) {
                 return Err(DomainError::failed(format!(
                     "ticket {ticket} has no tag {:?}",
@@ -203,7 +184,9 @@ pub(super) fn decide(
             }
             .into()])
         }
-        Command::ResolveTicket(_) => {
+        TicketCommand::ResolveTicket(c) => {
+            let by = ctx.by(ctx.acting_agent(c.agent)?);
+            live()?;
             if state.status == TicketStatus::Resolved {
                 return Err(DomainError::failed(format!(
                     "ticket {ticket} is resolved already"
@@ -211,7 +194,9 @@ pub(super) fn decide(
             }
             Ok(vec![TicketResolved { ticket, by }.into()])
         }
-        Command::ReopenTicket(_) => {
+        TicketCommand::ReopenTicket(c) => {
+            let by = ctx.by(ctx.acting_agent(c.agent)?);
+            live()?;
             if state.status != TicketStatus::Resolved {
                 return Err(DomainError::failed(format!(
                     "ticket {ticket} is {}, not resolved",
@@ -220,9 +205,34 @@ pub(super) fn decide(
             }
             Ok(vec![TicketReopened { ticket, by }.into()])
         }
-        Command::DeleteTicket(_) => Ok(vec![TicketDeleted { ticket, by }.into()]),
-        _ => Ok(Vec::new()),
+        TicketCommand::DeleteTicket(c) => {
+            ctx.principal.require(Permission::TicketsDelete)?;
+            let by = ctx.by(ctx.acting_agent(c.agent)?);
+            live()?;
+            Ok(vec![TicketDeleted { ticket, by }.into()])
+        }
     }
+}
+
+/// That the ticket exists, that the caller may see it (when `visibility` applies) and
+/// that it is not deleted.
+fn check_live(
+    state: &TicketState,
+    ticket: TicketId,
+    ctx: &Context,
+    visibility: bool,
+) -> Result<(), DomainError> {
+    found(state.exists(), "ticket", ticket)?;
+    if visibility && !visible(state, ctx) {
+        return Err(DomainError::denied(format!(
+            "ticket {ticket} is not in your departments nor assigned to you; seeing it needs \
+             the permission tickets.view_all"
+        )));
+    }
+    if state.status == TicketStatus::Deleted {
+        return Err(DomainError::failed(format!("ticket {ticket} is deleted")));
+    }
+    Ok(())
 }
 
 /// Department visibility for the caller (docs/TICKETS.md, Assignment, departments and the
