@@ -877,60 +877,26 @@ impl<M: Model> Projector<M> {
             Ok(Some(reason)) => return Err(Stop::Rebuild(reason)),
             Err(err) => return Err(Stop::Retry(format!("cannot read the log: {err}"))),
         }
-        let mut txn = Txn::new(&self.tree);
-        let mut print = self.print;
-        let mut checkpoint = self.checkpoint;
-        let partition = self.config.partition;
-        for stored in messages {
-            if stored.position <= checkpoint.position {
-                continue;
-            }
-            txn.position = stored.position;
-            match Envelope::decode(&stored.payload) {
-                Ok(envelope) => {
-                    let time = envelope.occurred_at.max(checkpoint.time);
-                    let aggregate = AggregateId::from_subject(&stored.subject);
-                    match aggregate {
-                        Some(aggregate) => {
-                            let at = At {
-                                position: stored.position,
-                                time,
-                                aggregate,
-                                envelope: &envelope,
-                                partition,
-                            };
-                            for event in &envelope.events {
-                                let mine = self
-                                    .model
-                                    .partition_key(event)
-                                    .is_none_or(|key| partition.owns(key));
-                                if mine {
-                                    self.model.fold(&mut txn, &at, event).map_err(fold_stop)?;
-                                }
-                            }
-                        }
-                        None => dead_letter(
-                            &mut txn,
-                            &mut checkpoint,
-                            stored,
-                            "the subject names no aggregate",
-                        ),
-                    }
-                    checkpoint.time = time;
-                }
-                Err(err) => dead_letter(&mut txn, &mut checkpoint, stored, &err.to_string()),
-            }
-            checkpoint.position = stored.position;
-            print = Some(stored.fingerprint());
-        }
-        if checkpoint.position == self.checkpoint.position {
+        // The fold reads and writes records in sled: off the async workers, which take
+        // commands and queries meanwhile.
+        let (model, tree, partition) =
+            (self.model.clone(), self.tree.clone(), self.config.partition);
+        let (checkpoint, print) = (self.checkpoint, self.print);
+        let owned = messages.to_vec();
+        let folded = tokio::task::spawn_blocking(move || {
+            fold_messages(&*model, &tree, partition, checkpoint, print, &owned)
+        })
+        .await
+        .map_err(|err| Stop::Retry(format!("the fold of the {} model failed: {err}", M::NAME)))??;
+        let Some(Folded {
+            batch,
+            notes,
+            checkpoint,
+            print,
+        }) = folded
+        else {
             return Ok(());
-        }
-        txn.put_reserved(CHECKPOINT_KEY.to_vec(), &checkpoint);
-        if let Some(print) = print {
-            txn.put_reserved(PRINT_KEY.to_vec(), &print);
-        }
-        let (batch, notes) = txn.into_batch();
+        };
         // Off the async runtime: on a full disk sled's flush may take its time, and the
         // health endpoints and queries must not wait for it.
         let (tree, db, path) = (self.tree.clone(), self.db.clone(), self.path.clone());
@@ -943,7 +909,8 @@ impl<M: Model> Projector<M> {
             }
             tree.apply_batch(batch)
                 .map_err(|err| Unwritten::Failed("writing", err))?;
-            db.flush().map_err(|err| Unwritten::Failed("flushing", err))?;
+            db.flush()
+                .map_err(|err| Unwritten::Failed("flushing", err))?;
             Ok(())
         })
         .await
@@ -1089,6 +1056,84 @@ impl From<LogError> for CatchUpError {
     fn from(err: LogError) -> Self {
         CatchUpError::Log(err.to_string())
     }
+}
+
+/// What a batch folded to: the records to write with the checkpoint and fingerprint
+/// they reach, and the notes to publish once written.
+struct Folded {
+    batch: sled::Batch,
+    notes: Vec<(Position, Note)>,
+    checkpoint: Checkpoint,
+    print: Option<u64>,
+}
+
+/// Folds the `messages` after `from` into a transaction over `tree`; `None` when none of
+/// them is after it. A blocking function: it reads records from sled.
+fn fold_messages<M: Model>(
+    model: &M,
+    tree: &sled::Tree,
+    partition: Partition,
+    from: Checkpoint,
+    print: Option<u64>,
+    messages: &[Stored],
+) -> Result<Option<Folded>, Stop> {
+    let mut txn = Txn::new(tree);
+    let (mut checkpoint, mut print) = (from, print);
+    for stored in messages {
+        if stored.position <= checkpoint.position {
+            continue;
+        }
+        txn.position = stored.position;
+        match Envelope::decode(&stored.payload) {
+            Ok(envelope) => {
+                let time = envelope.occurred_at.max(checkpoint.time);
+                let aggregate = AggregateId::from_subject(&stored.subject);
+                match aggregate {
+                    Some(aggregate) => {
+                        let at = At {
+                            position: stored.position,
+                            time,
+                            aggregate,
+                            envelope: &envelope,
+                            partition,
+                        };
+                        for event in &envelope.events {
+                            let mine = model
+                                .partition_key(event)
+                                .is_none_or(|key| partition.owns(key));
+                            if mine {
+                                model.fold(&mut txn, &at, event).map_err(fold_stop)?;
+                            }
+                        }
+                    }
+                    None => dead_letter(
+                        &mut txn,
+                        &mut checkpoint,
+                        stored,
+                        "the subject names no aggregate",
+                    ),
+                }
+                checkpoint.time = time;
+            }
+            Err(err) => dead_letter(&mut txn, &mut checkpoint, stored, &err.to_string()),
+        }
+        checkpoint.position = stored.position;
+        print = Some(stored.fingerprint());
+    }
+    if checkpoint.position == from.position {
+        return Ok(None);
+    }
+    txn.put_reserved(CHECKPOINT_KEY.to_vec(), &checkpoint);
+    if let Some(print) = print {
+        txn.put_reserved(PRINT_KEY.to_vec(), &print);
+    }
+    let (batch, notes) = txn.into_batch();
+    Ok(Some(Folded {
+        batch,
+        notes,
+        checkpoint,
+        print,
+    }))
 }
 
 fn fold_stop(err: ModelError) -> Stop {
