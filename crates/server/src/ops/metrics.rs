@@ -18,15 +18,26 @@
 //! is done), so its queries are not stale by a whole history. The gateway (no log, no
 //! projector) is ready when every server behind its routes answers its health check.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
 use helpdesk_log::{EventLog, Position};
 use helpdesk_projections::{ModelHandle, Partition};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -42,86 +53,58 @@ const BUCKETS: [f64; 12] = [
 /// The process's command metrics (one per process: every service shares them).
 pub static COMMANDS: LazyLock<CommandMetrics> = LazyLock::new(CommandMetrics::default);
 
-#[derive(Default)]
 pub struct CommandMetrics {
-    by_outcome: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-    conflicts: AtomicU64,
+    outcomes: Family<CommandLabels, Counter>,
+    durations: Histogram,
+    conflicts: Counter,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabels {
+    command: &'static str,
+    code: &'static str,
+}
+
+impl Default for CommandMetrics {
+    fn default() -> Self {
+        CommandMetrics {
+            outcomes: Family::default(),
+            durations: Histogram::new(BUCKETS),
+            conflicts: Counter::default(),
+        }
+    }
 }
 
 impl CommandMetrics {
     /// One command answered with `code` (`OK` or a gRPC code name) after `took`.
     pub fn record(&self, command: &'static str, code: &'static str, took: Duration) {
-        *self
-            .by_outcome
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((command, code))
-            .or_default() += 1;
-        let seconds = took.as_secs_f64();
-        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            if seconds <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.outcomes
+            .get_or_create(&CommandLabels { command, code })
+            .inc();
+        self.durations.observe(took.as_secs_f64());
     }
 
     /// An append lost a race and is decided again.
     pub fn conflict(&self) {
-        self.conflicts.fetch_add(1, Ordering::Relaxed);
+        self.conflicts.inc();
     }
 
-    fn render(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "# HELP helpdesk_commands_total Commands answered, by command and outcome."
+    /// Adds the command metrics to `registry` (they stay shared with this process's).
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "helpdesk_commands",
+            "Commands answered, by command and outcome",
+            self.outcomes.clone(),
         );
-        let _ = writeln!(out, "# TYPE helpdesk_commands_total counter");
-        for ((command, code), n) in self
-            .by_outcome
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "helpdesk_commands_total{{command=\"{command}\",code=\"{code}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP helpdesk_command_duration_seconds Time to carry out a command."
+        registry.register(
+            "helpdesk_command_duration_seconds",
+            "Time to carry out a command",
+            self.durations.clone(),
         );
-        let _ = writeln!(out, "# TYPE helpdesk_command_duration_seconds histogram");
-        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            let _ = writeln!(
-                out,
-                "helpdesk_command_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
-            );
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "helpdesk_command_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "helpdesk_command_duration_seconds_sum {}",
-            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "helpdesk_command_duration_seconds_count {count}");
-        let _ = writeln!(out, "# HELP helpdesk_command_conflicts_total Appends that lost a race and were decided again.");
-        let _ = writeln!(out, "# TYPE helpdesk_command_conflicts_total counter");
-        let _ = writeln!(
-            out,
-            "helpdesk_command_conflicts_total {}",
-            self.conflicts.load(Ordering::Relaxed)
+        registry.register(
+            "helpdesk_command_conflicts",
+            "Appends that lost a race and were decided again",
+            self.conflicts.clone(),
         );
     }
 }
@@ -164,85 +147,91 @@ async fn upstream_health(channel: Channel) -> Result<(), String> {
 }
 
 impl Watched {
+    /// The metrics as they are now, in the Prometheus text format: a registry for this
+    /// scrape. Counters are registered without their `_total` and help texts without
+    /// their final period: the encoder adds both.
     async fn render(&self) -> String {
-        let mut out = String::new();
+        let mut registry = Registry::default();
         if self.log.is_some() {
-            COMMANDS.render(&mut out);
+            COMMANDS.register(&mut registry);
         }
         if !self.upstreams.is_empty() {
-            let _ = writeln!(
-                out,
-                "# HELP helpdesk_gateway_upstream_up 1 when the server behind a route answers its health check."
-            );
-            let _ = writeln!(out, "# TYPE helpdesk_gateway_upstream_up gauge");
             let checks = self
                 .upstreams
                 .iter()
                 .map(|(_, _, channel)| upstream_health(channel.clone()));
             let healths = futures::future::join_all(checks).await;
+            let up = Family::<UpstreamLabels, Gauge>::default();
             for ((service, partition, _), health) in self.upstreams.iter().zip(healths) {
-                let _ = writeln!(
-                    out,
-                    "helpdesk_gateway_upstream_up{{service=\"{service}\",partition=\"{partition}\"}} {}",
-                    u8::from(health.is_ok())
-                );
+                let labels = UpstreamLabels {
+                    service,
+                    partition: partition.to_string(),
+                };
+                up.get_or_create(&labels).set(i64::from(health.is_ok()));
             }
+            registry.register(
+                "helpdesk_gateway_upstream_up",
+                "1 when the server behind a route answers its health check",
+                up,
+            );
         }
         let last = match &self.log {
             Some(log) => log.last_position().await.ok(),
             None => None,
         };
         if let Some(last) = last {
-            let _ = writeln!(
-                out,
-                "# HELP helpdesk_log_last_position The event log's last position."
+            let position = Gauge::<u64, AtomicU64>::default();
+            position.set(last);
+            registry.register(
+                "helpdesk_log_last_position",
+                "The event log's last position",
+                position,
             );
-            let _ = writeln!(out, "# TYPE helpdesk_log_last_position gauge");
-            let _ = writeln!(out, "helpdesk_log_last_position {last}");
         }
-        let metrics: [(&str, &str, &str); 4] = [
-            (
-                "helpdesk_projector_events_folded_total",
-                "counter",
-                "Log messages folded since start.",
-            ),
-            (
-                "helpdesk_projector_position",
-                "gauge",
-                "The last log position folded.",
-            ),
-            (
-                "helpdesk_projector_lag",
-                "gauge",
-                "Log positions not yet folded.",
-            ),
-            (
-                "helpdesk_projector_dead_letters",
-                "gauge",
-                "Unreadable messages set aside.",
-            ),
-        ];
-        for (name, kind, help) in metrics {
-            if self.projectors.is_empty() {
-                break;
-            }
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
+        if !self.projectors.is_empty() {
+            let folded = Family::<ProjectorLabels, Counter>::default();
+            let positions = ProjectorGauges::default();
+            let lags = ProjectorGauges::default();
+            let dead_letters = ProjectorGauges::default();
             for (handle, partition, _) in &self.projectors {
-                let labels = format!("model=\"{}\",partition=\"{partition}\"", handle.name());
-                let checkpoint = handle.checkpoint();
-                let value = match name {
-                    "helpdesk_projector_events_folded_total" => handle.folded(),
-                    "helpdesk_projector_position" => checkpoint.position,
-                    "helpdesk_projector_lag" => match last {
-                        Some(last) => last.saturating_sub(checkpoint.position),
-                        None => continue,
-                    },
-                    _ => checkpoint.dead_letters,
+                let labels = ProjectorLabels {
+                    model: handle.name(),
+                    partition: partition.to_string(),
                 };
-                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+                let checkpoint = handle.checkpoint();
+                folded.get_or_create(&labels).inc_by(handle.folded());
+                positions.get_or_create(&labels).set(checkpoint.position);
+                if let Some(last) = last {
+                    let lag = last.saturating_sub(checkpoint.position);
+                    lags.get_or_create(&labels).set(lag);
+                }
+                dead_letters
+                    .get_or_create(&labels)
+                    .set(checkpoint.dead_letters);
             }
+            registry.register(
+                "helpdesk_projector_events_folded",
+                "Log messages folded since start",
+                folded,
+            );
+            registry.register(
+                "helpdesk_projector_position",
+                "The last log position folded",
+                positions,
+            );
+            registry.register(
+                "helpdesk_projector_lag",
+                "Log positions not yet folded",
+                lags,
+            );
+            registry.register(
+                "helpdesk_projector_dead_letters",
+                "Unreadable messages set aside",
+                dead_letters,
+            );
         }
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &registry).expect("text into a String");
         out
     }
 
@@ -275,42 +264,110 @@ impl Watched {
     }
 }
 
-/// Serves `/metrics`, `/livez` and `/readyz` on `listener` until `shutdown`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    service: &'static str,
+    partition: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProjectorLabels {
+    model: &'static str,
+    partition: String,
+}
+
+type ProjectorGauges = Family<ProjectorLabels, Gauge<u64, AtomicU64>>;
+
+/// How long a client may take to send its request.
+const REQUEST_READ: Duration = Duration::from_secs(5);
+
+/// Serves `/metrics`, `/livez` and `/readyz` on `listener` until `shutdown`: HTTP/1, one
+/// request a connection, any method; another path is 404.
 pub async fn serve(listener: TcpListener, watched: Watched, shutdown: CancellationToken) {
+    let routes = Router::new()
+        .route("/metrics", any(metrics))
+        .route(
+            "/livez",
+            any(|| async { text(StatusCode::OK, "alive\n".to_owned()) }),
+        )
+        .route("/readyz", any(readyz))
+        .fallback(|| async {
+            text(
+                StatusCode::NOT_FOUND,
+                "try /metrics, /livez or /readyz\n".to_owned(),
+            )
+        })
+        .with_state(watched);
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
-        let Ok((mut stream, _)) = accepted else {
+        let Ok((stream, _)) = accepted else {
             continue;
         };
-        let watched = watched.clone();
-        tokio::spawn(async move {
-            let mut request = [0u8; 1024];
-            let read =
-                tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await;
-            let Ok(Ok(n)) = read else { return };
-            let line = String::from_utf8_lossy(&request[..n]);
-            let path = line.split_whitespace().nth(1).unwrap_or("/");
-            let (status, body) = match path {
-                "/metrics" => ("200 OK", watched.render().await),
-                "/livez" => ("200 OK", "alive\n".to_owned()),
-                "/readyz" => match watched.ready().await {
-                    Ok(()) => ("200 OK", "ready\n".to_owned()),
-                    Err(why) => ("503 Service Unavailable", format!("{why}\n")),
-                },
-                _ => (
-                    "404 Not Found",
-                    "try /metrics, /livez or /readyz\n".to_owned(),
-                ),
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
+        let connection = hyper::server::conn::http1::Builder::new()
+            .keep_alive(false)
+            .timer(TokioTimer::new())
+            .header_read_timeout(REQUEST_READ)
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(routes.clone()),
             );
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        });
+        tokio::spawn(connection);
+    }
+}
+
+async fn metrics(State(watched): State<Watched>) -> Response {
+    text(StatusCode::OK, watched.render().await)
+}
+
+async fn readyz(State(watched): State<Watched>) -> Response {
+    match watched.ready().await {
+        Ok(()) => text(StatusCode::OK, "ready\n".to_owned()),
+        Err(why) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+    }
+}
+
+/// Every answer is text in the Prometheus text format's content type.
+fn text(status: StatusCode, body: String) -> Response {
+    let content_type = [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)];
+    (status, content_type, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_metrics_keep_their_names_and_help() {
+        let commands = CommandMetrics::default();
+        commands.record("CreateTicket", "OK", Duration::from_micros(700));
+        commands.record("CreateTicket", "OK", Duration::from_secs(3));
+        commands.record("CreateTicket", "INVALID_ARGUMENT", Duration::ZERO);
+        commands.conflict();
+        let mut registry = Registry::default();
+        commands.register(&mut registry);
+        let mut text = String::new();
+        prometheus_text::encode(&mut text, &registry).unwrap();
+        for line in [
+            "# HELP helpdesk_commands_total Commands answered, by command and outcome.",
+            "# TYPE helpdesk_commands_total counter",
+            "helpdesk_commands_total{command=\"CreateTicket\",code=\"OK\"} 2",
+            "helpdesk_commands_total{command=\"CreateTicket\",code=\"INVALID_ARGUMENT\"} 1",
+            "# HELP helpdesk_command_duration_seconds Time to carry out a command.",
+            "# TYPE helpdesk_command_duration_seconds histogram",
+            "helpdesk_command_duration_seconds_bucket{le=\"0.0005\"} 1",
+            "helpdesk_command_duration_seconds_bucket{le=\"0.001\"} 2",
+            "helpdesk_command_duration_seconds_bucket{le=\"2.5\"} 2",
+            "helpdesk_command_duration_seconds_bucket{le=\"+Inf\"} 3",
+            "helpdesk_command_duration_seconds_sum 3.0007",
+            "helpdesk_command_duration_seconds_count 3",
+            "# HELP helpdesk_command_conflicts_total Appends that lost a race and were decided again.",
+            "# TYPE helpdesk_command_conflicts_total counter",
+            "helpdesk_command_conflicts_total 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! Transport security and limits: TLS for gRPC, TLS and credentials for NATS, a rate
 //! limit per principal shared by every connection, and concurrency limits.
 
-use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::Context as _;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::Quota;
 use helpdesk_domain::Actor;
 use helpdesk_log::NatsSecurity;
 
@@ -145,50 +146,70 @@ pub struct ConcurrencyArgs {
     pub max_concurrent_per_connection: u32,
 }
 
-/// A token bucket per principal: `rate` per second, bursts of up to twice that.
+/// A token bucket per principal: `rate` per second, bursts of up to twice that
+/// (governor's keyed GCRA limiter, which is that bucket kept as one timestamp a key).
 #[derive(Debug)]
 pub struct RateLimiter {
-    rate: f64,
-    buckets: Mutex<HashMap<Actor, (f64, Instant)>>,
+    /// None: no limit.
+    limiter: Option<governor::RateLimiter<Actor, DefaultKeyedStateStore<Actor>, LimiterClock>>,
 }
+
+/// Principals kept before the idle ones (as good as a full bucket) are forgotten.
+const PRINCIPALS_KEPT: usize = 100_000;
 
 impl RateLimiter {
     /// `rate` requests per second per principal; 0 lets everything through.
     pub fn new(rate: u32) -> Self {
-        RateLimiter {
-            rate: f64::from(rate),
-            buckets: Mutex::new(HashMap::new()),
-        }
+        let limiter = NonZeroU32::new(rate).map(|per_second| {
+            let burst = per_second.saturating_mul(NonZeroU32::new(2).expect("2 is not 0"));
+            let quota = Quota::per_second(per_second).allow_burst(burst);
+            governor::RateLimiter::dashmap_with_clock(quota, LimiterClock)
+        });
+        RateLimiter { limiter }
     }
 
     /// Takes one request from `actor`'s bucket; false when it is empty.
     pub fn allow(&self, actor: Actor) -> bool {
-        self.allow_at(actor, Instant::now())
+        let Some(limiter) = &self.limiter else {
+            return true;
+        };
+        if limiter.len() > PRINCIPALS_KEPT {
+            // Principals come and go; forget the full buckets (they start full anyway).
+            limiter.retain_recent();
+        }
+        limiter.check_key(&actor).is_ok()
     }
 
     /// [`RateLimiter::allow`] at a given time (never earlier than a previous call's), so
     /// that a test can say how much time passes instead of sleeping and hoping.
+    #[cfg(test)]
     fn allow_at(&self, actor: Actor, now: Instant) -> bool {
-        if self.rate <= 0.0 {
-            return true;
+        GIVEN_NOW.set(Some(now));
+        let allowed = self.allow(actor);
+        GIVEN_NOW.set(None);
+        allowed
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The time [`RateLimiter::allow_at`] gives the limiter's clock, on its own thread.
+    static GIVEN_NOW: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// The monotonic clock, unless a test on this thread says what time it is.
+#[derive(Debug, Clone, Copy)]
+struct LimiterClock;
+
+impl governor::clock::Clock for LimiterClock {
+    type Instant = Instant;
+
+    fn now(&self) -> Instant {
+        #[cfg(test)]
+        if let Some(now) = GIVEN_NOW.get() {
+            return now;
         }
-        let burst = self.rate * 2.0;
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 100_000 {
-            // Principals come and go; forget the full buckets (they start full anyway).
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * self.rate < burst
-            });
-        }
-        let (tokens, at) = buckets.entry(actor).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        Instant::now()
     }
 }
 

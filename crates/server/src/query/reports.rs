@@ -123,40 +123,44 @@ pub(crate) fn sort_rows(rows: &mut [pb::ReportRow], sort: Option<usize>, ascendi
 
 /// The CSV text of `rows`: a header, then the rows, in chunks.
 pub(crate) fn csv_chunks(rows: &[pb::ReportRow]) -> Vec<String> {
-    let mut header = String::from("bucket,bucket_start,group_id,group");
-    for column in COLUMNS {
-        header.push(',');
-        header.push_str(column);
-    }
-    header.push('\n');
-    let mut chunks = vec![header];
+    let header = ["bucket", "bucket_start", "group_id", "group"]
+        .into_iter()
+        .chain(COLUMNS.iter().copied());
+    let mut chunks = vec![csv_text(|csv| csv.write_record(header))];
     for slice in rows.chunks(CSV_ROWS_PER_CHUNK) {
-        let mut text = String::new();
-        for row in slice {
-            let start = row
-                .bucket_start
-                .map(|t| {
-                    jiff::Timestamp::new(t.seconds, t.nanos)
-                        .map(|t| t.to_string())
-                        .unwrap_or_default()
-                })
-                .unwrap_or_default();
-            let fields = [
-                csv_field(&row.bucket),
-                start,
-                csv_field(&row.group_id),
-                csv_field(&row.group),
-            ];
-            text.push_str(&fields.join(","));
-            for value in &row.values {
-                text.push(',');
-                text.push_str(&csv_number(*value));
+        chunks.push(csv_text(|csv| {
+            for row in slice {
+                let start = row
+                    .bucket_start
+                    .map(|t| {
+                        jiff::Timestamp::new(t.seconds, t.nanos)
+                            .map(|t| t.to_string())
+                            .unwrap_or_default()
+                    })
+                    .unwrap_or_default();
+                for field in [&row.bucket, &start, &row.group_id, &row.group] {
+                    csv.write_field(field)?;
+                }
+                for value in &row.values {
+                    csv.write_field(csv_number(*value))?;
+                }
+                csv.write_record(None::<&[u8]>)?;
             }
-            text.push('\n');
-        }
-        chunks.push(text);
+            Ok(())
+        }));
     }
     chunks
+}
+
+/// What `write` writes with the export's CSV writer: a field is quoted only when it
+/// holds a comma, a quote or a line break (quotes doubled), a record ends with `\n`.
+fn csv_text(write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>) -> String {
+    let mut csv = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    write(&mut csv).expect("CSV written to memory");
+    let bytes = csv.into_inner().expect("CSV written to memory");
+    String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
 }
 
 /// One column of `rows` as chart series: one per group over the buckets (in time order),
@@ -301,13 +305,12 @@ pub(crate) fn query(request: &pb::ReportRequest) -> Result<Query, ApiError> {
     })
 }
 
-/// One CSV field: quoted when it holds a comma, a quote or a line break.
+/// One CSV field as the export writes it.
+#[cfg(test)]
 fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
+    let mut record = csv_text(|csv| csv.write_record([value]));
+    record.pop(); // its `\n`
+    record
 }
 
 /// A number as CSV writes it: whole numbers without decimals, others with up to 3.
@@ -392,5 +395,54 @@ mod tests {
         assert_eq!(csv_number(12.5), "12.5");
         assert_eq!(csv_number(1.0 / 3.0), "0.333");
         assert_eq!(csv_number(0.0), "0");
+    }
+
+    #[test]
+    fn csv_text_of_rows() {
+        let row =
+            |bucket: &str, start: Option<i64>, group_id: &str, group: &str, values: &[f64]| {
+                pb::ReportRow {
+                    bucket: bucket.to_owned(),
+                    bucket_start: start.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
+                    group_id: group_id.to_owned(),
+                    group: group.to_owned(),
+                    values: values.to_vec(),
+                    ..Default::default()
+                }
+            };
+        let rows = vec![
+            row(
+                "2024-05-01",
+                Some(1_714_521_600),
+                "",
+                "all",
+                &[12.0, 1.0 / 3.0, 0.0, -2.5],
+            ),
+            row(
+                "2024-05",
+                None,
+                "id,1",
+                "the \"A\" team\r\nNorth",
+                &[1e15, 0.0005],
+            ),
+            row("", None, "", "", &[]),
+        ];
+        let chunks = csv_chunks(&rows);
+        let header = format!("bucket,bucket_start,group_id,group,{}\n", COLUMNS.join(","));
+        assert_eq!(chunks[0], header);
+        assert_eq!(
+            chunks[1..],
+            [concat!(
+                "2024-05-01,2024-05-01T00:00:00Z,,all,12,0.333,0,-2.5\n",
+                "2024-05,,\"id,1\",\"the \"\"A\"\" team\r\nNorth\",1000000000000000,0.001\n",
+                ",,,\n",
+            )]
+        );
+        // 500 rows a chunk after the header's.
+        let rows = vec![row("2024", None, "x", "y", &[1.0]); 1_001];
+        let chunks = csv_chunks(&rows);
+        let lines: Vec<usize> = chunks.iter().map(|c| c.lines().count()).collect();
+        assert_eq!(lines, [1, 500, 500, 1]);
+        assert_eq!(chunks[3], "2024,,x,y,1\n");
     }
 }
