@@ -7,6 +7,7 @@
 //! arrives (a revocation counts at once); queries by what it said within the last
 //! [`tokens::QUERY_AUTH_TTL`] (docs/SECURITY.md).
 
+pub mod rate_limit;
 pub mod tokens;
 
 use std::future::Future;
@@ -15,15 +16,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures::{Stream, StreamExt as _};
 use helpdesk_api::ApiError;
 use helpdesk_domain::{Permission, Principal};
-use futures::{Stream, StreamExt as _};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::codegen::http;
 
 use crate::command::engine::Engine;
-use crate::ops::security::RateLimiter;
+use rate_limit::RateLimiter;
 use tokens::{AuthError, RecentPrincipals};
 
 /// The authenticated caller of a request, and when the request arrived.

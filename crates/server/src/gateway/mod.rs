@@ -191,7 +191,10 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     );
     let shutdown = process.shutdown_token();
     // No access layer: the servers behind the gateway authenticate every request.
-    served.serve(transport, None, listener, shutdown).await?;
+    let no_access = tower::layer::util::Identity::new();
+    served
+        .serve(transport, no_access, listener, shutdown)
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

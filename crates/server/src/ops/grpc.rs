@@ -1,33 +1,13 @@
 //! The gRPC server: the services of this process, health and reflection, one listener.
 
-use std::path::PathBuf;
-use std::sync::Arc;
 
-use helpdesk_log::EventLog;
-
-use helpdesk_api::{
-    AdminServiceServer, BadgeServiceServer, CommandServiceServer, LevelServiceServer,
-    ReportServiceServer, StatsServiceServer, TicketServiceServer, FILE_DESCRIPTOR_SET,
-};
-use helpdesk_projections::badges::BadgesView;
-use helpdesk_projections::levels::LevelsView;
-use helpdesk_projections::reports::ReportsView;
-use helpdesk_projections::stats::StatsView;
-use helpdesk_projections::tickets::TicketsView;
+use helpdesk_api::FILE_DESCRIPTOR_SET;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::codegen::http;
 
-use crate::access::Access;
-use crate::command::admin::AdminApi;
-use crate::command::engine::Engine;
-use crate::command::service::CommandApi;
 use crate::ops::security::{ConcurrencyArgs, TlsArgs};
-use crate::query::badges::BadgeApi;
-use crate::query::levels::LevelApi;
-use crate::query::reports::ReportApi;
-use crate::query::stats::StatsApi;
-use crate::query::tickets::TicketApi;
 
 /// The largest request or response message, in bytes. Ticket bodies are at most 64 KiB;
 /// the rest is headroom for routing rules and bulk answers.
@@ -60,28 +40,6 @@ pub(crate) fn server_builder() -> tonic::transport::Server {
         .max_frame_size(MAX_FRAME_SIZE)
 }
 
-/// The services one process serves.
-pub struct Services {
-    /// Who may call, for every service.
-    pub access: Arc<Access>,
-    /// The event log (recomputes replay it).
-    pub log: Arc<dyn EventLog>,
-    /// The process's data directory (recomputes keep scratch stores in it).
-    pub data_dir: PathBuf,
-    /// `CommandService` and `AdminService`, over this engine.
-    pub commands: Option<Arc<Engine>>,
-    /// `TicketService`.
-    pub tickets: Option<TicketsView>,
-    /// `StatsService`.
-    pub stats: Option<StatsView>,
-    /// `LevelService`.
-    pub levels: Option<LevelsView>,
-    /// `BadgeService`.
-    pub badges: Option<BadgesView>,
-    /// `ReportService`.
-    pub reports: Option<ReportsView>,
-}
-
 /// How the server takes requests: TLS, and how many at once.
 pub struct Transport {
     pub tls: Option<tonic::transport::ServerTlsConfig>,
@@ -97,68 +55,6 @@ impl Transport {
             max_concurrent_per_connection: limits.max_concurrent_per_connection as usize,
         })
     }
-}
-
-/// Serves `services` on `listener` until `shutdown` is cancelled (see [`serve_routes`]).
-pub async fn serve(
-    services: Services,
-    transport: Transport,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let mut served = Served::new();
-    if let Some(engine) = &services.commands {
-        served
-            .add(limited!(CommandServiceServer::new(CommandApi::new(
-                engine.clone(),
-                services.access.clone(),
-                shutdown.clone()
-            ))))
-            .await;
-        served
-            .add(limited!(AdminServiceServer::new(AdminApi::new(
-                engine.clone(),
-                services.log.clone(),
-                services.data_dir.clone(),
-            ))))
-            .await;
-    }
-    if let Some(view) = services.tickets {
-        served
-            .add(limited!(TicketServiceServer::new(TicketApi::new(view))))
-            .await;
-    }
-    if let Some(view) = services.stats {
-        served
-            .add(limited!(StatsServiceServer::new(StatsApi::new(view))))
-            .await;
-    }
-    if let Some(view) = services.levels {
-        served
-            .add(limited!(LevelServiceServer::new(LevelApi::new(
-                view,
-                services.access.clone(),
-                shutdown.clone()
-            ))))
-            .await;
-    }
-    if let Some(view) = services.badges {
-        served
-            .add(limited!(BadgeServiceServer::new(BadgeApi::new(
-                view,
-                services.access.clone(),
-                shutdown.clone()
-            ))))
-            .await;
-    }
-    if let Some(view) = services.reports {
-        served
-            .add(limited!(ReportServiceServer::new(ReportApi::new(view))))
-            .await;
-    }
-    served
-        .serve(transport, Some(services.access), listener, shutdown)
-        .await
 }
 
 /// A generated service server with this API's message size limits.
@@ -213,16 +109,28 @@ impl Served {
     /// Serves the services added, health and reflection (v1 and v1alpha, so that grpcurl
     /// and older clients both find them) on `listener` until `shutdown` is cancelled;
     /// requests in flight are finished first. Every request passes the limits of
-    /// `transport`, then `access` (which authenticates the requests of this API) when
-    /// given. Clients' deadlines (`grpc-timeout`) are honoured: a request past its
+    /// `transport`, then `access` (the layer that authenticates the requests of this
+    /// API; `tower::layer::util::Identity` for none). Clients' deadlines (`grpc-timeout`) are honoured: a request past its
     /// deadline is cancelled and answered DEADLINE_EXCEEDED.
-    pub async fn serve(
+    pub async fn serve<L>(
         mut self,
         transport: Transport,
-        access: Option<Arc<Access>>,
+        access: L,
         listener: TcpListener,
         shutdown: CancellationToken,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<()>
+    where
+        L: tower::Layer<tonic::service::Routes> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<http::Request<tonic::body::Body>>>::Future: Send + 'static,
+    {
         self.routes.add_service(
             reflection(&self.names)
                 .with_service_name("grpc.reflection.v1.ServerReflection")
@@ -245,9 +153,7 @@ impl Served {
             .layer(tower::util::MapResponseLayer::new(
                 statuses_clients_can_act_on::<tonic::body::Body>,
             ))
-            .layer(tower::util::option_layer(
-                access.map(|access| access.layer()),
-            ))
+            .layer(access)
             .add_routes(self.routes.routes())
             .serve_with_incoming_shutdown(incoming(listener), shutdown.cancelled())
             .await?;

@@ -1,22 +1,15 @@
-//! What one process runs, and how it stops: the pieces `dev`, `commands` and `project`
-//! put together.
+//! What one process runs, and how it stops: its background tasks (projectors, the
+//! command side's clock and policies, the operations endpoints), its server, one shutdown.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use helpdesk_log::EventLog;
-use helpdesk_projections::policies::{Policies, PoliciesView};
 use helpdesk_projections::{Model, ModelHandle, Partition, Projector, ProjectorConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-
-use crate::command::engine::Engine;
-use crate::command::setup::{self, OwnerToken};
-use crate::command::{clock, policies};
-use crate::ops::grpc::{self, Services, Transport};
 
 /// The background tasks of a process and the token that stops them.
 pub struct Process {
@@ -66,48 +59,12 @@ impl Process {
         Ok(handle)
     }
 
-    /// The command side: sets the organization up on its first start (printing the
-    /// Owner's token once), then runs the clock and the policies.
-    pub async fn command_side(
+    /// Runs `task` until the process stops; its failure stops the process.
+    pub fn spawn(
         &mut self,
-        engine: &Arc<Engine>,
-        log: Arc<dyn EventLog>,
-        data_dir: &Path,
-        owner_token: Option<&str>,
-        tick: Duration,
-    ) -> anyhow::Result<()> {
-        engine
-            .follow(self.shutdown.clone())
-            .await
-            .context("cannot follow the event log")?;
-        let owner = setup::ensure(engine, owner_token)
-            .await
-            .context("cannot set the organization up")?;
-        match owner {
-            OwnerToken::Created(token) => {
-                println!("owner token: {token}");
-                println!(
-                    "  (shown only this once: keep it, and send it as `authorization: Bearer <token>`)"
-                );
-            }
-            OwnerToken::Registered => println!("owner token: the one given with --owner-token"),
-            OwnerToken::Existing => {}
-        }
-        let policies =
-            PoliciesView::new(self.projector(Policies, log, data_dir, Partition::ALL)?);
-        let shutdown = self.shutdown.clone();
-        let runner = engine.clone();
-        self.tasks.spawn(async move {
-            policies::run(runner, policies, shutdown).await;
-            Ok(())
-        });
-        let shutdown = self.shutdown.clone();
-        let clock = engine.clone();
-        self.tasks.spawn(async move {
-            clock::run(clock, tick, shutdown).await;
-            Ok(())
-        });
-        Ok(())
+        task: impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) {
+        self.tasks.spawn(task);
     }
 
     /// Serves metrics, liveness and readiness over HTTP when `args` asks for it; the
@@ -173,15 +130,12 @@ impl Process {
         Ok(())
     }
 
-    /// Serves `services` on `listener` until the process is stopped or a task fails,
-    /// then stops every task and waits for them.
+    /// Runs `server` (made with [`Process::shutdown_token`]) until the process is stopped
+    /// or a task fails, then stops every task and waits for them.
     pub async fn serve(
         mut self,
-        services: Services,
-        transport: Transport,
-        listener: TcpListener,
+        server: impl std::future::Future<Output = anyhow::Result<()>>,
     ) -> anyhow::Result<()> {
-        let server = grpc::serve(services, transport, listener, self.shutdown.clone());
         tokio::pin!(server);
         let mut failure = None;
         let served = loop {

@@ -277,11 +277,9 @@ impl LevelService for LevelApi {
         // A stream never ends by itself: the process's shutdown ends it, so that a
         // graceful stop does not wait for watchers.
         let stream = stream.take_until(self.shutdown.clone().cancelled_owned());
-        let stream = self.access.while_allowed(
-            headers,
-            keeps_permissions_of(&principal),
-            stream,
-        );
+        let stream = self
+            .access
+            .while_allowed(headers, keeps_permissions_of(&principal), stream);
         Ok(Response::new(Box::pin(stream)))
     }
 }

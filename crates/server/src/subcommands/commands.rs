@@ -9,11 +9,12 @@ use std::time::Duration;
 use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::ops::event_log::LogArgs;
-use crate::ops::grpc::{Services, Transport};
+use crate::ops::grpc::Transport;
 use crate::ops::metrics::OpsArgs;
 use crate::ops::process::{self, Process};
 use crate::ops::security::{LimitArgs, TlsArgs};
 use crate::subcommands::dev::CommandSideArgs;
+use crate::subcommands::serve::{self, Services};
 
 #[derive(Debug, clap::Args)]
 pub struct CommandsArgs {
@@ -53,15 +54,15 @@ pub async fn run(args: CommandsArgs) -> anyhow::Result<()> {
     let engine = Arc::new(Engine::new(log.clone()));
     let access = Arc::new(Access::new(engine.clone(), args.limits.rate_limit));
     let log_for_services = log.clone();
-    process
-        .command_side(
-            &engine,
-            log,
-            &args.data_dir,
-            args.command_side.owner_token.as_deref(),
-            Duration::from_secs(args.command_side.tick_seconds),
-        )
-        .await?;
+    crate::command::start(
+        &mut process,
+        &engine,
+        log,
+        &args.data_dir,
+        args.command_side.owner_token.as_deref(),
+        Duration::from_secs(args.command_side.tick_seconds),
+    )
+    .await?;
     process
         .operations(&args.ops, log_for_services.clone())
         .await?;
@@ -72,21 +73,17 @@ pub async fn run(args: CommandsArgs) -> anyhow::Result<()> {
         "http"
     };
     println!("helpdesk commands is ready on {scheme}://{address} (event log: {where_})");
-    process
-        .serve(
-            Services {
-                access,
-                log: log_for_services.clone(),
-                data_dir: args.data_dir.clone(),
-                commands: Some(engine),
-                tickets: None,
-                stats: None,
-                levels: None,
-                badges: None,
-                reports: None,
-            },
-            transport,
-            listener,
-        )
-        .await
+    let services = Services {
+        access,
+        log: log_for_services.clone(),
+        data_dir: args.data_dir.clone(),
+        commands: Some(engine),
+        tickets: None,
+        stats: None,
+        levels: None,
+        badges: None,
+        reports: None,
+    };
+    let server = serve::serve(services, transport, listener, process.shutdown_token());
+    process.serve(server).await
 }

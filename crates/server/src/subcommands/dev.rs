@@ -15,10 +15,11 @@ use helpdesk_projections::Partition;
 use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::ops::event_log::LogArgs;
-use crate::ops::grpc::{Services, Transport};
+use crate::ops::grpc::Transport;
 use crate::ops::metrics::OpsArgs;
 use crate::ops::process::{self, Process};
 use crate::ops::security::{LimitArgs, TlsArgs};
+use crate::subcommands::serve::{self, Services};
 
 #[derive(Debug, clap::Args)]
 pub struct DevArgs {
@@ -73,15 +74,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let engine = Arc::new(Engine::new(log.clone()));
     let access = Arc::new(Access::new(engine.clone(), args.limits.rate_limit));
     let log_for_services = log.clone();
-    process
-        .command_side(
-            &engine,
-            log.clone(),
-            &args.data_dir,
-            args.command_side.owner_token.as_deref(),
-            Duration::from_secs(args.command_side.tick_seconds),
-        )
-        .await?;
+    crate::command::start(
+        &mut process,
+        &engine,
+        log.clone(),
+        &args.data_dir,
+        args.command_side.owner_token.as_deref(),
+        Duration::from_secs(args.command_side.tick_seconds),
+    )
+    .await?;
     let tickets = process.projector(Tickets, log.clone(), &args.data_dir, Partition::ALL)?;
     let stats = process.projector(
         Stats::default(),
@@ -107,21 +108,17 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     };
     println!("helpdesk is ready on {scheme}://{address} (event log: {where_})");
     tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges, reports");
-    process
-        .serve(
-            Services {
-                access,
-                log: log_for_services.clone(),
-                data_dir: args.data_dir.clone(),
-                commands: Some(engine),
-                tickets: Some(TicketsView::new(tickets)),
-                stats: Some(StatsView::new(stats)),
-                levels: Some(LevelsView::new(levels)),
-                badges: Some(BadgesView::new(badges)),
-                reports: Some(ReportsView::new(reports)),
-            },
-            transport,
-            listener,
-        )
-        .await
+    let services = Services {
+        access,
+        log: log_for_services.clone(),
+        data_dir: args.data_dir.clone(),
+        commands: Some(engine),
+        tickets: Some(TicketsView::new(tickets)),
+        stats: Some(StatsView::new(stats)),
+        levels: Some(LevelsView::new(levels)),
+        badges: Some(BadgesView::new(badges)),
+        reports: Some(ReportsView::new(reports)),
+    };
+    let server = serve::serve(services, transport, listener, process.shutdown_token());
+    process.serve(server).await
 }

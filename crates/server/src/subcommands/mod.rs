@@ -6,4 +6,5 @@ pub mod dev;
 pub mod owner_token;
 pub mod project;
 pub mod replay;
+pub mod serve;
 pub mod simulate;

@@ -15,10 +15,11 @@ use helpdesk_projections::Partition;
 use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::ops::event_log::LogArgs;
-use crate::ops::grpc::{Services, Transport};
+use crate::ops::grpc::Transport;
 use crate::ops::metrics::OpsArgs;
 use crate::ops::process::{self, Process};
 use crate::ops::security::{LimitArgs, TlsArgs};
+use crate::subcommands::serve::{self, Services};
 
 /// The read models a projector process can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -134,5 +135,6 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
             "http"
         },
     );
-    process.serve(services, transport, listener).await
+    let server = serve::serve(services, transport, listener, process.shutdown_token());
+    process.serve(server).await
 }

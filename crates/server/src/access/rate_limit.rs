@@ -1,0 +1,107 @@
+//! A rate limit per principal, shared by every connection and service of a process.
+
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::Quota;
+use helpdesk_domain::Actor;
+
+/// A token bucket per principal: `rate` per second, bursts of up to twice that
+/// (governor's keyed GCRA limiter, which is that bucket kept as one timestamp a key).
+#[derive(Debug)]
+pub struct RateLimiter {
+    /// None: no limit.
+    limiter: Option<governor::RateLimiter<Actor, DefaultKeyedStateStore<Actor>, LimiterClock>>,
+}
+
+/// Principals kept before the idle ones (as good as a full bucket) are forgotten.
+const PRINCIPALS_KEPT: usize = 100_000;
+
+impl RateLimiter {
+    /// `rate` requests per second per principal; 0 lets everything through.
+    pub fn new(rate: u32) -> Self {
+        let limiter = NonZeroU32::new(rate).map(|per_second| {
+            let burst = per_second.saturating_mul(NonZeroU32::new(2).expect("2 is not 0"));
+            let quota = Quota::per_second(per_second).allow_burst(burst);
+            governor::RateLimiter::dashmap_with_clock(quota, LimiterClock)
+        });
+        RateLimiter { limiter }
+    }
+
+    /// Takes one request from `actor`'s bucket; false when it is empty.
+    pub fn allow(&self, actor: Actor) -> bool {
+        let Some(limiter) = &self.limiter else {
+            return true;
+        };
+        if limiter.len() > PRINCIPALS_KEPT {
+            // Principals come and go; forget the full buckets (they start full anyway).
+            limiter.retain_recent();
+        }
+        limiter.check_key(&actor).is_ok()
+    }
+
+    /// [`RateLimiter::allow`] at a given time (never earlier than a previous call's), so
+    /// that a test can say how much time passes instead of sleeping and hoping.
+    #[cfg(test)]
+    fn allow_at(&self, actor: Actor, now: Instant) -> bool {
+        GIVEN_NOW.set(Some(now));
+        let allowed = self.allow(actor);
+        GIVEN_NOW.set(None);
+        allowed
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The time [`RateLimiter::allow_at`] gives the limiter's clock, on its own thread.
+    static GIVEN_NOW: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// The monotonic clock, unless a test on this thread says what time it is.
+#[derive(Debug, Clone, Copy)]
+struct LimiterClock;
+
+impl governor::clock::Clock for LimiterClock {
+    type Instant = Instant;
+
+    fn now(&self) -> Instant {
+        #[cfg(test)]
+        if let Some(now) = GIVEN_NOW.get() {
+            return now;
+        }
+        Instant::now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_principal_gets_a_burst_then_the_rate() {
+        use std::time::Duration;
+
+        let limiter = RateLimiter::new(10);
+        let a = Actor::System;
+        let start = Instant::now();
+        let allowed = (0..100).filter(|_| limiter.allow_at(a, start)).count();
+        assert_eq!(allowed, 20, "a burst of twice the rate");
+        // 10/s: 250 ms later, 2.5 requests' worth has come back.
+        let later = start + Duration::from_millis(250);
+        let again = (0..100).filter(|_| limiter.allow_at(a, later)).count();
+        assert_eq!(again, 2, "10/s refill after 250 ms");
+        // The half left over counts: 50 ms more make one more.
+        let then = later + Duration::from_millis(50);
+        let more = (0..100).filter(|_| limiter.allow_at(a, then)).count();
+        assert_eq!(more, 1, "the remainder carries over");
+        // A long pause refills no more than the burst.
+        let much_later = then + Duration::from_secs(60);
+        let refilled = (0..100).filter(|_| limiter.allow_at(a, much_later)).count();
+        assert_eq!(refilled, 20, "never more than the burst");
+        // Another principal has a bucket of its own.
+        let b = Actor::Integration(helpdesk_domain::TokenId::from_uuid(uuid::Uuid::nil()));
+        assert!(limiter.allow_at(b, much_later));
+        assert!(RateLimiter::new(0).allow(a));
+    }
+}
