@@ -415,7 +415,7 @@ fn check_with<R: Request>(request: &R, agent: AgentId, strict: bool) -> [Outcome
 fn check_issue_token(request: &pb::IssueTokenRequest) -> Outcome {
     let message = "IssueTokenRequest";
     let result = guard(message, "issue_token", || {
-        issue_token(request.clone(), [7; 32])
+        issue_token(request.clone(), [7; 32]).map(|(parsed, _token_id)| parsed)
     });
     outcome(
         result,
