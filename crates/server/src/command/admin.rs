@@ -44,7 +44,7 @@ impl AdminApi {
         &self,
         request: &Request<pb::LevelRecomputeRequest>,
     ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Found), ApiError> {
-        let principal = caller(&request)?.principal;
+        let principal = caller(request)?.principal;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
                 "a recompute needs the permission gamification.manage",
@@ -74,7 +74,7 @@ impl AdminApi {
         ),
         ApiError,
     > {
-        let principal = caller(&request)?.principal;
+        let principal = caller(request)?.principal;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
                 "a recompute needs the permission gamification.manage",
