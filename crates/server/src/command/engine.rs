@@ -19,7 +19,7 @@ use helpdesk_domain::{
     self as domain,
     event::{answer_id, ClockTicked},
     Actor, AgentId, AgentState, AggregateId, AggregateKind, Command, ConfigState, Context,
-    DomainError, Envelope, Event, Principal, State, Timestamp,
+    DomainError, Envelope, Event, Permission, Principal, State, Timestamp,
 };
 use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
 use tokio_util::sync::CancellationToken;
@@ -141,6 +141,9 @@ pub enum ExecError {
          read the log again; send the command again with the same command_id"
     )]
     LogReplaced,
+    /// The command id was used by another caller (nothing more is said of it).
+    #[error("this command_id was used by another caller: send the command with a new command_id")]
+    ForeignCommandId,
     /// The aggregate kept changing under us.
     #[error("{subject} changed {attempts} times while this command was decided; retry it")]
     Aborted { subject: String, attempts: u32 },
@@ -398,7 +401,9 @@ impl Engine {
             }
             let loaded = self.load(target, target_freshness).await?;
             if let Some(&position) = loaded.commands.get(&command_id) {
-                return self.replay_outcome(command_id, target, position).await;
+                return self
+                    .replay_outcome(principal, command_id, target, position)
+                    .await;
             }
             let decided = self
                 .decide_on(
@@ -416,7 +421,9 @@ impl Engine {
                     if let Some(position) =
                         self.recorded(target, command_id, request.received).await?
                     {
-                        return self.replay_outcome(command_id, target, position).await;
+                        return self
+                            .replay_outcome(principal, command_id, target, position)
+                            .await;
                     }
                     return Err(err);
                 }
@@ -433,7 +440,7 @@ impl Engine {
                     // The id was used within the log's duplicate window, perhaps on
                     // another aggregate: the first result stands.
                     return self
-                        .replay_outcome(command_id, target, appended.position)
+                        .replay_outcome(principal, command_id, target, appended.position)
                         .await;
                 }
                 Ok(appended) => {
@@ -685,7 +692,8 @@ impl Engine {
                 }
                 staged.keep(target, loaded);
                 outcomes.push(Some(
-                    self.replay_outcome(command_id, target, position).await,
+                    self.replay_outcome(principal, command_id, target, position)
+                        .await,
                 ));
                 continue;
             }
@@ -707,7 +715,8 @@ impl Engine {
                 Err(err @ ExecError::Domain(_)) => {
                     match self.recorded(target, command_id, request.received).await? {
                         Some(position) => outcomes.push(Some(
-                            self.replay_outcome(command_id, target, position).await,
+                            self.replay_outcome(principal, command_id, target, position)
+                                .await,
                         )),
                         None => outcomes.push(Some(Err(err))),
                     }
@@ -838,6 +847,7 @@ impl Engine {
     /// The outcome of an earlier command, read back from the log.
     async fn replay_outcome(
         &self,
+        principal: &Principal,
         command_id: Uuid,
         target: AggregateId,
         position: Position,
@@ -855,6 +865,12 @@ impl Engine {
             ));
             return Err(ExecError::LogReplaced);
         };
+        // A command id is the first caller's: another learns nothing of what it did (its
+        // aggregate, events, position). Importers may resend anyone's history (a
+        // migration that goes on with a new token), as they may act for anyone.
+        if envelope.actor != principal.actor && !principal.has(Permission::SystemImport) {
+            return Err(ExecError::ForeignCommandId);
+        }
         let aggregate = AggregateId::from_subject(&stored.subject).unwrap_or(target);
         Ok(Outcome {
             command_id,

@@ -18,6 +18,7 @@ impl From<ExecError> for ApiError {
                 err.into()
             }
             ExecError::Aborted { .. } => ApiError::aborted(err.to_string()),
+            ExecError::ForeignCommandId => ApiError::failed_precondition(err.to_string()),
             // Retried with the same command id, it is decided on the log as it is now.
             ExecError::LogReplaced => ApiError::unavailable(err.to_string()),
             ExecError::Corrupt { .. } => {

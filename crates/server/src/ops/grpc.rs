@@ -1,5 +1,5 @@
-//! The gRPC server: the services of this process, health and reflection, one listener.
-
+//! The gRPC server every process builds alike: its services, health and reflection, the
+//! limits and statuses in front of them, one listener.
 
 use helpdesk_api::FILE_DESCRIPTOR_SET;
 use tokio::net::TcpListener;
