@@ -139,7 +139,7 @@ pub(crate) fn csv_chunks(rows: &[pb::ReportRow]) -> Vec<String> {
                     })
                     .unwrap_or_default();
                 for field in [&row.bucket, &start, &row.group_id, &row.group] {
-                    csv.write_field(field)?;
+                    csv.write_field(spreadsheet_text(field).as_ref())?;
                 }
                 for value in &row.values {
                     csv.write_field(csv_number(*value))?;
@@ -150,6 +150,18 @@ pub(crate) fn csv_chunks(rows: &[pb::ReportRow]) -> Vec<String> {
         }));
     }
     chunks
+}
+
+/// `text` as a spreadsheet shows it and never runs it: a cell starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return is read as a formula by Excel, LibreOffice and
+/// Google Sheets (a tag or a name such as `=HYPERLINK(…)`), so it gets a leading `'`,
+/// which they take as "text" and do not show.
+fn spreadsheet_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
 }
 
 /// What `write` writes with the export's CSV writer: a field is quoted only when it
@@ -385,6 +397,23 @@ pub(crate) fn csv_stream(chunks: Vec<String>) -> CsvStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_are_never_formulas() {
+        let row = pb::ReportRow {
+            bucket: "2024-05".into(),
+            group_id: "@tag".into(),
+            group: "=HYPERLINK(\"http://evil\",\"x\")".into(),
+            ..Default::default()
+        };
+        let csv = csv_chunks(&[row]).concat();
+        let line = csv.lines().nth(1).expect("a row");
+        assert_eq!(line, "2024-05,,'@tag,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\"");
+        assert_eq!(spreadsheet_text("Billing"), "Billing");
+        for risky in ["+1", "-1", "\tx", "\rx"] {
+            assert!(spreadsheet_text(risky).starts_with('\''), "{risky:?}");
+        }
+    }
 
     #[test]
     fn csv_fields_and_numbers() {
