@@ -616,3 +616,81 @@ fn an_import_may_not_go_back_before_the_time_the_log_has_reached() {
     );
     assert!(message.contains("new data directory"), "{message}");
 }
+
+// --- What a role may grant ---------------------------------------------------------------
+
+/// A custom role that manages roles (and imports): more than `agents.manage` alone.
+fn with_power_role() -> World {
+    World::new().given(
+        AggregateId::config(),
+        vec![event::RoleDefined {
+            role_id: role_id(7),
+            name: "Power".into(),
+            permissions: Permissions::empty()
+                .with(Permission::RolesManage)
+                .with(Permission::SystemImport),
+        }
+        .into()],
+    )
+}
+
+#[test]
+fn agents_manage_cannot_register_an_agent_into_a_more_powerful_role() {
+    with_power_role()
+        .agent(boss())
+        .when(
+            &custom(boss(), &[Permission::AgentsManage]),
+            register(Role::Custom(role_id(7))),
+        )
+        .rejects("PERMISSION_DENIED", "roles.manage");
+}
+
+#[test]
+fn agents_manage_cannot_move_an_agent_into_a_more_powerful_role() {
+    with_power_role()
+        .agent(a1())
+        .agent(boss())
+        .when(
+            &custom(boss(), &[Permission::AgentsManage]),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Custom(role_id(7)),
+            },
+        )
+        .rejects("PERMISSION_DENIED", "only permissions the caller holds");
+}
+
+#[test]
+fn nobody_changes_their_own_role() {
+    with_power_role()
+        .agent_with_role(boss(), Role::Owner)
+        .when(
+            &owner(boss()),
+            ChangeAgentRole {
+                agent: boss(),
+                role: Role::Agent,
+            },
+        )
+        .rejects("PERMISSION_DENIED", "own role");
+}
+
+#[test]
+fn a_role_within_the_callers_permissions_may_be_granted() {
+    with_power_role()
+        .agent(a1())
+        .when(
+            &custom(
+                boss(),
+                &[
+                    Permission::AgentsManage,
+                    Permission::RolesManage,
+                    Permission::SystemImport,
+                ],
+            ),
+            ChangeAgentRole {
+                agent: a1(),
+                role: Role::Custom(role_id(7)),
+            },
+        )
+        .ok();
+}

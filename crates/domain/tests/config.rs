@@ -2342,3 +2342,32 @@ fn a_token_may_expire_but_not_in_the_past() {
         .when(&system(), past)
         .rejects_field("expires_at");
 }
+
+#[test]
+fn a_token_grants_only_permissions_its_issuer_holds() {
+    let power = || {
+        World::new().given(
+            cfg(),
+            evs![RoleDefined {
+                role_id: role_id(1),
+                name: "Importer".into(),
+                permissions: Permissions::empty().with(Permission::SystemImport),
+            }],
+        )
+    };
+    // An integration with system.import, from someone who manages roles but cannot import.
+    power()
+        .when(
+            &custom(boss(), &[Permission::RolesManage]),
+            integration_token(11, Role::Custom(role_id(1))),
+        )
+        .rejects("PERMISSION_DENIED", "system.import");
+    // A token for an agent who holds that role, from someone who only manages agents.
+    power()
+        .agent_with_role(a1(), Role::Custom(role_id(1)))
+        .when(
+            &custom(boss(), &[Permission::AgentsManage]),
+            token_for(12, a1()),
+        )
+        .rejects("PERMISSION_DENIED", "system.import");
+}

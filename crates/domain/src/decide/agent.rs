@@ -18,8 +18,8 @@ pub(super) fn decide(
     match cmd {
         AgentCommand::RegisterAgent(c) => {
             p.require(Permission::AgentsManage)?;
-            may_grant(p, &c.role)?;
             role_exists(ctx.config, &c.role)?;
+            may_grant(p, &c.role, ctx.config)?;
             if state.exists() {
                 return Err(DomainError::failed(format!(
                     "agent {} already exists",
@@ -36,10 +36,15 @@ pub(super) fn decide(
         }
         AgentCommand::ChangeAgentRole(c) => {
             p.require(Permission::AgentsManage)?;
-            may_grant(p, &c.role)?;
+            if p.agent == Some(c.agent) {
+                return Err(DomainError::denied(
+                    "nobody changes their own role: ask another who manages agents",
+                ));
+            }
+            role_exists(ctx.config, &c.role)?;
+            may_grant(p, &c.role, ctx.config)?;
             active(state, c.agent)?;
             may_manage(p, state.role())?;
-            role_exists(ctx.config, &c.role)?;
             if *state.role() == c.role {
                 return Err(DomainError::failed(format!(
                     "agent {} already has the role {}",

@@ -65,7 +65,7 @@ pub(super) fn decide(
                     role.clone()
                 }
             };
-            may_grant(p, &standing)?;
+            may_grant(p, &standing, ctx.config)?;
             if state.token(c.token_id).is_some() {
                 return Err(DomainError::failed(format!(
                     "token {} already exists",

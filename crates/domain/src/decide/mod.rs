@@ -399,11 +399,29 @@ pub(crate) fn may_manage(principal: &Principal, role: &Role) -> Result<(), Domai
     }
 }
 
-/// Whether the caller may hand out `role` (only an Owner makes Owners and Administrators).
-pub(crate) fn may_grant(principal: &Principal, role: &Role) -> Result<(), DomainError> {
+/// Whether the caller may hand out `role`, to an agent or with a token: only an Owner
+/// makes Owners and Administrators, and nobody grants a permission they do not hold
+/// themselves (a custom role with `roles.manage` is not for someone with
+/// `agents.manage` alone).
+pub(crate) fn may_grant(
+    principal: &Principal,
+    role: &Role,
+    config: &ConfigState,
+) -> Result<(), DomainError> {
     if role.is_privileged() && principal.role != Role::Owner {
         return Err(DomainError::denied(format!(
             "only an Owner makes an agent {role}"
+        )));
+    }
+    let granted = crate::roles::permissions_for(role, config);
+    if let Some(missing) = granted
+        .iter()
+        .find(|permission| !principal.has(*permission))
+    {
+        return Err(DomainError::denied(format!(
+            "the role {role} has the permission {}, which the caller does not have: a role \
+             or token may grant only permissions the caller holds",
+            missing.as_str()
         )));
     }
     Ok(())
