@@ -136,6 +136,20 @@ async fn tokens_expire_and_are_listed_without_secrets() -> anyhow::Result<()> {
         "the token was refused before its expiry"
     );
     assert!(expired.message().contains("expired"), "{expired:?}");
+    // An unknown token hears the very same words: a caller learns nothing of why.
+    let unknown = admin
+        .list_tokens(auth("hd_not_a_token_anyone_issued", pb::ListTokensRequest {}))
+        .await
+        .expect_err("an unknown token");
+    assert_eq!(unknown.code(), Code::Unauthenticated);
+    assert_eq!(unknown.message(), expired.message());
+    // The log says which token failed, by its hash's prefix, never by its secret.
+    let logged = helpdesk.output();
+    assert!(
+        logged.contains("authentication failed") && logged.contains("Expired"),
+        "{logged}"
+    );
+    assert!(!logged.contains(&issued.token), "a token's secret reached the log");
     // Every method refuses it, not only that one.
     let refused = commands
         .go_offline(auth(&issued.token, pb::GoOfflineRequest::default()))

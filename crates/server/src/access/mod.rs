@@ -115,10 +115,21 @@ impl Access {
         headers: &http::HeaderMap,
         reading: Reading,
     ) -> Result<Principal, AuthError> {
-        match reading {
+        let principal = match reading {
             Reading::AsOf(arrived) => tokens::principal_as_of(&self.engine, headers, arrived).await,
             Reading::Recent => self.recent.principal(&self.engine, headers).await,
+        };
+        if let Err(err) = &principal {
+            if !matches!(err, AuthError::Exec(_)) {
+                // The caller hears one message; the log says which token and why.
+                tracing::warn!(
+                    token = %tokens::token_label(headers),
+                    reason = ?err,
+                    "authentication failed"
+                );
+            }
         }
+        principal
     }
 
     /// Takes one request of `principal` from their rate limit.

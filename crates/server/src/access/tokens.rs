@@ -39,6 +39,23 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// What a caller whose token is unknown, revoked, expired, or whose agent is
+/// deactivated, is told.
+const NOT_LET_IN: &str =
+    "the token is unknown, revoked or expired, or its agent is deactivated: ask for a new one";
+
+/// The first 8 hex digits of the token's hash in `headers`, to name a token in logs
+/// without its secret; `-` without one.
+pub fn token_label(headers: &HeaderMap) -> String {
+    match bearer_token(headers) {
+        Ok(token) => token_hash(token)[..4]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect(),
+        Err(_) => "-".into(),
+    }
+}
+
 /// Why a request is not authenticated.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -46,11 +63,13 @@ pub enum AuthError {
     Missing,
     #[error("the authorization metadata must be `Bearer <token>`")]
     Malformed,
-    #[error("unknown or revoked token")]
+    // One answer for a token that does not let its caller in, whatever the reason: a
+    // caller with a stolen or guessed token learns nothing of it (the log says which).
+    #[error("{}", NOT_LET_IN)]
     Unknown,
-    #[error("the token's agent is deactivated")]
+    #[error("{}", NOT_LET_IN)]
     Deactivated,
-    #[error("the token expired at {0}: ask for a new one")]
+    #[error("{}", NOT_LET_IN)]
     Expired(helpdesk_domain::Timestamp),
     #[error("too many requests from this caller: slow down and retry")]
     RateLimited,
