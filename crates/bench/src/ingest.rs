@@ -251,8 +251,8 @@ pub async fn steady(
         }
     })
     .await;
-    let mut latencies = Latencies::with_capacity(results.len());
-    let mut lags = Latencies::with_capacity(results.len() / lag_every.max(1) + 1);
+    let mut latencies = Latencies::default();
+    let mut lags = Latencies::default();
     for (latency, lag) in results {
         match latency {
             Some(latency) => latencies.record(latency),

@@ -528,7 +528,7 @@ async fn ingest_and_queries(
         args.command_rate,
         sizes.steady.as_secs()
     );
-    let (mut latencies, mut lags) = ingest::steady(
+    let (latencies, lags) = ingest::steady(
         &commands.url,
         &projectors.url,
         &token,
@@ -540,7 +540,7 @@ async fn ingest_and_queries(
     )
     .await?;
     raw.fresh_stream("RAW", "raw").await?;
-    let (mut raw_acks, mut raw_lags) = raw
+    let (raw_acks, raw_lags) = raw
         .publish_at_rate("RAW", "raw", args.command_rate, sizes.steady, conc_size)
         .await?;
     let rate = args.command_rate;
@@ -602,7 +602,7 @@ async fn ingest_and_queries(
             ("top-100 leaderboard", queries::Query::Leaderboard),
             ("month's report by department", month),
         ] {
-            let mut alone =
+            let alone =
                 queries::closed_loop(&projectors.url, &token, &query, Duration::from_secs(1))
                     .await?;
             let (latencies, error) =
@@ -634,8 +634,8 @@ async fn ingest_and_queries(
                 Unit::Millis,
             ));
         }
-        let (_, mut health) = measured.remove(0);
-        for (name, mut latencies) in measured {
+        let (_, health) = measured.remove(0);
+        for (name, latencies) in measured {
             for p in [50.0, 99.0] {
                 let mut row = Row::info(
                     format!("query p{p} at {qrate}/s: {name}, ms"),

@@ -2,83 +2,79 @@
 
 use std::time::Duration;
 
-/// Latency samples of one measurement, in nanoseconds.
-#[derive(Debug, Clone, Default)]
+use hdrhistogram::Histogram;
+
+/// Significant decimal digits every latency keeps: 1 µs in a millisecond, 1 ms in a
+/// second, far finer than the bench's tables print.
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// Latency samples of one measurement: an HDR histogram of nanoseconds, so that a run of
+/// millions of requests takes a few kilobytes, whatever its length.
+#[derive(Debug, Clone)]
 pub struct Latencies {
-    samples: Vec<u64>,
-    sorted: bool,
-    /// Requests that failed (not in `samples`).
+    histogram: Histogram<u64>,
+    /// Requests that failed (not in the histogram).
     pub errors: u64,
 }
 
-impl Latencies {
-    /// Empty, with room for `capacity` samples.
-    pub fn with_capacity(capacity: usize) -> Self {
+impl Default for Latencies {
+    fn default() -> Self {
         Latencies {
-            samples: Vec::with_capacity(capacity),
-            sorted: true,
+            // From 1 ns, growing as larger values arrive.
+            histogram: Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits are valid"),
             errors: 0,
         }
     }
+}
 
+impl Latencies {
     /// Adds one sample.
     pub fn record(&mut self, latency: Duration) {
-        self.samples
-            .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
-        self.sorted = false;
+        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        // The histogram grows to any value from 1 ns up to u64::MAX / 2 (centuries):
+        // 0 counts as 1 ns, and beyond is clamped.
+        self.histogram
+            .record(nanos.clamp(1, u64::MAX / 2))
+            .expect("an auto-resizing histogram takes every value in its range");
     }
 
     /// Adds the samples and errors of `other`.
     pub fn merge(&mut self, other: Latencies) {
-        self.samples.extend(other.samples);
+        self.histogram
+            .add(&other.histogram)
+            .expect("auto-resizing histograms of the same precision add up");
         self.errors += other.errors;
-        self.sorted = false;
     }
 
     /// Samples recorded.
     pub fn len(&self) -> usize {
-        self.samples.len()
+        self.histogram.len() as usize
     }
 
     /// Whether no sample was recorded.
     pub fn is_empty(&self) -> bool {
-        self.samples.is_empty()
+        self.histogram.is_empty()
     }
 
-    /// The `p`-th percentile (0 ≤ p ≤ 100) by the nearest-rank method: the smallest
-    /// sample that at least `p` % of the samples are at or below. `None` without samples.
-    pub fn percentile(&mut self, p: f64) -> Option<Duration> {
-        if self.samples.is_empty() {
+    /// The `p`-th percentile (0 ≤ p ≤ 100): the smallest recorded value that at least
+    /// `p` % of the samples are at or below, to [`SIGNIFICANT_DIGITS`] digits. `None`
+    /// without samples.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        if self.histogram.is_empty() {
             return None;
         }
-        if !self.sorted {
-            self.samples.sort_unstable();
-            self.sorted = true;
-        }
-        Some(Duration::from_nanos(
-            self.samples[nearest_rank(self.samples.len(), p)],
-        ))
+        // Less a hair, so that 0.999 × 1000 (999.000…01 in floating point) is rank 999.
+        let quantile = (p / 100.0 - 1e-12).clamp(0.0, 1.0);
+        Some(Duration::from_nanos(self.histogram.value_at_quantile(quantile)))
     }
 
     /// The mean, `None` without samples.
     pub fn mean(&self) -> Option<Duration> {
-        if self.samples.is_empty() {
+        if self.histogram.is_empty() {
             return None;
         }
-        let sum: u128 = self.samples.iter().map(|&s| u128::from(s)).sum();
-        Some(Duration::from_nanos(
-            (sum / self.samples.len() as u128) as u64,
-        ))
+        Some(Duration::from_nanos(self.histogram.mean() as u64))
     }
-}
-
-/// The 0-based index of the nearest-rank `p`-th percentile among `n` sorted samples.
-pub fn nearest_rank(n: usize, p: f64) -> usize {
-    assert!(n > 0, "a percentile of nothing");
-    let p = p.clamp(0.0, 100.0);
-    // Less a hair, so that 0.99 × 1000 (990.000…01 in floating point) is rank 990.
-    let rank = ((p / 100.0) * n as f64 - 1e-9).ceil() as usize;
-    rank.clamp(1, n) - 1
 }
 
 /// The peak resident set size (`VmHWM`) of process `pid` in bytes, from
@@ -109,39 +105,51 @@ fn status_field_kib(status: &str, field: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// Whether `got` is `want` to three significant digits.
+    fn close(got: Option<Duration>, want: Duration) -> bool {
+        let got = got.expect("a percentile").as_nanos() as f64;
+        let want = want.as_nanos() as f64;
+        (got - want).abs() <= want / 1000.0
+    }
+
     #[test]
     fn nearest_rank_percentiles() {
         let mut l = Latencies::default();
         assert_eq!(l.percentile(50.0), None);
+        assert_eq!(l.mean(), None);
         for ms in [15, 20, 35, 40, 50] {
             l.record(Duration::from_millis(ms));
         }
         // The textbook example of the nearest-rank method.
-        assert_eq!(l.percentile(5.0), Some(Duration::from_millis(15)));
-        assert_eq!(l.percentile(30.0), Some(Duration::from_millis(20)));
-        assert_eq!(l.percentile(40.0), Some(Duration::from_millis(20)));
-        assert_eq!(l.percentile(50.0), Some(Duration::from_millis(35)));
-        assert_eq!(l.percentile(100.0), Some(Duration::from_millis(50)));
-        assert_eq!(l.percentile(0.0), Some(Duration::from_millis(15)));
-        assert_eq!(l.mean(), Some(Duration::from_millis(32)));
+        let ms = Duration::from_millis;
+        assert!(close(l.percentile(5.0), ms(15)));
+        assert!(close(l.percentile(30.0), ms(20)));
+        assert!(close(l.percentile(40.0), ms(20)));
+        assert!(close(l.percentile(50.0), ms(35)));
+        assert!(close(l.percentile(100.0), ms(50)));
+        assert!(close(l.percentile(0.0), ms(15)));
+        assert!(close(l.mean(), ms(32)));
     }
 
     #[test]
     fn p99_of_a_thousand_is_the_990th() {
-        let mut l = Latencies::with_capacity(1000);
-        // Recorded in reverse: sorting is the percentile's job.
+        let mut l = Latencies::default();
         for n in (1..=1000u64).rev() {
-            l.record(Duration::from_nanos(n));
+            l.record(Duration::from_micros(n));
         }
-        assert_eq!(l.percentile(99.0), Some(Duration::from_nanos(990)));
-        assert_eq!(l.percentile(99.9), Some(Duration::from_nanos(999)));
+        assert!(close(l.percentile(99.0), Duration::from_micros(990)));
+        assert!(close(l.percentile(99.9), Duration::from_micros(999)));
         let mut other = Latencies::default();
-        other.record(Duration::from_nanos(5000));
+        other.record(Duration::from_secs(5));
         other.errors = 2;
         l.merge(other);
         assert_eq!(l.len(), 1001);
         assert_eq!(l.errors, 2);
-        assert_eq!(l.percentile(100.0), Some(Duration::from_nanos(5000)));
+        assert!(close(l.percentile(100.0), Duration::from_secs(5)));
+        // Zero is counted, as the smallest value there is.
+        l.record(Duration::ZERO);
+        assert_eq!(l.len(), 1002);
+        assert_eq!(l.percentile(0.0), Some(Duration::from_nanos(1)));
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub async fn at_fixed_rate(
         }
     })
     .await;
-    let mut latencies = Latencies::with_capacity(results.len());
+    let mut latencies = Latencies::default();
     let mut first_error = None;
     for result in results {
         match result {

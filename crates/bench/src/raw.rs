@@ -189,8 +189,8 @@ impl Raw {
         tokio::time::sleep(Duration::from_millis(200)).await;
         reader.abort();
         let delivered = delivered.lock().expect("lock");
-        let mut acks = Latencies::with_capacity(results.len());
-        let mut lags = Latencies::with_capacity(results.len());
+        let mut acks = Latencies::default();
+        let mut lags = Latencies::default();
         for result in results {
             match result {
                 Some((sequence, sent, acked)) => {
