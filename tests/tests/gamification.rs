@@ -56,6 +56,21 @@ async fn run(builder: Builder, config: &WorkloadConfig) -> anyhow::Result<Clover
             },
         ))
         .await?;
+    // Who won "recognized" is for the holder and managers only (docs/SECURITY.md).
+    CommandServiceClient::new(channel.clone())
+        .customize_badge(auth(
+            &token,
+            pb::CustomizeBadgeRequest {
+                occurred_at: Some(prost_types::Timestamp {
+                    seconds: (config.start - 60_000) / 1000,
+                    nanos: 0,
+                }),
+                key: "recognized".into(),
+                visibility: Some(pb::BadgeVisibility::SelfAndManagers as i32),
+                ..Default::default()
+            },
+        ))
+        .await?;
     let last = feed(channel.clone(), &token, config.clone()).await?;
     let read = Some(pb::ReadOptions {
         min_position: last,
@@ -205,6 +220,27 @@ async fn run(builder: Builder, config: &WorkloadConfig) -> anyhow::Result<Clover
         .await?
         .into_inner()
         .token;
+    // Eve, who holds no "recognized", learns nothing of who won it: no holder, no
+    // winning value, no runner-up, no count; the Owner (reports.view) sees them all.
+    let hidden = badges
+        .get_badge_history(auth(
+            &eve,
+            pb::GetBadgeHistoryRequest {
+                badge_key: "recognized".into(),
+                limit: 100,
+                read,
+            },
+        ))
+        .await?
+        .into_inner();
+    assert_eq!(hidden.evaluations.len(), history.evaluations.len());
+    for evaluation in &hidden.evaluations {
+        assert!(evaluation.holders.is_empty(), "{evaluation:?}");
+        assert_eq!(evaluation.value, None, "{evaluation:?}");
+        assert_eq!(evaluation.runner_up, None, "{evaluation:?}");
+        assert_eq!(evaluation.competitors, 0, "{evaluation:?}");
+    }
+    assert!(history.evaluations.iter().any(|e| e.competitors > 0));
     let denied = reports
         .export_report_csv(auth(
             &eve,

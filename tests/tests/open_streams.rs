@@ -155,7 +155,8 @@ async fn a_watch_ends_once_its_caller_no_longer_may_watch() -> anyhow::Result<()
 
     // Demoted: an administrator watching everyone's level-ups (which needs reports.view)
     // made an agent: the watch ends PERMISSION_DENIED.
-    let (lead, _, token) = agent_with_token(&helpdesk, "Lin", pb::BuiltinRole::Administrator).await?;
+    let (lead, _, token) =
+        agent_with_token(&helpdesk, "Lin", pb::BuiltinRole::Administrator).await?;
     let mut everyone = levels
         .watch_level_ups(auth(&token, pb::WatchLevelUpsRequest::default()))
         .await?

@@ -1,12 +1,15 @@
 //! Tokens expire and are listed without their secrets; a principal's rate limit holds
-//! across connections; custom roles give their holders exactly their permissions.
+//! across connections; custom roles give their holders exactly their permissions; the
+//! leaderboards are every agent's, another agent's statistics need reports.view.
 //!
 //! Needs the binary (`cargo build -p helpdesk-server`) and `nats-server` (`just test` sees to
 //! both).
 
 use std::time::Duration;
 
-use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient, StatsServiceClient};
+use helpdesk_api::{
+    pb, AdminServiceClient, CommandServiceClient, LevelServiceClient, StatsServiceClient,
+};
 use helpdesk_tests::{with_token, Helpdesk};
 use tonic::{Code, Request};
 
@@ -138,7 +141,10 @@ async fn tokens_expire_and_are_listed_without_secrets() -> anyhow::Result<()> {
     assert!(expired.message().contains("expired"), "{expired:?}");
     // An unknown token hears the very same words: a caller learns nothing of why.
     let unknown = admin
-        .list_tokens(auth("hd_not_a_token_anyone_issued", pb::ListTokensRequest {}))
+        .list_tokens(auth(
+            "hd_not_a_token_anyone_issued",
+            pb::ListTokensRequest {},
+        ))
         .await
         .expect_err("an unknown token");
     assert_eq!(unknown.code(), Code::Unauthenticated);
@@ -149,7 +155,10 @@ async fn tokens_expire_and_are_listed_without_secrets() -> anyhow::Result<()> {
         logged.contains("authentication failed") && logged.contains("Expired"),
         "{logged}"
     );
-    assert!(!logged.contains(&issued.token), "a token's secret reached the log");
+    assert!(
+        !logged.contains(&issued.token),
+        "a token's secret reached the log"
+    );
     // Every method refuses it, not only that one.
     let refused = commands
         .go_offline(auth(&issued.token, pb::GoOfflineRequest::default()))
@@ -536,5 +545,73 @@ async fn statuses_a_client_can_act_on() -> anyhow::Result<()> {
         .go_online(auth(&owner, pb::GoOnlineRequest::default()))
         .await;
     assert!(ok.is_ok(), "{ok:?}");
+    helpdesk.stop().await
+}
+
+#[tokio::test]
+async fn the_leaderboards_are_everyones_another_agents_statistics_are_not() -> anyhow::Result<()> {
+    let mut helpdesk = Helpdesk::start_embedded().await?;
+    let owner = helpdesk.token().to_owned();
+    let channel = helpdesk.channel().await?;
+    let ada = CommandServiceClient::new(channel.clone())
+        .register_agent(auth(
+            &owner,
+            pb::RegisterAgentRequest {
+                name: "Ada".into(),
+                email: "ada@example.com".into(),
+                role: agent_role(),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner();
+    let token = AdminServiceClient::new(channel.clone())
+        .issue_token(auth(
+            &owner,
+            pb::IssueTokenRequest {
+                subject: Some(pb::issue_token_request::Subject::AgentId(ada.aggregate_id)),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner()
+        .token;
+    let read = Some(pb::ReadOptions {
+        min_position: ada.position,
+        wait_ms: 10_000,
+    });
+    // Ada, a plain agent, reads the level leaderboard and a benchmark of every agent…
+    // (A new organization's boards may be empty: that they answer her is the point.)
+    LevelServiceClient::new(channel.clone())
+        .get_leaderboard(auth(&token, pb::GetLeaderboardRequest { limit: 10, read }))
+        .await?;
+    StatsServiceClient::new(channel.clone())
+        .benchmark(auth(
+            &token,
+            pb::BenchmarkRequest {
+                statistic: "answers".into(),
+                read,
+                ..Default::default()
+            },
+        ))
+        .await?;
+    // …but not the Owner's statistics: that needs reports.view.
+    let owner_agent = StatsServiceClient::new(channel.clone())
+        .get_agent_stats(auth(&owner, pb::GetAgentStatsRequest::default()))
+        .await?
+        .into_inner()
+        .agent_id;
+    let denied = StatsServiceClient::new(channel.clone())
+        .get_agent_stats(auth(
+            &token,
+            pb::GetAgentStatsRequest {
+                agent_id: owner_agent,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("another agent's statistics");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    assert!(denied.message().contains("reports.view"), "{denied:?}");
     helpdesk.stop().await
 }

@@ -65,7 +65,9 @@ impl Latencies {
         }
         // Less a hair, so that 0.999 × 1000 (999.000…01 in floating point) is rank 999.
         let quantile = (p / 100.0 - 1e-12).clamp(0.0, 1.0);
-        Some(Duration::from_nanos(self.histogram.value_at_quantile(quantile)))
+        Some(Duration::from_nanos(
+            self.histogram.value_at_quantile(quantile),
+        ))
     }
 
     /// The mean, `None` without samples.

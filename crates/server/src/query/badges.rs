@@ -80,6 +80,9 @@ fn evaluation_pb(
 ) -> pb::BadgeEvaluation {
     let me = viewer.agent.map(|a| a.uuid());
     let all = sees_all_holders(viewer, def);
+    // A hidden badge tells a viewer who may not see its holders nothing of the others
+    // either: the winning value only to a holder (it is their own), no runner-up, no count.
+    let holds = evaluation.holders.iter().any(|h| Some(h.agent) == me);
     pb::BadgeEvaluation {
         badge_key: key.to_owned(),
         day: format_day(evaluation.day),
@@ -97,9 +100,9 @@ fn evaluation_pb(
                 value: h.value,
             })
             .collect(),
-        value: evaluation.value,
-        runner_up: evaluation.runner_up,
-        competitors: evaluation.competitors,
+        value: evaluation.value.filter(|_| all || holds),
+        runner_up: evaluation.runner_up.filter(|_| all),
+        competitors: if all { evaluation.competitors } else { 0 },
     }
 }
 

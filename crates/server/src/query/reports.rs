@@ -408,7 +408,10 @@ mod tests {
         };
         let csv = csv_chunks(&[row]).concat();
         let line = csv.lines().nth(1).expect("a row");
-        assert_eq!(line, "2024-05,,'@tag,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\"");
+        assert_eq!(
+            line,
+            "2024-05,,'@tag,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""
+        );
         assert_eq!(spreadsheet_text("Billing"), "Billing");
         for risky in ["+1", "-1", "\tx", "\rx"] {
             assert!(spreadsheet_text(risky).starts_with('\''), "{risky:?}");
