@@ -330,6 +330,34 @@ impl Helpdesk {
         bearer(self.token())
     }
 
+    /// Registers an agent with the built-in Agent role and issues them a token, as the
+    /// Owner: (their agent id, their token, the log position of the token).
+    pub async fn new_agent(&self, name: &str) -> anyhow::Result<(String, String, u64)> {
+        use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient};
+        let channel = self.channel().await?;
+        let agent = CommandServiceClient::new(channel.clone())
+            .register_agent(self.auth(pb::RegisterAgentRequest {
+                name: name.into(),
+                email: format!("{}@example.com", name.to_lowercase()),
+                role: Some(pb::RoleRef {
+                    role: Some(pb::role_ref::Role::Builtin(pb::BuiltinRole::Agent as i32)),
+                }),
+                ..Default::default()
+            }))
+            .await?
+            .into_inner()
+            .aggregate_id;
+        let issued = AdminServiceClient::new(channel)
+            .issue_token(self.auth(pb::IssueTokenRequest {
+                subject: Some(pb::issue_token_request::Subject::AgentId(agent.clone())),
+                ..Default::default()
+            }))
+            .await?
+            .into_inner();
+        let position = issued.result.map_or(0, |r| r.position);
+        Ok((agent, issued.token, position))
+    }
+
     /// A request carrying the Owner's token.
     pub fn auth<T>(&self, message: T) -> tonic::Request<T> {
         with_token(tonic::Request::new(message), self.token())

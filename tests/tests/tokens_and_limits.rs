@@ -553,31 +553,9 @@ async fn the_leaderboards_are_everyones_another_agents_statistics_are_not() -> a
     let mut helpdesk = Helpdesk::start_embedded().await?;
     let owner = helpdesk.token().to_owned();
     let channel = helpdesk.channel().await?;
-    let ada = CommandServiceClient::new(channel.clone())
-        .register_agent(auth(
-            &owner,
-            pb::RegisterAgentRequest {
-                name: "Ada".into(),
-                email: "ada@example.com".into(),
-                role: agent_role(),
-                ..Default::default()
-            },
-        ))
-        .await?
-        .into_inner();
-    let token = AdminServiceClient::new(channel.clone())
-        .issue_token(auth(
-            &owner,
-            pb::IssueTokenRequest {
-                subject: Some(pb::issue_token_request::Subject::AgentId(ada.aggregate_id)),
-                ..Default::default()
-            },
-        ))
-        .await?
-        .into_inner()
-        .token;
+    let (_, token, position) = helpdesk.new_agent("Ada").await?;
     let read = Some(pb::ReadOptions {
-        min_position: ada.position,
+        min_position: position,
         wait_ms: 10_000,
     });
     // Ada, a plain agent, reads the level leaderboard and a benchmark of every agent…

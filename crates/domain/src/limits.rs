@@ -47,6 +47,9 @@ pub const RULE_CONDITIONS_MAX: usize = 20;
 pub const RULE_ACTIONS_MAX: usize = 20;
 /// Entries of one word, channel, priority, agent or tag list in a routing rule.
 pub const RULE_LIST_MAX: usize = 100;
+/// Entries of all the lists of one routing rule together (channels, priorities, words,
+/// agents, tags): what keeps the largest valid command under 1 MiB.
+pub const RULE_ENTRIES_MAX: usize = 2_000;
 /// One word of a routing condition.
 pub const RULE_WORD_MAX_CHARS: usize = 64;
 /// Routing rules and levels an organization may have.

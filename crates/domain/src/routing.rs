@@ -53,13 +53,42 @@ pub struct RoutingRule {
     pub actions: Vec<Action>,
 }
 
-/// What the conditions look at.
+/// What the conditions look at. The texts come split into words, once per ticket
+/// however many rules and conditions look at them (a body is up to 64 KiB).
 #[derive(Debug, Clone, Copy)]
 pub struct TicketFacts<'a> {
     pub channel: Channel,
     pub priority: Priority,
-    pub subject: &'a str,
-    pub body: &'a str,
+    pub subject: &'a Words,
+    pub body: &'a Words,
+}
+
+/// A text's words, lower-cased: the text split at every character that is not
+/// alphanumeric.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Words(Vec<String>);
+
+impl Words {
+    pub fn of(text: &str) -> Words {
+        Words(
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect(),
+        )
+    }
+
+    /// Whether any of `needles` occurs among these words, as a run of whole words.
+    pub fn contain_any(&self, needles: &[String]) -> bool {
+        needles.iter().any(|needle| {
+            let needle = Words::of(needle).0;
+            !needle.is_empty()
+                && self
+                    .0
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_slice())
+        })
+    }
 }
 
 impl RoutingRule {
@@ -91,32 +120,18 @@ impl Condition {
         match self {
             Condition::ChannelIn(set) => set.contains(&facts.channel),
             Condition::PriorityIn(set) => set.contains(&facts.priority),
-            Condition::SubjectContains(words) => contains_any_word(facts.subject, words),
-            Condition::BodyContains(words) => contains_any_word(facts.body, words),
+            Condition::SubjectContains(words) => facts.subject.contain_any(words),
+            Condition::BodyContains(words) => facts.body.contain_any(words),
             Condition::SubjectOrBodyContains(words) => {
-                contains_any_word(facts.subject, words) || contains_any_word(facts.body, words)
+                facts.subject.contain_any(words) || facts.body.contain_any(words)
             }
         }
     }
 }
 
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
 /// Whether `text` contains any of `needles` as whole words (case-insensitive).
 pub fn contains_any_word(text: &str, needles: &[String]) -> bool {
-    let haystack = words(text);
-    needles.iter().any(|needle| {
-        let needle = words(needle);
-        !needle.is_empty()
-            && haystack
-                .windows(needle.len())
-                .any(|window| window == needle.as_slice())
-    })
+    Words::of(text).contain_any(needles)
 }
 
 #[cfg(test)]
@@ -156,15 +171,20 @@ mod tests {
             ],
             actions: vec![Action::LeaveUnassigned],
         };
+        let (refund, hello, empty) = (
+            Words::of("Refund please"),
+            Words::of("hello"),
+            Words::default(),
+        );
         let facts = |channel, priority, subject| TicketFacts {
             channel,
             priority,
             subject,
-            body: "",
+            body: &empty,
         };
-        assert!(rule.matches(&facts(Channel::Email, Priority::Low, "Refund please")));
-        assert!(!rule.matches(&facts(Channel::Chat, Priority::Low, "Refund please")));
-        assert!(rule.matches(&facts(Channel::Chat, Priority::Urgent, "hello")));
-        assert!(!rule.matches(&facts(Channel::Email, Priority::Low, "hello")));
+        assert!(rule.matches(&facts(Channel::Email, Priority::Low, &refund)));
+        assert!(!rule.matches(&facts(Channel::Chat, Priority::Low, &refund)));
+        assert!(rule.matches(&facts(Channel::Chat, Priority::Urgent, &hello)));
+        assert!(!rule.matches(&facts(Channel::Email, Priority::Low, &hello)));
     }
 }

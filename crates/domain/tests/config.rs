@@ -1686,6 +1686,26 @@ fn define_routing_rule() {
 }
 
 #[test]
+fn a_routing_rule_holds_at_most_2000_list_entries() {
+    // 20 groups of one condition of 100 words: 2,000 entries, the most there may be.
+    let words = |g: usize| (0..100).map(|w| format!("w{g}x{w}")).collect::<Vec<_>>();
+    let rule = |groups: Vec<Vec<Condition>>| DefineRoutingRule {
+        groups,
+        ..tagging(1, None)
+    };
+    let at_most: Vec<_> = (0..20)
+        .map(|g| vec![Condition::BodyContains(words(g))])
+        .collect();
+    // The tag of `tagging` is one more entry.
+    let mut most = at_most.clone();
+    most[0] = vec![Condition::BodyContains(words(0)[1..].to_vec())];
+    routing_world().when(&admin(boss()), rule(most)).ok();
+    routing_world()
+        .when(&admin(boss()), rule(at_most))
+        .rejects("INVALID_ARGUMENT", "at most 2000 list entries");
+}
+
+#[test]
 fn routing_rules_go_last_or_where_asked() {
     let world = World::new()
         .run(&admin(boss()), tagging(1, None))

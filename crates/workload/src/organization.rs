@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 
 use helpdesk_api::pb;
 use helpdesk_api::pb::execute_request::Command as Cmd;
-use helpdesk_domain::routing::{Action, Condition, RoutingRule, TicketFacts};
+use helpdesk_domain::routing::{Action, Condition, RoutingRule, TicketFacts, Words};
 use helpdesk_domain::{Channel, DepartmentId, Priority, RuleId};
 use rand::Rng;
 use uuid::Uuid;
@@ -373,12 +373,13 @@ impl Workload {
         let mut department = department;
         let mut priority = priority;
         let mut tags: Vec<String> = Vec::new();
+        let (subject, body) = (Words::of(subject), Words::of(body));
         for RuleSim { rule } in &self.rules {
             let facts = TicketFacts {
                 channel,
                 priority,
-                subject,
-                body,
+                subject: &subject,
+                body: &body,
             };
             if !rule.matches(&facts) {
                 continue;

@@ -472,6 +472,33 @@ impl CommandBody for DefineRoutingRule {
                 }
             }
         }
+        let conditions = self
+            .groups
+            .iter()
+            .flatten()
+            .map(|condition| match condition {
+                Condition::ChannelIn(set) => set.len(),
+                Condition::PriorityIn(set) => set.len(),
+                Condition::SubjectContains(words)
+                | Condition::BodyContains(words)
+                | Condition::SubjectOrBodyContains(words) => words.len(),
+            });
+        let actions = self.actions.iter().map(|action| match action {
+            Action::AssignTo(agents) => agents.len(),
+            Action::AddTags(tags) => tags.len(),
+            Action::TransferTo(_) | Action::LeaveUnassigned | Action::SetPriority(_) => 0,
+        });
+        let entries: usize = conditions.chain(actions).sum();
+        if entries > limits::RULE_ENTRIES_MAX {
+            return Err(DomainError::invalid(
+                "groups",
+                format!(
+                    "at most {} list entries in one rule (conditions and actions together), \
+                     got {entries}: split it into several rules",
+                    limits::RULE_ENTRIES_MAX
+                ),
+            ));
+        }
         check_list_len("actions", &self.actions, limits::RULE_ACTIONS_MAX)?;
         for (a, action) in self.actions.iter().enumerate() {
             match action {

@@ -16,7 +16,7 @@ use crate::ids::{AgentId, DepartmentId, TicketId};
 use crate::limits;
 use crate::model::Priority;
 use crate::roles::Permission;
-use crate::routing::{Action, TicketFacts};
+use crate::routing::{Action, TicketFacts, Words};
 use crate::state::{TicketState, TicketStatus};
 
 pub(super) fn decide(
@@ -281,13 +281,15 @@ fn create(state: &TicketState, c: &CreateTicket, ctx: &Context) -> Result<Vec<Ev
         assignee: None,
         tags: Vec::new(),
     };
-    let body = c.body.as_deref().unwrap_or("");
+    // Split once, whatever the number of rules and conditions.
+    let subject = Words::of(&c.subject);
+    let body = Words::of(c.body.as_deref().unwrap_or(""));
     for rule in &ctx.config.routing_rules {
         let facts = TicketFacts {
             channel: c.channel,
             priority: sim.priority,
-            subject: &c.subject,
-            body,
+            subject: &subject,
+            body: &body,
         };
         if !rule.matches(&facts) {
             continue;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt as _};
 use helpdesk_api::ApiError;
-use helpdesk_domain::{Permission, Principal};
+use helpdesk_domain::{Actor, Permission, Principal};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::codegen::http;
@@ -83,6 +83,27 @@ pub struct Access {
     engine: Arc<Engine>,
     limiter: RateLimiter,
     recent: RecentPrincipals,
+    /// Streams (`Execute`, watches) each principal has open, at most `max_streams`.
+    streams: std::sync::Mutex<std::collections::HashMap<Actor, u32>>,
+    max_streams: u32,
+}
+
+/// One open stream of a principal, counted until it is dropped.
+pub struct StreamSlot {
+    access: Arc<Access>,
+    actor: Actor,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut streams = self.access.streams.lock().expect("streams lock");
+        if let Some(open) = streams.get_mut(&self.actor) {
+            *open -= 1;
+            if *open == 0 {
+                streams.remove(&self.actor);
+            }
+        }
+    }
 }
 
 /// How often an open watch stream checks that its caller may still watch: a revocation,
@@ -100,13 +121,40 @@ pub enum Reading {
 
 impl Access {
     /// Authenticates on `engine`'s view of the log; `per_second` requests per principal
-    /// (0: no limit).
-    pub fn new(engine: Arc<Engine>, per_second: u32) -> Self {
+    /// (0: no limit), `max_streams` streams open at once per principal.
+    pub fn new(engine: Arc<Engine>, per_second: u32, max_streams: u32) -> Self {
         Access {
             engine,
             limiter: RateLimiter::new(per_second),
             recent: RecentPrincipals::default(),
+            streams: Default::default(),
+            max_streams,
         }
+    }
+
+    /// Counts a stream `principal` opens; `RESOURCE_EXHAUSTED` when they already hold
+    /// as many as a principal may. The stream is counted until the slot is dropped.
+    pub fn open_stream(self: &Arc<Self>, principal: &Principal) -> Result<StreamSlot, ApiError> {
+        let mut streams = self.streams.lock().expect("streams lock");
+        let open = streams.entry(principal.actor).or_default();
+        if *open >= self.max_streams {
+            return Err(ApiError::resource_exhausted(format!(
+                "this caller already has {} streams open, the most one may have: close one \
+                 (or finish it) before opening another",
+                self.max_streams
+            )));
+        }
+        *open += 1;
+        Ok(StreamSlot {
+            access: self.clone(),
+            actor: principal.actor,
+        })
+    }
+
+    /// Takes one command of an `Execute` stream from `principal`'s rate limit, waiting
+    /// while it is spent: a stream slows down to the rate instead of failing.
+    pub async fn admit_streamed(&self, principal: &Principal) {
+        self.limiter.until_allowed(principal.actor).await;
     }
 
     /// The principal behind `headers`, read as fresh as `reading` says.
@@ -153,12 +201,14 @@ impl Access {
         Ok(principal)
     }
 
-    /// `stream`, ended with the status of why once its caller may no longer have it.
+    /// `stream`, ended with the status of why once its caller may no longer have it,
+    /// counted in `slot` among its caller's open streams until it ends.
     /// Every [`STREAM_RECHECK`] the caller's token is read again (revoked, expired, its
     /// agent deactivated: `UNAUTHENTICATED`) and `still_may` is asked of whom it stands
     /// for now (a role without the permission: `PERMISSION_DENIED`).
     pub fn while_allowed<T: Send + 'static>(
         self: &Arc<Self>,
+        slot: StreamSlot,
         headers: http::HeaderMap,
         still_may: impl Fn(&Principal) -> Result<(), ApiError> + Send + 'static,
         stream: impl Stream<Item = Result<T, tonic::Status>> + Send + 'static,
@@ -166,6 +216,8 @@ impl Access {
         let access = self.clone();
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(async move {
+            // Counted among the caller's open streams until this task ends.
+            let _slot = slot;
             let mut stream = std::pin::pin!(stream);
             let mut recheck = tokio::time::interval(STREAM_RECHECK);
             recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

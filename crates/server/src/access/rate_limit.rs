@@ -3,6 +3,7 @@
 use std::num::NonZeroU32;
 use std::time::Instant;
 
+use governor::clock::Clock as _;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::Quota;
 use helpdesk_domain::Actor;
@@ -39,6 +40,17 @@ impl RateLimiter {
             limiter.retain_recent();
         }
         limiter.check_key(&actor).is_ok()
+    }
+
+    /// Takes one request from `actor`'s bucket, waiting until there is one: a stream's
+    /// commands slow down to the rate instead of being refused.
+    pub async fn until_allowed(&self, actor: Actor) {
+        let Some(limiter) = &self.limiter else {
+            return;
+        };
+        while let Err(not_until) = limiter.check_key(&actor) {
+            tokio::time::sleep(not_until.wait_time_from(LimiterClock.now())).await;
+        }
     }
 
     /// [`RateLimiter::allow`] at a given time (never earlier than a previous call's), so

@@ -10,18 +10,24 @@ use std::time::Instant;
 
 use futures::Stream;
 use helpdesk_api::{pb, ApiError, CommandService, IntoCommand, ParsedCommand};
-use helpdesk_domain::Principal;
-use tokio::sync::mpsc;
+use helpdesk_domain::{Permission, Principal};
+use prost::Message as _;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::access::{caller, Access, Caller, Reading};
+use crate::access::{caller, Access, Caller, Reading, StreamSlot};
 use crate::command::engine::{self, Engine, Outcome};
 
 /// How many `Execute` responses may wait for a slow client before commands pause, and
 /// how many requests are read ahead of the commands carried out.
 const EXECUTE_BUFFER: usize = 1024;
+/// How many bytes of requests an `Execute` stream reads ahead of the commands carried
+/// out (as encoded; besides the one being decoded, at most
+/// [`crate::ops::grpc::COMMAND_MAX_BYTES`]). A client that does not read its answers
+/// holds no more than this on the server (docs/SECURITY.md, "Limits of a stream").
+pub const READ_AHEAD_BYTES: usize = 8 * 1024 * 1024;
 /// The most commands of an `Execute` stream appended as one atomic batch.
 const EXECUTE_BATCH: usize = 500;
 
@@ -126,7 +132,9 @@ macro_rules! command_service {
                 request: Request<Streaming<pb::ExecuteRequest>>,
             ) -> Result<Response<ExecuteStream>, Status> {
                 let principal = caller(&request)?.principal;
+                let slot = self.access.open_stream(&principal)?;
                 let caller = StreamCaller {
+                    _slot: slot,
                     access: self.access.clone(),
                     headers: request.metadata().clone().into_headers(),
                     principal,
@@ -148,6 +156,8 @@ macro_rules! command_service {
 
 /// Who sends the commands of an `Execute` stream, and how to check them again.
 struct StreamCaller {
+    /// Counted among the caller's open streams while the stream runs.
+    _slot: StreamSlot,
     access: Arc<Access>,
     headers: tonic::codegen::http::HeaderMap,
     principal: Principal,
@@ -206,10 +216,23 @@ async fn run_stream(
             }
         }
         let principal = &caller.principal;
+        // Every command counts against the caller's rate limit (the stream waits while
+        // it is spent), but an import's (system.import), which counts once a batch: such
+        // a caller may act as anyone already, and imports run at thousands a second.
+        if principal.has(Permission::SystemImport) {
+            caller.access.admit_streamed(principal).await;
+        } else {
+            for _ in &arrivals {
+                caller.access.admit_streamed(principal).await;
+            }
+        }
         let mut answers: Vec<(&'static str, Option<Result<Outcome, ApiError>>)> =
             Vec::with_capacity(arrivals.len());
         let mut batch = Vec::with_capacity(arrivals.len());
-        for (received, message) in arrivals {
+        for Arrival {
+            received, message, ..
+        } in arrivals
+        {
             match message.into_command(principal.agent) {
                 Ok(parsed) => {
                     answers.push((parsed.command.name(), None));
@@ -247,21 +270,27 @@ async fn run_stream(
     }
 }
 
-/// Reads an `Execute` stream's requests as they arrive, up to [`EXECUTE_BUFFER`] ahead
-/// of the commands carried out, each with the instant it arrived. A command sees what the
-/// log acknowledged before it arrived (`engine::Request::received`), so the commands of
-/// a burst share one look at the log's end instead of each asking for its own.
 /// The status an `Execute` stream broke off with, for its last answer.
 type BrokenOff = Arc<std::sync::Mutex<Option<Status>>>;
 
+/// A request read ahead: when it arrived, and its share of [`READ_AHEAD_BYTES`], given
+/// back when it is dropped.
+struct Arrival {
+    received: Instant,
+    message: pb::ExecuteRequest,
+    _bytes: OwnedSemaphorePermit,
+}
+
+/// Reads an `Execute` stream's requests as they arrive, up to [`EXECUTE_BUFFER`] requests
+/// and [`READ_AHEAD_BYTES`] ahead of the commands carried out, each with the instant it
+/// arrived. A command sees what the log acknowledged before it arrived
+/// (`engine::Request::received`), so the commands of a burst share one look at the log's
+/// end instead of each asking for its own.
 fn read_ahead(
     mut requests: Streaming<pb::ExecuteRequest>,
-) -> (
-    CancellationToken,
-    mpsc::Receiver<(Instant, pb::ExecuteRequest)>,
-    BrokenOff,
-) {
+) -> (CancellationToken, mpsc::Receiver<Arrival>, BrokenOff) {
     let (ahead, arrived) = mpsc::channel(EXECUTE_BUFFER);
+    let budget = Arc::new(Semaphore::new(READ_AHEAD_BYTES));
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     let broken = Arc::new(std::sync::Mutex::new(None));
@@ -274,7 +303,22 @@ fn read_ahead(
             };
             match next {
                 Ok(Some(message)) => {
-                    if ahead.send((Instant::now(), message)).await.is_err() {
+                    let received = Instant::now();
+                    // Nothing more is read from the client (HTTP/2 flow control holds
+                    // it back) until the commands before have made room.
+                    let size = message.encoded_len().clamp(1, READ_AHEAD_BYTES) as u32;
+                    let bytes = tokio::select! {
+                        _ = stopped.cancelled() => return,
+                        bytes = budget.clone().acquire_many_owned(size) => {
+                            bytes.expect("the budget is never closed")
+                        }
+                    };
+                    let arrival = Arrival {
+                        received,
+                        message,
+                        _bytes: bytes,
+                    };
+                    if ahead.send(arrival).await.is_err() {
                         return;
                     }
                 }

@@ -13,6 +13,13 @@ use crate::ops::security::{ConcurrencyArgs, TlsArgs};
 /// the rest is headroom for routing rules and bulk answers.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
+/// The largest command, in bytes, as the command service decodes it. The largest valid
+/// command is a routing rule at its limits (2,000 list entries of 64 characters, at most
+/// 4 bytes each: about 0.6 MiB); a ticket is at most about 80 KiB. Anything larger is
+/// refused before it is decoded, so an `Execute` stream holds at most
+/// [`crate::command::service::READ_AHEAD_BYTES`] plus one of these.
+pub const COMMAND_MAX_BYTES: usize = 1024 * 1024;
+
 /// The receive window of each HTTP/2 stream, in bytes: what a client may send ahead of
 /// what the service has read. A client writing an `Execute` stream faster than its
 /// commands are carried out waits for it (flow control) instead of filling the server's
@@ -205,7 +212,7 @@ pub(crate) fn codec_status_for_clients(status: &tonic::Status) -> Option<tonic::
         }
         tonic::Code::OutOfRange if status.message().contains("message length too large") => {
             Some(tonic::Status::resource_exhausted(format!(
-                "the request is larger than the limit of {MAX_MESSAGE_BYTES} bytes: {}",
+                "the request is larger than this method accepts: {}",
                 status.message()
             )))
         }
@@ -243,4 +250,41 @@ pub(crate) fn incoming(
         }
         Ok(stream)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use helpdesk_api::pb;
+    use prost::Message as _;
+
+    /// The largest valid command: a routing rule with every list entry it may hold
+    /// (2,000), each a word of 64 characters of 4 bytes, and a name of 200 such.
+    #[test]
+    fn the_largest_valid_command_fits_the_command_limit() {
+        let wide = |chars: usize| "𝔸".repeat(chars);
+        let group = pb::RoutingConditionGroup {
+            conditions: vec![pb::RoutingCondition {
+                condition: Some(pb::routing_condition::Condition::SubjectOrBodyContains(
+                    pb::WordList {
+                        words: vec![wide(helpdesk_domain::limits::RULE_WORD_MAX_CHARS); 100],
+                    },
+                )),
+            }],
+        };
+        let groups = vec![group; helpdesk_domain::limits::RULE_ENTRIES_MAX / 100];
+        let rule = pb::ExecuteRequest {
+            command: Some(pb::execute_request::Command::DefineRoutingRule(
+                pb::DefineRoutingRuleRequest {
+                    command_id: uuid::Uuid::nil().to_string(),
+                    rule_id: uuid::Uuid::nil().to_string(),
+                    name: wide(helpdesk_domain::limits::NAME_MAX_CHARS),
+                    groups,
+                    ..Default::default()
+                },
+            )),
+        };
+        let size = rule.encoded_len();
+        assert!(size > 500 * 1024, "{size}: not the largest");
+        assert!(size < super::COMMAND_MAX_BYTES, "{size}");
+    }
 }

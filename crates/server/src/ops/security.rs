@@ -120,10 +120,17 @@ impl NatsSecurityArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct LimitArgs {
     /// Requests per second one principal (a token's agent or integration) may make, over
-    /// every connection together; beyond it: RESOURCE_EXHAUSTED. 0: no limit. An
-    /// `Execute` stream counts once, however many commands it carries.
+    /// every connection together; beyond it: RESOURCE_EXHAUSTED. 0: no limit. Each
+    /// command of an `Execute` stream counts as a request (the stream waits for its turn
+    /// rather than failing), but for callers with system.import: an import counts once a
+    /// batch.
     #[arg(long, env = "HELPDESK_RATE_LIMIT", default_value_t = 500)]
     pub rate_limit: u32,
+    /// Streams one principal may hold open at once (`Execute`, `WatchLevelUps`,
+    /// `WatchAwards` together); one more: RESOURCE_EXHAUSTED.
+    #[arg(long, env = "HELPDESK_MAX_STREAMS_PER_CALLER", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_caller: u32,
     #[command(flatten)]
     pub concurrency: ConcurrencyArgs,
 }

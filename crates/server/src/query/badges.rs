@@ -245,6 +245,7 @@ impl BadgeService for BadgeApi {
         if let Some(agent) = only {
             may_see_agent(&principal, agent)?;
         }
+        let slot = self.access.open_stream(&principal)?;
         let zone = self.zone().await;
         let notes = BroadcastStream::new(self.view.handle().notes());
         let stream = notes.filter_map(move |note| {
@@ -274,7 +275,7 @@ impl BadgeService for BadgeApi {
             futures::future::ready(event.map(Ok))
         });
         let stream = stream.take_until(self.shutdown.clone().cancelled_owned());
-        let stream = self.access.while_allowed(headers, still_may, stream);
+        let stream = self.access.while_allowed(slot, headers, still_may, stream);
         Ok(Response::new(Box::pin(stream)))
     }
 }

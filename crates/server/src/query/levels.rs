@@ -248,6 +248,7 @@ impl LevelService for LevelApi {
             None if principal.has(Permission::ReportsView) => None,
             None => Some(agent_or_caller(&principal, "")?),
         };
+        let slot = self.access.open_stream(&principal)?;
         let notes = BroadcastStream::new(self.view.handle().notes());
         let stream = notes.filter_map(move |note| {
             let event = match note {
@@ -277,9 +278,9 @@ impl LevelService for LevelApi {
         // A stream never ends by itself: the process's shutdown ends it, so that a
         // graceful stop does not wait for watchers.
         let stream = stream.take_until(self.shutdown.clone().cancelled_owned());
-        let stream = self
-            .access
-            .while_allowed(headers, keeps_permissions_of(&principal), stream);
+        let stream =
+            self.access
+                .while_allowed(slot, headers, keeps_permissions_of(&principal), stream);
         Ok(Response::new(Box::pin(stream)))
     }
 }

@@ -60,11 +60,14 @@ pub async fn serve(
     let mut served = Served::new();
     if let Some(engine) = &services.commands {
         served
-            .add(limited!(CommandServiceServer::new(CommandApi::new(
-                engine.clone(),
-                services.access.clone(),
-                shutdown.clone()
-            ))))
+            .add(
+                limited!(CommandServiceServer::new(CommandApi::new(
+                    engine.clone(),
+                    services.access.clone(),
+                    shutdown.clone()
+                )))
+                .max_decoding_message_size(crate::ops::grpc::COMMAND_MAX_BYTES),
+            )
             .await;
         served
             .add(limited!(AdminServiceServer::new(AdminApi::new(
