@@ -4,38 +4,12 @@
 //! Needs the binary (`cargo build -p helpdesk-server`) and `nats-server` (`just test` sees to
 //! both).
 
-use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient};
+use helpdesk_api::{pb, CommandServiceClient};
 use helpdesk_tests::{with_token, Helpdesk};
 use tonic::{Code, Request};
 
 fn auth<T>(token: &str, message: T) -> Request<T> {
     with_token(Request::new(message), token)
-}
-
-/// Registers an agent and issues them a token.
-async fn agent_token(helpdesk: &Helpdesk, name: &str) -> anyhow::Result<String> {
-    let channel = helpdesk.channel().await?;
-    let agent = CommandServiceClient::new(channel.clone())
-        .register_agent(helpdesk.auth(pb::RegisterAgentRequest {
-            name: name.into(),
-            email: format!("{}@example.com", name.to_lowercase()),
-            role: Some(pb::RoleRef {
-                role: Some(pb::role_ref::Role::Builtin(pb::BuiltinRole::Agent as i32)),
-            }),
-            ..Default::default()
-        }))
-        .await?
-        .into_inner();
-    Ok(AdminServiceClient::new(channel)
-        .issue_token(helpdesk.auth(pb::IssueTokenRequest {
-            subject: Some(pb::issue_token_request::Subject::AgentId(
-                agent.aggregate_id,
-            )),
-            ..Default::default()
-        }))
-        .await?
-        .into_inner()
-        .token)
 }
 
 fn ticket(command_id: &str, subject: &str) -> pb::CreateTicketRequest {
@@ -52,8 +26,8 @@ fn ticket(command_id: &str, subject: &str) -> pb::CreateTicketRequest {
 #[tokio::test]
 async fn a_command_id_used_by_another_caller_tells_nothing() -> anyhow::Result<()> {
     let mut helpdesk = Helpdesk::start_embedded().await?;
-    let ada = agent_token(&helpdesk, "Ada").await?;
-    let bob = agent_token(&helpdesk, "Bob").await?;
+    let ada = helpdesk.new_agent("Ada").await?.1;
+    let bob = helpdesk.new_agent("Bob").await?.1;
     let mut commands = CommandServiceClient::new(helpdesk.channel().await?);
     let id = "0195594d-6800-7000-8000-00000000c0de";
 
