@@ -7,6 +7,7 @@
 //! arrives (a revocation counts at once); queries by what it said within the last
 //! [`tokens::QUERY_AUTH_TTL`] (docs/SECURITY.md).
 
+pub mod address;
 pub mod rate_limit;
 pub mod tokens;
 
@@ -24,6 +25,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::codegen::http;
 
 use crate::command::engine::Engine;
+use crate::ops::security::LimitArgs;
+use address::{client_address, AddressLimit};
 use rate_limit::RateLimiter;
 use tokens::{AuthError, RecentPrincipals};
 
@@ -82,6 +85,8 @@ pub struct Access {
     /// Reads tokens, agents and roles from the log (through its cache of aggregates).
     engine: Arc<Engine>,
     limiter: RateLimiter,
+    /// Before authentication: requests per client address with tokens not seen lately.
+    address: AddressLimit,
     recent: RecentPrincipals,
     /// Streams (`Execute`, watches) each principal has open, at most `max_streams`.
     streams: std::sync::Mutex<std::collections::HashMap<Actor, u32>>,
@@ -120,15 +125,16 @@ pub enum Reading {
 }
 
 impl Access {
-    /// Authenticates on `engine`'s view of the log; `per_second` requests per principal
-    /// (0: no limit), `max_streams` streams open at once per principal.
-    pub fn new(engine: Arc<Engine>, per_second: u32, max_streams: u32) -> Self {
+    /// Authenticates on `engine`'s view of the log, within `limits` (requests and
+    /// streams per principal, requests with new tokens per address).
+    pub fn new(engine: Arc<Engine>, limits: &LimitArgs) -> Self {
         Access {
             engine,
-            limiter: RateLimiter::new(per_second),
+            limiter: RateLimiter::new(limits.rate_limit),
+            address: AddressLimit::new(limits.address.unverified_per_address),
             recent: RecentPrincipals::default(),
             streams: Default::default(),
-            max_streams,
+            max_streams: limits.max_streams_per_caller,
         }
     }
 
@@ -322,8 +328,15 @@ where
         };
         let access = self.access.clone();
         Box::pin(async move {
+            if let Err(err) = access
+                .address
+                .admit(client_address(&request), request.headers())
+            {
+                return Ok(tonic::Status::from(ApiError::from(err)).into_http());
+            }
             match access.principal(request.headers(), reading).await {
                 Ok(principal) => {
+                    access.address.verified(request.headers());
                     request
                         .extensions_mut()
                         .insert(Caller { principal, arrived });

@@ -1,5 +1,7 @@
-//! A rate limit per principal, shared by every connection and service of a process.
+//! A rate limit per key (a principal, a client's address), shared by every connection
+//! and service of a process.
 
+use std::hash::Hash;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
@@ -8,19 +10,20 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::Quota;
 use helpdesk_domain::Actor;
 
-/// A token bucket per principal: `rate` per second, bursts of up to twice that
-/// (governor's keyed GCRA limiter, which is that bucket kept as one timestamp a key).
+/// A token bucket per key (by default a principal): `rate` per second, bursts of up to
+/// twice that (governor's keyed GCRA limiter, which is that bucket kept as one timestamp
+/// a key).
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K: Hash + Eq + Clone = Actor> {
     /// None: no limit.
-    limiter: Option<governor::RateLimiter<Actor, DefaultKeyedStateStore<Actor>, LimiterClock>>,
+    limiter: Option<governor::RateLimiter<K, DefaultKeyedStateStore<K>, LimiterClock>>,
 }
 
-/// Principals kept before the idle ones (as good as a full bucket) are forgotten.
-const PRINCIPALS_KEPT: usize = 100_000;
+/// Keys kept before the idle ones (as good as a full bucket) are forgotten.
+const KEYS_KEPT: usize = 100_000;
 
-impl RateLimiter {
-    /// `rate` requests per second per principal; 0 lets everything through.
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    /// `rate` requests per second per key; 0 lets everything through.
     pub fn new(rate: u32) -> Self {
         let limiter = NonZeroU32::new(rate).map(|per_second| {
             let burst = per_second.saturating_mul(NonZeroU32::new(2).expect("2 is not 0"));
@@ -30,25 +33,25 @@ impl RateLimiter {
         RateLimiter { limiter }
     }
 
-    /// Takes one request from `actor`'s bucket; false when it is empty.
-    pub fn allow(&self, actor: Actor) -> bool {
+    /// Takes one request from `key`'s bucket; false when it is empty.
+    pub fn allow(&self, key: K) -> bool {
         let Some(limiter) = &self.limiter else {
             return true;
         };
-        if limiter.len() > PRINCIPALS_KEPT {
-            // Principals come and go; forget the full buckets (they start full anyway).
+        if limiter.len() > KEYS_KEPT {
+            // Keys come and go; forget the full buckets (they start full anyway).
             limiter.retain_recent();
         }
-        limiter.check_key(&actor).is_ok()
+        limiter.check_key(&key).is_ok()
     }
 
     /// Takes one request from `actor`'s bucket, waiting until there is one: a stream's
     /// commands slow down to the rate instead of being refused.
-    pub async fn until_allowed(&self, actor: Actor) {
+    pub async fn until_allowed(&self, key: K) {
         let Some(limiter) = &self.limiter else {
             return;
         };
-        while let Err(not_until) = limiter.check_key(&actor) {
+        while let Err(not_until) = limiter.check_key(&key) {
             tokio::time::sleep(not_until.wait_time_from(LimiterClock.now())).await;
         }
     }
@@ -56,9 +59,9 @@ impl RateLimiter {
     /// [`RateLimiter::allow`] at a given time (never earlier than a previous call's), so
     /// that a test can say how much time passes instead of sleeping and hoping.
     #[cfg(test)]
-    fn allow_at(&self, actor: Actor, now: Instant) -> bool {
+    fn allow_at(&self, key: K, now: Instant) -> bool {
         GIVEN_NOW.set(Some(now));
-        let allowed = self.allow(actor);
+        let allowed = self.allow(key);
         GIVEN_NOW.set(None);
         allowed
     }

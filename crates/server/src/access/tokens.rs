@@ -73,6 +73,11 @@ pub enum AuthError {
     Expired(helpdesk_domain::Timestamp),
     #[error("too many requests from this caller: slow down and retry")]
     RateLimited,
+    #[error(
+        "too many requests with tokens not seen lately from this address: slow down and retry \
+         (are the tokens right?)"
+    )]
+    UnverifiedFlood,
     #[error(transparent)]
     Exec(#[from] ExecError),
 }
@@ -92,8 +97,28 @@ pub struct RecentPrincipals {
     known: Mutex<HashMap<[u8; 32], Remembered>>,
 }
 
-/// A principal, its token's expiry, and when the log was read.
-type Remembered = (Principal, Option<Timestamp>, Instant);
+/// What the log said of a token (a principal and its token's expiry, or why it lets
+/// nobody in), and when the log was read.
+type Remembered = (Result<(Principal, Option<Timestamp>), Refusal>, Instant);
+
+/// Why a token lets nobody in, remembered like a principal: a flood of queries with the
+/// same bad token reads the log once a [`QUERY_AUTH_TTL`].
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    Unknown,
+    Deactivated,
+    Expired(Timestamp),
+}
+
+impl From<Refusal> for AuthError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unknown => AuthError::Unknown,
+            Refusal::Deactivated => AuthError::Deactivated,
+            Refusal::Expired(at) => AuthError::Expired(at),
+        }
+    }
+}
 
 /// The principal behind `headers` as the log said when the request arrived (everything
 /// acknowledged before `arrived` counts): for commands and administration, whose
@@ -123,23 +148,39 @@ impl RecentPrincipals {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(&hash)
-            .filter(|(_, _, read_at)| read_at.elapsed() < QUERY_AUTH_TTL)
+            .filter(|(_, read_at)| read_at.elapsed() < QUERY_AUTH_TTL)
             .cloned();
-        if let Some((principal, expires_at, _)) = remembered {
-            check_expiry(expires_at)?;
-            return Ok(principal);
-        }
-        let (principal, expires_at) = principal_of(engine, headers, Freshness::now()).await?;
-        let mut known = self
-            .known
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if known.len() >= QUERY_CACHE_TOKENS {
-            known.clear();
-        }
-        known.insert(hash, (principal.clone(), expires_at, Instant::now()));
+        let said = match remembered {
+            Some((said, _)) => said,
+            None => {
+                let said = match principal_of(engine, headers, Freshness::now()).await {
+                    Ok(found) => Ok(found),
+                    Err(AuthError::Unknown) => Err(Refusal::Unknown),
+                    Err(AuthError::Deactivated) => Err(Refusal::Deactivated),
+                    Err(AuthError::Expired(at)) => Err(Refusal::Expired(at)),
+                    // Not the token's fault (the log did not answer): not remembered.
+                    Err(err) => return Err(err),
+                };
+                let mut known = self
+                    .known
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if known.len() >= QUERY_CACHE_TOKENS {
+                    known.clear();
+                }
+                known.insert(hash, (said.clone(), Instant::now()));
+                said
+            }
+        };
+        let (principal, expires_at) = said?;
+        check_expiry(expires_at)?;
         Ok(principal)
     }
+}
+
+/// The hash of the token in `headers`, if there is one.
+pub fn bearer_hash(headers: &HeaderMap) -> Option<[u8; 32]> {
+    bearer_token(headers).ok().map(token_hash)
 }
 
 /// The token of `authorization: Bearer <token>`.

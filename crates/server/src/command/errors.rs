@@ -38,7 +38,9 @@ impl From<AuthError> for ApiError {
             | AuthError::Unknown
             | AuthError::Deactivated
             | AuthError::Expired(_) => ApiError::unauthenticated(err.to_string()),
-            AuthError::RateLimited => ApiError::resource_exhausted(err.to_string()),
+            AuthError::RateLimited | AuthError::UnverifiedFlood => {
+                ApiError::resource_exhausted(err.to_string())
+            }
         }
     }
 }

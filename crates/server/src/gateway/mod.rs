@@ -27,10 +27,11 @@ use helpdesk_api::{
 };
 use helpdesk_projections::Partition;
 
+use crate::access::address::AddressLayer;
 use crate::ops::grpc::{limited, Served};
 use crate::ops::metrics::OpsArgs;
 use crate::ops::process::{self, Process};
-use crate::ops::security::{ConcurrencyArgs, TlsArgs};
+use crate::ops::security::{AddressArgs, ConcurrencyArgs, TlsArgs};
 use pass_through::{AdminPassThrough, CommandPassThrough};
 use services::{BadgeGateway, LevelGateway, ReportGateway, StatsGateway, TicketGateway};
 use upstream::Upstream;
@@ -56,9 +57,13 @@ pub struct GatewayArgs {
     tls: TlsArgs,
 
     // No rate limit per principal here: the servers behind the gateway keep it, they know
-    // who calls.
+    // who calls. A limit per client address on tokens not seen lately, though: behind the
+    // gateway every client has its address.
     #[command(flatten)]
     limits: ConcurrencyArgs,
+
+    #[command(flatten)]
+    address: AddressArgs,
 
     #[command(flatten)]
     ops: OpsArgs,
@@ -190,10 +195,11 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         router_names.join(", ")
     );
     let shutdown = process.shutdown_token();
-    // No access layer: the servers behind the gateway authenticate every request.
-    let no_access = tower::layer::util::Identity::new();
+    // The servers behind the gateway authenticate every request; the gateway only holds
+    // back an address that keeps sending tokens they refuse.
+    let address_limit = AddressLayer::new(args.address.unverified_per_address);
     served
-        .serve(transport, no_access, listener, shutdown)
+        .serve(transport, address_limit, listener, shutdown)
         .await?;
     tracing::info!("stopped");
     Ok(())

@@ -132,7 +132,21 @@ pub struct LimitArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_streams_per_caller: u32,
     #[command(flatten)]
+    pub address: AddressArgs,
+    #[command(flatten)]
     pub concurrency: ConcurrencyArgs,
+}
+
+/// What one client address may ask before its tokens are known.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AddressArgs {
+    /// Requests per second one client address may make with tokens that have not
+    /// authenticated in the last minute (bursts of twice that); beyond it:
+    /// RESOURCE_EXHAUSTED. Keeps a client guessing tokens from making every request a
+    /// read of the log. Behind a gateway every client has the gateway's address: raise it
+    /// there, or 0 for no limit.
+    #[arg(long, env = "HELPDESK_UNVERIFIED_PER_ADDRESS", default_value_t = 50)]
+    pub unverified_per_address: u32,
 }
 
 /// How many requests one process serves at once.

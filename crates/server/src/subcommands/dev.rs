@@ -72,11 +72,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
     let engine = Arc::new(Engine::new(log.clone()));
-    let access = Arc::new(Access::new(
-        engine.clone(),
-        args.limits.rate_limit,
-        args.limits.max_streams_per_caller,
-    ));
+    let access = Arc::new(Access::new(engine.clone(), &args.limits));
     let log_for_services = log.clone();
     crate::command::start(
         &mut process,

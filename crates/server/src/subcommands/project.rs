@@ -76,11 +76,7 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
     let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
     // Queries authenticate against the tokens in the log; this engine only reads.
     let engine = Arc::new(Engine::new(log.clone()));
-    let access = Arc::new(Access::new(
-        engine.clone(),
-        args.limits.rate_limit,
-        args.limits.max_streams_per_caller,
-    ));
+    let access = Arc::new(Access::new(engine.clone(), &args.limits));
     let mut process = Process::new();
     let mut services = Services {
         access,
