@@ -867,6 +867,18 @@ impl ReportsView {
     /// The rows of a report: every (bucket, group) with something in it, by bucket then
     /// group.
     pub fn report(&self, query: &Query) -> Result<Vec<Row>, ModelError> {
+        Ok(self
+            .report_at_most(query, usize::MAX)?
+            .expect("no report has more than usize::MAX rows"))
+    }
+
+    /// [`ReportsView::report`], or `None` as soon as it has more than `max_rows` rows: a
+    /// report of years by the hour stops there instead of adding up every cell first.
+    pub fn report_at_most(
+        &self,
+        query: &Query,
+        max_rows: usize,
+    ) -> Result<Option<Vec<Row>>, ModelError> {
         let store = self.handle.store();
         let start = i64::from(query.from) * 24;
         let end = (i64::from(query.to) + 1) * 24;
@@ -916,6 +928,9 @@ impl ReportsView {
             sums.entry((bucket_of(hour, query.bucket, start), group))
                 .or_default()
                 .add(&columns);
+            if sums.len() > max_rows {
+                return Ok(None);
+            }
         }
         let mut rows = Vec::with_capacity(sums.len());
         for ((bucket, group), columns) in sums {
@@ -927,7 +942,7 @@ impl ReportsView {
                 columns,
             });
         }
-        Ok(rows)
+        Ok(Some(rows))
     }
 
     fn label(&self, store: &Store, group: &Group) -> Result<String, ModelError> {

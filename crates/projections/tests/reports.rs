@@ -1756,6 +1756,15 @@ async fn month_and_week_boundaries_are_local() {
         "2024-05"
     );
 
+    // A report with more rows than asked for stops: no rows at all, not the first ones.
+    let view = desk.view().await;
+    let weekly = query(from, to, Bucket::Week, GroupBy::Nothing);
+    assert!(view.report_at_most(&weekly, 2).expect("report").is_none());
+    assert_eq!(
+        view.report_at_most(&weekly, 3).expect("report"),
+        Some(view.report(&weekly).expect("report"))
+    );
+
     let rows = desk
         .report(&query(from, to, Bucket::Week, GroupBy::Nothing))
         .await;

@@ -28,6 +28,16 @@ pub struct AdminApi {
     log: Arc<dyn EventLog>,
     /// Where recomputes keep their scratch stores.
     data_dir: PathBuf,
+    recomputes: Arc<tokio::sync::Mutex<LastFound>>,
+}
+
+/// A recompute replays the whole log twice: a process runs one at a time (the lock is
+/// held while it runs), and one asked again while the log has not moved gets what the
+/// last one found (a preview, then its apply; several team leads asking at once).
+#[derive(Default)]
+struct LastFound {
+    levels: Option<(RecomputeMode, Arc<Found>)>,
+    badges: Option<(RecomputeMode, Arc<recompute::FoundBadges>)>,
 }
 
 impl AdminApi {
@@ -36,14 +46,24 @@ impl AdminApi {
             engine,
             log,
             data_dir,
+            recomputes: Arc::default(),
         }
+    }
+
+    /// The log's last position, to tell whether a recompute found is still what the log
+    /// would give.
+    async fn log_end(&self) -> Result<helpdesk_log::Position, ApiError> {
+        self.log
+            .last_position()
+            .await
+            .map_err(|err| ApiError::unavailable(format!("the event log did not answer: {err}")))
     }
 
     /// Authenticates, checks `gamification.manage`, reads the mode, replays.
     async fn recompute(
         &self,
         request: &Request<pb::LevelRecomputeRequest>,
-    ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Found), ApiError> {
+    ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Arc<Found>), ApiError> {
         let principal = caller(request)?.principal;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
@@ -51,12 +71,23 @@ impl AdminApi {
             ));
         }
         let mode = recompute_mode(request.get_ref().mode)?;
+        let mut last = self.recomputes.lock().await;
+        let end = self.log_end().await?;
+        if let Some((_, found)) = last
+            .levels
+            .as_ref()
+            .filter(|(m, found)| *m == mode && found.replayed_to == end)
+        {
+            return Ok((principal, mode, found.clone()));
+        }
         let found = recompute::find(&self.engine, self.log.clone(), &self.data_dir, mode)
             .await
             .map_err(|err| match err {
                 recompute::RecomputeError::Exec(err) => ApiError::from(err),
                 other => ApiError::unavailable(other.to_string()),
             })?;
+        let found = Arc::new(found);
+        last.levels = Some((mode, found.clone()));
         Ok((principal, mode, found))
     }
 }
@@ -70,7 +101,7 @@ impl AdminApi {
         (
             helpdesk_domain::Principal,
             RecomputeMode,
-            recompute::FoundBadges,
+            Arc<recompute::FoundBadges>,
         ),
         ApiError,
     > {
@@ -81,9 +112,20 @@ impl AdminApi {
             ));
         }
         let mode = recompute_mode(request.get_ref().mode)?;
+        let mut last = self.recomputes.lock().await;
+        let end = self.log_end().await?;
+        if let Some((_, found)) = last
+            .badges
+            .as_ref()
+            .filter(|(m, found)| *m == mode && found.replayed_to == end)
+        {
+            return Ok((principal, mode, found.clone()));
+        }
         let found = recompute::find_badges(self.log.clone(), &self.data_dir, mode)
             .await
             .map_err(|err| ApiError::unavailable(err.to_string()))?;
+        let found = Arc::new(found);
+        last.badges = Some((mode, found.clone()));
         Ok((principal, mode, found))
     }
 }

@@ -272,7 +272,7 @@ pub fn report_rows(
         entry.1.add(&Columns::from_sums(&row.sums));
     }
     if sums.len() > crate::query::reports::MAX_ROWS {
-        return Err(crate::query::reports::too_many(sums.len()));
+        return Err(crate::query::reports::too_many());
     }
     let rows = sums
         .into_values()

@@ -61,10 +61,9 @@ impl ReportApi {
             .get_or_compute(position, question, || {
                 let ascending = request.ascending;
                 read(&self.view, move |view| {
-                    let rows = view.report(&query)?;
-                    if rows.len() > MAX_ROWS {
-                        return Err(too_many(rows.len()));
-                    }
+                    let rows = view
+                        .report_at_most(&query, MAX_ROWS)?
+                        .ok_or_else(too_many)?;
                     let zone = view.zone().unwrap_or(jiff::tz::TimeZone::UTC);
                     let mut rows: Vec<pb::ReportRow> = rows
                         .iter()
@@ -80,7 +79,7 @@ impl ReportApi {
                         })
                         .collect();
                     sort_rows(&mut rows, sort, ascending);
-                    Ok(rows)
+                    Ok::<_, ApiError>(rows)
                 })
             })
             .await?;
@@ -88,10 +87,10 @@ impl ReportApi {
     }
 }
 
-pub(crate) fn too_many(rows: usize) -> ApiError {
+pub(crate) fn too_many() -> ApiError {
     ApiError::resource_exhausted(format!(
-        "the report has {rows} rows, more than {MAX_ROWS}: choose larger buckets, a shorter \
-         range or a filter"
+        "the report has more than {MAX_ROWS} rows: choose larger buckets, a shorter range or \
+         a filter"
     ))
 }
 
