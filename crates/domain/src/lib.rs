@@ -50,10 +50,12 @@
 //!   Administrator role (the seed: Owner); SetUpOrganization and Tick are the system's.
 //! - RateConversation needs an integration actor (customers rate through integrations) or
 //!   `system.import`.
-//! - Customer-side commands (CreateTicket, RecordCustomerReply, StartChat,
-//!   RecordChatCustomerMessage, IncomingCall, EndChat, EndCall) and reporting a missed chat
-//!   or call (by the offered agent, an integration or the system) are open to any
-//!   authenticated actor.
+//! - Starting a conversation (CreateTicket, StartChat, IncomingCall) and reporting a
+//!   missed chat or call (by the offered agent, an integration or the system) are open to
+//!   any authenticated actor. The rest of the customer's side (RecordCustomerReply,
+//!   RecordChatCustomerMessage, EndChat, EndCall): an integration or the system for any
+//!   conversation, an agent only for one they see (`Context::sees`: department visibility,
+//!   the ticket's assignee, the chat's or call's offered and accepting agent).
 //! - Department visibility (docs/TICKETS.md, Assignment, departments and the queue): when
 //!   the organization has departments, a command on a ticket the caller cannot see (not in
 //!   their departments, not assigned to them, no `tickets.view_all`, not an importer with

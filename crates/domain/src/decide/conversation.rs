@@ -45,6 +45,25 @@ fn check_miss_permission(ctx: &Context, offered: AgentId) -> Result<(), DomainEr
     }
 }
 
+/// The agents a chat is "theirs" for its visibility ([`Context::sees`]): the agent it is
+/// offered to and the agent who accepted it.
+fn chat_agents(state: &ChatState) -> Vec<AgentId> {
+    let offered = match state.status {
+        ChatStatus::Offered(a) => Some(a),
+        _ => None,
+    };
+    offered.into_iter().chain(state.accepted_by).collect()
+}
+
+/// The same for a call: the agent it rings for and the agent who answered it.
+fn call_agents(state: &CallState) -> Vec<AgentId> {
+    let ringing = match state.status {
+        CallStatus::Ringing(a) => Some(a),
+        _ => None,
+    };
+    ringing.into_iter().chain(state.answered_by).collect()
+}
+
 fn department_exists(ctx: &Context, department: Option<DepartmentId>) -> Result<(), DomainError> {
     match department {
         Some(d) if ctx.department(d).is_none() => Err(DomainError::not_found("department", d)),
@@ -62,6 +81,15 @@ pub(super) fn decide_chat(
     // the acting agent, that the chat exists, then its state.
     let existing = || found(state.exists(), "chat", chat);
     let wrong = || DomainError::failed(format!("chat {chat} is {}", state.status));
+    // The customer's side (a customer's message, the end): an integration, or an agent
+    // who sees the chat.
+    let customer_side = || {
+        ctx.customer_side(
+            ctx.sees(state.department, &chat_agents(state)),
+            &format!("chat {chat}"),
+            "offered to nor accepted by",
+        )
+    };
     match cmd {
         ChatCommand::StartChat(c) => {
             if state.exists() {
@@ -123,6 +151,7 @@ pub(super) fn decide_chat(
         }
         ChatCommand::RecordChatCustomerMessage(_) => {
             existing()?;
+            customer_side()?;
             if state.status == ChatStatus::Ended {
                 return Err(wrong());
             }
@@ -130,6 +159,7 @@ pub(super) fn decide_chat(
         }
         ChatCommand::EndChat(_) => {
             existing()?;
+            customer_side()?;
             if state.status == ChatStatus::Ended {
                 return Err(DomainError::failed(format!(
                     "chat {chat} has ended already"
@@ -153,6 +183,13 @@ pub(super) fn decide_call(
     // In the order of [`decide_chat`].
     let existing = || found(state.exists(), "call", call);
     let wrong = || DomainError::failed(format!("call {call} is {}", state.status));
+    let customer_side = || {
+        ctx.customer_side(
+            ctx.sees(state.department, &call_agents(state)),
+            &format!("call {call}"),
+            "ringing for nor answered by",
+        )
+    };
     match cmd {
         CallCommand::IncomingCall(c) => {
             if state.exists() {
@@ -200,6 +237,7 @@ pub(super) fn decide_call(
         }
         CallCommand::EndCall(_) => {
             existing()?;
+            customer_side()?;
             if state.status == CallStatus::Ended {
                 return Err(DomainError::failed(format!(
                     "call {call} has ended already"

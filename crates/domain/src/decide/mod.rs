@@ -128,6 +128,45 @@ impl<'a> Context<'a> {
         agent.map(Actor::Agent).unwrap_or(self.principal.actor)
     }
 
+    /// Department visibility of a conversation (docs/TICKETS.md, Assignment, departments
+    /// and the queue): with no departments in the organization everyone sees everything;
+    /// otherwise `tickets.view_all` and `system.import` (an importer replays what every
+    /// agent did) see every conversation, and an agent sees those of their departments and
+    /// those that are `theirs` (a ticket's assignee; the agent a chat is offered to or a
+    /// call rings for, and who accepted or answered it).
+    pub(crate) fn sees(&self, department: Option<DepartmentId>, theirs: &[AgentId]) -> bool {
+        if !self.org_has_departments
+            || self.principal.has(Permission::TicketsViewAll)
+            || self.principal.has(Permission::SystemImport)
+        {
+            return true;
+        }
+        let Some(me) = self.principal.agent else {
+            return false;
+        };
+        theirs.contains(&me) || department.is_some_and(|d| self.is_member(d, me))
+    }
+
+    /// The customer's side of a conversation recorded by the caller (a customer's reply
+    /// or chat message, ending a chat or call): an integration account (the chat, e-mail or
+    /// telephone system) or the system records it for any conversation; an agent only for
+    /// one they see ([`Context::sees`]). `PermissionDenied` naming what is missing.
+    pub(crate) fn customer_side(
+        &self,
+        visible: bool,
+        conversation: &str,
+        whose: &str,
+    ) -> Result<(), DomainError> {
+        if visible || matches!(self.principal.actor, Actor::Integration(_) | Actor::System) {
+            return Ok(());
+        }
+        Err(DomainError::denied(format!(
+            "{conversation} is not in your departments nor {whose} you; recording its \
+             customer's side or ending it needs the permission tickets.view_all (or an \
+             integration account)"
+        )))
+    }
+
     /// `PermissionDenied` unless the caller is `agent` or has `permission` (or
     /// `system.import`, which acts for anyone: docs/SECURITY.md, Roles and permissions).
     pub(crate) fn self_or(
@@ -228,6 +267,10 @@ pub fn needs(cmd: &Command, target: &State, config: &ConfigState) -> Vec<Aggrega
         Command::OfferChat(c) => {
             department(&mut ids, target_department);
             agent(&mut ids, Some(c.agent));
+        }
+        // The customer's side: the department decides who besides integrations records it.
+        Command::RecordChatCustomerMessage(_) | Command::EndChat(_) | Command::EndCall(_) => {
+            department(&mut ids, target_department)
         }
         Command::AcceptChat(c) => agent(&mut ids, c.agent),
         Command::AnswerChat(c) => agent(&mut ids, c.agent),
