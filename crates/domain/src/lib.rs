@@ -34,6 +34,8 @@
 //! - Agents act as themselves. A work command may name another agent to act as (`agent`
 //!   fields on commands); that needs `system.import`, except pausing and resuming, which
 //!   `agents.pause_others` also allows (a resume by someone else is recorded as `by_admin`).
+//!   Either way only for an agent the caller could manage (`may_act_for`: an Administrator
+//!   not for an Owner, a custom role not for Administrators or Owners).
 //!   Events record the agent acted for (`agent`, `by`); the envelope records who asked.
 //! - Assigning a ticket to oneself is free; to someone else needs `tickets.assign` (or
 //!   `system.import`), and so does unassigning someone else's ticket and offering a chat

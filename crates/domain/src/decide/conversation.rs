@@ -3,7 +3,7 @@
 //! conversation back to waiting. Offering and ringing go only to agents who are online, not
 //! paused, active and (when the conversation has a department) members of it.
 
-use super::{found, Context};
+use super::{found, may_act_for, Context};
 use crate::command::{CallCommand, ChatCommand};
 use crate::error::DomainError;
 use crate::event::*;
@@ -37,10 +37,16 @@ fn check_can_take(
 }
 
 /// A miss is recorded by the offered agent, an integration or the system; another agent
-/// needs `system.import`.
+/// acts for the offered one: `system.import` and a standing that could manage them.
 fn check_miss_permission(ctx: &Context, offered: AgentId) -> Result<(), DomainError> {
     match ctx.principal.agent {
-        Some(me) if me != offered => ctx.principal.require(Permission::SystemImport),
+        Some(me) if me != offered => {
+            ctx.principal.require(Permission::SystemImport)?;
+            match ctx.agent(offered) {
+                Some(agent) => may_act_for(ctx.principal, offered, agent.role()),
+                None => Ok(()),
+            }
+        }
         _ => Ok(()),
     }
 }

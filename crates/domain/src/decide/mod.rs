@@ -87,8 +87,9 @@ impl<'a> Context<'a> {
     }
 
     /// The agent a work command is done as: the command's `agent`, or the caller's own.
-    /// Acting for someone else needs `system.import`. The named agent must exist and be
-    /// active (the caller's own agent was checked when the token was).
+    /// Acting for someone else needs `system.import` and a standing that could manage
+    /// them ([`may_act_for`]). The named agent must exist and be active (the caller's own
+    /// agent was checked when the token was).
     pub(crate) fn acting_agent(
         &self,
         requested: Option<AgentId>,
@@ -104,7 +105,8 @@ impl<'a> Context<'a> {
                             "acting for another agent needs the permission system.import",
                         )
                     })?;
-                self.active_agent(id)?;
+                let agent = self.active_agent(id)?;
+                may_act_for(self.principal, id, agent.role())?;
                 Ok(Some(id))
             }
         }
@@ -272,6 +274,21 @@ pub fn needs(cmd: &Command, target: &State, config: &ConfigState) -> Vec<Aggrega
         Command::RecordChatCustomerMessage(_) | Command::EndChat(_) | Command::EndCall(_) => {
             department(&mut ids, target_department)
         }
+        // Who missed it: a miss recorded by another agent acts for them.
+        Command::MissChat(_) => {
+            if let State::Chat(c) = target {
+                if let crate::state::ChatStatus::Offered(a) = c.status {
+                    agent(&mut ids, Some(a));
+                }
+            }
+        }
+        Command::MissCall(_) => {
+            if let State::Call(c) = target {
+                if let crate::state::CallStatus::Ringing(a) = c.status {
+                    agent(&mut ids, Some(a));
+                }
+            }
+        }
         Command::AcceptChat(c) => agent(&mut ids, c.agent),
         Command::AnswerChat(c) => agent(&mut ids, c.agent),
         Command::IncomingCall(c) => department(&mut ids, c.department),
@@ -431,12 +448,33 @@ pub fn planned_resume(
 /// Whether `actor` may change an agent who holds `role` (docs/SECURITY.md, Roles and
 /// permissions): Owners only by an Owner, Administrators by an Owner or Administrator.
 pub(crate) fn may_manage(principal: &Principal, role: &Role) -> Result<(), DomainError> {
+    outranked(principal, role, "changes")
+}
+
+/// Whether the caller may act for `agent`, who holds `role` (go online or offline for
+/// them, pause or resume them, answer, accept, resolve, record a miss as them): only when
+/// they could manage them ([`may_manage`]). An Administrator does not act for an Owner,
+/// a custom role not for an Administrator or Owner, whatever their permissions.
+pub(crate) fn may_act_for(
+    principal: &Principal,
+    agent: AgentId,
+    role: &Role,
+) -> Result<(), DomainError> {
+    if principal.agent == Some(agent) {
+        return Ok(());
+    }
+    outranked(principal, role, "acts for")
+}
+
+/// `PermissionDenied` when `role` is above the caller's standing: Owners are for Owners,
+/// Administrators for Owners and Administrators.
+fn outranked(principal: &Principal, role: &Role, verb: &str) -> Result<(), DomainError> {
     match role {
-        Role::Owner if principal.role != Role::Owner => {
-            Err(DomainError::denied("only an Owner changes an Owner"))
-        }
+        Role::Owner if principal.role != Role::Owner => Err(DomainError::denied(format!(
+            "only an Owner {verb} an Owner"
+        ))),
         Role::Administrator if !principal.role.is_privileged() => Err(DomainError::denied(
-            "only an Owner or Administrator changes an Administrator",
+            format!("only an Owner or Administrator {verb} an Administrator"),
         )),
         _ => Ok(()),
     }
