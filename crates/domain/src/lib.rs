@@ -34,6 +34,8 @@
 //! - Agents act as themselves. A work command may name another agent to act as (`agent`
 //!   fields on commands); that needs `system.import`, except pausing and resuming, which
 //!   `agents.pause_others` also allows (a resume by someone else is recorded as `by_admin`).
+//!   Either way only for an agent the caller could manage (`may_act_for`: an Administrator
+//!   not for an Owner, a custom role not for Administrators or Owners).
 //!   Events record the agent acted for (`agent`, `by`); the envelope records who asked.
 //! - Assigning a ticket to oneself is free; to someone else needs `tickets.assign` (or
 //!   `system.import`), and so does unassigning someone else's ticket and offering a chat
@@ -50,10 +52,12 @@
 //!   Administrator role (the seed: Owner); SetUpOrganization and Tick are the system's.
 //! - RateConversation needs an integration actor (customers rate through integrations) or
 //!   `system.import`.
-//! - Customer-side commands (CreateTicket, RecordCustomerReply, StartChat,
-//!   RecordChatCustomerMessage, IncomingCall, EndChat, EndCall) and reporting a missed chat
-//!   or call (by the offered agent, an integration or the system) are open to any
-//!   authenticated actor.
+//! - Starting a conversation (CreateTicket, StartChat, IncomingCall) and reporting a
+//!   missed chat or call (by the offered agent, an integration or the system) are open to
+//!   any authenticated actor. The rest of the customer's side (RecordCustomerReply,
+//!   RecordChatCustomerMessage, EndChat, EndCall): an integration or the system for any
+//!   conversation, an agent only for one they see (`Context::sees`: department visibility,
+//!   the ticket's assignee, the chat's or call's offered and accepting agent).
 //! - Department visibility (docs/TICKETS.md, Assignment, departments and the queue): when
 //!   the organization has departments, a command on a ticket the caller cannot see (not in
 //!   their departments, not assigned to them, no `tickets.view_all`, not an importer with

@@ -694,3 +694,140 @@ fn a_role_within_the_callers_permissions_may_be_granted() {
         )
         .ok();
 }
+
+// --- acting for another agent: standing --------------------------------------------------
+
+/// The agent acted for in the tests below.
+fn x() -> AgentId {
+    agent_id(5)
+}
+
+/// Every way of acting for `x`, who holds `role`, each in a world where it fits: going
+/// online and offline for them, pausing and resuming them, answering a ticket, accepting a
+/// chat and recording a miss as them.
+fn acting_for_x(role: Role) -> Vec<(World, Command)> {
+    let registered = || World::new().agent_with_role(x(), role.clone());
+    let online = || {
+        registered().given(
+            AggregateId::agent(x()),
+            evs![AgentWentOnline { agent: x() }],
+        )
+    };
+    let paused = || {
+        online().given(
+            AggregateId::agent(x()),
+            evs![AgentPaused {
+                agent: x(),
+                reason: PauseReason::Text("lunch".into()),
+                planned_end: None,
+            }],
+        )
+    };
+    let offered = || {
+        online().given(
+            AggregateId::chat(chat_id(1)),
+            evs![
+                ChatStarted {
+                    chat: chat_id(1),
+                    channel: Channel::Whatsapp,
+                    department: None,
+                },
+                ChatOffered {
+                    chat: chat_id(1),
+                    agent: x(),
+                }
+            ],
+        )
+    };
+    vec![
+        (registered(), GoOnline { agent: x() }.into()),
+        (online(), GoOffline { agent: x() }.into()),
+        (online(), pause(x(), None).into()),
+        (paused(), resume(x(), None).into()),
+        (paused(), resume(x(), Some(ResumeReason::Manual)).into()),
+        (
+            online().ticket(ticket_id(1), Priority::Normal, None),
+            AnswerTicket {
+                ticket: ticket_id(1),
+                agent: Some(x()),
+                chars: 10,
+            }
+            .into(),
+        ),
+        (
+            offered(),
+            AcceptChat {
+                chat: chat_id(1),
+                agent: Some(x()),
+            }
+            .into(),
+        ),
+        (offered(), MissChat { chat: chat_id(1) }.into()),
+    ]
+}
+
+#[test]
+fn an_administrator_does_not_act_for_an_owner() {
+    for (world, cmd) in acting_for_x(Role::Owner) {
+        let name = cmd.name();
+        let err = world
+            .when(&admin(boss()), cmd)
+            .rejects("PERMISSION_DENIED", "only an Owner acts for an Owner");
+        assert!(err.to_string().contains("Owner"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn a_custom_role_does_not_act_for_administrators_or_owners() {
+    let importer = custom(
+        boss(),
+        &[Permission::SystemImport, Permission::AgentsPauseOthers],
+    );
+    for role in [Role::Administrator, Role::Owner] {
+        for (world, cmd) in acting_for_x(role.clone()) {
+            world
+                .when(&importer, cmd)
+                .rejects("PERMISSION_DENIED", &format!("acts for an {role}"));
+        }
+    }
+    // An integration account's role counts the same way; but recording a miss is the
+    // chat or telephone system's own job, for anyone.
+    let integration = integration(&[Permission::SystemImport]);
+    for (world, cmd) in acting_for_x(Role::Owner) {
+        if matches!(cmd, Command::MissChat(_)) {
+            world.when(&integration, cmd).ok();
+        } else {
+            world
+                .when(&integration, cmd)
+                .rejects("PERMISSION_DENIED", "only an Owner acts for an Owner");
+        }
+    }
+}
+
+#[test]
+fn acting_for_those_one_could_manage_is_allowed() {
+    let importer = custom(
+        boss(),
+        &[Permission::SystemImport, Permission::AgentsPauseOthers],
+    );
+    let allowed = [
+        (owner(boss()), Role::Owner),
+        (owner(boss()), Role::Administrator),
+        (owner(boss()), Role::Agent),
+        (admin(boss()), Role::Administrator),
+        (admin(boss()), Role::Agent),
+        (importer, Role::Agent),
+        (system(), Role::Owner),
+    ];
+    for (caller, role) in allowed {
+        for (world, cmd) in acting_for_x(role.clone()) {
+            let name = cmd.name();
+            let result = world.when(&caller, cmd).result;
+            assert!(
+                result.is_ok(),
+                "{name} for an {role} by {:?}: {result:?}",
+                caller.role
+            );
+        }
+    }
+}

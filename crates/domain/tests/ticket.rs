@@ -2329,7 +2329,7 @@ fn an_unknown_ticket_is_not_found_even_for_those_who_could_not_see_it() {
 }
 
 #[test]
-fn customer_replies_need_no_visibility() {
+fn customer_replies_need_visibility_unless_an_integration_records_them() {
     departmental().when(&integration(&[]), reply()).then(evs![
         TicketReopened {
             ticket: t1(),
@@ -2337,7 +2337,11 @@ fn customer_replies_need_no_visibility() {
         },
         TicketCustomerReplied { ticket: t1() },
     ]);
-    departmental().when(&agent(a1()), reply()).ok();
+    // It would reopen the ticket: an agent records it only for a ticket they see.
+    departmental()
+        .when(&agent(a1()), reply())
+        .rejects("PERMISSION_DENIED", "tickets.view_all");
+    departmental().when(&agent(a2()), reply()).ok();
 }
 
 /// An import says who assigned and unassigned a ticket, so that the importing account is

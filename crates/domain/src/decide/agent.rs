@@ -1,6 +1,6 @@
 //! Agent decisions: registration, roles, presence and pauses.
 
-use super::{may_grant, may_manage, role_exists, Context};
+use super::{may_act_for, may_grant, may_manage, role_exists, Context};
 use crate::command::AgentCommand;
 use crate::error::DomainError;
 use crate::event::*;
@@ -69,6 +69,7 @@ pub(super) fn decide(
         AgentCommand::GoOnline(c) => {
             ctx.self_or(c.agent, Permission::SystemImport, "going online")?;
             active(state, c.agent)?;
+            may_act_for(p, c.agent, state.role())?;
             if state.is_online() {
                 return Err(DomainError::failed(format!(
                     "agent {} is online already",
@@ -80,6 +81,7 @@ pub(super) fn decide(
         AgentCommand::GoOffline(c) => {
             ctx.self_or(c.agent, Permission::SystemImport, "going offline")?;
             active(state, c.agent)?;
+            may_act_for(p, c.agent, state.role())?;
             if !state.is_online() {
                 return Err(DomainError::failed(format!("agent {} is offline", c.agent)));
             }
@@ -95,6 +97,7 @@ pub(super) fn decide(
                 ));
             }
             active(state, c.agent)?;
+            may_act_for(p, c.agent, state.role())?;
             if !state.is_online() {
                 return Err(DomainError::failed(format!(
                     "agent {} is offline and cannot pause",
@@ -142,6 +145,7 @@ pub(super) fn decide(
                 }));
             }
             active(state, c.agent)?;
+            may_act_for(p, c.agent, state.role())?;
             let Some(pause) = &state.pause else {
                 return Err(DomainError::failed(format!(
                     "agent {} is not paused",

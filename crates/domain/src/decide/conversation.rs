@@ -3,7 +3,7 @@
 //! conversation back to waiting. Offering and ringing go only to agents who are online, not
 //! paused, active and (when the conversation has a department) members of it.
 
-use super::{found, Context};
+use super::{found, may_act_for, Context};
 use crate::command::{CallCommand, ChatCommand};
 use crate::error::DomainError;
 use crate::event::*;
@@ -37,12 +37,37 @@ fn check_can_take(
 }
 
 /// A miss is recorded by the offered agent, an integration or the system; another agent
-/// needs `system.import`.
+/// acts for the offered one: `system.import` and a standing that could manage them.
 fn check_miss_permission(ctx: &Context, offered: AgentId) -> Result<(), DomainError> {
     match ctx.principal.agent {
-        Some(me) if me != offered => ctx.principal.require(Permission::SystemImport),
+        Some(me) if me != offered => {
+            ctx.principal.require(Permission::SystemImport)?;
+            match ctx.agent(offered) {
+                Some(agent) => may_act_for(ctx.principal, offered, agent.role()),
+                None => Ok(()),
+            }
+        }
         _ => Ok(()),
     }
+}
+
+/// The agents a chat is "theirs" for its visibility ([`Context::sees`]): the agent it is
+/// offered to and the agent who accepted it.
+fn chat_agents(state: &ChatState) -> Vec<AgentId> {
+    let offered = match state.status {
+        ChatStatus::Offered(a) => Some(a),
+        _ => None,
+    };
+    offered.into_iter().chain(state.accepted_by).collect()
+}
+
+/// The same for a call: the agent it rings for and the agent who answered it.
+fn call_agents(state: &CallState) -> Vec<AgentId> {
+    let ringing = match state.status {
+        CallStatus::Ringing(a) => Some(a),
+        _ => None,
+    };
+    ringing.into_iter().chain(state.answered_by).collect()
 }
 
 fn department_exists(ctx: &Context, department: Option<DepartmentId>) -> Result<(), DomainError> {
@@ -62,6 +87,15 @@ pub(super) fn decide_chat(
     // the acting agent, that the chat exists, then its state.
     let existing = || found(state.exists(), "chat", chat);
     let wrong = || DomainError::failed(format!("chat {chat} is {}", state.status));
+    // The customer's side (a customer's message, the end): an integration, or an agent
+    // who sees the chat.
+    let customer_side = || {
+        ctx.customer_side(
+            ctx.sees(state.department, &chat_agents(state)),
+            &format!("chat {chat}"),
+            "offered to nor accepted by",
+        )
+    };
     match cmd {
         ChatCommand::StartChat(c) => {
             if state.exists() {
@@ -123,6 +157,7 @@ pub(super) fn decide_chat(
         }
         ChatCommand::RecordChatCustomerMessage(_) => {
             existing()?;
+            customer_side()?;
             if state.status == ChatStatus::Ended {
                 return Err(wrong());
             }
@@ -130,6 +165,7 @@ pub(super) fn decide_chat(
         }
         ChatCommand::EndChat(_) => {
             existing()?;
+            customer_side()?;
             if state.status == ChatStatus::Ended {
                 return Err(DomainError::failed(format!(
                     "chat {chat} has ended already"
@@ -153,6 +189,13 @@ pub(super) fn decide_call(
     // In the order of [`decide_chat`].
     let existing = || found(state.exists(), "call", call);
     let wrong = || DomainError::failed(format!("call {call} is {}", state.status));
+    let customer_side = || {
+        ctx.customer_side(
+            ctx.sees(state.department, &call_agents(state)),
+            &format!("call {call}"),
+            "ringing for nor answered by",
+        )
+    };
     match cmd {
         CallCommand::IncomingCall(c) => {
             if state.exists() {
@@ -200,6 +243,7 @@ pub(super) fn decide_call(
         }
         CallCommand::EndCall(_) => {
             existing()?;
+            customer_side()?;
             if state.status == CallStatus::Ended {
                 return Err(DomainError::failed(format!(
                     "call {call} has ended already"

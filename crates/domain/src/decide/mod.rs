@@ -87,8 +87,9 @@ impl<'a> Context<'a> {
     }
 
     /// The agent a work command is done as: the command's `agent`, or the caller's own.
-    /// Acting for someone else needs `system.import`. The named agent must exist and be
-    /// active (the caller's own agent was checked when the token was).
+    /// Acting for someone else needs `system.import` and a standing that could manage
+    /// them ([`may_act_for`]). The named agent must exist and be active (the caller's own
+    /// agent was checked when the token was).
     pub(crate) fn acting_agent(
         &self,
         requested: Option<AgentId>,
@@ -104,7 +105,8 @@ impl<'a> Context<'a> {
                             "acting for another agent needs the permission system.import",
                         )
                     })?;
-                self.active_agent(id)?;
+                let agent = self.active_agent(id)?;
+                may_act_for(self.principal, id, agent.role())?;
                 Ok(Some(id))
             }
         }
@@ -126,6 +128,45 @@ impl<'a> Context<'a> {
     /// Who the events name as `by`: the agent acted for, else the caller.
     pub(crate) fn by(&self, agent: Option<AgentId>) -> Actor {
         agent.map(Actor::Agent).unwrap_or(self.principal.actor)
+    }
+
+    /// Department visibility of a conversation (docs/TICKETS.md, Assignment, departments
+    /// and the queue): with no departments in the organization everyone sees everything;
+    /// otherwise `tickets.view_all` and `system.import` (an importer replays what every
+    /// agent did) see every conversation, and an agent sees those of their departments and
+    /// those that are `theirs` (a ticket's assignee; the agent a chat is offered to or a
+    /// call rings for, and who accepted or answered it).
+    pub(crate) fn sees(&self, department: Option<DepartmentId>, theirs: &[AgentId]) -> bool {
+        if !self.org_has_departments
+            || self.principal.has(Permission::TicketsViewAll)
+            || self.principal.has(Permission::SystemImport)
+        {
+            return true;
+        }
+        let Some(me) = self.principal.agent else {
+            return false;
+        };
+        theirs.contains(&me) || department.is_some_and(|d| self.is_member(d, me))
+    }
+
+    /// The customer's side of a conversation recorded by the caller (a customer's reply
+    /// or chat message, ending a chat or call): an integration account (the chat, e-mail or
+    /// telephone system) or the system records it for any conversation; an agent only for
+    /// one they see ([`Context::sees`]). `PermissionDenied` naming what is missing.
+    pub(crate) fn customer_side(
+        &self,
+        visible: bool,
+        conversation: &str,
+        whose: &str,
+    ) -> Result<(), DomainError> {
+        if visible || matches!(self.principal.actor, Actor::Integration(_) | Actor::System) {
+            return Ok(());
+        }
+        Err(DomainError::denied(format!(
+            "{conversation} is not in your departments nor {whose} you; recording its \
+             customer's side or ending it needs the permission tickets.view_all (or an \
+             integration account)"
+        )))
     }
 
     /// `PermissionDenied` unless the caller is `agent` or has `permission` (or
@@ -228,6 +269,25 @@ pub fn needs(cmd: &Command, target: &State, config: &ConfigState) -> Vec<Aggrega
         Command::OfferChat(c) => {
             department(&mut ids, target_department);
             agent(&mut ids, Some(c.agent));
+        }
+        // The customer's side: the department decides who besides integrations records it.
+        Command::RecordChatCustomerMessage(_) | Command::EndChat(_) | Command::EndCall(_) => {
+            department(&mut ids, target_department)
+        }
+        // Who missed it: a miss recorded by another agent acts for them.
+        Command::MissChat(_) => {
+            if let State::Chat(c) = target {
+                if let crate::state::ChatStatus::Offered(a) = c.status {
+                    agent(&mut ids, Some(a));
+                }
+            }
+        }
+        Command::MissCall(_) => {
+            if let State::Call(c) = target {
+                if let crate::state::CallStatus::Ringing(a) = c.status {
+                    agent(&mut ids, Some(a));
+                }
+            }
         }
         Command::AcceptChat(c) => agent(&mut ids, c.agent),
         Command::AnswerChat(c) => agent(&mut ids, c.agent),
@@ -388,12 +448,33 @@ pub fn planned_resume(
 /// Whether `actor` may change an agent who holds `role` (docs/SECURITY.md, Roles and
 /// permissions): Owners only by an Owner, Administrators by an Owner or Administrator.
 pub(crate) fn may_manage(principal: &Principal, role: &Role) -> Result<(), DomainError> {
+    outranked(principal, role, "changes")
+}
+
+/// Whether the caller may act for `agent`, who holds `role` (go online or offline for
+/// them, pause or resume them, answer, accept, resolve, record a miss as them): only when
+/// they could manage them ([`may_manage`]). An Administrator does not act for an Owner,
+/// a custom role not for an Administrator or Owner, whatever their permissions.
+pub(crate) fn may_act_for(
+    principal: &Principal,
+    agent: AgentId,
+    role: &Role,
+) -> Result<(), DomainError> {
+    if principal.agent == Some(agent) {
+        return Ok(());
+    }
+    outranked(principal, role, "acts for")
+}
+
+/// `PermissionDenied` when `role` is above the caller's standing: Owners are for Owners,
+/// Administrators for Owners and Administrators.
+fn outranked(principal: &Principal, role: &Role, verb: &str) -> Result<(), DomainError> {
     match role {
-        Role::Owner if principal.role != Role::Owner => {
-            Err(DomainError::denied("only an Owner changes an Owner"))
-        }
+        Role::Owner if principal.role != Role::Owner => Err(DomainError::denied(format!(
+            "only an Owner {verb} an Owner"
+        ))),
         Role::Administrator if !principal.role.is_privileged() => Err(DomainError::denied(
-            "only an Owner or Administrator changes an Administrator",
+            format!("only an Owner or Administrator {verb} an Administrator"),
         )),
         _ => Ok(()),
     }

@@ -4,8 +4,9 @@
 //! organization has departments, a caller without `tickets.view_all` sees a ticket only
 //! when it is assigned to them or belongs to one of their departments. A ticket without a
 //! department is then visible only to its assignee and to those with `tickets.view_all`.
-//! Every command on a ticket the caller may not see is `PERMISSION_DENIED`, except the
-//! customer-side RecordCustomerReply.
+//! Every command on a ticket the caller may not see is `PERMISSION_DENIED`; the
+//! customer-side RecordCustomerReply only for an agent (an integration records it for any
+//! ticket).
 
 use super::{found, Context};
 use crate::actor::Actor;
@@ -132,9 +133,15 @@ pub(super) fn decide(
             .into()])
         }
         TicketCommand::RecordCustomerReply(_) => {
-            // The customer's side: whoever records it, the ticket need not be visible to
-            // them.
+            // The customer's side: an integration records it for any ticket, an agent for
+            // one they see (it may reopen the ticket).
             let by = ctx.principal.actor;
+            found(state.exists(), "ticket", ticket)?;
+            ctx.customer_side(
+                visible(state, ctx),
+                &format!("ticket {ticket}"),
+                "assigned to",
+            )?;
             check_live(state, ticket, ctx, false)?;
             let mut events = Vec::new();
             if state.status == TicketStatus::Resolved {
@@ -239,16 +246,8 @@ fn check_live(
 /// queue). An importer (`system.import`) replays what every agent did, so it sees every
 /// ticket.
 fn visible(state: &TicketState, ctx: &Context) -> bool {
-    if !ctx.org_has_departments
-        || ctx.principal.has(Permission::TicketsViewAll)
-        || ctx.principal.has(Permission::SystemImport)
-    {
-        return true;
-    }
-    let Some(me) = ctx.principal.agent else {
-        return false;
-    };
-    state.assignee == Some(me) || state.department.is_some_and(|d| ctx.is_member(d, me))
+    let assignee: Vec<AgentId> = state.assignee.into_iter().collect();
+    ctx.sees(state.department, &assignee)
 }
 
 /// TicketCreated, then what the routing rules do, in order.
