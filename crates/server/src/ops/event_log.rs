@@ -11,8 +11,15 @@ use helpdesk_log::{EmbeddedConfig, EmbeddedLog, EventLog, JetStreamConfig, JetSt
 #[derive(Debug, Clone, clap::Args)]
 pub struct LogArgs {
     /// Run on NATS JetStream at this URL (comma-separate several servers of a cluster)
-    /// instead of the embedded log in the data directory.
-    #[arg(long, env = "HELPDESK_NATS", value_name = "URL")]
+    /// instead of the embedded log in the data directory. Credentials in the URL
+    /// (`nats://user:password@host`) are never printed; the value of HELPDESK_NATS is not
+    /// shown here.
+    #[arg(
+        long,
+        env = "HELPDESK_NATS",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub nats: Option<String>,
 
     /// The JetStream stream holding the events (created when missing).
@@ -66,12 +73,14 @@ impl LogArgs {
                     security: self.security.security(),
                     ..JetStreamConfig::default()
                 };
+                // Printed URLs never carry credentials (`nats://user:password@…`).
+                let shown = helpdesk_log::redact_url(url);
                 let log = JetStreamLog::connect(config)
                     .await
-                    .with_context(|| format!("cannot use NATS JetStream at {url}"))?;
+                    .with_context(|| format!("cannot use NATS JetStream at {shown}"))?;
                 Ok((
                     Arc::new(log),
-                    format!("NATS JetStream at {url}, stream {}", self.stream),
+                    format!("NATS JetStream at {shown}, stream {}", self.stream),
                 ))
             }
             None => {
