@@ -119,6 +119,7 @@ pub struct Builder {
     data_dir: Option<PathBuf>,
     nats_url: Option<String>,
     owner_token: Option<String>,
+    listen: Option<SocketAddr>,
     subcommand: Vec<OsString>,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
@@ -156,6 +157,12 @@ impl Builder {
     /// Give the Owner this token (`--owner-token`) instead of a generated one.
     pub fn owner_token(mut self, token: impl Into<String>) -> Self {
         self.owner_token = Some(token.into());
+        self
+    }
+
+    /// Listen on this address (`--listen`) instead of `127.0.0.1:0`, e.g. `0.0.0.0:0`.
+    pub fn listen(mut self, address: SocketAddr) -> Self {
+        self.listen = Some(address);
         self
     }
 
@@ -197,7 +204,7 @@ impl Builder {
             args: self.args,
             envs: self.envs,
             token: self.owner_token,
-            address: None,
+            address: self.listen,
             child: None,
             readers: Vec::new(),
             output: Arc::new(Mutex::new(Vec::new())),

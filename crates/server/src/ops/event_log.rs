@@ -64,6 +64,11 @@ impl LogArgs {
         let duplicate_window = Duration::from_secs(self.duplicate_window_secs);
         match &self.nats {
             Some(url) => {
+                crate::ops::plaintext::warn_if_plaintext_nats(
+                    url,
+                    self.security.nats_require_tls,
+                    &self.security.credentials_given(),
+                );
                 let config = JetStreamConfig {
                     url: url.clone(),
                     stream: self.stream.clone(),

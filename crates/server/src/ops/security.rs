@@ -103,6 +103,24 @@ pub struct NatsSecurityArgs {
 }
 
 impl NatsSecurityArgs {
+    /// The credential options given (their names, never their values).
+    pub fn credentials_given(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if self.nats_creds.is_some() {
+            given.push("--nats-creds");
+        }
+        if self.nats_nkey.is_some() {
+            given.push("--nats-nkey");
+        }
+        if self.nats_user.is_some() {
+            given.push("--nats-user/--nats-password");
+        }
+        if self.nats_token.is_some() {
+            given.push("--nats-token");
+        }
+        given
+    }
+
     pub fn security(&self) -> NatsSecurity {
         NatsSecurity {
             require_tls: self.nats_require_tls,

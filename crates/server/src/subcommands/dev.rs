@@ -70,7 +70,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut process = Process::new();
     process.bind_operations(&args.ops).await?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
+    let transport = Transport::from_args(&args.tls, &args.limits.concurrency, args.listen)?;
     let engine = Arc::new(Engine::new(log.clone()));
     let access = Arc::new(Access::new(engine.clone(), args.limits.rate_limit));
     let log_for_services = log.clone();
