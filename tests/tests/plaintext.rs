@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use helpdesk_tests::{helpdesk_bin, Helpdesk};
+use helpdesk_tests::{hdctl_bin, helpdesk_bin, Helpdesk};
 
 /// Runs `helpdesk` to its end with `envs` (and no inherited `HELPDESK_*` variable).
 async fn helpdesk(args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<Output> {
@@ -165,5 +165,116 @@ async fn nats_credentials_without_tls_off_loopback_are_warned_about() -> anyhow:
     ] {
         assert!(!quiet.contains("without TLS"), "{quiet}");
     }
+    Ok(())
+}
+
+const OWNER: &str = "plaintext-test-owner-token-0123456789";
+const PS_WARNING: &str = "on the command line is visible to other users";
+
+/// Whether `hdctl <token_args…> tickets` was let in by `server` (on a new server it says
+/// "no tickets yet"), and what it printed to stderr.
+async fn hdctl(server: &Helpdesk, token_args: &[&str]) -> anyhow::Result<(bool, String)> {
+    let mut command = tokio::process::Command::new(hdctl_bin());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("HELPDESK_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .arg("--server")
+        .arg(server.endpoint())
+        .args(token_args)
+        .arg("tickets")
+        .output()
+        .await?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    Ok((
+        output.status.success() || stderr.contains("no tickets yet"),
+        stderr,
+    ))
+}
+
+#[tokio::test]
+async fn a_secret_on_the_command_line_is_warned_about_and_a_file_does_instead() -> anyhow::Result<()>
+{
+    // The environment (the harness's way): quiet.
+    let mut server = Helpdesk::builder().owner_token(OWNER).start().await?;
+    server.stop().await?;
+    assert!(!server.output().contains(PS_WARNING), "{}", server.output());
+
+    // The command line: a warning naming the alternatives.
+    let mut server = Helpdesk::builder()
+        .arg("--owner-token")
+        .arg(OWNER)
+        .start()
+        .await?;
+    assert!(
+        printed_by(
+            &server,
+            "--owner-token on the command line is visible to other users"
+        )
+        .await,
+        "{}",
+        server.output()
+    );
+    let output = server.output();
+    assert!(
+        output.contains("HELPDESK_OWNER_TOKEN") && output.contains("--owner-token-file"),
+        "{output}"
+    );
+    server.stop().await?;
+
+    // A file (whitespace around it ignored): quiet, and the token is the Owner's.
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("owner-token");
+    std::fs::write(&file, format!("  {OWNER}\n"))?;
+    let file = file.to_string_lossy().into_owned();
+    let mut server = Helpdesk::builder()
+        .arg("--owner-token-file")
+        .arg(&file)
+        .start()
+        .await?;
+    assert!(!server.output().contains(PS_WARNING), "{}", server.output());
+
+    // hdctl alike: --token warns, --token-file and HELPDESK_TOKEN do not.
+    let (ok, stderr) = hdctl(&server, &["--token", OWNER]).await?;
+    assert!(
+        ok && stderr.contains("--token on the command line is visible"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--token-file"), "{stderr}");
+    let (ok, stderr) = hdctl(&server, &["--token-file", &file]).await?;
+    assert!(
+        ok && !stderr.contains(PS_WARNING),
+        "the file's token is the Owner's: {stderr}"
+    );
+    server.stop().await?;
+
+    // And the NATS secrets: each literal one is named.
+    let data = tempfile::tempdir()?;
+    let data = data.path().to_string_lossy().into_owned();
+    let refused = helpdesk(
+        &[
+            "dev",
+            "--data-dir",
+            &data,
+            "--listen",
+            "127.0.0.1:0",
+            "--nats",
+            "nats://127.0.0.1:1",
+            "--nats-user",
+            "u",
+            "--nats-password",
+            "pw-4242",
+        ],
+        &[],
+    )
+    .await?;
+    let text = printed(&refused);
+    assert!(
+        text.contains("--nats-password on the command line is visible")
+            && text.contains("HELPDESK_NATS_PASSWORD"),
+        "{text}"
+    );
     Ok(())
 }

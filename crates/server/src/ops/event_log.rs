@@ -75,7 +75,7 @@ impl LogArgs {
                     subject_prefix: self.subject_prefix.clone(),
                     replicas: self.replicas,
                     duplicate_window,
-                    security: self.security.security(),
+                    security: self.security.security()?,
                     ..JetStreamConfig::default()
                 };
                 // Printed URLs never carry credentials (`nats://user:password@…`).
