@@ -119,6 +119,7 @@ pub struct Builder {
     data_dir: Option<PathBuf>,
     nats_url: Option<String>,
     owner_token: Option<String>,
+    listen: Option<SocketAddr>,
     subcommand: Vec<OsString>,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
@@ -153,9 +154,15 @@ impl Builder {
         self
     }
 
-    /// Give the Owner this token (`--owner-token`) instead of a generated one.
+    /// Give the Owner this token (`HELPDESK_OWNER_TOKEN`) instead of a generated one.
     pub fn owner_token(mut self, token: impl Into<String>) -> Self {
         self.owner_token = Some(token.into());
+        self
+    }
+
+    /// Listen on this address (`--listen`) instead of `127.0.0.1:0`, e.g. `0.0.0.0:0`.
+    pub fn listen(mut self, address: SocketAddr) -> Self {
+        self.listen = Some(address);
         self
     }
 
@@ -197,7 +204,7 @@ impl Builder {
             args: self.args,
             envs: self.envs,
             token: self.owner_token,
-            address: None,
+            address: self.listen,
             child: None,
             readers: Vec::new(),
             output: Arc::new(Mutex::new(Vec::new())),
@@ -248,7 +255,7 @@ pub struct Helpdesk {
     bin: PathBuf,
     data_dir: DataDir,
     nats_url: Option<String>,
-    /// The token passed with `--owner-token`, if any.
+    /// The token passed (`HELPDESK_OWNER_TOKEN`), if any.
     owner_token: Option<String>,
     /// `dev`, or the words given with [`Builder::subcommand`].
     subcommand: Vec<OsString>,
@@ -470,14 +477,16 @@ impl Helpdesk {
             self.subcommand.first().and_then(|w| w.to_str()),
             Some("dev" | "commands")
         );
-        if let Some(token) = self.owner_token.as_ref().filter(|_| sets_up) {
-            command.arg("--owner-token").arg(token);
-        }
         command.args(&self.args);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("HELPDESK_") {
                 command.env_remove(key);
             }
+        }
+        // From the environment, as it should be: on the command line, a secret is
+        // visible to other users (`ps`), and the server warns.
+        if let Some(token) = self.owner_token.as_ref().filter(|_| sets_up) {
+            command.env("HELPDESK_OWNER_TOKEN", token);
         }
         command
             .envs(self.envs.iter().map(|(k, v)| (k, v)))

@@ -24,7 +24,9 @@ async fn hdctl(server: &str, token: Option<&str>, args: &[&str]) -> anyhow::Resu
     }
     command.arg("--server").arg(server);
     if let Some(token) = token {
-        command.arg("--token").arg(token);
+        // From the environment: on the command line it would be visible in `ps` (hdctl
+        // warns).
+        command.env("HELPDESK_TOKEN", token);
     }
     Ok(command.args(args).output().await?)
 }

@@ -49,7 +49,8 @@ fn timestamp(millis: i64) -> Option<prost_types::Timestamp> {
 async fn simulate(helpdesk: &Helpdesk, args: &[&str]) -> anyhow::Result<Output> {
     tokio::process::Command::new(helpdesk_bin())
         .arg("simulate")
-        .args(["--server", &helpdesk.endpoint(), "--token", OWNER])
+        .args(["--server", &helpdesk.endpoint()])
+        .env("HELPDESK_TOKEN", OWNER)
         .args(args)
         .env("NO_COLOR", "1")
         .output()

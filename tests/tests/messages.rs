@@ -59,7 +59,8 @@ async fn a_connection_error_does_not_repeat_itself() {
     command
         .arg("--server")
         .arg(format!("http://127.0.0.1:{port}"))
-        .args(["--token", "hd_nothing", "tickets"]);
+        .env("HELPDESK_TOKEN", "hd_nothing")
+        .arg("tickets");
     let (status, printed) = output(command).await;
     assert_eq!(status.code(), Some(1), "{printed}");
     assert!(printed.contains("cannot reach the server"), "{printed}");

@@ -7,7 +7,7 @@
 use std::io::Write as _;
 
 use anyhow::{bail, Context as _};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use helpdesk_api::pb;
 use helpdesk_api::{
     BadgeServiceClient, LevelServiceClient, ReportServiceClient, StatsServiceClient,
@@ -30,8 +30,20 @@ struct Cli {
     server: String,
 
     /// Your token (the Owner's is the `owner token:` line of the server's first start).
+    /// On the command line it is visible to other users (`ps`): prefer HELPDESK_TOKEN or
+    /// --token-file.
     #[arg(long, global = true, env = "HELPDESK_TOKEN", hide_env_values = true)]
     token: Option<String>,
+
+    /// A file holding your token (surrounding whitespace is ignored).
+    #[arg(
+        long,
+        global = true,
+        env = "HELPDESK_TOKEN_FILE",
+        conflicts_with = "token",
+        value_name = "FILE"
+    )]
+    token_file: Option<std::path::PathBuf>,
 
     /// For an `https://` server: a PEM file of the CA that signed its certificate.
     #[arg(long, global = true, env = "HELPDESK_TLS_CA", value_name = "PEM")]
@@ -118,7 +130,14 @@ fn auth<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     quiet_on_broken_pipe();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    if matches.value_source("token") == Some(clap::parser::ValueSource::CommandLine) {
+        eprintln!(
+            "warning: --token on the command line is visible to other users of this machine \
+             (ps, /proc): set HELPDESK_TOKEN or give --token-file instead"
+        );
+    }
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -141,9 +160,17 @@ fn quiet_on_broken_pipe() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let token = cli.token.clone().context(
-        "give a token with --token or HELPDESK_TOKEN (the Owner's is the `owner token:` line \
-         the server printed on its first start)",
+    let token = match &cli.token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --token-file {}", path.display()))?;
+            Some(text.trim().to_owned()).filter(|token| !token.is_empty())
+        }
+        None => cli.token.clone(),
+    }
+    .context(
+        "give a token with HELPDESK_TOKEN or --token-file (the Owner's is the `owner token:` \
+         line the server printed on its first start)",
     )?;
     let channel = helpdesk_api::client::connect(&cli.server, cli.tls_ca.as_deref()).await?;
     match cli.command {

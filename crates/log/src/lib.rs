@@ -35,7 +35,7 @@ pub mod nats;
 pub mod sled_files;
 
 pub use embedded::{EmbeddedConfig, EmbeddedLog};
-pub use nats::{JetStreamConfig, JetStreamLog, NatsSecurity};
+pub use nats::{redact_url, JetStreamConfig, JetStreamLog, NatsSecurity};
 
 /// How long a message id is remembered by default (JetStream's default too).
 pub const DEFAULT_DUPLICATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(120);

@@ -99,8 +99,8 @@ const MESSAGE_TOO_BIG: ErrorCode = ErrorCode(10054);
 /// `JSStreamNameExist`: someone else created the stream first.
 const STREAM_NAME_EXISTS: ErrorCode = ErrorCode(10058);
 
-/// Settings of the JetStream backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings of the JetStream backend. `Debug` shows the URL without its credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub struct JetStreamConfig {
     /// Server URL(s), comma-separated. Default `nats://127.0.0.1:4222`.
     pub url: String,
@@ -193,6 +193,40 @@ impl NatsSecurity {
         }
         Ok(options)
     }
+}
+
+impl std::fmt::Debug for JetStreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JetStreamConfig")
+            .field("url", &redact_url(&self.url))
+            .field("stream", &self.stream)
+            .field("subject_prefix", &self.subject_prefix)
+            .field("replicas", &self.replicas)
+            .field("duplicate_window", &self.duplicate_window)
+            .field("max_message_size", &self.max_message_size)
+            .field("security", &self.security)
+            .finish()
+    }
+}
+
+/// `urls` (one NATS URL or several, comma-separated) as it may be printed: the
+/// credentials of a URL (`nats://user:password@host`, `nats://token@host`) replaced by
+/// `***`. Every URL in an error or a log line goes through this.
+pub fn redact_url(urls: &str) -> String {
+    urls.split(',')
+        .map(|url| {
+            let (scheme, rest) = match url.find("://") {
+                Some(at) => url.split_at(at + 3),
+                None => ("", url),
+            };
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}***{}", &rest[at..]),
+                None => url.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl Default for JetStreamConfig {
@@ -319,19 +353,19 @@ impl JetStreamLog {
             .await
             .map_err(|err| match err.kind() {
                 ConnectErrorKind::ServerParse => {
-                    LogError::Invalid(format!("bad NATS URL {:?}: {err}", config.url))
+                    LogError::Invalid(format!("bad NATS URL {:?}: {err}", redact_url(&config.url)))
                 }
                 ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => {
                     LogError::Unavailable(format!(
                         "NATS at {} refused the credentials: {err}; fix the connection's \
                          credentials or the server's authorization",
-                        config.url
+                        redact_url(&config.url)
                     ))
                 }
                 _ => LogError::Unavailable(format!(
                     "cannot connect to NATS at {}: {err}. Start nats-server with JetStream \
                      (`nats-server -js`) or point the log at a running one",
-                    config.url
+                    redact_url(&config.url)
                 )),
             })?;
         let server = client.server_info();
@@ -339,7 +373,8 @@ impl JetStreamLog {
             return Err(LogError::Invalid(format!(
                 "nats-server {} at {} is too old: the log needs 2.11 or later (batched \
                  direct get)",
-                server.version, config.url
+                server.version,
+                redact_url(&config.url)
             )));
         }
         // The stream's max_msg_size is this too: the largest payload and its headers.
@@ -350,7 +385,9 @@ impl JetStreamLog {
                  the log's largest message is {needed} bytes ({} bytes of payload and \
                  {HEADER_ALLOWANCE} of headers): raise max_payload in the server's \
                  configuration to at least {needed} (its default, 1 MiB, is enough)",
-                config.url, server.max_payload, config.max_message_size
+                redact_url(&config.url),
+                server.max_payload,
+                config.max_message_size
             )));
         }
         let js = jetstream::ContextBuilder::new()
@@ -387,7 +424,8 @@ impl JetStreamLog {
         LogError::Unavailable(format!(
             "{what} on stream {} at {} failed: {err}; check that nats-server is running with \
              JetStream and that the stream has a leader, then retry",
-            self.config.stream, self.config.url
+            self.config.stream,
+            redact_url(&self.config.url)
         ))
     }
 
@@ -762,7 +800,10 @@ async fn wait_for_leader(
             return Err(LogError::Unavailable(format!(
                 "stream {} at {} was created but elected no leader within {:?}: are enough \
                  of the cluster's servers up for {} replicas?",
-                config.stream, config.url, LEADER_ELECTION_WAIT, config.replicas
+                config.stream,
+                redact_url(&config.url),
+                LEADER_ELECTION_WAIT,
+                config.replicas
             )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -782,7 +823,8 @@ async fn ensure_stream(
         LogError::Unavailable(format!(
             "{what} stream {} at {} failed: {err}; is JetStream enabled (`nats-server -js`) and \
              does the account have a JetStream leader?",
-            config.stream, config.url
+            config.stream,
+            redact_url(&config.url)
         ))
     };
     for _ in 0..3 {
@@ -822,7 +864,7 @@ async fn ensure_stream(
                     return Err(LogError::Invalid(format!(
                         "stream {} at {} does not fit the event log: {}",
                         config.stream,
-                        config.url,
+                        redact_url(&config.url),
                         problems.join("; ")
                     )));
                 }
@@ -869,7 +911,7 @@ async fn ensure_stream(
                     return Err(LogError::Unavailable(format!(
                         "JetStream is not enabled at {}: start nats-server with `-js` (or \
                          `jetstream {{}}` in its configuration)",
-                        config.url
+                        redact_url(&config.url)
                     )))
                 }
                 _ => return Err(unavailable("looking up", &err)),
@@ -1216,7 +1258,8 @@ impl EventLog for JetStreamLog {
         let prefix = self.config.subject_prefix.clone();
         let context = format!(
             "the live tail of stream {} at {}",
-            self.config.stream, self.config.url
+            self.config.stream,
+            redact_url(&self.config.url)
         );
         let stream = messages
             .map(move |message| {
@@ -1304,5 +1347,29 @@ mod tests {
         assert!(bad(|c| c.stream = "A.B".into()));
         assert!(bad(|c| c.replicas = 0));
         assert!(bad(|c| c.max_message_size = 0));
+    }
+
+    #[test]
+    fn printed_urls_carry_no_credentials() {
+        assert_eq!(
+            redact_url("nats://user:secret@10.0.0.1:4222"),
+            "nats://***@10.0.0.1:4222"
+        );
+        assert_eq!(
+            redact_url("tls://s3cr3t-token@nats.example:4222/x"),
+            "tls://***@nats.example:4222/x"
+        );
+        assert_eq!(redact_url("user:secret@host:4222"), "***@host:4222");
+        assert_eq!(
+            redact_url("nats://a:p1@h1:4222,nats://h2:4222, nats://b:p@ss@h3"),
+            "nats://***@h1:4222,nats://h2:4222, nats://***@h3"
+        );
+        assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+        assert_eq!(redact_url("nats://h:4222/path@x"), "nats://h:4222/path@x");
+        let config = JetStreamConfig {
+            url: "nats://user:secret@127.0.0.1:1".into(),
+            ..JetStreamConfig::default()
+        };
+        assert!(!format!("{config:?}").contains("secret"));
     }
 }

@@ -3,7 +3,7 @@
 //! `dev` runs everything in one process; `commands` and `project <model>` run the command
 //! side and each read model as separate processes on NATS.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 // Where a command goes: validated, decided and appended, then the system's own reactions.
 mod command;
@@ -64,9 +64,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     let log_json = cli.log_json;
     ops::logs::init(log_json);
+    ops::security::warn_secrets_on_command_line(&matches);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

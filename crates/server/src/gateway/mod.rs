@@ -123,7 +123,12 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
             bail!("--route {service}=… is given twice");
         }
     }
-    let transport = crate::ops::grpc::Transport::from_args(&args.tls, &args.limits)?;
+    let transport = crate::ops::grpc::Transport::from_args(&args.tls, &args.limits, args.listen)?;
+    crate::ops::plaintext::warn_if_plaintext_routes(
+        args.routes
+            .iter()
+            .flat_map(|(_, urls)| urls.iter().map(String::as_str)),
+    );
     let mut served = Served::new();
     let mut router_names = Vec::new();
     for (service, upstream) in SERVICES.iter().filter_map(|s| Some((*s, routes.get(*s)?))) {

@@ -11,8 +11,15 @@ use helpdesk_log::{EmbeddedConfig, EmbeddedLog, EventLog, JetStreamConfig, JetSt
 #[derive(Debug, Clone, clap::Args)]
 pub struct LogArgs {
     /// Run on NATS JetStream at this URL (comma-separate several servers of a cluster)
-    /// instead of the embedded log in the data directory.
-    #[arg(long, env = "HELPDESK_NATS", value_name = "URL")]
+    /// instead of the embedded log in the data directory. Credentials in the URL
+    /// (`nats://user:password@host`) are never printed; the value of HELPDESK_NATS is not
+    /// shown here.
+    #[arg(
+        long,
+        env = "HELPDESK_NATS",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub nats: Option<String>,
 
     /// The JetStream stream holding the events (created when missing).
@@ -57,21 +64,28 @@ impl LogArgs {
         let duplicate_window = Duration::from_secs(self.duplicate_window_secs);
         match &self.nats {
             Some(url) => {
+                crate::ops::plaintext::warn_if_plaintext_nats(
+                    url,
+                    self.security.nats_require_tls,
+                    &self.security.credentials_given(),
+                );
                 let config = JetStreamConfig {
                     url: url.clone(),
                     stream: self.stream.clone(),
                     subject_prefix: self.subject_prefix.clone(),
                     replicas: self.replicas,
                     duplicate_window,
-                    security: self.security.security(),
+                    security: self.security.security()?,
                     ..JetStreamConfig::default()
                 };
+                // Printed URLs never carry credentials (`nats://user:password@…`).
+                let shown = helpdesk_log::redact_url(url);
                 let log = JetStreamLog::connect(config)
                     .await
-                    .with_context(|| format!("cannot use NATS JetStream at {url}"))?;
+                    .with_context(|| format!("cannot use NATS JetStream at {shown}"))?;
                 Ok((
                     Arc::new(log),
-                    format!("NATS JetStream at {url}, stream {}", self.stream),
+                    format!("NATS JetStream at {shown}, stream {}", self.stream),
                 ))
             }
             None => {

@@ -55,9 +55,17 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn from_args(tls: &TlsArgs, limits: &ConcurrencyArgs) -> anyhow::Result<Transport> {
+    /// The transport of a server listening on `listen`; warns when that is plaintext
+    /// off loopback.
+    pub fn from_args(
+        tls: &TlsArgs,
+        limits: &ConcurrencyArgs,
+        listen: std::net::SocketAddr,
+    ) -> anyhow::Result<Transport> {
+        let tls = tls.server_config()?;
+        crate::ops::plaintext::warn_if_plaintext_listen(listen, tls.is_some());
         Ok(Transport {
-            tls: tls.server_config()?,
+            tls,
             max_concurrent: limits.max_concurrent as usize,
             max_concurrent_per_connection: limits.max_concurrent_per_connection as usize,
         })

@@ -5,5 +5,6 @@ pub mod event_log;
 pub mod grpc;
 pub mod logs;
 pub mod metrics;
+pub mod plaintext;
 pub mod process;
 pub mod security;

@@ -72,7 +72,8 @@ pub struct NatsSecurityArgs {
         value_name = "FILE"
     )]
     pub nats_creds: Option<PathBuf>,
-    /// An nkey seed to authenticate with (better from the environment than the command line).
+    /// An nkey seed to authenticate with. On the command line it is visible to other
+    /// users (`ps`): prefer HELPDESK_NATS_NKEY or --nats-nkey-file.
     #[arg(
         long,
         env = "HELPDESK_NATS_NKEY",
@@ -81,10 +82,21 @@ pub struct NatsSecurityArgs {
         value_name = "SEED"
     )]
     pub nats_nkey: Option<String>,
-    /// A NATS user (with --nats-password).
-    #[arg(long, env = "HELPDESK_NATS_USER", requires_all = ["nats", "nats_password"])]
+    /// A file holding the nkey seed (instead of --nats-nkey; surrounding whitespace is
+    /// ignored).
+    #[arg(
+        long,
+        env = "HELPDESK_NATS_NKEY_FILE",
+        requires = "nats",
+        conflicts_with = "nats_nkey",
+        value_name = "FILE"
+    )]
+    pub nats_nkey_file: Option<PathBuf>,
+    /// A NATS user (with --nats-password or --nats-password-file).
+    #[arg(long, env = "HELPDESK_NATS_USER", requires = "nats")]
     pub nats_user: Option<String>,
-    /// The password of --nats-user.
+    /// The password of --nats-user. On the command line it is visible to other users
+    /// (`ps`): prefer HELPDESK_NATS_PASSWORD or --nats-password-file.
     #[arg(
         long,
         env = "HELPDESK_NATS_PASSWORD",
@@ -92,7 +104,17 @@ pub struct NatsSecurityArgs {
         hide_env_values = true
     )]
     pub nats_password: Option<String>,
-    /// A NATS token.
+    /// A file holding the password of --nats-user (surrounding whitespace is ignored).
+    #[arg(
+        long,
+        env = "HELPDESK_NATS_PASSWORD_FILE",
+        requires = "nats_user",
+        conflicts_with = "nats_password",
+        value_name = "FILE"
+    )]
+    pub nats_password_file: Option<PathBuf>,
+    /// A NATS token. On the command line it is visible to other users (`ps`): prefer
+    /// HELPDESK_NATS_TOKEN or --nats-token-file.
     #[arg(
         long,
         env = "HELPDESK_NATS_TOKEN",
@@ -100,19 +122,128 @@ pub struct NatsSecurityArgs {
         hide_env_values = true
     )]
     pub nats_token: Option<String>,
+    /// A file holding the NATS token (surrounding whitespace is ignored).
+    #[arg(
+        long,
+        env = "HELPDESK_NATS_TOKEN_FILE",
+        requires = "nats",
+        conflicts_with = "nats_token",
+        value_name = "FILE"
+    )]
+    pub nats_token_file: Option<PathBuf>,
+}
+
+/// A secret read from `path` (given with `option`), without surrounding whitespace.
+pub fn read_secret_file(path: &std::path::Path, option: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {option} {}", path.display()))?;
+    let secret = text.trim();
+    if secret.is_empty() {
+        anyhow::bail!("{option} {} is empty", path.display());
+    }
+    Ok(secret.to_owned())
+}
+
+/// The secret given literally (command line or environment) or in a file.
+pub fn secret(
+    literal: &Option<String>,
+    file: &Option<PathBuf>,
+    file_option: &str,
+) -> anyhow::Result<Option<String>> {
+    match file {
+        Some(path) => read_secret_file(path, file_option).map(Some),
+        None => Ok(literal.clone()),
+    }
+}
+
+/// The options that take a secret: their clap id, flag, environment variable and file
+/// option. Given on the command line, a secret is visible to every user of the machine
+/// (`ps`, `/proc/<pid>/cmdline`).
+const SECRET_OPTIONS: [(&str, &str, &str, &str); 5] = [
+    (
+        "owner_token",
+        "--owner-token",
+        "HELPDESK_OWNER_TOKEN",
+        "--owner-token-file",
+    ),
+    (
+        "nats_nkey",
+        "--nats-nkey",
+        "HELPDESK_NATS_NKEY",
+        "--nats-nkey-file",
+    ),
+    (
+        "nats_password",
+        "--nats-password",
+        "HELPDESK_NATS_PASSWORD",
+        "--nats-password-file",
+    ),
+    (
+        "nats_token",
+        "--nats-token",
+        "HELPDESK_NATS_TOKEN",
+        "--nats-token-file",
+    ),
+    ("token", "--token", "HELPDESK_TOKEN", "--token-file"),
+];
+
+/// Warns once for each secret given literally on the command line of the subcommand in
+/// `matches`.
+pub fn warn_secrets_on_command_line(matches: &clap::ArgMatches) {
+    let Some((_, sub)) = matches.subcommand() else {
+        return;
+    };
+    for (id, flag, env, file) in SECRET_OPTIONS {
+        if sub.ids().any(|given| given.as_str() == id)
+            && sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        {
+            tracing::warn!(
+                "{flag} on the command line is visible to other users of this machine (ps,                  /proc): set {env} or give {file} instead"
+            );
+        }
+    }
 }
 
 impl NatsSecurityArgs {
-    pub fn security(&self) -> NatsSecurity {
-        NatsSecurity {
+    /// The credential options given (their names, never their values).
+    pub fn credentials_given(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if self.nats_creds.is_some() {
+            given.push("--nats-creds");
+        }
+        if self.nats_nkey.is_some() || self.nats_nkey_file.is_some() {
+            given.push("--nats-nkey");
+        }
+        if self.nats_user.is_some() {
+            given.push("--nats-user/--nats-password");
+        }
+        if self.nats_token.is_some() || self.nats_token_file.is_some() {
+            given.push("--nats-token");
+        }
+        given
+    }
+
+    /// The security asked for, with the secrets of the `…-file` options read.
+    pub fn security(&self) -> anyhow::Result<NatsSecurity> {
+        let password = secret(
+            &self.nats_password,
+            &self.nats_password_file,
+            "--nats-password-file",
+        )?;
+        if self.nats_user.is_some() && password.is_none() {
+            anyhow::bail!(
+                "--nats-user needs a password: HELPDESK_NATS_PASSWORD or --nats-password-file"
+            );
+        }
+        Ok(NatsSecurity {
             require_tls: self.nats_require_tls,
             ca_file: self.nats_ca.clone(),
             client_cert: self.nats_cert.clone().zip(self.nats_key.clone()),
             credentials_file: self.nats_creds.clone(),
-            nkey_seed: self.nats_nkey.clone(),
-            user_password: self.nats_user.clone().zip(self.nats_password.clone()),
-            token: self.nats_token.clone(),
-        }
+            nkey_seed: secret(&self.nats_nkey, &self.nats_nkey_file, "--nats-nkey-file")?,
+            user_password: self.nats_user.clone().zip(password),
+            token: secret(&self.nats_token, &self.nats_token_file, "--nats-token-file")?,
+        })
     }
 }
 

@@ -47,10 +47,11 @@ pub async fn run(args: CommandsArgs) -> anyhow::Result<()> {
     args.log.require_nats("the command service")?;
     // The ports first: a start that cannot serve must change nothing.
     let listener = process::bind(args.listen).await?;
+    let owner_token = args.command_side.owner_token()?;
     let mut process = Process::new();
     process.bind_operations(&args.ops).await?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
+    let transport = Transport::from_args(&args.tls, &args.limits.concurrency, args.listen)?;
     let engine = Arc::new(Engine::new(log.clone()));
     let access = Arc::new(Access::new(engine.clone(), &args.limits));
     let log_for_services = log.clone();
@@ -59,7 +60,7 @@ pub async fn run(args: CommandsArgs) -> anyhow::Result<()> {
         &engine,
         log,
         &args.data_dir,
-        args.command_side.owner_token.as_deref(),
+        owner_token.as_deref(),
         Duration::from_secs(args.command_side.tick_seconds),
     )
     .await?;

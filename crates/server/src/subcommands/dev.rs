@@ -52,10 +52,22 @@ pub struct DevArgs {
 pub struct CommandSideArgs {
     /// The Owner's token on first start (instead of a generated one): 32 to 256
     /// printable characters without spaces, a secret nobody can guess (e.g. `hd_` and
-    /// the output of `openssl rand -hex 24`). Ignored once the Owner has a token.
+    /// the output of `openssl rand -hex 24`). Ignored once the Owner has a token. On the
+    /// command line it is visible to other users (`ps`): prefer HELPDESK_OWNER_TOKEN or
+    /// --owner-token-file.
     #[arg(long, env = "HELPDESK_OWNER_TOKEN", hide_env_values = true,
           value_parser = crate::command::setup::parse_owner_token)]
     pub owner_token: Option<String>,
+
+    /// A file holding the Owner's token of --owner-token (surrounding whitespace is
+    /// ignored).
+    #[arg(
+        long,
+        env = "HELPDESK_OWNER_TOKEN_FILE",
+        conflicts_with = "owner_token",
+        value_name = "FILE"
+    )]
+    pub owner_token_file: Option<PathBuf>,
 
     /// Seconds of wall time between clock ticks.
     #[arg(long, env = "HELPDESK_TICK_SECONDS", default_value_t = 60,
@@ -63,14 +75,28 @@ pub struct CommandSideArgs {
     pub tick_seconds: u64,
 }
 
+impl CommandSideArgs {
+    /// The Owner's token asked for, from --owner-token or --owner-token-file.
+    pub fn owner_token(&self) -> anyhow::Result<Option<String>> {
+        let Some(path) = &self.owner_token_file else {
+            return Ok(self.owner_token.clone());
+        };
+        let token = crate::ops::security::read_secret_file(path, "--owner-token-file")?;
+        crate::command::setup::parse_owner_token(&token)
+            .map(Some)
+            .map_err(|err| anyhow::anyhow!("--owner-token-file {}: {err}", path.display()))
+    }
+}
+
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     // The ports first: a start that cannot serve must change nothing (a first start
     // would otherwise set the organization up and show the Owner's token for nothing).
     let listener = process::bind(args.listen).await?;
+    let owner_token = args.command_side.owner_token()?;
     let mut process = Process::new();
     process.bind_operations(&args.ops).await?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
+    let transport = Transport::from_args(&args.tls, &args.limits.concurrency, args.listen)?;
     let engine = Arc::new(Engine::new(log.clone()));
     let access = Arc::new(Access::new(engine.clone(), &args.limits));
     let log_for_services = log.clone();
@@ -79,7 +105,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         &engine,
         log.clone(),
         &args.data_dir,
-        args.command_side.owner_token.as_deref(),
+        owner_token.as_deref(),
         Duration::from_secs(args.command_side.tick_seconds),
     )
     .await?;

@@ -73,7 +73,7 @@ pub struct ProjectArgs {
 pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
     args.log.require_nats("a projector")?;
     let (log, where_) = args.log.open(&args.data_dir).await?;
-    let transport = Transport::from_args(&args.tls, &args.limits.concurrency)?;
+    let transport = Transport::from_args(&args.tls, &args.limits.concurrency, args.listen)?;
     // Queries authenticate against the tokens in the log; this engine only reads.
     let engine = Arc::new(Engine::new(log.clone()));
     let access = Arc::new(Access::new(engine.clone(), &args.limits));

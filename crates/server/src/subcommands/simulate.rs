@@ -37,9 +37,19 @@ pub struct SimulateArgs {
     server: String,
 
     /// The Owner's token (the `owner token:` line of the server's first start), or
-    /// another token with `system.import` and `agents.manage`.
+    /// another token with `system.import` and `agents.manage`. On the command line it is
+    /// visible to other users (`ps`): prefer HELPDESK_TOKEN or --token-file.
     #[arg(long, env = "HELPDESK_TOKEN", hide_env_values = true)]
     token: Option<String>,
+
+    /// A file holding the token of --token (surrounding whitespace is ignored).
+    #[arg(
+        long,
+        env = "HELPDESK_TOKEN_FILE",
+        conflicts_with = "token",
+        value_name = "FILE"
+    )]
+    token_file: Option<std::path::PathBuf>,
 
     /// Agents to simulate.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -72,10 +82,11 @@ pub struct SimulateArgs {
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let token = args.token.clone().context(
-        "give the Owner's token with --token or HELPDESK_TOKEN (the `owner token:` line \
-         the server printed on its first start)",
-    )?;
+    let token = crate::ops::security::secret(&args.token, &args.token_file, "--token-file")?
+        .context(
+            "give the Owner's token with HELPDESK_TOKEN or --token-file (the `owner token:` \
+             line the server printed on its first start)",
+        )?;
     if !(args.intensity > 0.0 && args.intensity <= 100.0) {
         bail!(
             "--intensity must be above 0 and at most 100, got {}",
