@@ -461,23 +461,47 @@ impl TicketsView {
         } else {
             vec![ALL]
         };
-        let mut end = prefix.clone();
-        match after {
-            Some(cursor) => {
-                end.extend_from_slice(&time_bytes(cursor.created_at));
-                end.extend_from_slice(cursor.id.as_bytes());
-            }
-            None => end.push(0xff),
-        }
+        // Someone who sees only some tickets, asking for all (or a status): the lists of
+        // what they may see (their departments', their own) are walked together instead
+        // of every ticket there is.
+        let broad = filter.status != Some(Status::Deleted)
+            && filter.assignee.is_none()
+            && filter.tag.is_none()
+            && filter.department.is_none();
+        let sources = match &sees {
+            Visibility::Only { agent, departments } if broad => departments
+                .iter()
+                .map(|d| id_key(BY_DEPARTMENT, *d))
+                .chain(agent.map(|a| id_key(BY_AGENT, a)))
+                .collect(),
+            _ => vec![prefix],
+        };
+        let mut lists: Vec<_> = sources
+            .into_iter()
+            .map(|prefix| {
+                let mut end = prefix.clone();
+                match after {
+                    Some(cursor) => {
+                        end.extend_from_slice(&time_bytes(cursor.created_at));
+                        end.extend_from_slice(cursor.id.as_bytes());
+                    }
+                    None => end.push(0xff),
+                }
+                store.key_range(prefix..end).rev().peekable()
+            })
+            .collect();
         let mut tickets = Vec::new();
         let mut next = None;
-        for index_key in store.key_range(prefix.clone()..end).rev() {
-            let index_key = index_key?;
-            if !index_key.starts_with(&prefix) {
-                break;
+        // Index keys end in the ticket's creation time (8 bytes) and id (16): the newest
+        // head of all lists comes next, once, whichever lists hold it.
+        while let Some(newest) = newest_head(&mut lists)? {
+            for list in &mut lists {
+                if matches!(list.peek(), Some(Ok(key)) if key.ends_with(&newest)) {
+                    list.next();
+                }
             }
-            let id_bytes = &index_key[index_key.len() - 16..];
-            let id = Uuid::from_slice(id_bytes).map_err(|e| ModelError::Corrupt(e.to_string()))?;
+            let id =
+                Uuid::from_slice(&newest[8..]).map_err(|e| ModelError::Corrupt(e.to_string()))?;
             let Some(ticket) = store.get::<Ticket>(&id_key(TICKET, id))? else {
                 return Err(ModelError::Corrupt(format!(
                     "index names ticket {id}, which is missing"
@@ -539,6 +563,31 @@ fn matches(ticket: &Ticket, filter: &Filter) -> bool {
             .is_none_or(|d| ticket.department.unwrap_or(Uuid::nil()) == d)
         && filter.assignee.is_none_or(|a| ticket.assignee == Some(a))
         && filter.tag.as_ref().is_none_or(|t| ticket.tags.contains(t))
+}
+
+/// The (creation time, id) suffix of the newest key at the head of `lists` (each walked
+/// newest first), or none when all are done.
+fn newest_head<I>(lists: &mut [std::iter::Peekable<I>]) -> Result<Option<[u8; 24]>, ModelError>
+where
+    I: Iterator<Item = Result<sled::IVec, ModelError>>,
+{
+    let mut newest: Option<[u8; 24]> = None;
+    for list in lists.iter_mut() {
+        match list.peek() {
+            None => {}
+            Some(Err(_)) => return Err(list.next().expect("peeked").expect_err("peeked")),
+            Some(Ok(key)) => {
+                let suffix: [u8; 24] = key
+                    .get(key.len().saturating_sub(24)..)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or_else(|| ModelError::Corrupt(format!("index key {key:02x?} is short")))?;
+                if newest.is_none_or(|n| suffix > n) {
+                    newest = Some(suffix);
+                }
+            }
+        }
+    }
+    Ok(newest)
 }
 
 /// What one viewer sees, worked out once per query.

@@ -1909,3 +1909,42 @@ async fn two_partitions_split_the_tickets_and_add_up_to_one_replica() {
         }
     }
 }
+
+/// An agent who sees some tickets gets their departments' and their own, walked together:
+/// newest first, each once (a ticket of their department assigned to them is in both
+/// lists), in pages that neither overlap nor skip, and never another department's.
+#[tokio::test]
+async fn a_restricted_agents_list_walks_only_what_they_see() {
+    let mut desk = Desk::new();
+    let (d1, d2, d3) = (dept(1), dept(2), dept(3));
+    let a1 = agent(1);
+    desk.at(0, vec![department_created(d1, "Billing")]).await;
+    desk.at(0, vec![department_created(d2, "Support")]).await;
+    desk.at(0, vec![department_created(d3, "Sales")]).await;
+    desk.at(0, vec![joined(a1, d1)]).await;
+    desk.at(0, vec![joined(a1, d2)]).await;
+    let mut visible = Vec::new();
+    for n in 1..=30u128 {
+        let t = ticket(n);
+        let department = [d1, d2, d3][n as usize % 3];
+        let mut events = vec![created(t, Some(department))];
+        // Every fourth is a1's: in Sales they see it only as theirs.
+        if n % 4 == 0 {
+            events.push(assigned(t, a1));
+        }
+        if department != d3 || n % 4 == 0 {
+            visible.push(t);
+        }
+        desk.at(n as i64, events).await;
+    }
+    desk.at(40, vec![resolved(ticket(4))]).await;
+    let view = desk.view().await;
+    visible.reverse();
+    let viewer = Viewer::Agent(a1.uuid());
+    assert_eq!(list(&view, &everything(), viewer), ids(&visible));
+    let paged = page_ids(&pages(&view, &everything(), viewer, 4)).concat();
+    assert_eq!(paged, ids(&visible));
+    // A status asks the same lists, and keeps that status only.
+    let resolved_only = list(&view, &with_status(Status::Resolved), viewer);
+    assert_eq!(resolved_only, ids(&[ticket(4)]));
+}
