@@ -447,3 +447,48 @@ impl AdminService for AdminApi {
         Ok(Response::new(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use helpdesk_log::{EmbeddedConfig, EmbeddedLog};
+
+    /// Level and badge previews asked at once run one after the other, and the second,
+    /// finding the log where the first left it, gets the first's answer without
+    /// replaying the log again.
+    #[tokio::test]
+    async fn recomputes_asked_at_once_replay_the_log_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log: Arc<dyn EventLog> = Arc::new(
+            EmbeddedLog::open(&dir.path().join("log"), EmbeddedConfig::default()).unwrap(),
+        );
+        let engine = Arc::new(Engine::new(log.clone()));
+        crate::command::setup::ensure(&engine, Some("test-owner"))
+            .await
+            .unwrap();
+        let admin = AdminApi::new(engine, log, dir.path().to_owned());
+        let request = |mode: pb::RecomputeMode| {
+            let mut request = Request::new(pb::LevelRecomputeRequest {
+                mode: mode as i32,
+                ..Default::default()
+            });
+            request.extensions_mut().insert(crate::access::Caller {
+                principal: helpdesk_domain::Principal::system(),
+                arrived: Instant::now(),
+            });
+            request
+        };
+        let first = request(pb::RecomputeMode::AsItHappened);
+        let second = request(pb::RecomputeMode::AsItHappened);
+        let (a, b) = tokio::join!(admin.recompute(&first), admin.recompute(&second));
+        let (a, b) = (a.unwrap().2, b.unwrap().2);
+        assert!(Arc::ptr_eq(&a, &b), "the second replayed the log again");
+        // Another mode is another question.
+        let other = admin
+            .recompute(&request(pb::RecomputeMode::TodaysDefinitions))
+            .await
+            .unwrap()
+            .2;
+        assert!(!Arc::ptr_eq(&a, &other));
+    }
+}
