@@ -414,16 +414,7 @@ impl ReportService for ReportGateway {
         let probe = ReportServiceClient::new(self.0.first())
             .export_report_csv(pass(request.metadata(), pb::ReportRequest::default()))
             .await;
-        match probe {
-            Err(status) if status.code() == Code::InvalidArgument => {}
-            Err(status) => return Err(status),
-            Ok(_) => {
-                return Err(ApiError::internal(
-                    "a replica exported a report of no dates: is it a helpdesk of this version?",
-                )
-                .into())
-            }
-        }
+        may_export(probe.map(|_| ()))?;
         let message = request.get_ref().clone();
         let (rows, _) = self.rows(request.metadata(), message).await?;
         Ok(Response::new(csv_stream(csv_chunks(&rows))))
@@ -445,5 +436,41 @@ impl ReportService for ReportGateway {
             chart_request.column,
             position,
         )))
+    }
+}
+
+/// Whether the answer to the export probe (a CSV export of no dates) lets the export go
+/// on: only its refusal for the missing dates (INVALID_ARGUMENT), which comes after the
+/// permission check. Anything else refuses the export (fail closed).
+fn may_export(probe: Result<(), Status>) -> Result<(), Status> {
+    match probe {
+        Err(status) if status.code() == Code::InvalidArgument => Ok(()),
+        Err(status) => Err(status),
+        Ok(()) => Err(ApiError::internal(
+            "a replica exported a report of no dates: is it a helpdesk of this version?",
+        )
+        .into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_export_probe_fails_closed() {
+        assert!(may_export(Err(Status::invalid_argument("from: missing"))).is_ok());
+        for code in [
+            Code::PermissionDenied,
+            Code::Unauthenticated,
+            Code::Unavailable,
+            Code::ResourceExhausted,
+            Code::DeadlineExceeded,
+            Code::Internal,
+        ] {
+            let refused = may_export(Err(Status::new(code, "no"))).expect_err("refused");
+            assert_eq!(refused.code(), code);
+        }
+        assert!(may_export(Ok(())).is_err());
     }
 }
