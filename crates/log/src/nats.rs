@@ -219,8 +219,9 @@ pub fn redact_url(urls: &str) -> String {
                 Some(at) => url.split_at(at + 3),
                 None => ("", url),
             };
-            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
+            // The last '@' ends the credentials, whatever they hold ('/' included: a
+            // NATS URL has no path to mistake it for).
+            match rest.rfind('@') {
                 Some(at) => format!("{scheme}***{}", &rest[at..]),
                 None => url.to_owned(),
             }
@@ -1365,7 +1366,8 @@ mod tests {
             "nats://***@h1:4222,nats://h2:4222, nats://***@h3"
         );
         assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
-        assert_eq!(redact_url("nats://h:4222/path@x"), "nats://h:4222/path@x");
+        // A password may hold '/': everything up to the last '@' goes.
+        assert_eq!(redact_url("nats://u:pa/ss@h:4222"), "nats://***@h:4222");
         let config = JetStreamConfig {
             url: "nats://user:secret@127.0.0.1:1".into(),
             ..JetStreamConfig::default()

@@ -461,10 +461,10 @@ impl TicketsView {
         } else {
             vec![ALL]
         };
-        // Someone who sees only some tickets, asking for all (or a status): the lists of
-        // what they may see (their departments', their own) are walked together instead
-        // of every ticket there is.
-        let broad = filter.status != Some(Status::Deleted)
+        // Someone who sees only some tickets, asking for all: the lists of what they may
+        // see (their departments', their own) are walked together instead of every
+        // ticket there is. (With a status, its list is walked: it may be the shorter.)
+        let broad = filter.status.is_none()
             && filter.assignee.is_none()
             && filter.tag.is_none()
             && filter.department.is_none();

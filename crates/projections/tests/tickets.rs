@@ -1944,7 +1944,7 @@ async fn a_restricted_agents_list_walks_only_what_they_see() {
     assert_eq!(list(&view, &everything(), viewer), ids(&visible));
     let paged = page_ids(&pages(&view, &everything(), viewer, 4)).concat();
     assert_eq!(paged, ids(&visible));
-    // A status asks the same lists, and keeps that status only.
+    // With a status, the same tickets of that status only.
     let resolved_only = list(&view, &with_status(Status::Resolved), viewer);
     assert_eq!(resolved_only, ids(&[ticket(4)]));
 }

@@ -86,7 +86,7 @@ impl AddressLimit {
 }
 
 /// The address of the client that sent `request`, as tonic's server records it (over
-/// TLS or not).
+/// TLS or not); for IPv6, its /64.
 pub fn client_address<B>(request: &http::Request<B>) -> Option<IpAddr> {
     let extensions = request.extensions();
     extensions
@@ -97,12 +97,19 @@ pub fn client_address<B>(request: &http::Request<B>) -> Option<IpAddr> {
                 .map(TlsConnectInfo::get_ref)
         })
         .and_then(TcpConnectInfo::remote_addr)
-        .map(|address| address.ip())
+        .map(|address| match address.ip() {
+            // One IPv6 host holds a whole /64: it counts as one address.
+            IpAddr::V6(v6) => {
+                let mut octets = v6.octets();
+                octets[8..].fill(0);
+                IpAddr::from(octets)
+            }
+            v4 => v4,
+        })
 }
 
 /// The gateway's layer: the gateway does not authenticate (the servers behind it do),
-/// so a token counts as verified when an upstream answered it with anything but
-/// `UNAUTHENTICATED`.
+/// so a token counts as verified when a request with it was answered (not refused).
 #[derive(Clone)]
 pub struct AddressLayer {
     limit: Arc<AddressLimit>,
@@ -165,13 +172,15 @@ where
             }
             let headers = request.headers().clone();
             let response = inner.call(request).await?;
-            // An error comes in the headers (a trailers-only response); an answer that
-            // started without one got past authentication.
-            let unauthenticated = response
+            // An error comes in the headers (a trailers-only response), whoever made it
+            // (the gateway itself refuses some requests without asking a server): only
+            // an answer that started without one, or with OK, got past a server's
+            // authentication.
+            let answered = response
                 .headers()
                 .get("grpc-status")
-                .is_some_and(|code| code.as_bytes() == b"16");
-            if !unauthenticated {
+                .is_none_or(|code| code.as_bytes() == b"0");
+            if answered {
                 limit.verified(&headers);
             }
             Ok(response)

@@ -3,6 +3,7 @@
 
 use std::hash::Hash;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use governor::clock::Clock as _;
@@ -17,6 +18,9 @@ use helpdesk_domain::Actor;
 pub struct RateLimiter<K: Hash + Eq + Clone = Actor> {
     /// None: no limit.
     limiter: Option<governor::RateLimiter<K, DefaultKeyedStateStore<K>, LimiterClock>>,
+    /// Milliseconds from `started` to the last sweep of idle keys.
+    started: Instant,
+    last_sweep: AtomicU64,
 }
 
 /// Keys kept before the idle ones (as good as a full bucket) are forgotten.
@@ -30,7 +34,11 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             let quota = Quota::per_second(per_second).allow_burst(burst);
             governor::RateLimiter::dashmap_with_clock(quota, LimiterClock)
         });
-        RateLimiter { limiter }
+        RateLimiter {
+            limiter,
+            started: Instant::now(),
+            last_sweep: AtomicU64::new(0),
+        }
     }
 
     /// Takes one request from `key`'s bucket; false when it is empty.
@@ -38,14 +46,27 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let Some(limiter) = &self.limiter else {
             return true;
         };
-        if limiter.len() > KEYS_KEPT {
-            // Keys come and go; forget the full buckets (they start full anyway).
+        if limiter.len() > KEYS_KEPT && self.sweep_due() {
+            // Keys come and go; forget the full buckets (they start full anyway). At most
+            // once a second: a sweep visits every key.
             limiter.retain_recent();
         }
         limiter.check_key(&key).is_ok()
     }
 
-    /// Takes one request from `actor`'s bucket, waiting until there is one: a stream's
+    /// Whether a second has passed since the last sweep of idle keys (and if so, this
+    /// call is the sweep's).
+    fn sweep_due(&self) -> bool {
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        now >= last + 1_000
+            && self
+                .last_sweep
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Takes one request from `key`'s bucket, waiting until there is one: a stream's
     /// commands slow down to the rate instead of being refused.
     pub async fn until_allowed(&self, key: K) {
         let Some(limiter) = &self.limiter else {

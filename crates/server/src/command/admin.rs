@@ -32,8 +32,13 @@ pub struct AdminApi {
 }
 
 /// A recompute replays the whole log twice: a process runs one at a time (the lock is
-/// held while it runs), and one asked again while the log has not moved gets what the
-/// last one found (a preview, then its apply; several team leads asking at once).
+/// held while it runs, and by an apply until its changes are appended), and one asked
+/// again while the log has not moved gets what the last one found (a preview, then its
+/// apply; several team leads asking at once). An apply after another finds the log moved
+/// by it, and replays.
+/// A recompute's turn: held, no other recompute runs.
+type Turn = tokio::sync::OwnedMutexGuard<LastFound>;
+
 #[derive(Default)]
 struct LastFound {
     levels: Option<(RecomputeMode, Arc<Found>)>,
@@ -63,7 +68,7 @@ impl AdminApi {
     async fn recompute(
         &self,
         request: &Request<pb::LevelRecomputeRequest>,
-    ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Arc<Found>), ApiError> {
+    ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Arc<Found>, Turn), ApiError> {
         let principal = caller(request)?.principal;
         if !principal.has(Permission::GamificationManage) {
             return Err(ApiError::permission_denied(
@@ -71,14 +76,15 @@ impl AdminApi {
             ));
         }
         let mode = recompute_mode(request.get_ref().mode)?;
-        let mut last = self.recomputes.lock().await;
+        let mut last = self.recomputes.clone().lock_owned().await;
         let end = self.log_end().await?;
         if let Some((_, found)) = last
             .levels
             .as_ref()
             .filter(|(m, found)| *m == mode && found.replayed_to == end)
         {
-            return Ok((principal, mode, found.clone()));
+            let found = found.clone();
+            return Ok((principal, mode, found, last));
         }
         let found = recompute::find(&self.engine, self.log.clone(), &self.data_dir, mode)
             .await
@@ -88,7 +94,7 @@ impl AdminApi {
             })?;
         let found = Arc::new(found);
         last.levels = Some((mode, found.clone()));
-        Ok((principal, mode, found))
+        Ok((principal, mode, found, last))
     }
 }
 
@@ -102,6 +108,7 @@ impl AdminApi {
             helpdesk_domain::Principal,
             RecomputeMode,
             Arc<recompute::FoundBadges>,
+            Turn,
         ),
         ApiError,
     > {
@@ -112,21 +119,22 @@ impl AdminApi {
             ));
         }
         let mode = recompute_mode(request.get_ref().mode)?;
-        let mut last = self.recomputes.lock().await;
+        let mut last = self.recomputes.clone().lock_owned().await;
         let end = self.log_end().await?;
         if let Some((_, found)) = last
             .badges
             .as_ref()
             .filter(|(m, found)| *m == mode && found.replayed_to == end)
         {
-            return Ok((principal, mode, found.clone()));
+            let found = found.clone();
+            return Ok((principal, mode, found, last));
         }
         let found = recompute::find_badges(self.log.clone(), &self.data_dir, mode)
             .await
             .map_err(|err| ApiError::unavailable(err.to_string()))?;
         let found = Arc::new(found);
         last.badges = Some((mode, found.clone()));
-        Ok((principal, mode, found))
+        Ok((principal, mode, found, last))
     }
 }
 
@@ -309,7 +317,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::LevelRecomputeRequest>,
     ) -> Result<Response<pb::LevelRecomputeResponse>, Status> {
-        let (_, _, found) = self.recompute(&request).await?;
+        let (_, _, found, _turn) = self.recompute(&request).await?;
         Ok(Response::new(found_pb(&found)))
     }
 
@@ -318,7 +326,7 @@ impl AdminService for AdminApi {
         request: Request<pb::LevelRecomputeRequest>,
     ) -> Result<Response<pb::LevelRecomputeResponse>, Status> {
         let base = command_id(&request.get_ref().command_id)?;
-        let (principal, mode, found) = self.recompute(&request).await?;
+        let (principal, mode, found, _turn) = self.recompute(&request).await?;
         let mut out = found_pb(&found);
         let granted: Vec<LevelGrant> = found
             .diff
@@ -377,7 +385,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::BadgeRecomputeRequest>,
     ) -> Result<Response<pb::BadgeRecomputeResponse>, Status> {
-        let (_, _, found) = self.badge_recompute(&request).await?;
+        let (_, _, found, _turn) = self.badge_recompute(&request).await?;
         Ok(Response::new(badge_changes_pb(&found)))
     }
 
@@ -386,7 +394,7 @@ impl AdminService for AdminApi {
         request: Request<pb::BadgeRecomputeRequest>,
     ) -> Result<Response<pb::BadgeRecomputeResponse>, Status> {
         let base = command_id(&request.get_ref().command_id)?;
-        let (principal, mode, found) = self.badge_recompute(&request).await?;
+        let (principal, mode, found, _turn) = self.badge_recompute(&request).await?;
         let mut out = badge_changes_pb(&found);
         let records: Vec<BadgeEvaluationRecord> = found
             .changes
@@ -480,15 +488,16 @@ mod tests {
         };
         let first = request(pb::RecomputeMode::AsItHappened);
         let second = request(pb::RecomputeMode::AsItHappened);
-        let (a, b) = tokio::join!(admin.recompute(&first), admin.recompute(&second));
-        let (a, b) = (a.unwrap().2, b.unwrap().2);
+        // Each drops its turn as it answers (a preview does).
+        let admin = &admin;
+        let ask = |request| async move { admin.recompute(request).await.map(|answer| answer.2) };
+        let (a, b) = tokio::join!(ask(&first), ask(&second));
+        let (a, b) = (a.unwrap(), b.unwrap());
         assert!(Arc::ptr_eq(&a, &b), "the second replayed the log again");
         // Another mode is another question.
-        let other = admin
-            .recompute(&request(pb::RecomputeMode::TodaysDefinitions))
+        let other = ask(&request(pb::RecomputeMode::TodaysDefinitions))
             .await
-            .unwrap()
-            .2;
+            .unwrap();
         assert!(!Arc::ptr_eq(&a, &other));
     }
 }

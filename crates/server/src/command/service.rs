@@ -216,25 +216,29 @@ async fn run_stream(
             }
         }
         let principal = &caller.principal;
-        // Every command counts against the caller's rate limit (the stream waits while
-        // it is spent), but an import's (system.import), which counts once a batch: such
-        // a caller may act as anyone already, and imports run at thousands a second.
-        if principal.has(Permission::SystemImport) {
-            caller.access.admit_streamed(principal).await;
-        } else {
-            for _ in &arrivals {
-                caller.access.admit_streamed(principal).await;
-            }
-        }
         let mut answers: Vec<(&'static str, Option<Result<Outcome, ApiError>>)> =
             Vec::with_capacity(arrivals.len());
         let mut batch = Vec::with_capacity(arrivals.len());
+        // The requests' share of the read-ahead budget is given back once the batch is
+        // answered, not before: what is decided stays counted.
+        let mut _read_ahead = Vec::with_capacity(arrivals.len());
+        // Every command counts against the caller's rate limit (the stream waits while it
+        // is spent), but an import's: a command with its own time from a caller with
+        // system.import (who may act as anyone already; imports run at thousands a
+        // second). A batch counts once at least.
+        let mut counted = 0usize;
         for Arrival {
-            received, message, ..
+            received,
+            message,
+            bytes,
         } in arrivals
         {
+            _read_ahead.push(bytes);
             match message.into_command(principal.agent) {
                 Ok(parsed) => {
+                    let import =
+                        parsed.occurred_at.is_some() && principal.has(Permission::SystemImport);
+                    counted += usize::from(!import);
                     answers.push((parsed.command.name(), None));
                     batch.push(engine::Request {
                         command_id: Some(parsed.command_id),
@@ -243,7 +247,17 @@ async fn run_stream(
                         received,
                     });
                 }
-                Err(err) => answers.push(("Execute", Some(Err(err)))),
+                Err(err) => {
+                    counted += 1;
+                    answers.push(("Execute", Some(Err(err))));
+                }
+            }
+        }
+        for _ in 0..counted.max(1) {
+            tokio::select! {
+                _ = tx.closed() => return,
+                _ = shutdown.cancelled() => return,
+                _ = caller.access.admit_streamed(principal) => {}
             }
         }
         let mut outcomes = engine.execute_batch(principal, batch).await.into_iter();
@@ -278,7 +292,7 @@ type BrokenOff = Arc<std::sync::Mutex<Option<Status>>>;
 struct Arrival {
     received: Instant,
     message: pb::ExecuteRequest,
-    _bytes: OwnedSemaphorePermit,
+    bytes: OwnedSemaphorePermit,
 }
 
 /// Reads an `Execute` stream's requests as they arrive, up to [`EXECUTE_BUFFER`] requests
@@ -316,7 +330,7 @@ fn read_ahead(
                     let arrival = Arrival {
                         received,
                         message,
-                        _bytes: bytes,
+                        bytes,
                     };
                     if ahead.send(arrival).await.is_err() {
                         return;

@@ -198,7 +198,8 @@ pub fn warn_secrets_on_command_line(matches: &clap::ArgMatches) {
             && sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
         {
             tracing::warn!(
-                "{flag} on the command line is visible to other users of this machine (ps,                  /proc): set {env} or give {file} instead"
+                "{flag} on the command line is visible to other users of this machine (ps, \
+                 /proc): set {env} or give {file} instead"
             );
         }
     }
