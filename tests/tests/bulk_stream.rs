@@ -70,7 +70,7 @@ async fn write(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_writes_everything_before_reading_is_served_to_the_end() {
-    let helpdesk = Helpdesk::start_embedded().await.expect("helpdesk starts");
+    let helpdesk = without_rate_limit().await;
     // One DATA frame per command, as grpcio sends them.
     stream_without_reading(&helpdesk, COMMANDS, usize::MAX).await;
 }
@@ -79,8 +79,19 @@ async fn a_client_that_writes_everything_before_reading_is_served_to_the_end() {
 async fn frames_of_one_byte_are_slowed_down_too() {
     // The worst case of h2's budget for small frames: a stream window full of 1-byte DATA
     // frames, 255 bytes of overhead each.
-    let helpdesk = Helpdesk::start_embedded().await.expect("helpdesk starts");
+    let helpdesk = without_rate_limit().await;
     stream_without_reading(&helpdesk, 5_000, 1).await;
+}
+
+/// A server whose only brake is flow control: live commands of a stream count on the
+/// caller's rate limit (500 a second by default), which would pace this test instead.
+async fn without_rate_limit() -> Helpdesk {
+    Helpdesk::builder()
+        .arg("--rate-limit")
+        .arg("0")
+        .start()
+        .await
+        .expect("helpdesk starts")
 }
 
 /// Writes `commands` CreateTickets on one Execute stream in DATA frames of at most `frame`
