@@ -32,5 +32,5 @@ pub mod tickets;
 
 pub use runtime::{
     At, Checkpoint, Model, ModelError, ModelHandle, Note, Partition, ProjectionError, Projector,
-    ProjectorConfig, Txn, WaitError,
+    ProjectorConfig, Projectors, Txn, WaitError,
 };

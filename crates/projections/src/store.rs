@@ -87,6 +87,11 @@ impl Store {
             .map(|entry| entry.map_err(ModelError::from))
     }
 
+    /// The raw bytes at `key`.
+    pub(crate) fn raw_get(&self, key: &[u8]) -> Result<Option<IVec>, ModelError> {
+        Ok(self.tree.get(key)?)
+    }
+
     /// Whether any record is under `prefix`.
     pub fn any(&self, prefix: &[u8]) -> bool {
         self.tree.scan_prefix(prefix).next().is_some()

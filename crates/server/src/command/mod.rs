@@ -51,7 +51,9 @@ pub async fn start(
         OwnerToken::Registered => println!("owner token: the one given with --owner-token"),
         OwnerToken::Existing => {}
     }
-    let policies = PoliciesView::new(process.projector(Policies, log, data_dir, Partition::ALL)?);
+    let mut projector = Process::projectors(log, data_dir, Partition::ALL);
+    let policies = PoliciesView::new(projector.add(Policies)?);
+    process.run_projectors(projector);
     let shutdown = process.shutdown_token();
     let runner = engine.clone();
     process.spawn(async move {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use helpdesk_log::EventLog;
-use helpdesk_projections::{Model, ModelHandle, Partition, Projector, ProjectorConfig};
+use helpdesk_projections::{ModelHandle, Partition, ProjectorConfig, Projectors};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -39,24 +39,27 @@ impl Process {
         self.shutdown.clone()
     }
 
-    /// Starts a projector of `model` with its store under `data_dir`.
-    pub fn projector<M: Model>(
-        &mut self,
-        model: M,
+    /// A projector for the models [`Projectors::add`]ed to it, with their stores under
+    /// `data_dir`: one pass over the log for all of them. Start it with
+    /// [`Process::run_projectors`].
+    pub fn projectors(
         log: Arc<dyn EventLog>,
         data_dir: &Path,
         partition: Partition,
-    ) -> anyhow::Result<ModelHandle> {
+    ) -> Projectors {
         let mut config = ProjectorConfig::new(data_dir);
         config.partition = partition;
-        let projector = Projector::open(model, log, config)
-            .with_context(|| format!("cannot open the {} read model", M::NAME))?;
-        let handle = projector.handle();
-        self.projectors.push((handle.clone(), partition));
+        Projectors::new(log, config)
+    }
+
+    /// Folds the log into `projectors`' models until the process stops.
+    pub fn run_projectors(&mut self, projectors: Projectors) {
+        let partition = projectors.partition();
+        self.projectors
+            .extend(projectors.handles().into_iter().map(|h| (h, partition)));
         let shutdown = self.shutdown.clone();
         self.tasks
-            .spawn(async move { Ok(projector.run(shutdown).await?) });
-        Ok(handle)
+            .spawn(async move { Ok(projectors.run(shutdown).await?) });
     }
 
     /// Runs `task` until the process stops; its failure stops the process.

@@ -109,21 +109,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         Duration::from_secs(args.command_side.tick_seconds),
     )
     .await?;
-    let tickets = process.projector(Tickets, log.clone(), &args.data_dir, Partition::ALL)?;
-    let stats = process.projector(
-        Stats::default(),
-        log.clone(),
-        &args.data_dir,
-        Partition::ALL,
-    )?;
-    let levels = process.projector(Levels::new(), log.clone(), &args.data_dir, Partition::ALL)?;
-    let badges = process.projector(Badges::new(), log.clone(), &args.data_dir, Partition::ALL)?;
-    let reports = process.projector(
-        Reports::default(),
-        log.clone(),
-        &args.data_dir,
-        Partition::ALL,
-    )?;
+    // One pass over the log folds every model.
+    let mut models = Process::projectors(log.clone(), &args.data_dir, Partition::ALL);
+    let tickets = models.add(Tickets)?;
+    let stats = models.add(Stats::default())?;
+    let levels = models.add(Levels::new())?;
+    let badges = models.add(Badges::new())?;
+    let reports = models.add(Reports::default())?;
+    process.run_projectors(models);
     process.operations(&args.ops, log).await?;
 
     let address = listener.local_addr()?;

@@ -93,31 +93,33 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
     let mut models = args.models.clone();
     models.sort_by_key(|m| *m as u8);
     models.dedup();
+    // One pass over the log folds every model this process serves.
+    let mut projectors = Process::projectors(log.clone(), dir, partition);
     for model in &models {
-        let log = log.clone();
         match model {
             ModelName::Tickets => {
-                let handle = process.projector(Tickets, log, dir, partition)?;
+                let handle = projectors.add(Tickets)?;
                 services.tickets = Some(TicketsView::new(handle));
             }
             ModelName::Stats => {
-                let handle = process.projector(Stats::default(), log, dir, partition)?;
+                let handle = projectors.add(Stats::default())?;
                 services.stats = Some(StatsView::new(handle));
             }
             ModelName::Levels => {
-                let handle = process.projector(Levels::new(), log, dir, partition)?;
+                let handle = projectors.add(Levels::new())?;
                 services.levels = Some(LevelsView::new(handle));
             }
             ModelName::Badges => {
-                let handle = process.projector(Badges::new(), log, dir, partition)?;
+                let handle = projectors.add(Badges::new())?;
                 services.badges = Some(BadgesView::new(handle));
             }
             ModelName::Reports => {
-                let handle = process.projector(Reports::default(), log, dir, partition)?;
+                let handle = projectors.add(Reports::default())?;
                 services.reports = Some(ReportsView::new(handle));
             }
         }
     }
+    process.run_projectors(projectors);
     process.operations(&args.ops, services.log.clone()).await?;
     let listener = process::bind(args.listen).await?;
     let address = listener.local_addr()?;

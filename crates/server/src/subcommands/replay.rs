@@ -1,8 +1,10 @@
-//! `helpdesk replay <model>`: rebuild a read model from the whole log, with progress.
+//! `helpdesk replay <model>...`: rebuild read models from the whole log, in one pass,
+//! with progress.
 //!
-//! For operators after a rule change or a lost store: the model's store is dropped and
-//! the log folded again from position 1. The projector of that model must not be running
-//! on the same data directory (its store is locked while it runs).
+//! For operators after a rule change or a lost store: the models' stores are dropped and
+//! the log folded again from position 1, each message read and decoded once for all of
+//! them. The projectors of those models must not be running on the same data directory
+//! (a store is locked while it runs).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,7 +14,7 @@ use helpdesk_projections::levels::Levels;
 use helpdesk_projections::reports::Reports;
 use helpdesk_projections::stats::Stats;
 use helpdesk_projections::tickets::Tickets;
-use helpdesk_projections::{Model, Partition, Projector, ProjectorConfig};
+use helpdesk_projections::{Partition, ProjectorConfig, Projectors};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ops::event_log::LogArgs;
@@ -20,9 +22,9 @@ use crate::subcommands::project::ModelName;
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// The read model to rebuild.
-    #[arg(value_enum)]
-    model: ModelName,
+    /// The read models to rebuild (one pass over the log for all of them).
+    #[arg(value_enum, required = true, num_args = 1..)]
+    models: Vec<ModelName>,
 
     /// The data directory holding the model's store (and the embedded log, without
     /// --nats).
@@ -38,26 +40,29 @@ pub struct ReplayArgs {
 }
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    match args.model {
-        ModelName::Tickets => replay(Tickets, &args).await,
-        ModelName::Stats => replay(Stats::default(), &args).await,
-        ModelName::Levels => replay(Levels::new(), &args).await,
-        ModelName::Badges => replay(Badges::new(), &args).await,
-        ModelName::Reports => replay(Reports::default(), &args).await,
-    }
-}
-
-async fn replay<M: Model>(model: M, args: &ReplayArgs) -> anyhow::Result<()> {
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let end = log.last_position().await?;
     let mut config = ProjectorConfig::new(&args.data_dir);
     config.partition = args.partition;
-    let mut projector = Projector::open(model, log, config)?;
-    projector.rebuild()?;
+    let mut projectors = Projectors::new(log, config);
+    let mut models = args.models.clone();
+    models.sort_by_key(|m| *m as u8);
+    models.dedup();
+    for model in &models {
+        match model {
+            ModelName::Tickets => projectors.add(Tickets)?,
+            ModelName::Stats => projectors.add(Stats::default())?,
+            ModelName::Levels => projectors.add(Levels::new())?,
+            ModelName::Badges => projectors.add(Badges::new())?,
+            ModelName::Reports => projectors.add(Reports::default())?,
+        };
+    }
+    projectors.rebuild()?;
+    let names: Vec<&str> = projectors.handles().iter().map(|h| h.name()).collect();
+    let names = names.join(", ");
     eprintln!(
-        "rebuilding the {} read model in {} from {end} messages (event log: {where_})",
-        M::NAME,
-        projector.path().display()
+        "rebuilding {names} in {} from {end} messages, in one pass (event log: {where_})",
+        args.data_dir.join("models").display(),
     );
     let bar = ProgressBar::new(end).with_style(
         ProgressStyle::with_template(
@@ -66,19 +71,23 @@ async fn replay<M: Model>(model: M, args: &ReplayArgs) -> anyhow::Result<()> {
         .expect("a valid template")
         .progress_chars("=> "),
     );
-    bar.set_message(M::NAME);
+    bar.set_message(names.clone());
     let started = Instant::now();
-    let checkpoint = projector
+    let position = projectors
         .catch_up(|position, _| bar.set_position(position))
         .await?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
+    let dead_letters = projectors
+        .handles()
+        .iter()
+        .map(|h| h.checkpoint().dead_letters)
+        .max()
+        .unwrap_or(0);
     println!(
-        "{} rebuilt up to position {} in {seconds:.1} s ({:.0} messages/s){}",
-        M::NAME,
-        checkpoint.position,
-        checkpoint.position as f64 / seconds.max(1e-9),
-        match checkpoint.dead_letters {
+        "{names} rebuilt up to position {position} in {seconds:.1} s ({:.0} messages/s){}",
+        position as f64 / seconds.max(1e-9),
+        match dead_letters {
             0 => String::new(),
             n => format!("; {n} unreadable messages set aside (see the log lines above)"),
         }
