@@ -196,3 +196,107 @@ async fn a_projector_killed_in_its_catch_up_recovers_to_a_clean_rebuild() -> any
     commands.stop().await?;
     Ok(())
 }
+
+/// The five models in one pass write behind their folds: every few milliseconds, each
+/// on its own thread, so kills land while batches are being written. Whatever a kill
+/// interrupts, each store is whole at its checkpoint, and the models that come out of the
+/// restarts equal a clean rebuild of the same log, record for record.
+#[tokio::test]
+async fn five_models_killed_while_writing_behind_equal_a_clean_rebuild() -> anyhow::Result<()> {
+    const MODELS: [&str; 5] = ["tickets", "stats", "levels", "badges", "reports"];
+    let nats = NatsServer::start()?;
+    let mut commands = Helpdesk::builder()
+        .nats(&nats)
+        .subcommand(["commands"])
+        .arg("--tick-seconds")
+        .arg("3600")
+        .start()
+        .await?;
+    let token = commands.token().to_owned();
+    let config = workload(29, 12, 3);
+    let last = feed(commands.channel().await?, &token, config.clone()).await?;
+
+    let mut projector = Helpdesk::builder()
+        .nats(&nats)
+        .subcommand(["project"].into_iter().chain(MODELS))
+        // Writes as often as they can be: a kill almost always meets one.
+        .arg("--write-every-ms")
+        .arg("2")
+        .arg("--model-memory-mib")
+        .arg("1")
+        .start()
+        .await?;
+    let mut previous = 0;
+    let mut kills = Vec::new();
+    for round in 0..3u64 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut client = TicketServiceClient::new(projector.channel().await?);
+        loop {
+            let reached = client
+                .count_tickets(with_token(
+                    Request::new(pb::CountTicketsRequest { read: None }),
+                    &token,
+                ))
+                .await?
+                .into_inner()
+                .position;
+            if reached > previous {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the projector wrote nothing past {previous} in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // Somewhere between two writes, or in one.
+        tokio::time::sleep(Duration::from_millis(3 * round + 1)).await;
+        projector.kill().await?;
+        let checkpoints = MODELS
+            .iter()
+            .map(|model| model_checkpoint(projector.data_dir(), model))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        assert!(
+            checkpoints.iter().all(|&c| c < last),
+            "a model had written the whole log ({last}) before kill {round}: make the \
+             history longer ({checkpoints:?})"
+        );
+        previous = checkpoints[0];
+        kills.push(checkpoints);
+        projector.start_again().await?;
+    }
+    eprintln!("killed with the five at {kills:?} of {last}");
+    let (position, _) = counts_at(&projector, &token, last).await?;
+    assert!(position >= last);
+    // A stop writes what memory holds: every model at the log's end.
+    projector.stop().await?;
+
+    let clean = tempfile::tempdir()?;
+    let replay = tokio::process::Command::new(helpdesk_bin())
+        .args(["replay"])
+        .args(MODELS)
+        .args(["--nats", &nats.url(), "--data-dir"])
+        .arg(clean.path())
+        .output()
+        .await?;
+    assert!(
+        replay.status.success(),
+        "helpdesk replay failed: {}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    for model in MODELS {
+        assert_eq!(model_checkpoint(projector.data_dir(), model)?, last, "{model}");
+        let recovered = model_records(projector.data_dir(), model)?;
+        let rebuilt = model_records(clean.path(), model)?;
+        assert!(
+            recovered == rebuilt,
+            "after {} kills while writing behind the {model} model differs from a clean \
+             rebuild ({} and {} records)",
+            kills.len(),
+            recovered.len(),
+            rebuilt.len()
+        );
+    }
+    commands.stop().await?;
+    Ok(())
+}

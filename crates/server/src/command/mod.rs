@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use helpdesk_log::EventLog;
 use helpdesk_projections::policies::{Policies, PoliciesView};
-use helpdesk_projections::Partition;
+use helpdesk_projections::{ProjectorConfig, Projectors};
 
 use crate::ops::process::Process;
 use engine::Engine;
@@ -51,7 +51,7 @@ pub async fn start(
         OwnerToken::Registered => println!("owner token: the one given with --owner-token"),
         OwnerToken::Existing => {}
     }
-    let mut projector = Process::projectors(log, data_dir, Partition::ALL);
+    let mut projector = Projectors::new(log, ProjectorConfig::new(data_dir));
     let policies = PoliciesView::new(projector.add(Policies)?);
     process.run_projectors(projector);
     let shutdown = process.shutdown_token();

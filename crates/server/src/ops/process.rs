@@ -11,6 +11,34 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+/// How the projectors of a process hold their models in memory.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FoldArgs {
+    /// Memory each read model may hold, in MiB: its changed records are written to its
+    /// store when they reach half of it, and the copies it keeps of stored records are
+    /// dropped when all of it is in use (docs/PERFORMANCE.md, Memory).
+    #[arg(long, env = "HELPDESK_MODEL_MEMORY_MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub model_memory_mib: u64,
+    /// While a model catches up (a start, a rebuild, a new partition), the longest its
+    /// changes stay in memory before they are written, in milliseconds; queries see the
+    /// catch-up advance at this pace. At the log's tail every batch is written at once.
+    #[arg(long, env = "HELPDESK_WRITE_EVERY_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub write_every_ms: u64,
+}
+
+impl FoldArgs {
+    /// The projector configuration these options give.
+    pub fn config(&self, data_dir: &Path, partition: Partition) -> ProjectorConfig {
+        let mut config = ProjectorConfig::new(data_dir);
+        config.partition = partition;
+        config.memory_bytes = self.model_memory_mib.saturating_mul(1024 * 1024);
+        config.write_every = std::time::Duration::from_millis(self.write_every_ms);
+        config
+    }
+}
+
 /// The background tasks of a process and the token that stops them.
 pub struct Process {
     shutdown: CancellationToken,
@@ -46,10 +74,9 @@ impl Process {
         log: Arc<dyn EventLog>,
         data_dir: &Path,
         partition: Partition,
+        fold: &FoldArgs,
     ) -> Projectors {
-        let mut config = ProjectorConfig::new(data_dir);
-        config.partition = partition;
-        Projectors::new(log, config)
+        Projectors::new(log, fold.config(data_dir, partition))
     }
 
     /// Folds the log into `projectors`' models until the process stops.

@@ -15,6 +15,7 @@ use helpdesk_projections::Partition;
 use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::ops::event_log::LogArgs;
+use crate::ops::process::FoldArgs;
 use crate::ops::grpc::Transport;
 use crate::ops::metrics::OpsArgs;
 use crate::ops::process::{self, Process};
@@ -36,6 +37,9 @@ pub struct DevArgs {
 
     #[command(flatten)]
     command_side: CommandSideArgs,
+
+    #[command(flatten)]
+    fold: FoldArgs,
 
     #[command(flatten)]
     tls: TlsArgs,
@@ -110,7 +114,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     )
     .await?;
     // One pass over the log folds every model.
-    let mut models = Process::projectors(log.clone(), &args.data_dir, Partition::ALL);
+    let mut models = Process::projectors(log.clone(), &args.data_dir, Partition::ALL, &args.fold);
     let tickets = models.add(Tickets)?;
     let stats = models.add(Stats::default())?;
     let levels = models.add(Levels::new())?;

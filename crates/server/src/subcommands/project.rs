@@ -15,6 +15,7 @@ use helpdesk_projections::Partition;
 use crate::access::Access;
 use crate::command::engine::Engine;
 use crate::ops::event_log::LogArgs;
+use crate::ops::process::FoldArgs;
 use crate::ops::grpc::Transport;
 use crate::ops::metrics::OpsArgs;
 use crate::ops::process::{self, Process};
@@ -60,6 +61,9 @@ pub struct ProjectArgs {
     log: LogArgs,
 
     #[command(flatten)]
+    fold: FoldArgs,
+
+    #[command(flatten)]
     tls: TlsArgs,
 
     #[command(flatten)]
@@ -94,7 +98,7 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
     models.sort_by_key(|m| *m as u8);
     models.dedup();
     // One pass over the log folds every model this process serves.
-    let mut projectors = Process::projectors(log.clone(), dir, partition);
+    let mut projectors = Process::projectors(log.clone(), dir, partition, &args.fold);
     for model in &models {
         match model {
             ModelName::Tickets => {

@@ -14,10 +14,11 @@ use helpdesk_projections::levels::Levels;
 use helpdesk_projections::reports::Reports;
 use helpdesk_projections::stats::Stats;
 use helpdesk_projections::tickets::Tickets;
-use helpdesk_projections::{Partition, ProjectorConfig, Projectors};
+use helpdesk_projections::{Partition, Projectors};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::ops::event_log::LogArgs;
+use crate::ops::process::FoldArgs;
 use crate::subcommands::project::ModelName;
 
 #[derive(Debug, clap::Args)]
@@ -37,14 +38,15 @@ pub struct ReplayArgs {
 
     #[command(flatten)]
     log: LogArgs,
+
+    #[command(flatten)]
+    fold: FoldArgs,
 }
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let end = log.last_position().await?;
-    let mut config = ProjectorConfig::new(&args.data_dir);
-    config.partition = args.partition;
-    let mut projectors = Projectors::new(log, config);
+    let mut projectors = Projectors::new(log, args.fold.config(&args.data_dir, args.partition));
     let mut models = args.models.clone();
     models.sort_by_key(|m| *m as u8);
     models.dedup();
