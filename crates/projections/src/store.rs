@@ -11,6 +11,7 @@
 use std::ops::RangeBounds;
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sled::IVec;
 use uuid::Uuid;
 
@@ -19,16 +20,22 @@ use crate::runtime::ModelError;
 
 // ---------------------------------------------------------------------------------- reads
 
+/// What a model stores: a value its fold keeps typed in memory and its store keeps
+/// encoded (postcard).
+pub trait Record: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> Record for T {}
+
 /// Typed reads of a model's records.
 pub trait Read {
     /// The record at `key`, decoded.
-    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, ModelError>;
+    fn get<T: Record>(&self, key: &[u8]) -> Result<Option<T>, ModelError>;
 
     /// Whether a record is at `key`.
     fn contains(&self, key: &[u8]) -> Result<bool, ModelError>;
 
     /// The records under `prefix`, decoded, in key order.
-    fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>, ModelError>;
+    fn scan<T: Record>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>, ModelError>;
 }
 
 /// A model's store as flushed: what queries read. Take one per query (a rebuild swaps
@@ -99,7 +106,7 @@ impl Store {
 }
 
 impl Read for Store {
-    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, ModelError> {
+    fn get<T: Record>(&self, key: &[u8]) -> Result<Option<T>, ModelError> {
         match self.tree.get(key)? {
             Some(bytes) => decode(key, &bytes).map(Some),
             None => Ok(None),
@@ -110,7 +117,7 @@ impl Read for Store {
         Ok(self.tree.contains_key(key)?)
     }
 
-    fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>, ModelError> {
+    fn scan<T: Record>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, T)>, ModelError> {
         self.iter(prefix)
             .map(|entry| entry.map(|(key, value)| (key.to_vec(), value)))
             .collect()
