@@ -465,8 +465,12 @@ async fn recompute(channel: Channel, token: &str, what: RecomputeWhat) -> anyhow
         _ => bail!("the recompute (operation {id}) is still running"),
     }
     match operation.result {
-        Some(pb::operation::Result::Level(found)) => print_levels_found(channel, token, &found).await,
-        Some(pb::operation::Result::Badge(found)) => print_badges_found(channel, token, &found).await,
+        Some(pb::operation::Result::Level(found)) => {
+            print_levels_found(channel, token, &found).await
+        }
+        Some(pb::operation::Result::Badge(found)) => {
+            print_badges_found(channel, token, &found).await
+        }
         None => bail!("the server answered operation {id} without a result"),
     }
 }
