@@ -291,17 +291,8 @@ impl Recomputes {
             granted: Vec::new(),
             revoked: r.to_vec(),
         }));
-        // From here on a cancel waits for the append.
-        progress.appending()?;
-        for (i, chunk) in chunks.into_iter().enumerate() {
-            let parsed = ParsedCommand {
-                command_id: Uuid::new_v5(&base, format!("recompute-{i}").as_bytes()),
-                occurred_at: None,
-                command: chunk.into(),
-            };
-            let outcome = execute(&self.engine, &principal, parsed, Instant::now()).await?;
-            out.applied.push(response(outcome));
-        }
+        let commands = chunks.into_iter().map(|chunk| ("recompute", chunk.into()));
+        out.applied = self.append(&progress, &principal, base, commands).await?;
         tracing::info!(
             operation = %progress.id(),
             ?mode,
@@ -364,22 +355,15 @@ impl Recomputes {
                 }
             })
             .collect();
-        // From here on a cancel waits for the append.
-        progress.appending()?;
         let max = helpdesk_domain::limits::RECOMPUTE_BADGE_EVALUATIONS_MAX;
-        for (i, chunk) in records.chunks(max).enumerate() {
-            let parsed = ParsedCommand {
-                command_id: Uuid::new_v5(&base, format!("badges-{i}").as_bytes()),
-                occurred_at: None,
-                command: RecomputeBadges {
-                    mode,
-                    evaluations: chunk.to_vec(),
-                }
-                .into(),
+        let commands = records.chunks(max).map(|chunk| {
+            let command = RecomputeBadges {
+                mode,
+                evaluations: chunk.to_vec(),
             };
-            let outcome = execute(&self.engine, &principal, parsed, Instant::now()).await?;
-            out.applied.push(response(outcome));
-        }
+            ("badges", command.into())
+        });
+        out.applied = self.append(&progress, &principal, base, commands).await?;
         tracing::info!(
             operation = %progress.id(),
             ?mode,
@@ -387,6 +371,30 @@ impl Recomputes {
             "badge recompute applied"
         );
         Ok(Outcome::Badge(out))
+    }
+
+    /// Appends an apply's commands as `principal`, the i-th with an id derived from
+    /// `base`, `<prefix>-<i>` (so a retry with the same command id dedupes). Cancelled
+    /// before it, it appends nothing; from here on a cancel waits for the append.
+    async fn append(
+        &self,
+        progress: &Progress,
+        principal: &helpdesk_domain::Principal,
+        base: Uuid,
+        commands: impl Iterator<Item = (&'static str, helpdesk_domain::command::Command)>,
+    ) -> Result<Vec<pb::CommandResponse>, Stop> {
+        progress.appending()?;
+        let mut applied = Vec::new();
+        for (i, (prefix, command)) in commands.enumerate() {
+            let parsed = ParsedCommand {
+                command_id: Uuid::new_v5(&base, format!("{prefix}-{i}").as_bytes()),
+                occurred_at: None,
+                command,
+            };
+            let outcome = execute(&self.engine, principal, parsed, Instant::now()).await?;
+            applied.push(response(outcome));
+        }
+        Ok(applied)
     }
 }
 
