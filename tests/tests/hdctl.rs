@@ -232,11 +232,48 @@ async fn hdctl_shows_what_happened_by_name() -> anyhow::Result<()> {
     }
     assert!(holders > 0, "two days give badges holders: {rows:?}");
 
+    // recompute: run as an operation to its end, what it found by name (nothing, on a
+    // history replayed as it happened), and listed by `operations`.
+    for what in ["levels", "badges"] {
+        let rows = table(&hdctl(&server, Some(&token), &["recompute", what]).await?);
+        let summary = rows.last().and_then(|row| row.first());
+        assert!(
+            summary.is_some_and(|s| s.starts_with("replayed to position ")),
+            "hdctl recompute {what}: {rows:?}"
+        );
+    }
+    let rows = table(&hdctl(&server, Some(&token), &["operations"]).await?);
+    assert_eq!(
+        rows[0],
+        [
+            "id",
+            "recompute",
+            "state",
+            "progress",
+            "started",
+            "finished"
+        ]
+    );
+    let listed: Vec<(&str, &str)> = rows[1..]
+        .iter()
+        .map(|row| (row[1].as_str(), row[2].as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("badges preview", "succeeded"),
+            ("levels preview", "succeeded")
+        ],
+        "newest first: {rows:?}"
+    );
+
     for args in [
         &["tickets"][..],
         &["leaderboard"],
         &["badges"],
         &["report", "--from", &from, "--to", &to],
+        &["recompute", "levels"],
+        &["recompute", "badges", "--todays-definitions"],
     ] {
         let output = hdctl(&server, Some(&token), args).await?;
         let stdout = String::from_utf8_lossy(&output.stdout);

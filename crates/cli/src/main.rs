@@ -4,15 +4,17 @@
 //! split deployment) and prints tables, or CSV for spreadsheets. Every request carries
 //! `authorization: Bearer <token>` from `--token` or `HELPDESK_TOKEN`.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 
 use anyhow::{bail, Context as _};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use helpdesk_api::pb;
 use helpdesk_api::{
-    BadgeServiceClient, LevelServiceClient, ReportServiceClient, StatsServiceClient,
-    TicketServiceClient,
+    AdminServiceClient, BadgeServiceClient, LevelServiceClient, ReportServiceClient,
+    StatsServiceClient, TicketServiceClient,
 };
+use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
@@ -68,6 +70,37 @@ enum Command {
     Badges,
     /// Tickets new, open and resolved now, per department.
     Tickets,
+    /// Replays the history to find which levels or badges would change, and with
+    /// --apply changes them (needs gamification.manage). Shows a progress bar while the
+    /// server replays; Ctrl-C cancels the recompute (an apply that has started
+    /// appending finishes).
+    Recompute {
+        #[command(subcommand)]
+        what: RecomputeWhat,
+    },
+    /// The recomputes the server runs, and those it finished within the last hour
+    /// (needs gamification.manage).
+    Operations,
+}
+
+#[derive(Debug, Subcommand)]
+enum RecomputeWhat {
+    /// Who would gain or lose which level.
+    Levels(RecomputeArgs),
+    /// Which past badge evaluations would change.
+    Badges(RecomputeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RecomputeArgs {
+    /// Apply what the replay finds (appends LevelsRecomputed / BadgesRecomputed);
+    /// without it nothing changes.
+    #[arg(long)]
+    apply: bool,
+    /// Replay all of the history with today's definitions (default: with the
+    /// definitions in force at each moment, which undoes earlier recomputes).
+    #[arg(long)]
+    todays_definitions: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -178,6 +211,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Leaderboard { limit } => leaderboard(channel, &token, limit).await,
         Command::Badges => badges(channel, &token).await,
         Command::Tickets => tickets(channel, &token).await,
+        Command::Recompute { what } => recompute(channel, &token, what).await,
+        Command::Operations => operations(channel, &token).await,
     }
 }
 
@@ -290,23 +325,15 @@ async fn badges(channel: Channel, token: &str) -> anyhow::Result<()> {
         .await
         .map_err(status)?
         .into_inner();
-    // Holders by name (an agent whose name cannot be looked up, by id).
-    let mut names = std::collections::HashMap::new();
-    let mut stats = StatsServiceClient::new(channel);
-    for standing in &list.badges {
-        for holder in standing.current.iter().flat_map(|e| &e.holders) {
-            if names.contains_key(&holder.agent_id) {
-                continue;
-            }
-            let request = pb::GetAgentStatsRequest {
-                agent_id: holder.agent_id.clone(),
-                ..Default::default()
-            };
-            if let Ok(answer) = stats.get_agent_stats(auth(token, request)?).await {
-                names.insert(holder.agent_id.clone(), answer.into_inner().name);
-            }
-        }
-    }
+    let names = agent_names(
+        channel,
+        token,
+        list.badges
+            .iter()
+            .flat_map(|s| s.current.iter().flat_map(|e| &e.holders))
+            .map(|h| &h.agent_id),
+    )
+    .await?;
     let mut rows = vec![vec![
         "badge".into(),
         "day".into(),
@@ -362,6 +389,318 @@ async fn tickets(channel: Channel, token: &str) -> anyhow::Result<()> {
     }
     if rows.len() == 1 {
         bail!("no tickets yet");
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// Agents' names by id (an agent whose name cannot be looked up is left out: shown by id).
+async fn agent_names<'a>(
+    channel: Channel,
+    token: &str,
+    ids: impl Iterator<Item = &'a String>,
+) -> anyhow::Result<HashMap<String, String>> {
+    let mut names = HashMap::new();
+    let mut stats = StatsServiceClient::new(channel);
+    for id in ids {
+        if names.contains_key(id) || id.is_empty() {
+            continue;
+        }
+        let request = pb::GetAgentStatsRequest {
+            agent_id: id.clone(),
+            ..Default::default()
+        };
+        if let Ok(answer) = stats.get_agent_stats(auth(token, request)?).await {
+            names.insert(id.clone(), answer.into_inner().name);
+        }
+    }
+    Ok(names)
+}
+
+/// `hdctl recompute levels|badges`: starts the recompute as an operation, shows its
+/// progress until it ends (Ctrl-C cancels it), and prints what it found.
+async fn recompute(channel: Channel, token: &str, what: RecomputeWhat) -> anyhow::Result<()> {
+    let (args, levels) = match &what {
+        RecomputeWhat::Levels(args) => (args, true),
+        RecomputeWhat::Badges(args) => (args, false),
+    };
+    let mode = if args.todays_definitions {
+        pb::RecomputeMode::TodaysDefinitions
+    } else {
+        pb::RecomputeMode::AsItHappened
+    } as i32;
+    let kind = if levels {
+        pb::start_recompute_request::Kind::Level(pb::LevelRecomputeRequest {
+            mode,
+            command_id: String::new(),
+        })
+    } else {
+        pb::start_recompute_request::Kind::Badge(pb::BadgeRecomputeRequest {
+            mode,
+            command_id: String::new(),
+        })
+    };
+    let mut admin = AdminServiceClient::new(channel.clone());
+    let started = admin
+        .start_recompute(auth(
+            token,
+            pb::StartRecomputeRequest {
+                kind: Some(kind),
+                apply: args.apply,
+            },
+        )?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    let id = started.id.clone();
+    let operation = watch_operation(&mut admin, token, started).await?;
+    match pb::OperationState::try_from(operation.state) {
+        Ok(pb::OperationState::Succeeded) => {}
+        Ok(pb::OperationState::Cancelled) => bail!("the recompute (operation {id}) was cancelled"),
+        Ok(pb::OperationState::Failed) => bail!(
+            "the recompute (operation {id}) failed: {:?}: {}",
+            tonic::Code::from_i32(operation.error_code),
+            operation.error
+        ),
+        _ => bail!("the recompute (operation {id}) is still running"),
+    }
+    match operation.result {
+        Some(pb::operation::Result::Level(found)) => {
+            print_levels_found(channel, token, &found).await
+        }
+        Some(pb::operation::Result::Badge(found)) => {
+            print_badges_found(channel, token, &found).await
+        }
+        None => bail!("the server answered operation {id} without a result"),
+    }
+}
+
+/// Shows `operation`'s progress until it ends, and returns it then. Ctrl-C cancels it
+/// (and waits for the server to say it stopped).
+async fn watch_operation(
+    admin: &mut AdminServiceClient<Channel>,
+    token: &str,
+    started: pb::Operation,
+) -> anyhow::Result<pb::Operation> {
+    let id = started.id.clone();
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} messages {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let mut watch = admin
+        .watch_operation(auth(token, pb::WatchOperationRequest { id: id.clone() })?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut last = started;
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => {
+                bar.set_message("cancelling…");
+                let cancelled = admin
+                    .cancel_operation(auth(token, pb::CancelOperationRequest { id: id.clone() })?)
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                bar.finish_and_clear();
+                if cancelled.state == pb::OperationState::Succeeded as i32 {
+                    eprintln!("the recompute had started appending: it finished");
+                }
+                return Ok(cancelled);
+            }
+            message = watch.message() => match message.map_err(status)? {
+                Some(operation) => {
+                    show_progress(&bar, &operation);
+                    let running = operation.state == pb::OperationState::Running as i32;
+                    last = operation;
+                    if !running {
+                        bar.finish_and_clear();
+                        return Ok(last);
+                    }
+                }
+                // The stream ended before the operation did (the server is stopping):
+                // ask how it stands.
+                None => {
+                    bar.finish_and_clear();
+                    let now = admin
+                        .get_operation(auth(token, pb::GetOperationRequest { id: id.clone() })?)
+                        .await
+                        .map_err(status);
+                    return now.map(tonic::Response::into_inner).or(Ok(last));
+                }
+            },
+        }
+    }
+}
+
+fn show_progress(bar: &ProgressBar, operation: &pb::Operation) {
+    bar.set_length(operation.end);
+    bar.set_position(operation.position);
+    let rate = operation.messages_per_second;
+    let eta = if rate > 0.0 && operation.end > operation.position {
+        let seconds = ((operation.end - operation.position) as f64 / rate).ceil() as u64;
+        format!(", {}:{:02} left", seconds / 60, seconds % 60)
+    } else {
+        String::new()
+    };
+    bar.set_message(format!("({rate:.0}/s{eta}) {}", operation.phase));
+}
+
+/// How a level recompute's agent is shown: by name, or by id when unknown.
+fn name_or_id<'a>(names: &'a HashMap<String, String>, id: &'a String) -> &'a str {
+    names.get(id).unwrap_or(id).as_str()
+}
+
+async fn print_levels_found(
+    channel: Channel,
+    token: &str,
+    found: &pb::LevelRecomputeResponse,
+) -> anyhow::Result<()> {
+    let names = agent_names(
+        channel,
+        token,
+        found.gained.iter().chain(&found.lost).map(|c| &c.agent_id),
+    )
+    .await?;
+    let mut rows = vec![vec![
+        "change".into(),
+        "agent".into(),
+        "level".into(),
+        "reached at".into(),
+    ]];
+    for (change, list) in [("gained", &found.gained), ("lost", &found.lost)] {
+        for c in list {
+            let level = if c.level_name.is_empty() {
+                c.level_id.clone()
+            } else {
+                c.level_name.clone()
+            };
+            rows.push(vec![
+                change.into(),
+                name_or_id(&names, &c.agent_id).to_owned(),
+                level,
+                c.reached_at.map(|t| t.to_string()).unwrap_or_default(),
+            ]);
+        }
+    }
+    if rows.len() > 1 {
+        print_table(&rows);
+    }
+    println!(
+        "replayed to position {}: {} gained, {} lost{}",
+        found.replayed_to,
+        found.gained.len(),
+        found.lost.len(),
+        applied_note(&found.applied)
+    );
+    Ok(())
+}
+
+async fn print_badges_found(
+    channel: Channel,
+    token: &str,
+    found: &pb::BadgeRecomputeResponse,
+) -> anyhow::Result<()> {
+    let names = agent_names(
+        channel,
+        token,
+        found
+            .changes
+            .iter()
+            .flat_map(|c| c.holders_before.iter().chain(&c.holders_after)),
+    )
+    .await?;
+    let holders = |ids: &[String]| -> String {
+        ids.iter()
+            .map(|id| name_or_id(&names, id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let value = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut rows = vec![vec![
+        "badge".into(),
+        "day".into(),
+        "holders now".into(),
+        "holders after".into(),
+        "value now".into(),
+        "value after".into(),
+    ]];
+    for c in &found.changes {
+        rows.push(vec![
+            c.badge_key.clone(),
+            c.day.clone(),
+            holders(&c.holders_before),
+            holders(&c.holders_after),
+            value(c.value_before),
+            value(c.value_after),
+        ]);
+    }
+    if rows.len() > 1 {
+        print_table(&rows);
+    }
+    println!(
+        "replayed to position {}: {} evaluations change{}",
+        found.replayed_to,
+        found.changes.len(),
+        applied_note(&found.applied)
+    );
+    Ok(())
+}
+
+/// What an apply appended, or that a preview changed nothing.
+fn applied_note(applied: &[pb::CommandResponse]) -> String {
+    match applied.iter().map(|a| a.position).max() {
+        Some(last) => format!(
+            "; applied in {} command(s), up to log position {last}",
+            applied.len()
+        ),
+        None => String::new(),
+    }
+}
+
+/// `hdctl operations`: the recomputes the server keeps.
+async fn operations(channel: Channel, token: &str) -> anyhow::Result<()> {
+    let list = AdminServiceClient::new(channel)
+        .list_operations(auth(token, pb::ListOperationsRequest {})?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    let mut rows = vec![vec![
+        "id".into(),
+        "recompute".into(),
+        "state".into(),
+        "progress".into(),
+        "started".into(),
+        "finished".into(),
+    ]];
+    for o in list.operations {
+        let what = match pb::OperationKind::try_from(o.kind) {
+            Ok(pb::OperationKind::LevelRecompute) => "levels",
+            Ok(pb::OperationKind::BadgeRecompute) => "badges",
+            _ => "?",
+        };
+        let state = pb::OperationState::try_from(o.state)
+            .map(|s| {
+                s.as_str_name()
+                    .trim_start_matches("OPERATION_STATE_")
+                    .to_lowercase()
+            })
+            .unwrap_or_else(|_| o.state.to_string());
+        rows.push(vec![
+            o.id,
+            format!("{what} {}", if o.apply { "apply" } else { "preview" }),
+            state,
+            format!("{}/{}", o.position, o.end),
+            o.started_at.map(|t| t.to_string()).unwrap_or_default(),
+            o.finished_at.map(|t| t.to_string()).unwrap_or_default(),
+        ]);
+    }
+    if rows.len() == 1 {
+        println!("no operations (kept for an hour after they finish, and not across a restart)");
+        return Ok(());
     }
     print_table(&rows);
     Ok(())

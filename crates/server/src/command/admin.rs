@@ -1,10 +1,13 @@
-//! `helpdesk.v1.AdminService`: tokens (definitions, recompute and settings join it as
-//! their issues land).
+//! `helpdesk.v1.AdminService`: tokens, the log's clock, and level and badge recomputes,
+//! which run as operations (`operations.rs`): started and watched, or run to their end
+//! by the unary RPCs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures::future::BoxFuture;
+use futures::StreamExt as _;
 use helpdesk_api::convert::{command_id, timestamp_from_millis};
 use helpdesk_api::{pb, AdminService, ApiError, IntoCommand, ParsedCommand};
 use helpdesk_domain::command::{RecomputeBadges, RecomputeLevels};
@@ -13,22 +16,35 @@ use helpdesk_domain::{
     RecomputeMode, TokenSubject,
 };
 use helpdesk_log::EventLog;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::access::tokens::{new_token, token_hash};
-use crate::access::{caller, Caller};
+use crate::access::{caller, Access, Caller};
 use crate::command::engine::{Engine, Freshness};
-use crate::command::recompute::{self, Found};
+use crate::command::operations::{OperationStream, Operations, Outcome, Progress, Stop};
+use crate::command::recompute::{self, Found, ReplayProgress};
 use crate::command::service::{execute, response};
 
 #[derive(Clone)]
 pub struct AdminApi {
     engine: Arc<Engine>,
+    recomputes: Arc<Recomputes>,
+    operations: Arc<Operations>,
+    /// Counts and rechecks `WatchOperation` streams.
+    access: Arc<Access>,
+    shutdown: CancellationToken,
+}
+
+/// What the recomputes share: the log they replay, where they keep their scratch stores,
+/// and the turn with the last answers.
+struct Recomputes {
+    engine: Arc<Engine>,
     log: Arc<dyn EventLog>,
     /// Where recomputes keep their scratch stores.
     data_dir: PathBuf,
-    recomputes: Arc<tokio::sync::Mutex<LastFound>>,
+    last: Arc<tokio::sync::Mutex<LastFound>>,
 }
 
 /// A recompute replays the whole log twice: a process runs one at a time (the lock is
@@ -46,15 +62,114 @@ struct LastFound {
 }
 
 impl AdminApi {
-    pub fn new(engine: Arc<Engine>, log: Arc<dyn EventLog>, data_dir: PathBuf) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        log: Arc<dyn EventLog>,
+        data_dir: PathBuf,
+        access: Arc<Access>,
+        shutdown: CancellationToken,
+    ) -> Self {
         AdminApi {
+            recomputes: Arc::new(Recomputes {
+                engine: engine.clone(),
+                log,
+                data_dir,
+                last: Arc::default(),
+            }),
             engine,
-            log,
-            data_dir,
-            recomputes: Arc::default(),
+            operations: Arc::new(Operations::new(shutdown.clone())),
+            access,
+            shutdown,
         }
     }
 
+    /// Checks a recompute asked by the caller of `request` as the unary RPCs check it
+    /// (permission, mode, command id), ready to run as an operation.
+    fn prepare<T>(
+        &self,
+        request: &Request<T>,
+        kind: &Kind,
+        apply: bool,
+    ) -> Result<Prepared, ApiError> {
+        let principal = recompute_caller(request)?;
+        let (command_id_text, mode_value) = match kind {
+            Kind::Level(r) => (&r.command_id, r.mode),
+            Kind::Badge(r) => (&r.command_id, r.mode),
+        };
+        let mode = recompute_mode(mode_value)?;
+        let base = command_id(command_id_text)?;
+        let applier = apply.then_some((principal, base));
+        let recomputes = self.recomputes.clone();
+        let (operation_kind, work): (pb::OperationKind, Work) = match kind {
+            Kind::Level(_) => (
+                pb::OperationKind::LevelRecompute,
+                Box::new(move |progress| {
+                    Box::pin(async move { recomputes.run_levels(mode, applier, progress).await })
+                }),
+            ),
+            Kind::Badge(_) => (
+                pb::OperationKind::BadgeRecompute,
+                Box::new(move |progress| {
+                    Box::pin(async move { recomputes.run_badges(mode, applier, progress).await })
+                }),
+            ),
+        };
+        Ok(Prepared {
+            kind: operation_kind,
+            apply,
+            mode: mode_pb(mode),
+            work,
+        })
+    }
+
+    /// Runs a unary recompute: an operation, waited for.
+    async fn run_unary<T>(
+        &self,
+        request: &Request<T>,
+        kind: Kind,
+        apply: bool,
+    ) -> Result<pb::operation::Result, ApiError> {
+        let prepared = self.prepare(request, &kind, apply)?;
+        let operation = self
+            .operations
+            .run(prepared.kind, prepared.apply, prepared.mode, prepared.work)
+            .await?;
+        operation
+            .result
+            .ok_or_else(|| ApiError::internal("the recompute succeeded without a result"))
+    }
+}
+
+/// Which recompute is asked.
+type Kind = pb::start_recompute_request::Kind;
+
+/// A recompute's work, as an operation runs it.
+type Work = Box<dyn FnOnce(Progress) -> BoxFuture<'static, Result<Outcome, Stop>> + Send>;
+
+/// A recompute checked and ready to run.
+struct Prepared {
+    kind: pb::OperationKind,
+    apply: bool,
+    mode: pb::RecomputeMode,
+    work: Work,
+}
+
+/// The caller of a recompute or of an operation: `gamification.manage`, or
+/// PERMISSION_DENIED.
+fn recompute_caller<T>(request: &Request<T>) -> Result<helpdesk_domain::Principal, ApiError> {
+    let principal = caller(request)?.principal;
+    if !principal.has(Permission::GamificationManage) {
+        return Err(ApiError::permission_denied(
+            "a recompute and its operations need the permission gamification.manage",
+        ));
+    }
+    Ok(principal)
+}
+
+/// Who applies a recompute, and the idempotency key its commands derive from.
+type Applier = Option<(helpdesk_domain::Principal, Uuid)>;
+
+impl Recomputes {
     /// The log's last position, to tell whether a recompute found is still what the log
     /// would give.
     async fn log_end(&self) -> Result<helpdesk_log::Position, ApiError> {
@@ -64,19 +179,14 @@ impl AdminApi {
             .map_err(|err| ApiError::unavailable(format!("the event log did not answer: {err}")))
     }
 
-    /// Authenticates, checks `gamification.manage`, reads the mode, replays.
-    async fn recompute(
+    /// Waits for the turn, then replays the levels (or reuses the last answer while the
+    /// log has not moved).
+    async fn levels(
         &self,
-        request: &Request<pb::LevelRecomputeRequest>,
-    ) -> Result<(helpdesk_domain::Principal, RecomputeMode, Arc<Found>, Turn), ApiError> {
-        let principal = caller(request)?.principal;
-        if !principal.has(Permission::GamificationManage) {
-            return Err(ApiError::permission_denied(
-                "a recompute needs the permission gamification.manage",
-            ));
-        }
-        let mode = recompute_mode(request.get_ref().mode)?;
-        let mut last = self.recomputes.clone().lock_owned().await;
+        mode: RecomputeMode,
+        progress: &ReplayProgress<'_>,
+    ) -> Result<(Arc<Found>, Turn), ApiError> {
+        let mut last = self.last.clone().lock_owned().await;
         let end = self.log_end().await?;
         if let Some((_, found)) = last
             .levels
@@ -84,42 +194,32 @@ impl AdminApi {
             .filter(|(m, found)| *m == mode && found.replayed_to == end)
         {
             let found = found.clone();
-            return Ok((principal, mode, found, last));
+            return Ok((found, last));
         }
-        let found = recompute::find(&self.engine, self.log.clone(), &self.data_dir, mode)
-            .await
-            .map_err(|err| match err {
-                recompute::RecomputeError::Exec(err) => ApiError::from(err),
-                other => ApiError::unavailable(other.to_string()),
-            })?;
+        let found = recompute::find(
+            &self.engine,
+            self.log.clone(),
+            &self.data_dir,
+            mode,
+            progress,
+        )
+        .await
+        .map_err(|err| match err {
+            recompute::RecomputeError::Exec(err) => ApiError::from(err),
+            other => ApiError::unavailable(other.to_string()),
+        })?;
         let found = Arc::new(found);
         last.levels = Some((mode, found.clone()));
-        Ok((principal, mode, found, last))
+        Ok((found, last))
     }
-}
 
-impl AdminApi {
-    /// Authenticates, checks `gamification.manage`, reads the mode, replays the badges.
-    async fn badge_recompute(
+    /// As [`Recomputes::levels`], for badges.
+    async fn badges(
         &self,
-        request: &Request<pb::BadgeRecomputeRequest>,
-    ) -> Result<
-        (
-            helpdesk_domain::Principal,
-            RecomputeMode,
-            Arc<recompute::FoundBadges>,
-            Turn,
-        ),
-        ApiError,
-    > {
-        let principal = caller(request)?.principal;
-        if !principal.has(Permission::GamificationManage) {
-            return Err(ApiError::permission_denied(
-                "a recompute needs the permission gamification.manage",
-            ));
-        }
-        let mode = recompute_mode(request.get_ref().mode)?;
-        let mut last = self.recomputes.clone().lock_owned().await;
+        mode: RecomputeMode,
+        progress: &ReplayProgress<'_>,
+    ) -> Result<(Arc<recompute::FoundBadges>, Turn), ApiError> {
+        let mut last = self.last.clone().lock_owned().await;
         let end = self.log_end().await?;
         if let Some((_, found)) = last
             .badges
@@ -127,15 +227,180 @@ impl AdminApi {
             .filter(|(m, found)| *m == mode && found.replayed_to == end)
         {
             let found = found.clone();
-            return Ok((principal, mode, found, last));
+            return Ok((found, last));
         }
-        let found = recompute::find_badges(self.log.clone(), &self.data_dir, mode)
+        let found = recompute::find_badges(self.log.clone(), &self.data_dir, mode, progress)
             .await
             .map_err(|err| ApiError::unavailable(err.to_string()))?;
         let found = Arc::new(found);
         last.badges = Some((mode, found.clone()));
-        Ok((principal, mode, found, last))
+        Ok((found, last))
     }
+}
+
+impl Recomputes {
+    /// A level recompute as an operation runs it: waits for the turn, replays (or reuses
+    /// the last answer), and for an apply appends what it found, holding the turn until
+    /// appended.
+    async fn run_levels(
+        &self,
+        mode: RecomputeMode,
+        applier: Applier,
+        progress: Progress,
+    ) -> Result<Outcome, Stop> {
+        let (found, _turn) = progress
+            .unless_cancelled(self.levels(mode, &replay_progress(&progress)))
+            .await?;
+        progress.replays_done();
+        let mut out = found_pb(&found);
+        let Some((principal, base)) = applier else {
+            return Ok(Outcome::Level(out));
+        };
+        let granted: Vec<LevelGrant> = found
+            .diff
+            .gained
+            .iter()
+            .map(|(agent, level, reached)| LevelGrant {
+                agent: AgentId::from_uuid(*agent),
+                level: LevelId::from_uuid(*level),
+                reached_at: reached.at,
+                values: reached.values.clone(),
+            })
+            .collect();
+        let revoked: Vec<LevelRevocation> = found
+            .diff
+            .lost
+            .iter()
+            .map(|(agent, level)| LevelRevocation {
+                agent: AgentId::from_uuid(*agent),
+                level: LevelId::from_uuid(*level),
+            })
+            .collect();
+        // One command per chunk, ids derived from the request's, so a retry dedupes.
+        let max = helpdesk_domain::limits::RECOMPUTE_CHANGES_MAX;
+        let mut chunks: Vec<RecomputeLevels> = granted
+            .chunks(max)
+            .map(|g| RecomputeLevels {
+                mode,
+                granted: g.to_vec(),
+                revoked: Vec::new(),
+            })
+            .collect();
+        chunks.extend(revoked.chunks(max).map(|r| RecomputeLevels {
+            mode,
+            granted: Vec::new(),
+            revoked: r.to_vec(),
+        }));
+        let commands = chunks.into_iter().map(|chunk| ("recompute", chunk.into()));
+        out.applied = self.append(&progress, &principal, base, commands).await?;
+        tracing::info!(
+            operation = %progress.id(),
+            ?mode,
+            gained = out.gained.len(),
+            lost = out.lost.len(),
+            "level recompute applied"
+        );
+        Ok(Outcome::Level(out))
+    }
+
+    /// A badge recompute as an operation runs it (see [`Recomputes::run_levels`]).
+    async fn run_badges(
+        &self,
+        mode: RecomputeMode,
+        applier: Applier,
+        progress: Progress,
+    ) -> Result<Outcome, Stop> {
+        let (found, _turn) = progress
+            .unless_cancelled(self.badges(mode, &replay_progress(&progress)))
+            .await?;
+        progress.replays_done();
+        let mut out = badge_changes_pb(&found);
+        let Some((principal, base)) = applier else {
+            return Ok(Outcome::Badge(out));
+        };
+        let records: Vec<BadgeEvaluationRecord> = found
+            .changes
+            .iter()
+            .map(|c| match &c.after {
+                Some(e) => BadgeEvaluationRecord {
+                    key: c.key.clone(),
+                    day: e.day,
+                    from: e.from,
+                    to: e.to,
+                    holders: e
+                        .holders
+                        .iter()
+                        .map(|h| BadgeAward {
+                            agent: AgentId::from_uuid(h.agent),
+                            value: h.value,
+                        })
+                        .collect(),
+                    value: e.value,
+                    runner_up: e.runner_up,
+                    competitors: e.competitors,
+                },
+                // Not evaluated with these definitions: nobody holds it that day.
+                None => {
+                    let before = c.before.as_ref();
+                    BadgeEvaluationRecord {
+                        key: c.key.clone(),
+                        day: c.day,
+                        from: before.map_or(c.day, |e| e.from),
+                        to: before.map_or(c.day, |e| e.to),
+                        holders: Vec::new(),
+                        value: None,
+                        runner_up: None,
+                        competitors: 0,
+                    }
+                }
+            })
+            .collect();
+        let max = helpdesk_domain::limits::RECOMPUTE_BADGE_EVALUATIONS_MAX;
+        let commands = records.chunks(max).map(|chunk| {
+            let command = RecomputeBadges {
+                mode,
+                evaluations: chunk.to_vec(),
+            };
+            ("badges", command.into())
+        });
+        out.applied = self.append(&progress, &principal, base, commands).await?;
+        tracing::info!(
+            operation = %progress.id(),
+            ?mode,
+            changes = out.changes.len(),
+            "badge recompute applied"
+        );
+        Ok(Outcome::Badge(out))
+    }
+
+    /// Appends an apply's commands as `principal`, the i-th with an id derived from
+    /// `base`, `<prefix>-<i>` (so a retry with the same command id dedupes). Cancelled
+    /// before it, it appends nothing; from here on a cancel waits for the append.
+    async fn append(
+        &self,
+        progress: &Progress,
+        principal: &helpdesk_domain::Principal,
+        base: Uuid,
+        commands: impl Iterator<Item = (&'static str, helpdesk_domain::command::Command)>,
+    ) -> Result<Vec<pb::CommandResponse>, Stop> {
+        progress.appending()?;
+        let mut applied = Vec::new();
+        for (i, (prefix, command)) in commands.enumerate() {
+            let parsed = ParsedCommand {
+                command_id: Uuid::new_v5(&base, format!("{prefix}-{i}").as_bytes()),
+                occurred_at: None,
+                command,
+            };
+            let outcome = execute(&self.engine, principal, parsed, Instant::now()).await?;
+            applied.push(response(outcome));
+        }
+        Ok(applied)
+    }
+}
+
+/// Tells `progress` what a replay reached.
+fn replay_progress(progress: &Progress) -> impl Fn(usize, u64, u64) + Sync + '_ {
+    |replay, position, end| progress.replayed(replay, position, end)
 }
 
 fn role_pb(role: &helpdesk_domain::Role) -> pb::RoleRef {
@@ -158,6 +423,13 @@ fn recompute_mode(value: i32) -> Result<RecomputeMode, ApiError> {
             "mode",
             format!("unknown value {value}"),
         )),
+    }
+}
+
+fn mode_pb(mode: RecomputeMode) -> pb::RecomputeMode {
+    match mode {
+        RecomputeMode::AsItHappened => pb::RecomputeMode::AsItHappened,
+        RecomputeMode::TodaysDefinitions => pb::RecomputeMode::TodaysDefinitions,
     }
 }
 
@@ -317,143 +589,129 @@ impl AdminService for AdminApi {
         &self,
         request: Request<pb::LevelRecomputeRequest>,
     ) -> Result<Response<pb::LevelRecomputeResponse>, Status> {
-        let (_, _, found, _turn) = self.recompute(&request).await?;
-        Ok(Response::new(found_pb(&found)))
+        let kind = Kind::Level(request.get_ref().clone());
+        match self.run_unary(&request, kind, false).await? {
+            pb::operation::Result::Level(found) => Ok(Response::new(found)),
+            pb::operation::Result::Badge(_) => Err(wrong_result().into()),
+        }
     }
 
     async fn apply_level_recompute(
         &self,
         request: Request<pb::LevelRecomputeRequest>,
     ) -> Result<Response<pb::LevelRecomputeResponse>, Status> {
-        let base = command_id(&request.get_ref().command_id)?;
-        let (principal, mode, found, _turn) = self.recompute(&request).await?;
-        let mut out = found_pb(&found);
-        let granted: Vec<LevelGrant> = found
-            .diff
-            .gained
-            .iter()
-            .map(|(agent, level, reached)| LevelGrant {
-                agent: AgentId::from_uuid(*agent),
-                level: LevelId::from_uuid(*level),
-                reached_at: reached.at,
-                values: reached.values.clone(),
-            })
-            .collect();
-        let revoked: Vec<LevelRevocation> = found
-            .diff
-            .lost
-            .iter()
-            .map(|(agent, level)| LevelRevocation {
-                agent: AgentId::from_uuid(*agent),
-                level: LevelId::from_uuid(*level),
-            })
-            .collect();
-        // One command per chunk, ids derived from the request's, so a retry dedupes.
-        let max = helpdesk_domain::limits::RECOMPUTE_CHANGES_MAX;
-        let mut chunks: Vec<RecomputeLevels> = granted
-            .chunks(max)
-            .map(|g| RecomputeLevels {
-                mode,
-                granted: g.to_vec(),
-                revoked: Vec::new(),
-            })
-            .collect();
-        chunks.extend(revoked.chunks(max).map(|r| RecomputeLevels {
-            mode,
-            granted: Vec::new(),
-            revoked: r.to_vec(),
-        }));
-        for (i, chunk) in chunks.into_iter().enumerate() {
-            let parsed = ParsedCommand {
-                command_id: Uuid::new_v5(&base, format!("recompute-{i}").as_bytes()),
-                occurred_at: None,
-                command: chunk.into(),
-            };
-            let outcome = execute(&self.engine, &principal, parsed, Instant::now()).await?;
-            out.applied.push(response(outcome));
+        let kind = Kind::Level(request.get_ref().clone());
+        match self.run_unary(&request, kind, true).await? {
+            pb::operation::Result::Level(found) => Ok(Response::new(found)),
+            pb::operation::Result::Badge(_) => Err(wrong_result().into()),
         }
-        tracing::info!(
-            ?mode,
-            gained = out.gained.len(),
-            lost = out.lost.len(),
-            "level recompute applied"
-        );
-        Ok(Response::new(out))
     }
 
     async fn preview_badge_recompute(
         &self,
         request: Request<pb::BadgeRecomputeRequest>,
     ) -> Result<Response<pb::BadgeRecomputeResponse>, Status> {
-        let (_, _, found, _turn) = self.badge_recompute(&request).await?;
-        Ok(Response::new(badge_changes_pb(&found)))
+        let kind = Kind::Badge(request.get_ref().clone());
+        match self.run_unary(&request, kind, false).await? {
+            pb::operation::Result::Badge(found) => Ok(Response::new(found)),
+            pb::operation::Result::Level(_) => Err(wrong_result().into()),
+        }
     }
 
     async fn apply_badge_recompute(
         &self,
         request: Request<pb::BadgeRecomputeRequest>,
     ) -> Result<Response<pb::BadgeRecomputeResponse>, Status> {
-        let base = command_id(&request.get_ref().command_id)?;
-        let (principal, mode, found, _turn) = self.badge_recompute(&request).await?;
-        let mut out = badge_changes_pb(&found);
-        let records: Vec<BadgeEvaluationRecord> = found
-            .changes
-            .iter()
-            .map(|c| match &c.after {
-                Some(e) => BadgeEvaluationRecord {
-                    key: c.key.clone(),
-                    day: e.day,
-                    from: e.from,
-                    to: e.to,
-                    holders: e
-                        .holders
-                        .iter()
-                        .map(|h| BadgeAward {
-                            agent: AgentId::from_uuid(h.agent),
-                            value: h.value,
-                        })
-                        .collect(),
-                    value: e.value,
-                    runner_up: e.runner_up,
-                    competitors: e.competitors,
-                },
-                // Not evaluated with these definitions: nobody holds it that day.
-                None => {
-                    let before = c.before.as_ref();
-                    BadgeEvaluationRecord {
-                        key: c.key.clone(),
-                        day: c.day,
-                        from: before.map_or(c.day, |e| e.from),
-                        to: before.map_or(c.day, |e| e.to),
-                        holders: Vec::new(),
-                        value: None,
-                        runner_up: None,
-                        competitors: 0,
-                    }
-                }
-            })
-            .collect();
-        let max = helpdesk_domain::limits::RECOMPUTE_BADGE_EVALUATIONS_MAX;
-        for (i, chunk) in records.chunks(max).enumerate() {
-            let parsed = ParsedCommand {
-                command_id: Uuid::new_v5(&base, format!("badges-{i}").as_bytes()),
-                occurred_at: None,
-                command: RecomputeBadges {
-                    mode,
-                    evaluations: chunk.to_vec(),
-                }
-                .into(),
-            };
-            let outcome = execute(&self.engine, &principal, parsed, Instant::now()).await?;
-            out.applied.push(response(outcome));
+        let kind = Kind::Badge(request.get_ref().clone());
+        match self.run_unary(&request, kind, true).await? {
+            pb::operation::Result::Badge(found) => Ok(Response::new(found)),
+            pb::operation::Result::Level(_) => Err(wrong_result().into()),
         }
-        tracing::info!(
-            ?mode,
-            changes = out.changes.len(),
-            "badge recompute applied"
-        );
-        Ok(Response::new(out))
     }
+
+    async fn start_recompute(
+        &self,
+        request: Request<pb::StartRecomputeRequest>,
+    ) -> Result<Response<pb::Operation>, Status> {
+        let asked = request.get_ref();
+        let kind = asked
+            .kind
+            .clone()
+            .ok_or_else(|| ApiError::missing_field("kind"))?;
+        let parent = match kind {
+            Kind::Level(_) => "level",
+            Kind::Badge(_) => "badge",
+        };
+        let prepared = self
+            .prepare(&request, &kind, asked.apply)
+            .map_err(|err| err.in_field(parent))?;
+        Ok(Response::new(self.operations.start(
+            prepared.kind,
+            prepared.apply,
+            prepared.mode,
+            prepared.work,
+        )))
+    }
+
+    async fn get_operation(
+        &self,
+        request: Request<pb::GetOperationRequest>,
+    ) -> Result<Response<pb::Operation>, Status> {
+        recompute_caller(&request)?;
+        Ok(Response::new(self.operations.get(&request.get_ref().id)?))
+    }
+
+    type WatchOperationStream = OperationStream;
+
+    async fn watch_operation(
+        &self,
+        request: Request<pb::WatchOperationRequest>,
+    ) -> Result<Response<OperationStream>, Status> {
+        let principal = recompute_caller(&request)?;
+        let stream = self.operations.watch(&request.get_ref().id)?;
+        let slot = self.access.open_stream(&principal)?;
+        let headers = request.metadata().clone().into_headers();
+        // The process's shutdown ends it, so that a graceful stop does not wait for
+        // watchers (the operation is cancelled then too).
+        let stream = stream.take_until(self.shutdown.clone().cancelled_owned());
+        let still_may = |now: &helpdesk_domain::Principal| {
+            if now.has(Permission::GamificationManage) {
+                Ok(())
+            } else {
+                Err(ApiError::permission_denied(
+                    "the caller no longer has the permission gamification.manage this \
+                     stream was opened with",
+                ))
+            }
+        };
+        let stream = self.access.while_allowed(slot, headers, still_may, stream);
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn cancel_operation(
+        &self,
+        request: Request<pb::CancelOperationRequest>,
+    ) -> Result<Response<pb::Operation>, Status> {
+        recompute_caller(&request)?;
+        let id = &request.get_ref().id;
+        let operation = self.operations.cancel(id).await?;
+        tracing::info!(operation = %id, state = operation.state, "operation cancel asked");
+        Ok(Response::new(operation))
+    }
+
+    async fn list_operations(
+        &self,
+        request: Request<pb::ListOperationsRequest>,
+    ) -> Result<Response<pb::ListOperationsResponse>, Status> {
+        recompute_caller(&request)?;
+        Ok(Response::new(pb::ListOperationsResponse {
+            operations: self.operations.list(),
+        }))
+    }
+}
+
+fn wrong_result() -> ApiError {
+    ApiError::internal("the recompute's operation answered for another kind of recompute")
 }
 
 #[cfg(test)]
@@ -474,30 +732,28 @@ mod tests {
         crate::command::setup::ensure(&engine, Some("test-owner"))
             .await
             .unwrap();
-        let admin = AdminApi::new(engine, log, dir.path().to_owned());
-        let request = |mode: pb::RecomputeMode| {
-            let mut request = Request::new(pb::LevelRecomputeRequest {
-                mode: mode as i32,
-                ..Default::default()
-            });
-            request.extensions_mut().insert(crate::access::Caller {
-                principal: helpdesk_domain::Principal::system(),
-                arrived: Instant::now(),
-            });
-            request
+        let recomputes = Recomputes {
+            engine,
+            log,
+            data_dir: dir.path().to_owned(),
+            last: Arc::default(),
         };
-        let first = request(pb::RecomputeMode::AsItHappened);
-        let second = request(pb::RecomputeMode::AsItHappened);
         // Each drops its turn as it answers (a preview does).
-        let admin = &admin;
-        let ask = |request| async move { admin.recompute(request).await.map(|answer| answer.2) };
-        let (a, b) = tokio::join!(ask(&first), ask(&second));
+        let recomputes = &recomputes;
+        let ask = |mode| async move {
+            recomputes
+                .levels(mode, &|_, _, _| {})
+                .await
+                .map(|(found, _turn)| found)
+        };
+        let (a, b) = tokio::join!(
+            ask(RecomputeMode::AsItHappened),
+            ask(RecomputeMode::AsItHappened)
+        );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert!(Arc::ptr_eq(&a, &b), "the second replayed the log again");
         // Another mode is another question.
-        let other = ask(&request(pb::RecomputeMode::TodaysDefinitions))
-            .await
-            .unwrap();
+        let other = ask(RecomputeMode::TodaysDefinitions).await.unwrap();
         assert!(!Arc::ptr_eq(&a, &other));
     }
 }

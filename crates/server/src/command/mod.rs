@@ -6,6 +6,7 @@ pub mod clock;
 pub mod engine;
 pub mod errors;
 pub mod follower;
+pub mod operations;
 pub mod policies;
 pub mod recompute;
 pub mod service;

@@ -8,7 +8,8 @@
 //! the other did not is the preview; applying it appends exactly that
 //! (`LevelsRecomputed`), so every later replay of the log gets the same levels. Working
 //! from the log alone, it runs in the process of the command side even when the levels
-//! model runs elsewhere.
+//! model runs elsewhere. Each runs as an operation (`operations.rs`) that reports the
+//! replays' progress.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,18 +44,28 @@ pub enum RecomputeError {
     Replay(String),
 }
 
+/// Told after each batch of a replay: which replay (0: the live model's, 1: the
+/// recompute's), the position it reached and the one it aims at.
+pub type ReplayProgress<'a> = dyn Fn(usize, Position, Position) + Sync + 'a;
+
 /// Replays the log both ways and compares.
 pub async fn find(
     engine: &Engine,
     log: Arc<dyn EventLog>,
     data_dir: &Path,
     mode: RecomputeMode,
+    progress: &ReplayProgress<'_>,
 ) -> Result<Found, RecomputeError> {
     let config = engine.load_config(Freshness::now()).await?;
     let today: Vec<Level> = config.levels.clone();
     let scratch = Scratch::new(data_dir)?;
-    let (live, replayed_to) =
-        replay(Levels::new(), log.clone(), &scratch.path.join("live")).await?;
+    let (live, replayed_to) = replay(
+        Levels::new(),
+        log.clone(),
+        &scratch.path.join("live"),
+        &|position, end| progress(0, position, end),
+    )
+    .await?;
     let replay_mode = match mode {
         RecomputeMode::AsItHappened => Mode::AsItHappened,
         RecomputeMode::TodaysDefinitions => Mode::TodaysDefinitions(today.clone()),
@@ -63,6 +74,7 @@ pub async fn find(
         Levels::with_mode(replay_mode),
         log,
         &scratch.path.join("replay"),
+        &|position, end| progress(1, position, end),
     )
     .await?;
     let mut names: BTreeMap<Uuid, String> = live_ladder_names(&live);
@@ -91,6 +103,7 @@ async fn replay(
     model: Levels,
     log: Arc<dyn EventLog>,
     dir: &Path,
+    progress: &(dyn Fn(Position, Position) + Sync),
 ) -> Result<(Replayed, Position), RecomputeError> {
     let mut config = ProjectorConfig::new(dir);
     config.cache_bytes = 16 * 1024 * 1024;
@@ -98,7 +111,7 @@ async fn replay(
         Projector::open(model, log, config).map_err(|e| RecomputeError::Replay(e.to_string()))?;
     let started = std::time::Instant::now();
     let checkpoint = projector
-        .catch_up(|_, _| {})
+        .catch_up(progress)
         .await
         .map_err(|e| RecomputeError::Replay(e.to_string()))?;
     tracing::info!(
@@ -165,10 +178,16 @@ pub async fn find_badges(
     log: Arc<dyn EventLog>,
     data_dir: &Path,
     mode: RecomputeMode,
+    progress: &ReplayProgress<'_>,
 ) -> Result<FoundBadges, RecomputeError> {
     let scratch = Scratch::new(data_dir)?;
-    let (live, definitions, replayed_to) =
-        replay_badges(Badges::new(), log.clone(), &scratch.path.join("live")).await?;
+    let (live, definitions, replayed_to) = replay_badges(
+        Badges::new(),
+        log.clone(),
+        &scratch.path.join("live"),
+        &|position, end| progress(0, position, end),
+    )
+    .await?;
     let replay_mode = match mode {
         RecomputeMode::AsItHappened => BadgeMode::AsItHappened,
         RecomputeMode::TodaysDefinitions => BadgeMode::TodaysDefinitions(definitions),
@@ -177,6 +196,7 @@ pub async fn find_badges(
         Badges::with_mode(replay_mode),
         log,
         &scratch.path.join("replay"),
+        &|position, end| progress(1, position, end),
     )
     .await?;
     let mut changes = Vec::new();
@@ -208,13 +228,14 @@ async fn replay_badges(
     model: Badges,
     log: Arc<dyn EventLog>,
     dir: &Path,
+    progress: &(dyn Fn(Position, Position) + Sync),
 ) -> Result<(Evaluations, BTreeMap<String, BadgeDef>, Position), RecomputeError> {
     let mut config = ProjectorConfig::new(dir);
     config.cache_bytes = 16 * 1024 * 1024;
     let mut projector =
         Projector::open(model, log, config).map_err(|e| RecomputeError::Replay(e.to_string()))?;
     let checkpoint = projector
-        .catch_up(|_, _| {})
+        .catch_up(progress)
         .await
         .map_err(|e| RecomputeError::Replay(e.to_string()))?;
     let view = BadgesView::new(projector.handle());

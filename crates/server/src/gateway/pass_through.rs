@@ -1,4 +1,7 @@
-//! The command and admin services, passed through to the command side as they are.
+//! The command and admin services, passed through to the command side as they are: every
+//! RPC of theirs, streams included (`Execute`, `WatchOperation`), without the gateway
+//! knowing its methods. Both go to the first command-side address, so the long operations
+//! of `AdminService` (recomputes) are asked of the process that runs them.
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -259,7 +259,7 @@ pub struct LimitArgs {
     #[arg(long, env = "HELPDESK_RATE_LIMIT", default_value_t = 500)]
     pub rate_limit: u32,
     /// Streams one principal may hold open at once (`Execute`, `WatchLevelUps`,
-    /// `WatchAwards` together); one more: RESOURCE_EXHAUSTED.
+    /// `WatchAwards`, `WatchOperation` together); one more: RESOURCE_EXHAUSTED.
     #[arg(long, env = "HELPDESK_MAX_STREAMS_PER_CALLER", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_streams_per_caller: u32,

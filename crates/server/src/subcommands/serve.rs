@@ -74,6 +74,8 @@ pub async fn serve(
                 engine.clone(),
                 services.log.clone(),
                 services.data_dir.clone(),
+                services.access.clone(),
+                shutdown.clone(),
             ))))
             .await;
     }
