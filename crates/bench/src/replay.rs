@@ -141,7 +141,10 @@ pub async fn replay_all(
     five.add(Badges::new())?;
     five.add(Reports::default())?;
     let position = five.catch_up(|_, _| {}).await?;
-    anyhow::ensure!(position >= messages, "the replay of the five stopped at {position}");
+    anyhow::ensure!(
+        position >= messages,
+        "the replay of the five stopped at {position}"
+    );
     out.push(Replayed {
         name: "all five in one pass".into(),
         rate: messages as f64 / started.elapsed().as_secs_f64(),

@@ -478,58 +478,78 @@ impl Model for Badges {
                     txn.put(k, &());
                 }
             }
-            Event::BadgeCustomized(e) if self.follows_definitions() => {
+            Event::BadgeCustomized(_) | Event::BadgeDefined(_) | Event::BadgeRemoved(_)
+                if self.follows_definitions() =>
+            {
                 let mut defs: BTreeMap<String, BadgeDef> =
                     txn.get(DEFS)?.unwrap_or_else(default_badges);
-                if let Some(def) = defs.get_mut(&e.key) {
-                    if let Some(v) = &e.name {
-                        def.name.clone_from(v);
-                    }
-                    if let Some(v) = &e.description {
-                        def.description.clone_from(v);
-                    }
-                    if let Some(v) = &e.image_url {
-                        def.image_url = (!v.is_empty()).then(|| v.clone());
-                    }
-                    if let Some(v) = e.visibility {
-                        def.visibility = v;
-                    }
-                    if let Some(v) = e.enabled {
-                        def.enabled = v;
-                    }
-                }
-                txn.put(DEFS.to_vec(), &defs);
-            }
-            Event::BadgeDefined(e) if self.follows_definitions() => {
-                let mut defs: BTreeMap<String, BadgeDef> =
-                    txn.get(DEFS)?.unwrap_or_else(default_badges);
-                defs.insert(
-                    e.key.clone(),
-                    BadgeDef {
-                        key: e.key.clone(),
-                        name: e.name.clone(),
-                        description: e.description.clone(),
-                        image_url: None,
-                        visibility: BadgeVisibility::Public,
-                        enabled: true,
-                        builtin: false,
-                        statistic: Some(e.statistic),
-                        best: e.best,
-                        minimum: e.minimum,
-                        window_days: e.window_days,
-                    },
-                );
-                txn.put(DEFS.to_vec(), &defs);
-            }
-            Event::BadgeRemoved(e) if self.follows_definitions() => {
-                let mut defs: BTreeMap<String, BadgeDef> =
-                    txn.get(DEFS)?.unwrap_or_else(default_badges);
-                defs.remove(&e.key);
+                redefine(&mut defs, event);
                 txn.put(DEFS.to_vec(), &defs);
             }
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// The badge definitions after `events` (the configuration's, in log order): what the
+/// live model holds once it has folded them. A recompute with today's definitions
+/// starts from it.
+pub fn definitions_after<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+) -> BTreeMap<String, BadgeDef> {
+    let mut defs = default_badges();
+    for event in events {
+        redefine(&mut defs, event);
+    }
+    defs
+}
+
+/// Applies a change of the definitions (customized, defined, removed); other events
+/// change nothing.
+fn redefine(defs: &mut BTreeMap<String, BadgeDef>, event: &Event) {
+    match event {
+        Event::BadgeCustomized(e) => {
+            if let Some(def) = defs.get_mut(&e.key) {
+                if let Some(v) = &e.name {
+                    def.name.clone_from(v);
+                }
+                if let Some(v) = &e.description {
+                    def.description.clone_from(v);
+                }
+                if let Some(v) = &e.image_url {
+                    def.image_url = (!v.is_empty()).then(|| v.clone());
+                }
+                if let Some(v) = e.visibility {
+                    def.visibility = v;
+                }
+                if let Some(v) = e.enabled {
+                    def.enabled = v;
+                }
+            }
+        }
+        Event::BadgeDefined(e) => {
+            defs.insert(
+                e.key.clone(),
+                BadgeDef {
+                    key: e.key.clone(),
+                    name: e.name.clone(),
+                    description: e.description.clone(),
+                    image_url: None,
+                    visibility: BadgeVisibility::Public,
+                    enabled: true,
+                    builtin: false,
+                    statistic: Some(e.statistic),
+                    best: e.best,
+                    minimum: e.minimum,
+                    window_days: e.window_days,
+                },
+            );
+        }
+        Event::BadgeRemoved(e) => {
+            defs.remove(&e.key);
+        }
+        _ => {}
     }
 }
 

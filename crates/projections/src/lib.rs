@@ -14,6 +14,8 @@
 //! - [`reports`]: department reports (docs/REPORTS.md), 24 columns by bucket and group.
 //! - [`store`]: how models read their records (one typed read path for folds and
 //!   queries) and lay out their keys.
+//! - [`recompute`]: a recompute's two replays (the live model and the recompute's), in
+//!   one pass.
 //! - [`policies`]: what the policies owe (planned pause ends, auto-pauses), for the
 //!   server's policy runner.
 //!
@@ -24,6 +26,7 @@ pub mod badges;
 pub mod calendar;
 pub mod levels;
 pub mod policies;
+pub mod recompute;
 pub mod reports;
 pub mod runtime;
 pub mod stats;

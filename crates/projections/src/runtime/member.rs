@@ -166,7 +166,10 @@ impl Member {
                 })
             }
             Err(OpenError::DiskFull(reason)) => {
-                return Err(ProjectionError::DiskFull { model: name, reason })
+                return Err(ProjectionError::DiskFull {
+                    model: name,
+                    reason,
+                })
             }
             Err(OpenError::Broken(err)) => {
                 tracing::error!(
@@ -303,10 +306,12 @@ impl Member {
         }
         if self.write_failed {
             // Not again on a store sled refuses: reopened first (see `reopen`).
-            return Err(Trouble::Failed(format!("the {} store awaits a reopen", self.name)));
+            return Err(Trouble::Failed(format!(
+                "the {} store awaits a reopen",
+                self.name
+            )));
         }
-        self.txn
-            .put_reserved(CHECKPOINT_KEY.to_vec(), &self.folded);
+        self.txn.put_reserved(CHECKPOINT_KEY.to_vec(), &self.folded);
         if let Some(print) = self.folded_print {
             self.txn.put_reserved(PRINT_KEY.to_vec(), &print);
         }

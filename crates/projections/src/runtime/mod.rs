@@ -403,7 +403,6 @@ impl From<LogError> for CatchUpError {
     }
 }
 
-
 /// The checkpoint a store holds (None: an empty store): how far a projector killed on it
 /// had folded and flushed, which is where it starts again.
 pub fn stored_checkpoint(tree: &sled::Tree) -> Result<Option<Checkpoint>, ModelError> {

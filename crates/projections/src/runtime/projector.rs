@@ -234,7 +234,12 @@ impl Projectors {
         };
         for (index, member) in self.members.iter().enumerate() {
             match member.other_log(&*self.log, last).await {
-                Ok(Some(reason)) => return Stop::Rebuild { member: index, reason },
+                Ok(Some(reason)) => {
+                    return Stop::Rebuild {
+                        member: index,
+                        reason,
+                    }
+                }
                 Ok(None) => {}
                 Err(err) => return Stop::Retry(format!("cannot read the log: {err}")),
             }
@@ -354,7 +359,12 @@ impl Projectors {
             // Nothing read in this pass: the stores' own checkpoints say.
             for (index, member) in self.members.iter().enumerate() {
                 match member.other_log(&*self.log, last).await {
-                    Ok(Some(reason)) => return Some(Stop::Rebuild { member: index, reason }),
+                    Ok(Some(reason)) => {
+                        return Some(Stop::Rebuild {
+                            member: index,
+                            reason,
+                        })
+                    }
                     Ok(None) => {}
                     Err(err) => return Some(Stop::Retry(format!("cannot read the log: {err}"))),
                 }

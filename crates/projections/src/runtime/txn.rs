@@ -198,7 +198,11 @@ impl Txn<'_> {
             }
             Some(bytes) => {
                 let value: T = decode(key, &bytes)?;
-                memory.keep(key.to_vec(), Value::Typed(Box::new(value.clone())), bytes.len());
+                memory.keep(
+                    key.to_vec(),
+                    Value::Typed(Box::new(value.clone())),
+                    bytes.len(),
+                );
                 Ok(Some(value))
             }
         }

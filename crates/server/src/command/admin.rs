@@ -47,7 +47,7 @@ struct Recomputes {
     last: Arc<tokio::sync::Mutex<LastFound>>,
 }
 
-/// A recompute replays the whole log twice: a process runs one at a time (the lock is
+/// A recompute replays the whole log: a process runs one at a time (the lock is
 /// held while it runs, and by an apply until its changes are appended), and one asked
 /// again while the log has not moved gets what the last one found (a preview, then its
 /// apply; several team leads asking at once). An apply after another finds the log moved
@@ -398,9 +398,9 @@ impl Recomputes {
     }
 }
 
-/// Tells `progress` what a replay reached.
-fn replay_progress(progress: &Progress) -> impl Fn(usize, u64, u64) + Sync + '_ {
-    |replay, position, end| progress.replayed(replay, position, end)
+/// Tells `progress` what the replay reached.
+fn replay_progress(progress: &Progress) -> impl Fn(u64, u64) + Sync + '_ {
+    |position, end| progress.replayed(position, end)
 }
 
 fn role_pb(role: &helpdesk_domain::Role) -> pb::RoleRef {
@@ -742,7 +742,7 @@ mod tests {
         let recomputes = &recomputes;
         let ask = |mode| async move {
             recomputes
-                .levels(mode, &|_, _, _| {})
+                .levels(mode, &|_, _| {})
                 .await
                 .map(|(found, _turn)| found)
         };

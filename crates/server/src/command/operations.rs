@@ -33,8 +33,8 @@ pub const KEEP_FINISHED: usize = 32;
 pub const KEEP_FOR: Duration = Duration::from_secs(3600);
 /// How often `WatchOperation` sends a running operation.
 pub const WATCH_EVERY: Duration = Duration::from_millis(500);
-/// What an operation is doing during each of its two replays.
-const REPLAY_PHASES: [&str; 2] = ["replaying the live model", "replaying the recompute"];
+/// What an operation is doing while it replays the log.
+const REPLAY_PHASE: &str = "replaying the log (the live model and the recompute, in one pass)";
 /// The window over which the replay rate is measured.
 const RATE_WINDOW: Duration = Duration::from_secs(3);
 
@@ -317,18 +317,16 @@ impl Entry {
     }
 }
 
-/// What a running operation reports through: its phase, the replays' progress, and
+/// What a running operation reports through: its phase, the replay's progress, and
 /// whether it has been cancelled.
 pub struct Progress {
     entry: Arc<Entry>,
     rate: Mutex<Rate>,
 }
 
-/// The replays' progress: each replay's (position, end), and recent samples of the
-/// total for the rate.
+/// Recent samples of the replay's position, for the rate.
 #[derive(Default)]
 struct Rate {
-    replays: [(Position, Position); 2],
     samples: VecDeque<(Instant, u64)>,
 }
 
@@ -352,20 +350,11 @@ impl Progress {
             .send_modify(|operation| phase.clone_into(&mut operation.phase));
     }
 
-    /// Replay `replay` (0: the live model's, 1: the recompute's) reached `position` of
-    /// `end`.
-    pub fn replayed(&self, replay: usize, position: Position, end: Position) {
+    /// The replay (one pass for the live model and the recompute) reached `position`
+    /// of `end`.
+    pub fn replayed(&self, position: Position, end: Position) {
         let mut rate = self.rate.lock().expect("rate lock");
-        rate.replays[replay.min(1)] = (position, end);
-        let [(first, first_end), (second, second_end)] = rate.replays;
-        let total = first + second;
-        // The second replay goes as far as the first until it says otherwise.
-        let total_end = first_end
-            + if second_end > 0 {
-                second_end
-            } else {
-                first_end
-            };
+        let (total, total_end) = (position, end);
         let now = Instant::now();
         rate.samples.push_back((now, total));
         while rate
@@ -382,10 +371,9 @@ impl Progress {
             _ => self.entry.state.borrow().messages_per_second,
         };
         drop(rate);
-        let phase = REPLAY_PHASES[replay.min(1)];
         self.entry.state.send_modify(|operation| {
-            if operation.phase != phase {
-                phase.clone_into(&mut operation.phase);
+            if operation.phase != REPLAY_PHASE {
+                REPLAY_PHASE.clone_into(&mut operation.phase);
             }
             operation.position = total;
             operation.end = total_end.max(total);

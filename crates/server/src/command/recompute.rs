@@ -1,8 +1,8 @@
 //! Recomputing levels and badges (docs/STATISTICS.md, Levels and Badges): replay the
 //! history beside the live model and compare.
 //!
-//! Two replays of the log, each into a scratch store under `<data dir>/recompute/`: the
-//! live model as it stands (definitions in force at each moment, recomputes applied)
+//! Two models folded in one pass over the log (`helpdesk_projections::recompute`), each
+//! into a scratch store under `<data dir>/recompute/`: the live model as it stands (definitions in force at each moment, recomputes applied)
 //! and the recompute's replay (without the recomputes applied before; with the
 //! definitions in force at each moment, or today's for all of it). What one reached and
 //! the other did not is the preview; applying it appends exactly that
@@ -18,10 +18,12 @@ use std::sync::Arc;
 use helpdesk_domain::state::Level;
 use helpdesk_domain::RecomputeMode;
 use helpdesk_log::{EventLog, Position};
-use helpdesk_projections::badges::{BadgeDef, Badges, BadgesView, Evaluation, Mode as BadgeMode};
+use helpdesk_projections::badges::Evaluation;
 use helpdesk_projections::calendar::Day;
-use helpdesk_projections::levels::{diff, Diff, Levels, LevelsView, Mode, Reached};
-use helpdesk_projections::{Model, Projector, ProjectorConfig};
+use helpdesk_projections::levels::{diff, Diff, Mode};
+use helpdesk_projections::recompute::{
+    replay_badges, replay_levels, BadgeDefinitions, BadgeReplays,
+};
 use uuid::Uuid;
 
 use crate::command::engine::{Engine, ExecError, Freshness};
@@ -44,11 +46,10 @@ pub enum RecomputeError {
     Replay(String),
 }
 
-/// Told after each batch of a replay: which replay (0: the live model's, 1: the
-/// recompute's), the position it reached and the one it aims at.
-pub type ReplayProgress<'a> = dyn Fn(usize, Position, Position) + Sync + 'a;
+/// Told after each batch of the replay: the position reached and the one aimed at.
+pub type ReplayProgress<'a> = dyn Fn(Position, Position) + Sync + 'a;
 
-/// Replays the log both ways and compares.
+/// Replays the log both ways (in one pass) and compares.
 pub async fn find(
     engine: &Engine,
     log: Arc<dyn EventLog>,
@@ -59,75 +60,30 @@ pub async fn find(
     let config = engine.load_config(Freshness::now()).await?;
     let today: Vec<Level> = config.levels.clone();
     let scratch = Scratch::new(data_dir)?;
-    let (live, replayed_to) = replay(
-        Levels::new(),
-        log.clone(),
-        &scratch.path.join("live"),
-        &|position, end| progress(0, position, end),
-    )
-    .await?;
     let replay_mode = match mode {
         RecomputeMode::AsItHappened => Mode::AsItHappened,
         RecomputeMode::TodaysDefinitions => Mode::TodaysDefinitions(today.clone()),
     };
-    let (recomputed, _) = replay(
-        Levels::with_mode(replay_mode),
-        log,
-        &scratch.path.join("replay"),
-        &|position, end| progress(1, position, end),
-    )
-    .await?;
-    let mut names: BTreeMap<Uuid, String> = live_ladder_names(&live);
-    names.extend(today.iter().map(|l| (l.level_id.uuid(), l.name.clone())));
-    Ok(Found {
-        diff: diff(&live.reached, &recomputed.reached),
-        names,
-        replayed_to,
-    })
-}
-
-/// A replay's outcome.
-struct Replayed {
-    reached: BTreeMap<Uuid, BTreeMap<Uuid, Reached>>,
-    ladder: Vec<Level>,
-}
-
-fn live_ladder_names(live: &Replayed) -> BTreeMap<Uuid, String> {
-    live.ladder
-        .iter()
-        .map(|l| (l.level_id.uuid(), l.name.clone()))
-        .collect()
-}
-
-async fn replay(
-    model: Levels,
-    log: Arc<dyn EventLog>,
-    dir: &Path,
-    progress: &(dyn Fn(Position, Position) + Sync),
-) -> Result<(Replayed, Position), RecomputeError> {
-    let mut config = ProjectorConfig::new(dir);
-    config.cache_bytes = 16 * 1024 * 1024;
-    let mut projector =
-        Projector::open(model, log, config).map_err(|e| RecomputeError::Replay(e.to_string()))?;
     let started = std::time::Instant::now();
-    let checkpoint = projector
-        .catch_up(progress)
+    let replays = replay_levels(log, &scratch.path, replay_mode, progress)
         .await
         .map_err(|e| RecomputeError::Replay(e.to_string()))?;
     tracing::info!(
-        model = Levels::NAME,
-        position = checkpoint.position,
+        position = replays.replayed_to,
         seconds = started.elapsed().as_secs_f64(),
-        "recompute replay done"
+        "level recompute replay done"
     );
-    let view = LevelsView::new(projector.handle());
-    let reached = view
-        .all_reached()
-        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
-    let ladder = view
-        .ladder()
-        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
-    Ok((Replayed { reached, ladder }, checkpoint.position))
+    let mut names: BTreeMap<Uuid, String> = replays
+        .live_ladder
+        .iter()
+        .map(|l| (l.level_id.uuid(), l.name.clone()))
+        .collect();
+    names.extend(today.iter().map(|l| (l.level_id.uuid(), l.name.clone())));
+    Ok(Found {
+        diff: diff(&replays.live, &replays.recomputed),
+        names,
+        replayed_to: replays.replayed_to,
+    })
 }
 
 /// A scratch directory, removed when dropped.
@@ -173,7 +129,8 @@ pub struct FoundBadges {
     pub replayed_to: Position,
 }
 
-/// Replays the log into a live badges model and a recompute's, and compares evaluations.
+/// Replays the log into a live badges model and a recompute's (in one pass), and
+/// compares evaluations.
 pub async fn find_badges(
     log: Arc<dyn EventLog>,
     data_dir: &Path,
@@ -181,24 +138,17 @@ pub async fn find_badges(
     progress: &ReplayProgress<'_>,
 ) -> Result<FoundBadges, RecomputeError> {
     let scratch = Scratch::new(data_dir)?;
-    let (live, definitions, replayed_to) = replay_badges(
-        Badges::new(),
-        log.clone(),
-        &scratch.path.join("live"),
-        &|position, end| progress(0, position, end),
-    )
-    .await?;
-    let replay_mode = match mode {
-        RecomputeMode::AsItHappened => BadgeMode::AsItHappened,
-        RecomputeMode::TodaysDefinitions => BadgeMode::TodaysDefinitions(definitions),
+    let definitions = match mode {
+        RecomputeMode::AsItHappened => BadgeDefinitions::AsItHappened,
+        RecomputeMode::TodaysDefinitions => BadgeDefinitions::Todays,
     };
-    let (recomputed, _, _) = replay_badges(
-        Badges::with_mode(replay_mode),
-        log,
-        &scratch.path.join("replay"),
-        &|position, end| progress(1, position, end),
-    )
-    .await?;
+    let BadgeReplays {
+        live,
+        recomputed,
+        replayed_to,
+    } = replay_badges(log, &scratch.path, definitions, progress)
+        .await
+        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
     let mut changes = Vec::new();
     let keys: std::collections::BTreeSet<&(String, Day)> =
         live.keys().chain(recomputed.keys()).collect();
@@ -220,30 +170,4 @@ pub async fn find_badges(
         changes,
         replayed_to,
     })
-}
-
-type Evaluations = BTreeMap<(String, Day), Evaluation>;
-
-async fn replay_badges(
-    model: Badges,
-    log: Arc<dyn EventLog>,
-    dir: &Path,
-    progress: &(dyn Fn(Position, Position) + Sync),
-) -> Result<(Evaluations, BTreeMap<String, BadgeDef>, Position), RecomputeError> {
-    let mut config = ProjectorConfig::new(dir);
-    config.cache_bytes = 16 * 1024 * 1024;
-    let mut projector =
-        Projector::open(model, log, config).map_err(|e| RecomputeError::Replay(e.to_string()))?;
-    let checkpoint = projector
-        .catch_up(progress)
-        .await
-        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
-    let view = BadgesView::new(projector.handle());
-    let evaluations = view
-        .all_evaluations()
-        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
-    let definitions = view
-        .definitions()
-        .map_err(|e| RecomputeError::Replay(e.to_string()))?;
-    Ok((evaluations, definitions, checkpoint.position))
 }
