@@ -12,6 +12,8 @@ pub enum Unit {
     Millis,
     /// Nanoseconds: lower is better.
     Nanos,
+    /// Seconds: lower is better.
+    Seconds,
     /// Mebibytes: lower is better.
     MiB,
     /// A count per command or message (NATS requests): lower is better.
@@ -27,6 +29,7 @@ impl Unit {
             Unit::PerSecond if value >= 10_000.0 => format!("{:.0}k/s", value / 1000.0),
             Unit::PerSecond if value >= 1_000.0 => format!("{:.1}k/s", value / 1000.0),
             Unit::PerSecond => format!("{value:.0}/s"),
+            Unit::Seconds => format!("{value:.1} s"),
             Unit::Millis if value >= 100.0 => format!("{value:.0} ms"),
             Unit::Millis if value >= 10.0 => format!("{value:.1} ms"),
             Unit::Millis => format!("{value:.2} ms"),

@@ -2,8 +2,8 @@
 //! behind.
 //!
 //! - [`Projectors`] (in `projector`): one reader of the log for every model of a process;
-//!   each message is decoded once and handed to every model, each folding on its own
-//!   thread. [`Projector`] is the same for one model, typed.
+//!   each message is decoded once and handed to every model, while the next batch is
+//!   read. [`Projector`] is the same for one model, typed.
 //! - `member`: one model inside it: its sled database (`<data dir>/models/<name>`, or
 //!   `<name>-<i>of<N>` for a partition) holding one tree, in which the model's records
 //!   and its [`Checkpoint`] live side by side. Folds change records in memory

@@ -1,8 +1,8 @@
 //! The pass over the log: one reader for every model of a process.
 //!
 //! [`Projectors`] reads the log once, from the position after the least advanced of its
-//! models, decodes each message once, and hands each batch to every model (in parallel,
-//! one thread a model, off the async workers). A model skips what it has folded
+//! models, decodes each message once, and hands each batch to every model (off the async
+//! workers). A model skips what it has folded
 //! already, folds the rest in memory and writes behind (see [`super::member`]). While
 //! one batch is folded the next is read. [`Projector`] is the same for a single model,
 //! typed.
@@ -379,8 +379,8 @@ impl Projectors {
         })
     }
 
-    /// Decodes `messages` once, folds them into every model (each on its own thread,
-    /// off the async workers), and writes the models whose write is due (all of them
+    /// Decodes `messages` once, folds them into every model (off the async workers), and
+    /// writes the models whose write is due (all of them
     /// with `write_now`).
     async fn fold_and_write(&mut self, messages: Vec<Stored>, write_now: bool) -> Result<(), Stop> {
         for index in 0..self.members.len() {
@@ -420,43 +420,24 @@ impl Projectors {
     }
 }
 
-/// Folds `decoded` into each member, then writes those due; one thread a member when
-/// there are several. The first trouble, with its member.
+/// Folds `decoded` into each member in turn, then writes those due. The first trouble,
+/// with its member. (One thread for all: folding the members on threads of their own
+/// was measured no faster on 2 cores, the writes into sled dominating.)
 fn fold_all(
     members: &mut [Member],
     decoded: &[Decoded],
     partition: Partition,
     write_now: bool,
 ) -> Result<(), Stop> {
-    let one = |index: usize, member: &mut Member| -> Result<(), Stop> {
+    for (index, member) in members.iter_mut().enumerate() {
         member
             .fold(decoded, partition)
             .map_err(|trouble| Stop::of(index, trouble))?;
         if member.write_due(write_now) {
             member.write().map_err(|trouble| Stop::of(index, trouble))?;
         }
-        Ok(())
-    };
-    if members.len() == 1 {
-        return one(0, &mut members[0]);
     }
-    std::thread::scope(|scope| {
-        let running: Vec<_> = members
-            .iter_mut()
-            .enumerate()
-            .map(|(index, member)| scope.spawn(move || one(index, member)))
-            .collect();
-        let mut first = Ok(());
-        for thread in running {
-            let outcome = thread
-                .join()
-                .unwrap_or_else(|_| Err(Stop::Retry("a fold panicked".into())));
-            if first.is_ok() {
-                first = outcome;
-            }
-        }
-        first
-    })
+    Ok(())
 }
 
 /// Reads the log into batches ahead of the fold: a batch closes when it is full or when
