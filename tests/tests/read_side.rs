@@ -285,7 +285,11 @@ async fn five_models_killed_while_writing_behind_equal_a_clean_rebuild() -> anyh
         String::from_utf8_lossy(&replay.stderr)
     );
     for model in MODELS {
-        assert_eq!(model_checkpoint(projector.data_dir(), model)?, last, "{model}");
+        assert_eq!(
+            model_checkpoint(projector.data_dir(), model)?,
+            last,
+            "{model}"
+        );
         let recovered = model_records(projector.data_dir(), model)?;
         let rebuilt = model_records(clean.path(), model)?;
         assert!(
