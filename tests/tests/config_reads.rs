@@ -576,3 +576,86 @@ async fn config_reads_through_the_gateway() -> anyhow::Result<()> {
     gateway.stop().await?;
     helpdesk.stop().await
 }
+
+/// Read-your-writes across processes: a write taken by one command service is read back
+/// at once, with its position, from another on the same NATS stream (whose cached
+/// configuration has not seen it yet).
+#[tokio::test]
+async fn a_write_on_one_command_service_is_read_back_on_another() -> anyhow::Result<()> {
+    const OWNER: &str = "config-reads-test-owner-token-0123456789";
+    let nats = NatsServer::start()?;
+    let mut writer = Helpdesk::builder()
+        .nats(&nats)
+        .owner_token(OWNER)
+        .start()
+        .await?;
+    let mut reader = Helpdesk::builder()
+        .nats(&nats)
+        .subcommand(["commands"])
+        .owner_token(OWNER)
+        .start()
+        .await?;
+    let mut commands = CommandServiceClient::new(writer.channel().await?);
+    let mut config = ConfigServiceClient::new(reader.channel().await?);
+    // The reader caches the configuration before the writes.
+    let before = config
+        .get_organization_settings(auth(
+            OWNER,
+            pb::GetOrganizationSettingsRequest { read: None },
+        ))
+        .await?
+        .into_inner();
+    assert_eq!(before.time_zone, "UTC");
+    for round in 0..5 {
+        let zone = ["Europe/Ljubljana", "America/New_York", "Asia/Tokyo"][round % 3];
+        let set = commands
+            .set_organization_settings(auth(
+                OWNER,
+                pb::SetOrganizationSettingsRequest {
+                    time_zone: Some(zone.into()),
+                    ..Default::default()
+                },
+            ))
+            .await?
+            .into_inner()
+            .position;
+        let settings = config
+            .get_organization_settings(auth(
+                OWNER,
+                pb::GetOrganizationSettingsRequest { read: after(set) },
+            ))
+            .await?
+            .into_inner();
+        assert!(settings.position >= set);
+        assert_eq!(settings.time_zone, zone, "round {round}");
+
+        let name = format!("Department {round}");
+        let created = commands
+            .create_department(auth(
+                OWNER,
+                pb::CreateDepartmentRequest {
+                    name: name.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await?
+            .into_inner()
+            .position;
+        let listed = config
+            .list_departments(auth(
+                OWNER,
+                pb::ListDepartmentsRequest {
+                    read: after(created),
+                },
+            ))
+            .await?
+            .into_inner();
+        assert!(listed.position >= created);
+        assert!(
+            listed.departments.iter().any(|d| d.name == name),
+            "round {round}: {listed:?}"
+        );
+    }
+    reader.stop().await?;
+    writer.stop().await
+}
