@@ -350,14 +350,16 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
     let token = helpdesk.token().to_owned();
     let server = helpdesk.endpoint();
     let mut commands = CommandServiceClient::new(helpdesk.channel().await?);
-    let send = |message| with_token(Request::new(message), &token);
     let (ada, ada_token, _) = helpdesk.new_agent("Ada").await?;
     let billing = commands
-        .create_department(send(pb::CreateDepartmentRequest {
-            name: "Billing".into(),
-            to_solve_enabled: true,
-            ..Default::default()
-        }))
+        .create_department(with_token(
+            Request::new(pb::CreateDepartmentRequest {
+                name: "Billing".into(),
+                to_solve_enabled: true,
+                ..Default::default()
+            }),
+            &token,
+        ))
         .await?
         .into_inner()
         .aggregate_id;
