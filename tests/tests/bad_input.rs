@@ -20,8 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_nats::jetstream;
 use helpdesk_api::pb;
 use helpdesk_api::{
-    AdminServiceClient, BadgeServiceClient, CommandServiceClient, LevelServiceClient,
-    ReportServiceClient, StatsServiceClient, TicketServiceClient,
+    AdminServiceClient, BadgeServiceClient, CommandServiceClient, ConfigServiceClient,
+    LevelServiceClient, ReportServiceClient, StatsServiceClient, TicketServiceClient,
 };
 use helpdesk_tests::{with_token, Helpdesk, NatsServer};
 use pb::execute_request::Command as C;
@@ -262,6 +262,10 @@ enum Call {
     GetReport(pb::ReportRequest),
     ExportReportCsv(pb::ReportRequest),
     GetChartSeries(pb::ChartRequest),
+    ListDepartments(pb::ListDepartmentsRequest),
+    ListRoles(pb::ListRolesRequest),
+    ListRoutingRules(pb::ListRoutingRulesRequest),
+    GetOrganizationSettings(pb::GetOrganizationSettingsRequest),
 }
 
 impl From<C> for Call {
@@ -424,6 +428,10 @@ impl Call {
             Call::GetReport(_) => ("ReportService", "GetReport"),
             Call::ExportReportCsv(_) => ("ReportService", "ExportReportCsv"),
             Call::GetChartSeries(_) => ("ReportService", "GetChartSeries"),
+            Call::ListDepartments(_) => ("ConfigService", "ListDepartments"),
+            Call::ListRoles(_) => ("ConfigService", "ListRoles"),
+            Call::ListRoutingRules(_) => ("ConfigService", "ListRoutingRules"),
+            Call::GetOrganizationSettings(_) => ("ConfigService", "GetOrganizationSettings"),
         }
     }
 
@@ -566,6 +574,26 @@ impl Call {
             (Via::Unary, Call::GetChartSeries(r)) => unary(
                 ReportServiceClient::new(channel)
                     .get_chart_series(auth(token, r))
+                    .await,
+            ),
+            (Via::Unary, Call::ListDepartments(r)) => unary(
+                ConfigServiceClient::new(channel)
+                    .list_departments(auth(token, r))
+                    .await,
+            ),
+            (Via::Unary, Call::ListRoles(r)) => unary(
+                ConfigServiceClient::new(channel)
+                    .list_roles(auth(token, r))
+                    .await,
+            ),
+            (Via::Unary, Call::ListRoutingRules(r)) => unary(
+                ConfigServiceClient::new(channel)
+                    .list_routing_rules(auth(token, r))
+                    .await,
+            ),
+            (Via::Unary, Call::GetOrganizationSettings(r)) => unary(
+                ConfigServiceClient::new(channel)
+                    .get_organization_settings(auth(token, r))
                     .await,
             ),
         }
@@ -3276,6 +3304,35 @@ fn table(fx: &Fixture) -> Vec<Case> {
                 agent_id: "ada".into(),
             }),
             invalid("agent_id"),
+        ),
+        // ----------------------------------------------------------- ConfigService
+        case(
+            "list departments: read.wait_ms 60001",
+            Call::ListDepartments(pb::ListDepartmentsRequest { read: read(60_001) }),
+            invalid("read.wait_ms"),
+        ),
+        case(
+            "list roles: read.wait_ms 60001",
+            Call::ListRoles(pb::ListRolesRequest { read: read(60_001) }),
+            invalid("read.wait_ms"),
+        ),
+        case(
+            "list routing rules: read.wait_ms 60001",
+            Call::ListRoutingRules(pb::ListRoutingRulesRequest { read: read(60_001) }),
+            invalid("read.wait_ms"),
+        ),
+        case(
+            "list routing rules: an integration with the Agent role",
+            Call::ListRoutingRules(pb::ListRoutingRulesRequest { read: None }),
+            status(Code::PermissionDenied).mentioning("routing.manage"),
+        )
+        .by(Who::Integration),
+        case(
+            "organization settings: read.wait_ms 60001",
+            Call::GetOrganizationSettings(pb::GetOrganizationSettingsRequest {
+                read: read(60_001),
+            }),
+            invalid("read.wait_ms"),
         ),
         // ------------------------------------------------------------ BadgeService
         case(

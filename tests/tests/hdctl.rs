@@ -336,3 +336,154 @@ async fn hdctl_fails_with_a_message_and_exit_code() -> anyhow::Result<()> {
     );
     helpdesk.stop().await
 }
+
+/// `hdctl departments`, `roles`, `routing-rules` and `settings` show the configuration
+/// written through the API by name, never by id; the routing rules only to whom may
+/// read them.
+#[tokio::test]
+async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
+    use helpdesk_api::CommandServiceClient;
+    use pb::routing_action::Action as A;
+    use pb::routing_condition::Condition as Cond;
+
+    let mut helpdesk = Helpdesk::start_embedded().await?;
+    let token = helpdesk.token().to_owned();
+    let server = helpdesk.endpoint();
+    let mut commands = CommandServiceClient::new(helpdesk.channel().await?);
+    let (ada, ada_token, _) = helpdesk.new_agent("Ada").await?;
+    let billing = commands
+        .create_department(with_token(
+            Request::new(pb::CreateDepartmentRequest {
+                name: "Billing".into(),
+                to_solve_enabled: true,
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?
+        .into_inner()
+        .aggregate_id;
+    commands
+        .add_agent_to_department(with_token(
+            Request::new(pb::AddAgentToDepartmentRequest {
+                department_id: billing.clone(),
+                agent_id: ada.clone(),
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?;
+    commands
+        .define_role(with_token(
+            Request::new(pb::DefineRoleRequest {
+                name: "Team lead".into(),
+                permissions: vec!["tickets.view_all".into(), "reports.view".into()],
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?;
+    commands
+        .define_routing_rule(with_token(
+            Request::new(pb::DefineRoutingRuleRequest {
+                name: "Refunds".into(),
+                groups: vec![pb::RoutingConditionGroup {
+                    conditions: vec![
+                        pb::RoutingCondition {
+                            condition: Some(Cond::ChannelIn(pb::ChannelSet {
+                                channels: vec![pb::Channel::Email as i32],
+                            })),
+                        },
+                        pb::RoutingCondition {
+                            condition: Some(Cond::SubjectContains(pb::WordList {
+                                words: vec!["refund".into()],
+                            })),
+                        },
+                    ],
+                }],
+                actions: vec![
+                    pb::RoutingAction {
+                        action: Some(A::TransferToDepartmentId(billing.clone())),
+                    },
+                    pb::RoutingAction {
+                        action: Some(A::AssignTo(pb::AgentList {
+                            agent_ids: vec![ada.clone()],
+                        })),
+                    },
+                ],
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?;
+    commands
+        .set_organization_settings(with_token(
+            Request::new(pb::SetOrganizationSettingsRequest {
+                time_zone: Some("Europe/Ljubljana".into()),
+                clover_odds: Some(0.002),
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?;
+
+    let departments = table(&hdctl(&server, Some(&token), &["departments"]).await?);
+    assert_eq!(
+        departments,
+        vec![
+            vec!["department", "to solve", "members"],
+            vec!["Billing", "yes", "Ada"],
+        ]
+    );
+    let roles = table(&hdctl(&server, Some(&token), &["roles"]).await?);
+    let names: Vec<&str> = roles.iter().skip(1).map(|r| r[0].as_str()).collect();
+    assert_eq!(names, ["Owner", "Administrator", "Agent", "Team lead"]);
+    assert_eq!(
+        roles[4][1..],
+        [
+            "custom".to_owned(),
+            "tickets.view_all, reports.view".to_owned()
+        ]
+    );
+    let rules = table(&hdctl(&server, Some(&token), &["routing-rules"]).await?);
+    assert_eq!(
+        rules,
+        vec![
+            vec!["#", "rule", "when", "then"],
+            vec![
+                "1",
+                "Refunds",
+                "channel is email and subject has \"refund\"",
+                "transfer to Billing; assign to the first free of Ada"
+            ],
+        ]
+    );
+    let settings = table(&hdctl(&server, Some(&token), &["settings"]).await?);
+    assert_eq!(
+        settings,
+        vec![
+            vec!["setting", "value"],
+            vec!["time zone", "Europe/Ljubljana"],
+            vec!["pause agents who miss a chat or call", "no"],
+            vec!["four-leaf clover odds", "1 in 500"],
+            vec!["custom roles at most", "3"],
+        ]
+    );
+    for shown in [&departments, &roles, &rules, &settings] {
+        for row in shown.iter() {
+            for cell in row {
+                assert!(!shows_an_id(cell), "{cell:?} shows an id");
+            }
+        }
+    }
+    // An agent sees the departments, not the routing rules.
+    table(&hdctl(&server, Some(&ada_token), &["departments"]).await?);
+    let denied = hdctl(&server, Some(&ada_token), &["routing-rules"]).await?;
+    assert_eq!(denied.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(
+        stderr.contains("PermissionDenied") && stderr.contains("routing.manage"),
+        "{stderr}"
+    );
+    helpdesk.stop().await
+}

@@ -4,7 +4,7 @@
 //!   generated from `proto/helpdesk/v1/*.proto` by `build.rs` (protox, no protoc).
 //! - [`CommandServiceClient`], [`CommandService`] and [`CommandServiceServer`]:
 //!   the generated client, server trait and server of `helpdesk.v1.CommandService`;
-//!   likewise for `helpdesk.v1.AdminService`.
+//!   likewise for `helpdesk.v1.AdminService` and the other services.
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors (with comments) for
 //!   server reflection.
 //! - [`error`]: the one place where errors become gRPC statuses.
@@ -30,6 +30,8 @@ pub use pb::badge_service_client::BadgeServiceClient;
 pub use pb::badge_service_server::{BadgeService, BadgeServiceServer};
 pub use pb::command_service_client::CommandServiceClient;
 pub use pb::command_service_server::{CommandService, CommandServiceServer};
+pub use pb::config_service_client::ConfigServiceClient;
+pub use pb::config_service_server::{ConfigService, ConfigServiceServer};
 pub use pb::level_service_client::LevelServiceClient;
 pub use pb::level_service_server::{LevelService, LevelServiceServer};
 pub use pb::report_service_client::ReportServiceClient;
@@ -59,6 +61,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub const SERVICE_NAMES: &[&str] = &[
     "helpdesk.v1.CommandService",
     "helpdesk.v1.AdminService",
+    "helpdesk.v1.ConfigService",
     "helpdesk.v1.TicketService",
     "helpdesk.v1.StatsService",
     "helpdesk.v1.LevelService",

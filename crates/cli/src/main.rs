@@ -11,8 +11,8 @@ use anyhow::{bail, Context as _};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use helpdesk_api::pb;
 use helpdesk_api::{
-    AdminServiceClient, BadgeServiceClient, LevelServiceClient, ReportServiceClient,
-    StatsServiceClient, TicketServiceClient,
+    AdminServiceClient, BadgeServiceClient, ConfigServiceClient, LevelServiceClient,
+    ReportServiceClient, StatsServiceClient, TicketServiceClient,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::MetadataValue;
@@ -81,6 +81,15 @@ enum Command {
     /// The recomputes the server runs, and those it finished within the last hour
     /// (needs gamification.manage).
     Operations,
+    /// Every department: whether its tickets show in "to solve", its members by name.
+    Departments,
+    /// The roles, built-in and custom, with their permissions.
+    Roles,
+    /// The routing rules in the order they run on a new ticket: when each matches and
+    /// what it does (needs routing.manage or tickets.view_all).
+    RoutingRules,
+    /// The organization settings.
+    Settings,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +222,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tickets => tickets(channel, &token).await,
         Command::Recompute { what } => recompute(channel, &token, what).await,
         Command::Operations => operations(channel, &token).await,
+        Command::Departments => departments(channel, &token).await,
+        Command::Roles => roles(channel, &token).await,
+        Command::RoutingRules => routing_rules(channel, &token).await,
+        Command::Settings => settings(channel, &token).await,
     }
 }
 
@@ -704,6 +717,231 @@ async fn operations(channel: Channel, token: &str) -> anyhow::Result<()> {
     }
     print_table(&rows);
     Ok(())
+}
+
+/// `hdctl departments`: each department, its queue setting and its members.
+async fn departments(channel: Channel, token: &str) -> anyhow::Result<()> {
+    let list = ConfigServiceClient::new(channel)
+        .list_departments(auth(token, pb::ListDepartmentsRequest { read: None })?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    if list.departments.is_empty() {
+        println!("no departments");
+        return Ok(());
+    }
+    let mut rows = vec![vec![
+        "department".into(),
+        "to solve".into(),
+        "members".into(),
+    ]];
+    for d in list.departments {
+        let members: Vec<String> = d
+            .members
+            .iter()
+            .map(|m| {
+                if m.deactivated {
+                    format!("{} (deactivated)", m.name)
+                } else {
+                    m.name.clone()
+                }
+            })
+            .collect();
+        rows.push(vec![
+            d.name,
+            yes_no(d.to_solve_enabled).into(),
+            if members.is_empty() {
+                "(none)".into()
+            } else {
+                members.join(", ")
+            },
+        ]);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// `hdctl roles`: built-in and custom roles with their permissions.
+async fn roles(channel: Channel, token: &str) -> anyhow::Result<()> {
+    let list = ConfigServiceClient::new(channel)
+        .list_roles(auth(token, pb::ListRolesRequest { read: None })?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    let mut rows = vec![vec!["role".into(), "kind".into(), "permissions".into()]];
+    for role in list.roles {
+        rows.push(vec![
+            role.name,
+            if role.builtin { "built-in" } else { "custom" }.into(),
+            if role.permissions.is_empty() {
+                "(none: works on conversations as themself)".into()
+            } else {
+                role.permissions.join(", ")
+            },
+        ]);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// `hdctl routing-rules`: the rules in the order they run, in words.
+async fn routing_rules(channel: Channel, token: &str) -> anyhow::Result<()> {
+    let list = ConfigServiceClient::new(channel)
+        .list_routing_rules(auth(token, pb::ListRoutingRulesRequest { read: None })?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    if list.rules.is_empty() {
+        println!("no routing rules");
+        return Ok(());
+    }
+    let mut rows = vec![vec![
+        "#".into(),
+        "rule".into(),
+        "when".into(),
+        "then".into(),
+    ]];
+    for rule in &list.rules {
+        let when: Vec<String> = rule
+            .groups
+            .iter()
+            .map(|g| {
+                let all: Vec<String> = g.conditions.iter().map(condition_words).collect();
+                all.join(" and ")
+            })
+            .collect();
+        let then: Vec<String> = rule
+            .actions
+            .iter()
+            .map(|a| action_words(a, &list.agent_names, &list.department_names))
+            .collect();
+        rows.push(vec![
+            (rule.position + 1).to_string(),
+            rule.name.clone(),
+            when.join(", or "),
+            then.join("; "),
+        ]);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+/// A routing condition for people: `channel is email or chat`.
+fn condition_words(condition: &pb::RoutingCondition) -> String {
+    use pb::routing_condition::Condition as C;
+    let quoted = |words: &pb::WordList| {
+        let list: Vec<String> = words.words.iter().map(|w| format!("\"{w}\"")).collect();
+        list.join(" or ")
+    };
+    match &condition.condition {
+        Some(C::ChannelIn(set)) => {
+            let names: Vec<String> = set.channels.iter().map(|c| channel_word(*c)).collect();
+            format!("channel is {}", names.join(" or "))
+        }
+        Some(C::PriorityIn(set)) => {
+            let names: Vec<String> = set.priorities.iter().map(|p| priority_word(*p)).collect();
+            format!("priority is {}", names.join(" or "))
+        }
+        Some(C::SubjectContains(w)) => format!("subject has {}", quoted(w)),
+        Some(C::BodyContains(w)) => format!("body has {}", quoted(w)),
+        Some(C::SubjectOrBodyContains(w)) => format!("subject or body has {}", quoted(w)),
+        None => "?".into(),
+    }
+}
+
+/// A routing action for people, agents and departments by name (by id when the
+/// server knows no name for it).
+fn action_words(
+    action: &pb::RoutingAction,
+    agents: &HashMap<String, String>,
+    departments: &HashMap<String, String>,
+) -> String {
+    use pb::routing_action::Action as A;
+    let name = |names: &HashMap<String, String>, id: &String| -> String {
+        names.get(id).cloned().unwrap_or_else(|| id.clone())
+    };
+    match &action.action {
+        Some(A::TransferToDepartmentId(id)) => format!("transfer to {}", name(departments, id)),
+        Some(A::AssignTo(list)) => {
+            let names: Vec<String> = list.agent_ids.iter().map(|a| name(agents, a)).collect();
+            format!("assign to the first free of {}", names.join(", "))
+        }
+        Some(A::LeaveUnassigned(_)) => "leave unassigned".into(),
+        Some(A::SetPriority(p)) => format!("set priority {}", priority_word(*p)),
+        Some(A::AddTags(tags)) => format!("tag {}", tags.tags.join(", ")),
+        None => "?".into(),
+    }
+}
+
+fn channel_word(value: i32) -> String {
+    pb::Channel::try_from(value)
+        .map(|c| {
+            c.as_str_name()
+                .trim_start_matches("CHANNEL_")
+                .to_lowercase()
+        })
+        .unwrap_or_else(|_| value.to_string())
+}
+
+fn priority_word(value: i32) -> String {
+    pb::Priority::try_from(value)
+        .map(|p| {
+            p.as_str_name()
+                .trim_start_matches("PRIORITY_")
+                .to_lowercase()
+        })
+        .unwrap_or_else(|_| value.to_string())
+}
+
+/// `hdctl settings`: every organization setting.
+async fn settings(channel: Channel, token: &str) -> anyhow::Result<()> {
+    let settings = ConfigServiceClient::new(channel)
+        .get_organization_settings(auth(
+            token,
+            pb::GetOrganizationSettingsRequest { read: None },
+        )?)
+        .await
+        .map_err(status)?
+        .into_inner();
+    let rows = vec![
+        vec!["setting".into(), "value".into()],
+        vec!["time zone".into(), settings.time_zone],
+        vec![
+            "pause agents who miss a chat or call".into(),
+            yes_no(settings.auto_pause).into(),
+        ],
+        vec![
+            "four-leaf clover odds".into(),
+            odds_words(settings.clover_odds),
+        ],
+        vec![
+            "custom roles at most".into(),
+            settings.max_custom_roles.to_string(),
+        ],
+    ];
+    print_table(&rows);
+    Ok(())
+}
+
+/// Odds as people say them: `1 in 1000` (and the fraction when that is not whole).
+fn odds_words(odds: f64) -> String {
+    if odds <= 0.0 {
+        return "never".into();
+    }
+    let one_in = 1.0 / odds;
+    if (one_in - one_in.round()).abs() < 1e-9 {
+        format!("1 in {}", one_in.round())
+    } else {
+        format!("{odds} (about 1 in {})", format_number(one_in))
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 fn format_number(value: f64) -> String {

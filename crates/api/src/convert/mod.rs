@@ -5,8 +5,10 @@
 //! Nested fields are paths: `conversation.id`, `groups[0].conditions[1]`.
 
 mod commands;
+mod config;
 
 pub use commands::{issue_token, IntoCommand, ParsedCommand};
+pub use config::{role_ref_pb, routing_rule_pb};
 
 use std::str::FromStr;
 

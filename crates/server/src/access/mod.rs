@@ -269,7 +269,10 @@ impl Access {
 fn reading_for(path: &str, arrived: Instant) -> Option<Reading> {
     let service = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match service {
-        "helpdesk.v1.CommandService" | "helpdesk.v1.AdminService" => Some(Reading::AsOf(arrived)),
+        // The configuration reads answer as the log is when they arrive: so is who asks.
+        "helpdesk.v1.CommandService" | "helpdesk.v1.AdminService" | "helpdesk.v1.ConfigService" => {
+            Some(Reading::AsOf(arrived))
+        }
         service if service.starts_with("helpdesk.") => Some(Reading::Recent),
         _ => None,
     }
@@ -367,6 +370,10 @@ mod tests {
         ));
         assert!(matches!(
             reading_for("/helpdesk.v1.AdminService/ListTokens", now),
+            Some(Reading::AsOf(_))
+        ));
+        assert!(matches!(
+            reading_for("/helpdesk.v1.ConfigService/ListRoles", now),
             Some(Reading::AsOf(_))
         ));
         assert!(matches!(

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 use futures::StreamExt as _;
-use helpdesk_api::convert::{command_id, timestamp_from_millis};
+use helpdesk_api::convert::{command_id, role_ref_pb, timestamp_from_millis};
 use helpdesk_api::{pb, AdminService, ApiError, IntoCommand, ParsedCommand};
 use helpdesk_domain::command::{RecomputeBadges, RecomputeLevels};
 use helpdesk_domain::{
@@ -403,17 +403,6 @@ fn replay_progress(progress: &Progress) -> impl Fn(u64, u64) + Sync + '_ {
     |position, end| progress.replayed(position, end)
 }
 
-fn role_pb(role: &helpdesk_domain::Role) -> pb::RoleRef {
-    use helpdesk_domain::Role;
-    let role = match role {
-        Role::Owner => pb::role_ref::Role::Builtin(pb::BuiltinRole::Owner as i32),
-        Role::Administrator => pb::role_ref::Role::Builtin(pb::BuiltinRole::Administrator as i32),
-        Role::Agent => pb::role_ref::Role::Builtin(pb::BuiltinRole::Agent as i32),
-        Role::Custom(id) => pb::role_ref::Role::CustomRoleId(id.to_string()),
-    };
-    pb::RoleRef { role: Some(role) }
-}
-
 fn recompute_mode(value: i32) -> Result<RecomputeMode, ApiError> {
     match pb::RecomputeMode::try_from(value) {
         Ok(pb::RecomputeMode::AsItHappened) => Ok(RecomputeMode::AsItHappened),
@@ -568,7 +557,7 @@ impl AdminService for AdminApi {
                 let (agent_id, integration_name, role) = match &t.subject {
                     TokenSubject::Agent(a) => (a.to_string(), String::new(), None),
                     TokenSubject::Integration { name, role } => {
-                        (String::new(), name.clone(), Some(role_pb(role)))
+                        (String::new(), name.clone(), Some(role_ref_pb(role)))
                     }
                 };
                 pb::TokenInfo {

@@ -19,7 +19,8 @@ use helpdesk_domain::{
     self as domain,
     event::{answer_id, ClockTicked},
     Actor, AgentId, AgentState, AggregateId, AggregateKind, Command, ConfigState, Context,
-    DomainError, Envelope, Event, Permission, Principal, State, Timestamp,
+    DepartmentId, DepartmentState, DomainError, Envelope, Event, Permission, Principal, State,
+    Timestamp,
 };
 use helpdesk_log::{Append, EventLog, LogError, Position, Stored};
 use tokio_util::sync::CancellationToken;
@@ -898,6 +899,27 @@ impl Engine {
         Ok(LoadedAgent(
             self.load(AggregateId::agent(agent), freshness).await?,
         ))
+    }
+
+    /// Every department there is, as fresh as asked, with its id. The log keeps no list
+    /// of them: its department subjects are one each.
+    pub async fn departments(
+        &self,
+        freshness: Freshness,
+    ) -> Result<Vec<(DepartmentId, DepartmentState)>, ExecError> {
+        let prefix = format!("{}.", AggregateKind::Department.as_str());
+        let mut departments = Vec::new();
+        for subject in self.log.subjects(&prefix).await? {
+            let Some(id) = AggregateId::from_subject(&subject) else {
+                continue;
+            };
+            if let State::Department(department) = &self.load(id, freshness).await?.state {
+                if department.exists() {
+                    departments.push((DepartmentId::from_uuid(id.id), department.clone()));
+                }
+            }
+        }
+        Ok(departments)
     }
 
     /// The aggregate from the cache, read from the log when it is not cached or not as

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod config;
 pub mod engine;
 pub mod errors;
 pub mod follower;

@@ -1,7 +1,7 @@
 //! `helpdesk gateway`: one address for clients in front of a split deployment.
 //!
-//! It holds no data and no log connection. The command and admin services are passed
-//! through as they are. Queries go to the partition that owns their key (a ticket, an
+//! It holds no data and no log connection. The command, admin and configuration services
+//! are passed through as they are. Queries go to the partition that owns their key (a ticket, an
 //! agent), or to every partition, and the answers are merged: ticket lists newest first
 //! across partitions, per-department counts added, benchmarks and the level leaderboard
 //! re-ranked, badge evaluations merged (the best value of all, every agent tied at it,
@@ -32,7 +32,7 @@ use crate::ops::grpc::{limited, Served};
 use crate::ops::metrics::OpsArgs;
 use crate::ops::process::{self, Process};
 use crate::ops::security::{AddressArgs, ConcurrencyArgs, TlsArgs};
-use pass_through::{AdminPassThrough, CommandPassThrough};
+use pass_through::{AdminPassThrough, CommandPassThrough, ConfigPassThrough};
 use services::{BadgeGateway, LevelGateway, ReportGateway, StatsGateway, TicketGateway};
 use upstream::Upstream;
 
@@ -138,6 +138,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
             "commands" => {
                 served.add(CommandPassThrough(upstream.first())).await;
                 served.add(AdminPassThrough(upstream.first())).await;
+                served.add(ConfigPassThrough(upstream.first())).await;
             }
             "tickets" => {
                 served

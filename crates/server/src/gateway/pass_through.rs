@@ -1,6 +1,6 @@
-//! The command and admin services, passed through to the command side as they are: every
+//! The command, admin and configuration services, passed through to the command side as they are: every
 //! RPC of theirs, streams included (`Execute`, `WatchOperation`), without the gateway
-//! knowing its methods. Both go to the first command-side address, so the long operations
+//! knowing its methods. All go to the first command-side address, so the long operations
 //! of `AdminService` (recomputes) are asked of the process that runs them.
 
 use std::convert::Infallible;
@@ -51,4 +51,5 @@ macro_rules! pass_through {
 pass_through! {
     CommandPassThrough => "helpdesk.v1.CommandService",
     AdminPassThrough => "helpdesk.v1.AdminService",
+    ConfigPassThrough => "helpdesk.v1.ConfigService",
 }

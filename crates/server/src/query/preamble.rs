@@ -20,8 +20,18 @@ pub async fn reached(
     handle: &ModelHandle,
     read: Option<&pb::ReadOptions>,
 ) -> Result<Position, ApiError> {
+    match wanted(read)? {
+        None => Ok(handle.position()),
+        Some((position, wait)) => Ok(handle.wait_for(position, wait).await?),
+    }
+}
+
+/// The position `read` asks for and how long to wait for it; `None` when it asks for
+/// none. A wait longer than the longest allowed is `INVALID_ARGUMENT` naming
+/// `read.wait_ms`. (The configuration reads of the command side wait on the log with it.)
+pub fn wanted(read: Option<&pb::ReadOptions>) -> Result<Option<(Position, Duration)>, ApiError> {
     let Some(read) = read.filter(|r| r.min_position > 0) else {
-        return Ok(handle.position());
+        return Ok(None);
     };
     if read.wait_ms > MAX_WAIT_MS {
         return Err(ApiError::invalid_argument(
@@ -33,7 +43,7 @@ pub async fn reached(
         0 => DEFAULT_WAIT,
         ms => Duration::from_millis(u64::from(ms)),
     };
-    Ok(handle.wait_for(read.min_position, wait).await?)
+    Ok(Some((read.min_position, wait)))
 }
 
 /// Whose department visibility applies (docs/TICKETS.md, Assignment, departments and the

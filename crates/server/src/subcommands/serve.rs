@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use helpdesk_api::{
-    AdminServiceServer, BadgeServiceServer, CommandServiceServer, LevelServiceServer,
-    ReportServiceServer, StatsServiceServer, TicketServiceServer,
+    AdminServiceServer, BadgeServiceServer, CommandServiceServer, ConfigServiceServer,
+    LevelServiceServer, ReportServiceServer, StatsServiceServer, TicketServiceServer,
 };
 use helpdesk_log::EventLog;
 use helpdesk_projections::badges::BadgesView;
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::Access;
 use crate::command::admin::AdminApi;
+use crate::command::config::ConfigApi;
 use crate::command::engine::Engine;
 use crate::command::service::CommandApi;
 use crate::ops::grpc::{limited, Served, Transport};
@@ -36,7 +37,7 @@ pub struct Services {
     pub log: Arc<dyn EventLog>,
     /// The process's data directory (recomputes keep scratch stores in it).
     pub data_dir: PathBuf,
-    /// `CommandService` and `AdminService`, over this engine.
+    /// `CommandService`, `AdminService` and `ConfigService`, over this engine.
     pub commands: Option<Arc<Engine>>,
     /// `TicketService`.
     pub tickets: Option<TicketsView>,
@@ -76,6 +77,11 @@ pub async fn serve(
                 services.data_dir.clone(),
                 services.access.clone(),
                 shutdown.clone(),
+            ))))
+            .await;
+        served
+            .add(limited!(ConfigServiceServer::new(ConfigApi::new(
+                engine.clone()
             ))))
             .await;
     }
