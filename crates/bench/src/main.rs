@@ -174,6 +174,10 @@ impl Report {
     }
 }
 
+/// The allocator of the `helpdesk` binary, so that in-process replays measure the same.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

@@ -20,6 +20,12 @@ mod subcommands;
 
 use subcommands::{commands, dev, owner_token, project, replay, simulate};
 
+/// jemalloc rather than the system's allocator: a replay allocates and frees records by
+/// the million from several threads, and glibc's malloc spent a third of a rebuild's
+/// time in its own bookkeeping and locks (docs/PERFORMANCE.md, "The sixth round").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The help desk backend: commands in, statistics, levels, badges and reports out.
 ///
 /// Every service speaks gRPC (package `helpdesk.v1`) and serves `grpc.health.v1` and

@@ -23,7 +23,7 @@ use super::txn::Txn;
 use super::{
     At, Checkpoint, Model, ModelError, ModelHandle, Note, Partition, ProjectionError,
     ProjectorConfig, CHECKPOINT_KEY, DEAD_LETTER, NOTE_CAPACITY, PRINT_KEY, RESERVED,
-    WRITE_HEADROOM,
+    WRITE_BATCH_BYTES, WRITE_HEADROOM,
 };
 use crate::store::Store;
 
@@ -288,12 +288,12 @@ impl Member {
     }
 
     /// Whether what memory holds should be written now: `now` (the log's tail, the end
-    /// of a catch-up, a stop), or memory is half its budget, or the last write is
-    /// `write_every` old.
+    /// of a catch-up, a stop), or the changes take half the memory budget or
+    /// [`WRITE_BATCH_BYTES`], or the last write is `write_every` old.
     pub fn write_due(&self, now: bool) -> bool {
         self.folded.position > self.written.position
             && (now
-                || self.txn.dirty_bytes() >= self.memory_bytes / 2
+                || self.txn.dirty_bytes() >= (self.memory_bytes / 2).min(WRITE_BATCH_BYTES)
                 || self.last_write.elapsed() >= self.write_every)
     }
 

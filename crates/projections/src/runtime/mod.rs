@@ -80,6 +80,13 @@ pub const DEFAULT_BATCH: usize = 1_000;
 /// [`ProjectorConfig::memory_bytes`]).
 pub const DEFAULT_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The most a model's changes may take in memory (estimated, see [`txn`]) before they
+/// are written, whatever the budget. Larger batches were no faster, and sled holds
+/// many times a batch's size while it applies it: a rebuild of the levels peaked at
+/// 270 MiB with batches of 0.5 MiB and 670 MiB with 32 MiB (docs/PERFORMANCE.md).
+/// Encoded, such a batch also stays well within [`WRITE_HEADROOM`].
+pub(crate) const WRITE_BATCH_BYTES: usize = 1024 * 1024;
+
 /// The free space a projector leaves on its store's disk: a batch is not written with
 /// less (a few of sled's 512 KiB segments, more than one batch of records takes). A
 /// write sled tries and fails makes it refuse every later call on the store, reads
