@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 /// How the projectors of a process hold their models in memory.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FoldArgs {
-    /// Memory each read model may hold, in MiB: its changed records are written to its
-    /// store when they reach half of it, and the copies it keeps of stored records are
-    /// dropped when all of it is in use (docs/PERFORMANCE.md, Memory).
+    /// Memory each read model may hold, in MiB: the copies it keeps of stored records are
+    /// dropped when all of it is in use (its changed records are written at 1 MiB, or
+    /// half of it if smaller; docs/PERFORMANCE.md, Memory).
     #[arg(long, env = "HELPDESK_MODEL_MEMORY_MIB", default_value_t = 64,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub model_memory_mib: u64,
