@@ -654,6 +654,55 @@ fn routing_leaves_a_ticket_unassigned_when_every_listed_agent_is_paused_or_offli
 }
 
 #[test]
+fn a_rule_switched_off_does_nothing_and_switched_on_again_applies() {
+    let world = with_rules(
+        World::new().online_agent(a1()).online_agent(a2()),
+        vec![
+            on_email(1, vec![Action::AssignTo(vec![a1()])]),
+            on_email(2, vec![Action::AddTags(words(&["mail"]))]),
+        ],
+    );
+    let switch = |world: World, enabled: bool| {
+        world.given(
+            AggregateId::config(),
+            vec![RoutingRuleUpdated {
+                rule_id: rule_id(1),
+                name: None,
+                notes: None,
+                enabled: Some(enabled),
+            }
+            .into()],
+        )
+    };
+    let off = switch(world, false);
+    // Rule 1 is skipped; rule 2, after it, still runs.
+    off.when(&integration(&[]), create(Priority::Normal))
+        .then(evs![
+            ticket_created(Priority::Normal, None),
+            TicketTagged {
+                ticket: t1(),
+                tag: "mail".into(),
+                by: by_rule(2)
+            },
+        ]);
+    switch(off, true)
+        .when(&integration(&[]), create(Priority::Normal))
+        .then(evs![
+            ticket_created(Priority::Normal, None),
+            TicketAssigned {
+                ticket: t1(),
+                agent: a1(),
+                by: by_rule(1)
+            },
+            TicketTagged {
+                ticket: t1(),
+                tag: "mail".into(),
+                by: by_rule(2)
+            },
+        ]);
+}
+
+#[test]
 fn routing_skips_unknown_deactivated_and_non_member_agents() {
     // a1 unknown, a2 deactivated, a3 not a member of d1, boss a member.
     let world = deactivated(World::new().online_agent(a2()), a2())

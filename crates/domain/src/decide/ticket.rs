@@ -283,7 +283,8 @@ fn create(state: &TicketState, c: &CreateTicket, ctx: &Context) -> Result<Vec<Ev
     // Split once, whatever the number of rules and conditions.
     let subject = Words::of(&c.subject);
     let body = Words::of(c.body.as_deref().unwrap_or(""));
-    for rule in &ctx.config.routing_rules {
+    // A rule switched off keeps its place among the rules but does nothing.
+    for rule in ctx.config.enabled_routing_rules() {
         let facts = TicketFacts {
             channel: c.channel,
             priority: sim.priority,
