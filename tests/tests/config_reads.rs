@@ -389,6 +389,8 @@ async fn run(channel: Channel, token: &str) -> anyhow::Result<()> {
                 position: 0,
                 groups: urgent.groups,
                 actions: urgent.actions,
+                notes: String::new(),
+                enabled: true,
             },
             pb::RoutingRule {
                 rule_id: vip_id,
@@ -396,6 +398,8 @@ async fn run(channel: Channel, token: &str) -> anyhow::Result<()> {
                 position: 1,
                 groups: vip.groups,
                 actions: vip.actions,
+                notes: String::new(),
+                enabled: true,
             },
         ]
     );

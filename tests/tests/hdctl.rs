@@ -383,7 +383,7 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
             &token,
         ))
         .await?;
-    commands
+    let refunds = commands
         .define_routing_rule(with_token(
             Request::new(pb::DefineRoutingRuleRequest {
                 name: "Refunds".into(),
@@ -411,6 +411,20 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
                         })),
                     },
                 ],
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?
+        .into_inner()
+        .aggregate_id;
+    // Notes on two lines, and switched off: shown on one line, and "no".
+    commands
+        .update_routing_rule(with_token(
+            Request::new(pb::UpdateRoutingRuleRequest {
+                rule_id: refunds,
+                notes: Some("Billing asked for it.\nUntil March.".into()),
+                enabled: Some(false),
                 ..Default::default()
             }),
             &token,
@@ -449,12 +463,14 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
     assert_eq!(
         rules,
         vec![
-            vec!["#", "rule", "when", "then"],
+            vec!["#", "rule", "on", "when", "then", "notes"],
             vec![
                 "1",
                 "Refunds",
+                "no",
                 "channel is email and subject has \"refund\"",
-                "transfer to Billing; assign to the first free of Ada"
+                "transfer to Billing; assign to the first free of Ada",
+                "Billing asked for it. Until March."
             ],
         ]
     );

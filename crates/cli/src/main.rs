@@ -798,8 +798,10 @@ async fn routing_rules(channel: Channel, token: &str) -> anyhow::Result<()> {
     let mut rows = vec![vec![
         "#".into(),
         "rule".into(),
+        "on".into(),
         "when".into(),
         "then".into(),
+        "notes".into(),
     ]];
     for rule in &list.rules {
         let when: Vec<String> = rule
@@ -818,8 +820,11 @@ async fn routing_rules(channel: Channel, token: &str) -> anyhow::Result<()> {
         rows.push(vec![
             (rule.position + 1).to_string(),
             rule.name.clone(),
+            yes_no(rule.enabled).into(),
             when.join(", or "),
             then.join("; "),
+            // One table row a rule: notes written on several lines are shown on one.
+            rule.notes.split_whitespace().collect::<Vec<_>>().join(" "),
         ]);
     }
     print_table(&rows);

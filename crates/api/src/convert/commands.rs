@@ -598,6 +598,14 @@ into_command! {
     RemoveRoutingRuleRequest => |r, caller| {
         Ok(cmd::RemoveRoutingRule { rule_id: parse_id("rule_id", &r.rule_id)? })
     }
+    UpdateRoutingRuleRequest => |r, caller| {
+        Ok(cmd::UpdateRoutingRule {
+            rule_id: parse_id("rule_id", &r.rule_id)?,
+            name: r.name,
+            notes: r.notes,
+            enabled: r.enabled,
+        })
+    }
     DefineRoleRequest => |r, caller| {
         Ok(cmd::DefineRole {
             role_id: new_or_given_id::<RoleId>("role_id", &r.role_id)?,
@@ -731,6 +739,7 @@ impl IntoCommand for pb::execute_request::Command {
             C::UpdateRole(r) => r.into_command(caller),
             C::RemoveRole(r) => r.into_command(caller),
             C::SetOrganizationSettings(r) => r.into_command(caller),
+            C::UpdateRoutingRule(r) => r.into_command(caller),
         }
     }
 }
