@@ -355,7 +355,6 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
         .create_department(with_token(
             Request::new(pb::CreateDepartmentRequest {
                 name: "Billing".into(),
-                to_solve_enabled: true,
                 ..Default::default()
             }),
             &token,
@@ -444,10 +443,7 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
     let departments = table(&hdctl(&server, Some(&token), &["departments"]).await?);
     assert_eq!(
         departments,
-        vec![
-            vec!["department", "to solve", "members"],
-            vec!["Billing", "yes", "Ada"],
-        ]
+        vec![vec!["department", "members"], vec!["Billing", "Ada"],]
     );
     let roles = table(&hdctl(&server, Some(&token), &["roles"]).await?);
     let names: Vec<&str> = roles.iter().skip(1).map(|r| r[0].as_str()).collect();

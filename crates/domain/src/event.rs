@@ -144,6 +144,7 @@ event_structs! {
     AgentDeactivated { agent: AgentId }
 
     // --- department ----------------------------------------------------------------------
+    /// `to_solve_enabled`: a setting removed since; read by nothing (written as false).
     DepartmentCreated { department: DepartmentId, name: String, to_solve_enabled: bool }
     /// The department's values after the update (all of them).
     DepartmentUpdated { department: DepartmentId, name: String, to_solve_enabled: bool }

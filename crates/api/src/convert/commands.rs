@@ -348,14 +348,12 @@ into_command! {
         Ok(cmd::CreateDepartment {
             department_id: new_or_given_id::<DepartmentId>("department_id", &r.department_id)?,
             name: r.name,
-            to_solve_enabled: r.to_solve_enabled,
         })
     }
     UpdateDepartmentRequest => |r, caller| {
         Ok(cmd::UpdateDepartment {
             department: parse_id("department_id", &r.department_id)?,
             name: r.name,
-            to_solve_enabled: r.to_solve_enabled,
         })
     }
     AddAgentToDepartmentRequest => |r, caller| {

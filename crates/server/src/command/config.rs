@@ -109,7 +109,6 @@ impl ConfigService for ConfigApi {
             departments.push(pb::Department {
                 department_id: id.to_string(),
                 name: department.name,
-                to_solve_enabled: department.to_solve_enabled,
                 members,
             });
         }
