@@ -345,6 +345,7 @@ commands! {
     RemoveBadge => remove_badge,
     DefineRoutingRule => define_routing_rule,
     RemoveRoutingRule => remove_routing_rule,
+    UpdateRoutingRule => update_routing_rule,
     DefineRole => define_role,
     UpdateRole => update_role,
     RemoveRole => remove_role,
@@ -2536,6 +2537,59 @@ fn table(fx: &Fixture) -> Vec<Case> {
             "remove routing rule: unknown rule",
             C::RemoveRoutingRule(pb::RemoveRoutingRuleRequest {
                 rule_id: id(),
+                ..Default::default()
+            }),
+            not_found(),
+        ),
+        case(
+            "update routing rule: rule_id not a UUID",
+            C::UpdateRoutingRule(pb::UpdateRoutingRuleRequest {
+                rule_id: "vip".into(),
+                enabled: Some(false),
+                ..Default::default()
+            }),
+            invalid("rule_id"),
+        ),
+        case(
+            "update routing rule: nothing to change",
+            C::UpdateRoutingRule(pb::UpdateRoutingRuleRequest {
+                rule_id: id(),
+                ..Default::default()
+            }),
+            whole_request(),
+        ),
+        case(
+            "update routing rule: empty name",
+            C::UpdateRoutingRule(pb::UpdateRoutingRuleRequest {
+                rule_id: id(),
+                name: Some("  ".into()),
+                ..Default::default()
+            }),
+            invalid("name"),
+        ),
+        case(
+            "update routing rule: name of 201 characters",
+            C::UpdateRoutingRule(pb::UpdateRoutingRuleRequest {
+                rule_id: id(),
+                name: Some(text(201)),
+                ..Default::default()
+            }),
+            invalid("name"),
+        ),
+        case(
+            "update routing rule: notes of 2001 characters",
+            C::UpdateRoutingRule(pb::UpdateRoutingRuleRequest {
+                rule_id: id(),
+                notes: Some(text(2_001)),
+                ..Default::default()
+            }),
+            invalid("notes"),
+        ),
+        case(
+            "update routing rule: unknown rule",
+            C::UpdateRoutingRule(pb::UpdateRoutingRuleRequest {
+                rule_id: id(),
+                enabled: Some(false),
                 ..Default::default()
             }),
             not_found(),

@@ -851,6 +851,7 @@ async fn reflection_shows_the_whole_catalogue() -> anyhow::Result<()> {
         "RemoveBadge",
         "DefineRoutingRule",
         "RemoveRoutingRule",
+        "UpdateRoutingRule",
         "DefineRole",
         "UpdateRole",
         "RemoveRole",

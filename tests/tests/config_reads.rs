@@ -45,14 +45,13 @@ fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// The departments as (name, to solve, members' names).
-fn departments(list: &pb::ListDepartmentsResponse) -> Vec<(String, bool, Vec<String>)> {
+/// The departments as (name, members' names).
+fn departments(list: &pb::ListDepartmentsResponse) -> Vec<(String, Vec<String>)> {
     list.departments
         .iter()
         .map(|d| {
             (
                 d.name.clone(),
-                d.to_solve_enabled,
                 d.members.iter().map(|m| m.name.clone()).collect(),
             )
         })
@@ -105,18 +104,17 @@ async fn run(channel: Channel, token: &str) -> anyhow::Result<()> {
     assert!(empty.departments.is_empty(), "{empty:?}");
     assert!(empty.position > 0, "the organization's setup is in the log");
 
-    let department = |name: &str, to_solve: bool| pb::CreateDepartmentRequest {
+    let department = |name: &str| pb::CreateDepartmentRequest {
         name: name.into(),
-        to_solve_enabled: to_solve,
         ..Default::default()
     };
     let billing = commands
-        .create_department(auth(token, department("Billing", true)))
+        .create_department(auth(token, department("Billing")))
         .await?
         .into_inner()
         .aggregate_id;
     let support = commands
-        .create_department(auth(token, department("Support", false)))
+        .create_department(auth(token, department("Support")))
         .await?
         .into_inner()
         .aggregate_id;
@@ -146,8 +144,8 @@ async fn run(channel: Channel, token: &str) -> anyhow::Result<()> {
     assert_eq!(
         departments(&listed),
         vec![
-            ("Billing".into(), true, strings(&["Ada", "Bob"])),
-            ("Support".into(), false, strings(&["Ada"])),
+            ("Billing".into(), strings(&["Ada", "Bob"])),
+            ("Support".into(), strings(&["Ada"])),
         ]
     );
     let billing_listed = &listed.departments[0];
@@ -168,7 +166,6 @@ async fn run(channel: Channel, token: &str) -> anyhow::Result<()> {
             pb::UpdateDepartmentRequest {
                 department_id: support.clone(),
                 name: Some("Customer care".into()),
-                to_solve_enabled: Some(true),
                 ..Default::default()
             },
         ))
@@ -201,8 +198,8 @@ async fn run(channel: Channel, token: &str) -> anyhow::Result<()> {
     assert_eq!(
         departments(&listed),
         vec![
-            ("Billing".into(), true, strings(&["Ada"])),
-            ("Customer care".into(), true, strings(&["Ada"])),
+            ("Billing".into(), strings(&["Ada"])),
+            ("Customer care".into(), strings(&["Ada"])),
         ]
     );
 
@@ -389,6 +386,8 @@ async fn run(channel: Channel, token: &str) -> anyhow::Result<()> {
                 position: 0,
                 groups: urgent.groups,
                 actions: urgent.actions,
+                notes: String::new(),
+                enabled: true,
             },
             pb::RoutingRule {
                 rule_id: vip_id,
@@ -396,6 +395,8 @@ async fn run(channel: Channel, token: &str) -> anyhow::Result<()> {
                 position: 1,
                 groups: vip.groups,
                 actions: vip.actions,
+                notes: String::new(),
+                enabled: true,
             },
         ]
     );

@@ -355,7 +355,6 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
         .create_department(with_token(
             Request::new(pb::CreateDepartmentRequest {
                 name: "Billing".into(),
-                to_solve_enabled: true,
                 ..Default::default()
             }),
             &token,
@@ -383,7 +382,7 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
             &token,
         ))
         .await?;
-    commands
+    let refunds = commands
         .define_routing_rule(with_token(
             Request::new(pb::DefineRoutingRuleRequest {
                 name: "Refunds".into(),
@@ -415,6 +414,20 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
             }),
             &token,
         ))
+        .await?
+        .into_inner()
+        .aggregate_id;
+    // Notes on two lines, and switched off: shown on one line, and "no".
+    commands
+        .update_routing_rule(with_token(
+            Request::new(pb::UpdateRoutingRuleRequest {
+                rule_id: refunds,
+                notes: Some("Billing asked for it.\nUntil March.".into()),
+                enabled: Some(false),
+                ..Default::default()
+            }),
+            &token,
+        ))
         .await?;
     commands
         .set_organization_settings(with_token(
@@ -430,10 +443,7 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
     let departments = table(&hdctl(&server, Some(&token), &["departments"]).await?);
     assert_eq!(
         departments,
-        vec![
-            vec!["department", "to solve", "members"],
-            vec!["Billing", "yes", "Ada"],
-        ]
+        vec![vec!["department", "members"], vec!["Billing", "Ada"],]
     );
     let roles = table(&hdctl(&server, Some(&token), &["roles"]).await?);
     let names: Vec<&str> = roles.iter().skip(1).map(|r| r[0].as_str()).collect();
@@ -449,12 +459,14 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
     assert_eq!(
         rules,
         vec![
-            vec!["#", "rule", "when", "then"],
+            vec!["#", "rule", "on", "when", "then", "notes"],
             vec![
                 "1",
                 "Refunds",
+                "no",
                 "channel is email and subject has \"refund\"",
-                "transfer to Billing; assign to the first free of Ada"
+                "transfer to Billing; assign to the first free of Ada",
+                "Billing asked for it. Until March."
             ],
         ]
     );

@@ -52,6 +52,7 @@ const COMMANDS: &[&str] = &[
     "RemoveBadge",
     "DefineRoutingRule",
     "RemoveRoutingRule",
+    "UpdateRoutingRule",
     "DefineRole",
     "UpdateRole",
     "RemoveRole",

@@ -355,6 +355,7 @@ macro_rules! with_command_requests {
             RemoveBadgeRequest,
             DefineRoutingRuleRequest,
             RemoveRoutingRuleRequest,
+            UpdateRoutingRuleRequest,
             DefineRoleRequest,
             UpdateRoleRequest,
             RemoveRoleRequest,

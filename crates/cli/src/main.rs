@@ -81,7 +81,7 @@ enum Command {
     /// The recomputes the server runs, and those it finished within the last hour
     /// (needs gamification.manage).
     Operations,
-    /// Every department: whether its tickets show in "to solve", its members by name.
+    /// Every department and its members by name.
     Departments,
     /// The roles, built-in and custom, with their permissions.
     Roles,
@@ -719,7 +719,7 @@ async fn operations(channel: Channel, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `hdctl departments`: each department, its queue setting and its members.
+/// `hdctl departments`: each department and its members.
 async fn departments(channel: Channel, token: &str) -> anyhow::Result<()> {
     let list = ConfigServiceClient::new(channel)
         .list_departments(auth(token, pb::ListDepartmentsRequest { read: None })?)
@@ -730,11 +730,7 @@ async fn departments(channel: Channel, token: &str) -> anyhow::Result<()> {
         println!("no departments");
         return Ok(());
     }
-    let mut rows = vec![vec![
-        "department".into(),
-        "to solve".into(),
-        "members".into(),
-    ]];
+    let mut rows = vec![vec!["department".into(), "members".into()]];
     for d in list.departments {
         let members: Vec<String> = d
             .members
@@ -749,7 +745,6 @@ async fn departments(channel: Channel, token: &str) -> anyhow::Result<()> {
             .collect();
         rows.push(vec![
             d.name,
-            yes_no(d.to_solve_enabled).into(),
             if members.is_empty() {
                 "(none)".into()
             } else {
@@ -798,8 +793,10 @@ async fn routing_rules(channel: Channel, token: &str) -> anyhow::Result<()> {
     let mut rows = vec![vec![
         "#".into(),
         "rule".into(),
+        "on".into(),
         "when".into(),
         "then".into(),
+        "notes".into(),
     ]];
     for rule in &list.rules {
         let when: Vec<String> = rule
@@ -818,8 +815,11 @@ async fn routing_rules(channel: Channel, token: &str) -> anyhow::Result<()> {
         rows.push(vec![
             (rule.position + 1).to_string(),
             rule.name.clone(),
+            yes_no(rule.enabled).into(),
             when.join(", or "),
             then.join("; "),
+            // One table row a rule: notes written on several lines are shown on one.
+            rule.notes.split_whitespace().collect::<Vec<_>>().join(" "),
         ]);
     }
     print_table(&rows);

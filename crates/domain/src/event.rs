@@ -120,6 +120,7 @@ events! {
     LevelsRecomputed,
     BadgesRecomputed,
     TokenExpires,
+    RoutingRuleUpdated,
 }
 
 macro_rules! event_structs {
@@ -143,6 +144,7 @@ event_structs! {
     AgentDeactivated { agent: AgentId }
 
     // --- department ----------------------------------------------------------------------
+    /// `to_solve_enabled`: a setting removed since; read by nothing (written as false).
     DepartmentCreated { department: DepartmentId, name: String, to_solve_enabled: bool }
     /// The department's values after the update (all of them).
     DepartmentUpdated { department: DepartmentId, name: String, to_solve_enabled: bool }
@@ -266,6 +268,10 @@ event_structs! {
     BadgesRecomputed { mode: RecomputeMode, evaluations: Vec<BadgeEvaluationRecord> }
     /// The token stops authenticating at `expires_at` (appended with its TokenIssued).
     TokenExpires { token_id: TokenId, expires_at: Timestamp }
+    /// A routing rule renamed, given notes (empty: none) or switched off or on; only the
+    /// fields that are set change. A new event rather than new fields in
+    /// RoutingRuleDefined, which is frozen: a rule defined before has no notes and is on.
+    RoutingRuleUpdated { rule_id: RuleId, name: Option<String>, notes: Option<String>, enabled: Option<bool> }
 }
 
 impl Event {
@@ -285,6 +291,7 @@ impl Event {
             Event::BadgeRemoved(e) => Some(e.key.clone()),
             Event::RoutingRuleDefined(e) => Some(e.rule.rule_id.to_string()),
             Event::RoutingRuleRemoved(e) => Some(e.rule_id.to_string()),
+            Event::RoutingRuleUpdated(e) => Some(e.rule_id.to_string()),
             Event::RoleDefined(e) => Some(e.role_id.to_string()),
             Event::RoleUpdated(e) => Some(e.role_id.to_string()),
             Event::RoleRemoved(e) => Some(e.role_id.to_string()),
@@ -617,6 +624,13 @@ pub fn samples() -> Vec<Event> {
         TokenExpires {
             token_id: token,
             expires_at: t.plus_minutes(60 * 24 * 90),
+        }
+        .into(),
+        RoutingRuleUpdated {
+            rule_id: rule,
+            name: Some("Refunds to Billing".into()),
+            notes: Some("Asked for by the billing team.".into()),
+            enabled: Some(false),
         }
         .into(),
     ]

@@ -76,9 +76,9 @@
 //!   (docs/TICKETS.md, Assignment, departments and the queue, and Routing rules).
 //! - Routing rules run in order on CreateTicket, each seeing the effects of those before;
 //!   their events follow TicketCreated in the same envelope with `by: Actor::Rule(id)`.
-//!   `AssignTo` takes the first candidate who exists, is active, is a member of the
-//!   ticket's department (if it has one) and, for high priority, is online and not paused;
-//!   when none fits the ticket stays as it is.
+//!   `AssignTo` takes the first candidate who exists, is active, is online and not paused
+//!   (for every priority) and is a member of the ticket's department (if it has one);
+//!   when none fits the ticket stays as it is. A disabled rule is skipped.
 //! - A custom role in use may be removed (the domain cannot see every agent at once); its
 //!   holders then have the Agent role's permissions.
 //! - Level conditions are checked for length here; their syntax by the rules crate through

@@ -52,6 +52,8 @@ pub const RULE_LIST_MAX: usize = 100;
 pub const RULE_ENTRIES_MAX: usize = 2_000;
 /// One word of a routing condition.
 pub const RULE_WORD_MAX_CHARS: usize = 64;
+/// A routing rule's notes (free text, like a level's message).
+pub const RULE_NOTES_MAX_CHARS: usize = 2_000;
 /// Routing rules and levels an organization may have.
 pub const RULES_MAX: usize = 500;
 pub const LEVELS_MAX: usize = 500;

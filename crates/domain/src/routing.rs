@@ -31,15 +31,14 @@ pub enum Condition {
 pub enum Action {
     /// Transfer to the department (does not assign; unassigns a non-member).
     TransferTo(DepartmentId),
-    /// Assign to the first of these agents who exists, is active, is a member of the
-    /// ticket's department (when the organization has departments) and, for a high priority
-    /// ticket, is online and not paused. None fits: the ticket stays as it is.
+    /// Assign to the first of these agents who exists, is active, is online and not
+    /// paused (whatever the ticket's priority: paused means no new work) and is a member
+    /// of the ticket's department (when it has one). None fits: the ticket stays as it
+    /// is, unassigned unless an earlier rule assigned it.
     AssignTo(Vec<AgentId>),
     /// Leave the ticket unassigned (undoes an assignment by an earlier rule).
     LeaveUnassigned,
-    /// Set the priority. Raising it to high or urgent unassigns an assignee who is paused
-    /// or offline (AssignTo would have skipped them; the pause rule of docs/TICKETS.md,
-    /// Agents: presence and pauses).
+    /// Set the priority.
     SetPriority(Priority),
     AddTags(Vec<String>),
 }

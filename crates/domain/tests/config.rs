@@ -1880,6 +1880,155 @@ fn remove_routing_rule_needs_routing_manage() {
     }
 }
 
+fn update_rule(n: u128) -> UpdateRoutingRule {
+    UpdateRoutingRule {
+        rule_id: rule_id(n),
+        name: None,
+        notes: None,
+        enabled: None,
+    }
+}
+
+#[test]
+fn update_routing_rule_renames_notes_and_switches() {
+    let world = World::new()
+        .run(&admin(boss()), tagging(1, None))
+        .run(&admin(boss()), tagging(2, None));
+    let c = UpdateRoutingRule {
+        name: Some("Invoices".into()),
+        notes: Some("From the billing team, March.".into()),
+        enabled: Some(false),
+        ..update_rule(1)
+    };
+    world
+        .when(&admin(boss()), c.clone())
+        .then(evs![RoutingRuleUpdated {
+            rule_id: rule_id(1),
+            name: Some("Invoices".into()),
+            notes: Some("From the billing team, March.".into()),
+            enabled: Some(false),
+        }]);
+    let world = world.run(&admin(boss()), c);
+    let config = world.config();
+    // Switched off, it keeps its place.
+    assert_eq!(rule_order(&world), vec![rule_id(1), rule_id(2)]);
+    assert_eq!(config.routing_rule(rule_id(1)).unwrap().name, "Invoices");
+    assert_eq!(
+        config.routing_rule_notes(rule_id(1)),
+        "From the billing team, March."
+    );
+    assert!(!config.routing_rule_enabled(rule_id(1)));
+    // A rule defined before has no notes and is on.
+    assert_eq!(config.routing_rule_notes(rule_id(2)), "");
+    assert!(config.routing_rule_enabled(rule_id(2)));
+    // Only what is set changes; empty notes are none.
+    let world = world.run(
+        &admin(boss()),
+        UpdateRoutingRule {
+            enabled: Some(true),
+            ..update_rule(1)
+        },
+    );
+    assert!(world.config().routing_rule_enabled(rule_id(1)));
+    assert_eq!(
+        world.config().routing_rule(rule_id(1)).unwrap().name,
+        "Invoices"
+    );
+    let world = world.run(
+        &admin(boss()),
+        UpdateRoutingRule {
+            notes: Some(String::new()),
+            ..update_rule(1)
+        },
+    );
+    assert_eq!(world.config().routing_rule_notes(rule_id(1)), "");
+    // Removed and defined again, it starts afresh.
+    let world = world
+        .run(
+            &admin(boss()),
+            UpdateRoutingRule {
+                notes: Some("n".into()),
+                enabled: Some(false),
+                ..update_rule(2)
+            },
+        )
+        .run(&admin(boss()), remove_rule(2))
+        .run(&admin(boss()), tagging(2, None));
+    assert_eq!(world.config().routing_rule_notes(rule_id(2)), "");
+    assert!(world.config().routing_rule_enabled(rule_id(2)));
+}
+
+#[test]
+fn update_routing_rule_input_limits() {
+    let world = World::new().run(&admin(boss()), tagging(1, None));
+    let p = admin(boss());
+    world
+        .when(&p, update_rule(1))
+        .rejects("INVALID_ARGUMENT", "set at least one field");
+    for name in ["", "  ", &"x".repeat(201)] {
+        world
+            .when(
+                &p,
+                UpdateRoutingRule {
+                    name: Some(name.to_owned()),
+                    ..update_rule(1)
+                },
+            )
+            .rejects_field("name");
+    }
+    let notes = |n: usize| UpdateRoutingRule {
+        notes: Some("é".repeat(n)),
+        ..update_rule(1)
+    };
+    world
+        .when(&p, notes(2_001))
+        .rejects("INVALID_ARGUMENT", "at most 2000 characters");
+    world.when(&p, notes(2_001)).rejects_field("notes");
+    world.when(&p, notes(2_000)).ok();
+    world
+        .when(
+            &p,
+            UpdateRoutingRule {
+                name: Some("x".repeat(200)),
+                ..update_rule(1)
+            },
+        )
+        .ok();
+}
+
+#[test]
+fn update_unknown_routing_rule_is_not_found() {
+    World::new()
+        .when(
+            &admin(boss()),
+            UpdateRoutingRule {
+                enabled: Some(false),
+                ..update_rule(1)
+            },
+        )
+        .rejects(
+            "NOT_FOUND",
+            &format!("routing rule {} not found", rule_id(1)),
+        );
+}
+
+#[test]
+fn update_routing_rule_needs_routing_manage() {
+    let world = World::new().run(&admin(boss()), tagging(1, None));
+    let c = UpdateRoutingRule {
+        enabled: Some(false),
+        ..update_rule(1)
+    };
+    for p in lacking(Permission::RoutingManage) {
+        world
+            .when(&p, c.clone())
+            .rejects("PERMISSION_DENIED", "routing.manage");
+    }
+    for p in holders(Permission::RoutingManage) {
+        world.when(&p, c.clone()).ok();
+    }
+}
+
 // --- Roles -------------------------------------------------------------------------------
 
 fn lead_permissions() -> Permissions {

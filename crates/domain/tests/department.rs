@@ -24,15 +24,13 @@ fn create() -> CreateDepartment {
     CreateDepartment {
         department_id: d1(),
         name: "Billing".into(),
-        to_solve_enabled: true,
     }
 }
 
-fn update(name: Option<&str>, to_solve_enabled: Option<bool>) -> UpdateDepartment {
+fn update(name: Option<&str>) -> UpdateDepartment {
     UpdateDepartment {
         department: d1(),
         name: name.map(Into::into),
-        to_solve_enabled,
     }
 }
 
@@ -57,7 +55,7 @@ fn department_state(world: &World) -> DepartmentState {
     state
 }
 
-/// `d1` ("Support", to-solve off) with these members, and each member registered.
+/// `d1` ("Support") with these members, and each member registered.
 fn staffed(members: &[AgentId]) -> World {
     let mut world = World::new();
     for m in members {
@@ -99,7 +97,7 @@ fn create_department() {
         .then(evs![DepartmentCreated {
             department: d1(),
             name: "Billing".into(),
-            to_solve_enabled: true,
+            to_solve_enabled: false,
         }]);
 }
 
@@ -109,7 +107,6 @@ fn create_department_folds_into_state() {
     let state = department_state(&world);
     assert!(state.exists());
     assert_eq!(state.name, "Billing");
-    assert!(state.to_solve_enabled);
     assert!(state.members.is_empty());
 }
 
@@ -159,25 +156,36 @@ fn input_is_checked_before_permissions() {
 // --- UpdateDepartment --------------------------------------------------------------------
 
 #[test]
-fn update_department_name_keeps_the_rest() {
+fn update_department_renames_it() {
     World::new()
         .run(&admin(boss()), create())
-        .when(&admin(boss()), update(Some("Billing & Refunds"), None))
+        .when(&admin(boss()), update(Some("Billing & Refunds")))
         .then(evs![DepartmentUpdated {
             department: d1(),
             name: "Billing & Refunds".into(),
-            to_solve_enabled: true,
+            to_solve_enabled: false,
         }]);
 }
 
 #[test]
-fn update_department_to_solve_keeps_the_name() {
-    World::new()
-        .run(&admin(boss()), create())
-        .when(&admin(boss()), update(None, Some(false)))
-        .then(evs![DepartmentUpdated {
+fn a_department_from_before_the_to_solve_setting_went_still_folds() {
+    // Events written while `to_solve_enabled` was a setting carry either value; it is
+    // read by nothing, and the department works as any other.
+    let world = World::new().given(
+        AggregateId::department(d1()),
+        vec![DepartmentCreated {
             department: d1(),
             name: "Billing".into(),
+            to_solve_enabled: true,
+        }
+        .into()],
+    );
+    assert_eq!(department_state(&world).name, "Billing");
+    world
+        .when(&admin(boss()), update(Some("Refunds")))
+        .then(evs![DepartmentUpdated {
+            department: d1(),
+            name: "Refunds".into(),
             to_solve_enabled: false,
         }]);
 }
@@ -186,13 +194,11 @@ fn update_department_to_solve_keeps_the_name() {
 fn updates_build_on_each_other() {
     let world = World::new()
         .run(&admin(boss()), create())
-        .run(&admin(boss()), update(Some("Refunds"), None))
-        .run(&admin(boss()), update(None, Some(false)));
+        .run(&admin(boss()), update(Some("Refunds")));
     let state = department_state(&world);
     assert_eq!(state.name, "Refunds");
-    assert!(!state.to_solve_enabled);
     world
-        .when(&admin(boss()), update(Some("Returns"), None))
+        .when(&admin(boss()), update(Some("Returns")))
         .then(evs![DepartmentUpdated {
             department: d1(),
             name: "Returns".into(),
@@ -203,7 +209,7 @@ fn updates_build_on_each_other() {
 #[test]
 fn update_unknown_department_is_not_found() {
     World::new()
-        .when(&admin(boss()), update(Some("Billing"), None))
+        .when(&admin(boss()), update(Some("Billing")))
         .rejects("NOT_FOUND", &format!("department {} not found", d1()));
 }
 
@@ -212,18 +218,18 @@ fn update_department_needs_departments_manage() {
     let world = World::new().department(d1(), &[]);
     for p in non_managers() {
         world
-            .when(&p, update(Some("Refunds"), None))
+            .when(&p, update(Some("Refunds")))
             .rejects("PERMISSION_DENIED", "departments.manage");
     }
     for p in managers() {
-        world.when(&p, update(Some("Refunds"), None)).ok();
+        world.when(&p, update(Some("Refunds"))).ok();
     }
 }
 
 #[test]
 fn permissions_are_checked_before_existence() {
     World::new()
-        .when(&agent(boss()), update(Some("Billing"), None))
+        .when(&agent(boss()), update(Some("Billing")))
         .rejects("PERMISSION_DENIED", "departments.manage");
     World::new()
         .agent(a1())
@@ -234,17 +240,15 @@ fn permissions_are_checked_before_existence() {
 #[test]
 fn update_department_input_limits() {
     let world = World::new().department(d1(), &[]);
+    world.when(&admin(boss()), update(None)).rejects_field("*");
     world
-        .when(&admin(boss()), update(None, None))
-        .rejects_field("*");
-    world
-        .when(&admin(boss()), update(Some(&"x".repeat(201)), None))
+        .when(&admin(boss()), update(Some(&"x".repeat(201))))
         .rejects_field("name");
     world
-        .when(&admin(boss()), update(Some(""), Some(true)))
+        .when(&admin(boss()), update(Some("")))
         .rejects_field("name");
     world
-        .when(&admin(boss()), update(Some(&"x".repeat(200)), None))
+        .when(&admin(boss()), update(Some(&"x".repeat(200))))
         .ok();
 }
 

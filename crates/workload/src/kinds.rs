@@ -118,6 +118,7 @@ pub(crate) fn kind_of(cmd: &Cmd) -> &'static str {
         Cmd::RemoveBadge(_) => "RemoveBadge",
         Cmd::DefineRoutingRule(_) => "DefineRoutingRule",
         Cmd::RemoveRoutingRule(_) => "RemoveRoutingRule",
+        Cmd::UpdateRoutingRule(_) => "UpdateRoutingRule",
         Cmd::DefineRole(_) => "DefineRole",
         Cmd::UpdateRole(_) => "UpdateRole",
         Cmd::RemoveRole(_) => "RemoveRole",

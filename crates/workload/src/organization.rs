@@ -124,7 +124,6 @@ impl Workload {
                 CreateDepartmentRequest {
                     department_id: id.clone(),
                     name: name,
-                    to_solve_enabled: d % 3 != 2,
                 }
             );
             self.departments.push(DepartmentSim {

@@ -348,14 +348,12 @@ into_command! {
         Ok(cmd::CreateDepartment {
             department_id: new_or_given_id::<DepartmentId>("department_id", &r.department_id)?,
             name: r.name,
-            to_solve_enabled: r.to_solve_enabled,
         })
     }
     UpdateDepartmentRequest => |r, caller| {
         Ok(cmd::UpdateDepartment {
             department: parse_id("department_id", &r.department_id)?,
             name: r.name,
-            to_solve_enabled: r.to_solve_enabled,
         })
     }
     AddAgentToDepartmentRequest => |r, caller| {
@@ -598,6 +596,14 @@ into_command! {
     RemoveRoutingRuleRequest => |r, caller| {
         Ok(cmd::RemoveRoutingRule { rule_id: parse_id("rule_id", &r.rule_id)? })
     }
+    UpdateRoutingRuleRequest => |r, caller| {
+        Ok(cmd::UpdateRoutingRule {
+            rule_id: parse_id("rule_id", &r.rule_id)?,
+            name: r.name,
+            notes: r.notes,
+            enabled: r.enabled,
+        })
+    }
     DefineRoleRequest => |r, caller| {
         Ok(cmd::DefineRole {
             role_id: new_or_given_id::<RoleId>("role_id", &r.role_id)?,
@@ -731,6 +737,7 @@ impl IntoCommand for pb::execute_request::Command {
             C::UpdateRole(r) => r.into_command(caller),
             C::RemoveRole(r) => r.into_command(caller),
             C::SetOrganizationSettings(r) => r.into_command(caller),
+            C::UpdateRoutingRule(r) => r.into_command(caller),
         }
     }
 }

@@ -18,9 +18,17 @@ pub fn role_ref_pb(role: &Role) -> pb::RoleRef {
     pb::RoleRef { role: Some(role) }
 }
 
-/// A routing rule as `DefineRoutingRule` takes it, at its place among the rules.
-pub fn routing_rule_pb(rule: &RoutingRule, position: u32) -> pb::RoutingRule {
+/// A routing rule as `DefineRoutingRule` takes it, at its place among the rules, with
+/// what `UpdateRoutingRule` keeps beside it (notes, switched on or off).
+pub fn routing_rule_pb(
+    rule: &RoutingRule,
+    position: u32,
+    notes: &str,
+    enabled: bool,
+) -> pb::RoutingRule {
     pb::RoutingRule {
+        notes: notes.to_owned(),
+        enabled,
         rule_id: rule.rule_id.to_string(),
         name: rule.name.clone(),
         position,
@@ -104,7 +112,7 @@ mod tests {
                 Action::AddTags(vec!["vip".into()]),
             ],
         };
-        let read = routing_rule_pb(&rule, 2);
+        let read = routing_rule_pb(&rule, 2, "", true);
         assert_eq!(read.position, 2);
         let request = pb::DefineRoutingRuleRequest {
             rule_id: read.rule_id,

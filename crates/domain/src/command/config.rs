@@ -533,6 +533,34 @@ impl CommandBody for RemoveRoutingRule {
     }
 }
 
+/// `routing.manage`. Renames a rule, sets its notes (empty: none) or switches it off or
+/// on (a rule switched off keeps its place and is skipped); changes the fields that are
+/// set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRoutingRule {
+    pub rule_id: RuleId,
+    pub name: Option<String>,
+    pub notes: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+impl CommandBody for UpdateRoutingRule {
+    fn target(&self) -> AggregateId {
+        AggregateId::config()
+    }
+
+    fn validate(&self) -> Result<(), DomainError> {
+        check_some(self.name.is_some() || self.notes.is_some() || self.enabled.is_some())?;
+        if let Some(name) = &self.name {
+            check_name("name", name)?;
+        }
+        if let Some(notes) = &self.notes {
+            check_len("notes", notes, limits::RULE_NOTES_MAX_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
 /// `roles.manage`. At most `max_custom_roles` (default 3) custom roles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DefineRole {

@@ -11,7 +11,6 @@ use crate::ids::{AgentId, DepartmentId};
 pub struct CreateDepartment {
     pub department_id: DepartmentId,
     pub name: String,
-    pub to_solve_enabled: bool,
 }
 
 impl CommandBody for CreateDepartment {
@@ -29,7 +28,6 @@ impl CommandBody for CreateDepartment {
 pub struct UpdateDepartment {
     pub department: DepartmentId,
     pub name: Option<String>,
-    pub to_solve_enabled: Option<bool>,
 }
 
 impl CommandBody for UpdateDepartment {
@@ -38,7 +36,7 @@ impl CommandBody for UpdateDepartment {
     }
 
     fn validate(&self) -> Result<(), DomainError> {
-        check_some(self.name.is_some() || self.to_solve_enabled.is_some())?;
+        check_some(self.name.is_some())?;
         if let Some(name) = &self.name {
             check_name("name", name)?;
         }

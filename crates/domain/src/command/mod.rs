@@ -209,6 +209,7 @@ commands! {
         RemoveBadge,
         DefineRoutingRule,
         RemoveRoutingRule,
+        UpdateRoutingRule,
         DefineRole,
         UpdateRole,
         RemoveRole,

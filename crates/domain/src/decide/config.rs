@@ -327,6 +327,19 @@ pub(super) fn decide(
             }
             Ok(vec![RoutingRuleRemoved { rule_id: c.rule_id }.into()])
         }
+        ConfigCommand::UpdateRoutingRule(c) => {
+            p.require(Permission::RoutingManage)?;
+            if state.routing_rule(c.rule_id).is_none() {
+                return Err(DomainError::not_found("routing rule", c.rule_id));
+            }
+            Ok(vec![RoutingRuleUpdated {
+                rule_id: c.rule_id,
+                name: c.name.clone(),
+                notes: c.notes.clone(),
+                enabled: c.enabled,
+            }
+            .into()])
+        }
         ConfigCommand::DefineRole(c) => {
             p.require(Permission::RolesManage)?;
             if state.role(c.role_id).is_some() {

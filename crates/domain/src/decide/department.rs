@@ -7,6 +7,12 @@ use crate::event::*;
 use crate::roles::Permission;
 use crate::state::DepartmentState;
 
+/// What DepartmentCreated and DepartmentUpdated carry as `to_solve_enabled`, a field of
+/// those frozen events: the setting did nothing (no "to solve" list or view ever read it)
+/// and was removed from the API (docs/TICKETS.md, Assignment, departments and the queue).
+/// Nothing reads it.
+const REMOVED_TO_SOLVE: bool = false;
+
 pub(super) fn decide(
     state: &DepartmentState,
     cmd: DepartmentCommand<'_>,
@@ -25,7 +31,7 @@ pub(super) fn decide(
             Ok(vec![DepartmentCreated {
                 department: c.department_id,
                 name: c.name.clone(),
-                to_solve_enabled: c.to_solve_enabled,
+                to_solve_enabled: REMOVED_TO_SOLVE,
             }
             .into()])
         }
@@ -34,7 +40,7 @@ pub(super) fn decide(
             Ok(vec![DepartmentUpdated {
                 department: c.department,
                 name: c.name.clone().unwrap_or_else(|| state.name.clone()),
-                to_solve_enabled: c.to_solve_enabled.unwrap_or(state.to_solve_enabled),
+                to_solve_enabled: REMOVED_TO_SOLVE,
             }
             .into()])
         }

@@ -216,7 +216,7 @@ pub fn needs(cmd: &Command, target: &State, config: &ConfigState) -> Vec<Aggrega
         Command::RemoveAgentFromDepartment(c) => agent(&mut ids, Some(c.agent)),
         Command::CreateTicket(c) => {
             department(&mut ids, c.department);
-            for rule in &config.routing_rules {
+            for rule in config.enabled_routing_rules() {
                 let (agents, departments) = rule.references();
                 for a in agents {
                     agent(&mut ids, Some(a));

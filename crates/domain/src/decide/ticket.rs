@@ -283,7 +283,8 @@ fn create(state: &TicketState, c: &CreateTicket, ctx: &Context) -> Result<Vec<Ev
     // Split once, whatever the number of rules and conditions.
     let subject = Words::of(&c.subject);
     let body = Words::of(c.body.as_deref().unwrap_or(""));
-    for rule in &ctx.config.routing_rules {
+    // A rule switched off keeps its place among the rules but does nothing.
+    for rule in ctx.config.enabled_routing_rules() {
         let facts = TicketFacts {
             channel: c.channel,
             priority: sim.priority,
@@ -349,18 +350,16 @@ impl Routed {
             }
             Action::AssignTo(candidates) => {
                 let fits = |a: &AgentId| {
-                    let Some(agent) = ctx.agent(*a) else {
-                        return false;
+                    // Paused means no new work, whatever the priority (docs/TICKETS.md,
+                    // Routing rules): only an agent who exists, is active, online and not
+                    // paused takes the ticket. `ctx.now` is the command's time, so a
+                    // replay decides alike.
+                    let available = ctx.agent(*a).is_some_and(|s| s.is_available(ctx.now));
+                    let member = match self.department {
+                        Some(d) => ctx.is_member(d, *a),
+                        None => true,
                     };
-                    if agent.is_deactivated() {
-                        return false;
-                    }
-                    if let Some(d) = self.department {
-                        if !ctx.is_member(d, *a) {
-                            return false;
-                        }
-                    }
-                    !self.priority.is_high() || agent.is_available(ctx.now)
+                    available && member
                 };
                 if let Some(agent) = candidates.iter().copied().find(fits) {
                     if self.assignee != Some(agent) {
@@ -391,24 +390,9 @@ impl Routed {
                         }
                         .into(),
                     );
+                    // No assignee needs letting go now: AssignTo chose only an agent
+                    // online and not paused, and that does not change within one command.
                     self.priority = *p;
-                    // No high priority ticket for a paused agent (docs/TICKETS.md, Agents:
-                    // presence and pauses). An assignee chosen while the ticket was not
-                    // high priority, and whom AssignTo would skip now (paused or offline),
-                    // does not keep it.
-                    if let Some(a) = self.assignee.filter(|_| p.is_high()) {
-                        if !ctx.agent(a).is_some_and(|s| s.is_available(ctx.now)) {
-                            events.push(
-                                TicketUnassigned {
-                                    ticket,
-                                    agent: a,
-                                    by,
-                                }
-                                .into(),
-                            );
-                            self.assignee = None;
-                        }
-                    }
                 }
             }
             Action::AddTags(tags) => {

@@ -1,5 +1,5 @@
 use crate::time::Timestamp;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::event::Event;
 use crate::ids::{AgentId, LevelId, RoleId, RuleId, TokenId};
@@ -89,8 +89,13 @@ pub struct ConfigState {
     /// Customizations, built-in and custom, by key.
     pub badge_settings: BTreeMap<String, BadgeSettings>,
     pub custom_badges: BTreeMap<String, CustomBadge>,
-    /// In the order they run.
+    /// In the order they run, switched off ones included (they keep their place).
     pub routing_rules: Vec<RoutingRule>,
+    /// The notes of the rules that have any (RoutingRuleUpdated; RoutingRule is frozen in
+    /// RoutingRuleDefined, so what came later is kept beside it).
+    routing_rule_notes: BTreeMap<RuleId, String>,
+    /// The rules switched off: skipped on a new ticket.
+    routing_rules_off: BTreeSet<RuleId>,
     pub roles: BTreeMap<RoleId, CustomRole>,
     tokens: BTreeMap<TokenId, TokenRecord>,
     token_hashes: HashMap<[u8; 32], TokenId>,
@@ -115,6 +120,23 @@ impl ConfigState {
 
     pub fn routing_rule(&self, id: RuleId) -> Option<&RoutingRule> {
         self.routing_rules.iter().find(|r| r.rule_id == id)
+    }
+
+    /// A rule's notes; empty when it has none.
+    pub fn routing_rule_notes(&self, id: RuleId) -> &str {
+        self.routing_rule_notes.get(&id).map_or("", String::as_str)
+    }
+
+    /// Whether the rule is switched on (every rule is, until switched off).
+    pub fn routing_rule_enabled(&self, id: RuleId) -> bool {
+        !self.routing_rules_off.contains(&id)
+    }
+
+    /// The rules a new ticket runs through, in order: those switched on.
+    pub fn enabled_routing_rules(&self) -> impl Iterator<Item = &RoutingRule> {
+        self.routing_rules
+            .iter()
+            .filter(|r| self.routing_rule_enabled(r.rule_id))
     }
 
     /// A built-in key or a custom badge's.
@@ -237,7 +259,41 @@ impl ConfigState {
                 let at = (e.position as usize).min(self.routing_rules.len());
                 self.routing_rules.insert(at, e.rule.clone());
             }
-            Event::RoutingRuleRemoved(e) => self.routing_rules.retain(|r| r.rule_id != e.rule_id),
+            Event::RoutingRuleRemoved(e) => {
+                self.routing_rules.retain(|r| r.rule_id != e.rule_id);
+                self.routing_rule_notes.remove(&e.rule_id);
+                self.routing_rules_off.remove(&e.rule_id);
+            }
+            Event::RoutingRuleUpdated(e) => {
+                let Some(rule) = self
+                    .routing_rules
+                    .iter_mut()
+                    .find(|r| r.rule_id == e.rule_id)
+                else {
+                    return;
+                };
+                if let Some(name) = &e.name {
+                    rule.name.clone_from(name);
+                }
+                match e.notes.as_deref() {
+                    Some("") => {
+                        self.routing_rule_notes.remove(&e.rule_id);
+                    }
+                    Some(notes) => {
+                        self.routing_rule_notes.insert(e.rule_id, notes.to_owned());
+                    }
+                    None => {}
+                }
+                match e.enabled {
+                    Some(true) => {
+                        self.routing_rules_off.remove(&e.rule_id);
+                    }
+                    Some(false) => {
+                        self.routing_rules_off.insert(e.rule_id);
+                    }
+                    None => {}
+                }
+            }
             Event::RoleDefined(e) => {
                 self.roles.insert(
                     e.role_id,

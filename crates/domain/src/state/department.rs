@@ -8,7 +8,6 @@ use crate::ids::AgentId;
 pub struct DepartmentState {
     exists: bool,
     pub name: String,
-    pub to_solve_enabled: bool,
     pub members: BTreeSet<AgentId>,
 }
 
@@ -26,11 +25,9 @@ impl DepartmentState {
             Event::DepartmentCreated(e) => {
                 self.exists = true;
                 self.name.clone_from(&e.name);
-                self.to_solve_enabled = e.to_solve_enabled;
             }
             Event::DepartmentUpdated(e) => {
                 self.name.clone_from(&e.name);
-                self.to_solve_enabled = e.to_solve_enabled;
             }
             Event::AgentAddedToDepartment(e) => {
                 self.members.insert(e.agent);

@@ -109,7 +109,6 @@ impl ConfigService for ConfigApi {
             departments.push(pb::Department {
                 department_id: id.to_string(),
                 name: department.name,
-                to_solve_enabled: department.to_solve_enabled,
                 members,
             });
         }
@@ -211,7 +210,14 @@ impl ConfigService for ConfigApi {
             .routing_rules
             .iter()
             .enumerate()
-            .map(|(i, rule)| routing_rule_pb(rule, i as u32))
+            .map(|(i, rule)| {
+                routing_rule_pb(
+                    rule,
+                    i as u32,
+                    config.routing_rule_notes(rule.rule_id),
+                    config.routing_rule_enabled(rule.rule_id),
+                )
+            })
             .collect();
         Ok(Response::new(pb::ListRoutingRulesResponse {
             rules,

@@ -398,6 +398,7 @@ command_service! {
     remove_badge(RemoveBadgeRequest),
     define_routing_rule(DefineRoutingRuleRequest),
     remove_routing_rule(RemoveRoutingRuleRequest),
+    update_routing_rule(UpdateRoutingRuleRequest),
     define_role(DefineRoleRequest),
     update_role(UpdateRoleRequest),
     remove_role(RemoveRoleRequest),
