@@ -77,7 +77,8 @@ pub struct Agent {
     pub open_chats: Vec<Uuid>,
     /// Calls the agent answered that have not ended.
     pub open_calls: Vec<Uuid>,
-    /// The time of the agent's last doing of their own ([`their_doing`]): none before any.
+    /// The time of the agent's last doing of their own ([`their_doing`], without what
+    /// [`happens_to_them`]): none before any.
     pub last_activity: Option<Timestamp>,
 }
 
@@ -111,6 +112,11 @@ impl Presence {
 }
 
 impl Agent {
+    /// The presence as the events folded so far say, planned ends not applied.
+    pub fn recorded_presence(&self) -> (Presence, Timestamp) {
+        self.presence_at(Timestamp::from_millis(i64::MIN))
+    }
+
     /// The agent's presence at `now`, and since when (a pause whose planned end has come
     /// is over: see the module docs).
     pub fn presence_at(&self, now: Timestamp) -> (Presence, Timestamp) {
@@ -209,7 +215,11 @@ impl Model for Roster {
         );
         agents.sort();
         agents.dedup();
-        let active: Vec<Uuid> = their_doing(at, event, &attributed);
+        let active: Vec<Uuid> = if happens_to_them(event) {
+            Vec::new()
+        } else {
+            their_doing(at, event, &attributed)
+        };
         for agent in agents {
             let key = id_key(AGENT, agent.uuid());
             // Only this partition's agents have a record.
@@ -224,9 +234,11 @@ impl Model for Roster {
             if after == before {
                 continue;
             }
-            let was = before.presence_at(at.time);
-            let is = after.presence_at(at.time);
-            if was.0 != is.0 || before.active != after.active {
+            // As the events say: a planned end is announced when its `AgentResumed` is
+            // recorded (the system records it at the planned end), not before.
+            let was = before.recorded_presence();
+            let is = after.recorded_presence();
+            if was != is || before.active != after.active {
                 let departments = txn
                     .scan_prefix(&id_key(MEMBER, agent.uuid()))?
                     .iter()
@@ -246,6 +258,23 @@ impl Model for Roster {
         }
         Ok(())
     }
+}
+
+/// Events that name an agent but are not their doing, beyond what [`their_doing`]
+/// leaves out: being put into or out of a department, offered a chat, rung, missing
+/// one, rated.
+fn happens_to_them(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::AgentAddedToDepartment(_)
+            | Event::AgentRemovedFromDepartment(_)
+            | Event::ChatOffered(_)
+            | Event::ChatMissed(_)
+            | Event::CallRinging(_)
+            | Event::CallMissed(_)
+            | Event::ConversationRated(_)
+            | Event::RatingRetracted(_)
+    )
 }
 
 /// How one event changes an agent's roster record (`agent` is one the event is
