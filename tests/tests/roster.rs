@@ -12,8 +12,9 @@
 use std::time::Duration;
 
 use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient, RosterServiceClient};
-use helpdesk_tests::workload::{assert_same_records, model_records};
-use helpdesk_tests::{hdctl_bin, helpdesk_bin, with_token, Helpdesk, HISTORY_START};
+use helpdesk_tests::workload::{assert_same_records, feed, model_records};
+use helpdesk_tests::{hdctl_bin, helpdesk_bin, with_token, Helpdesk, NatsServer, HISTORY_START};
+use helpdesk_workload::{Workload, WorkloadConfig};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Streaming};
 
@@ -544,5 +545,170 @@ async fn the_roster_follows_presence_with_filters_visibility_a_stream_and_a_rebu
     );
     let rebuilt = model_records(helpdesk.data_dir(), "roster")?;
     assert_same_records(&live, "live", &rebuilt, "rebuilt");
+    Ok(())
+}
+
+const OWNER: &str = "roster-test-owner-token-0123456789abcdef";
+
+/// `helpdesk project roster --partition <partition>` on `nats`.
+async fn replica(nats: &NatsServer, partition: &str) -> anyhow::Result<Helpdesk> {
+    Helpdesk::builder()
+        .nats(nats)
+        .subcommand(["project", "roster"])
+        .arg("--partition")
+        .arg(partition)
+        .start()
+        .await
+}
+
+/// `request`'s answer from `channel`, without its position (which may differ).
+async fn listed(
+    channel: &Channel,
+    request: pb::ListAgentsRequest,
+) -> anyhow::Result<Vec<pb::RosterAgent>> {
+    Ok(RosterServiceClient::new(channel.clone())
+        .list_agents(auth(OWNER, request))
+        .await?
+        .into_inner()
+        .agents)
+}
+
+#[tokio::test]
+async fn two_roster_partitions_behind_the_gateway_answer_as_one_replica() -> anyhow::Result<()> {
+    let nats = NatsServer::start()?;
+    let commands = Helpdesk::builder()
+        .nats(&nats)
+        .subcommand(["commands"])
+        .owner_token(OWNER)
+        .arg("--tick-seconds")
+        .arg("3600")
+        .start()
+        .await?;
+    let whole = replica(&nats, "0/1").await?;
+    let parts = [replica(&nats, "0/2").await?, replica(&nats, "1/2").await?];
+    let gateway = Helpdesk::builder()
+        .subcommand(["gateway"])
+        .arg("--route")
+        .arg(format!("commands={}", commands.endpoint()))
+        .arg("--route")
+        .arg(format!(
+            "roster={},{}",
+            parts[0].endpoint(),
+            parts[1].endpoint()
+        ))
+        .start()
+        .await?;
+    let (left, right) = (whole.channel().await?, gateway.channel().await?);
+
+    // Two days of a help desk, through the gateway.
+    let config = WorkloadConfig::new(23, 10, 2, HISTORY_START);
+    let last = feed(right.clone(), OWNER, config.clone()).await?;
+    let departments: Vec<String> = Workload::new(config)
+        .department_ids()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+
+    // Every list, every filter: the same agents in the same order.
+    let everyone = pb::ListAgentsRequest {
+        read: read(last),
+        ..Default::default()
+    };
+    let all = listed(&left, everyone.clone()).await?;
+    assert!(all.len() > 10, "{} agents", all.len());
+    let mut requests = vec![
+        everyone.clone(),
+        pb::ListAgentsRequest {
+            include_deactivated: true,
+            ..everyone.clone()
+        },
+        pb::ListAgentsRequest {
+            role: builtin(pb::BuiltinRole::Agent),
+            ..everyone.clone()
+        },
+    ];
+    for presence in [
+        pb::Presence::Online,
+        pb::Presence::Paused,
+        pb::Presence::Offline,
+    ] {
+        requests.push(pb::ListAgentsRequest {
+            presence: presence as i32,
+            ..everyone.clone()
+        });
+    }
+    for department in &departments {
+        requests.push(pb::ListAgentsRequest {
+            department_id: department.clone(),
+            ..everyone.clone()
+        });
+    }
+    for request in requests {
+        let one = listed(&left, request.clone()).await?;
+        let merged = listed(&right, request.clone()).await?;
+        assert_eq!(one, merged, "{request:?}");
+    }
+    // Each partition holds some of the agents; one agent through the gateway is theirs.
+    for part in &parts {
+        let own = listed(&part.channel().await?, everyone.clone())
+            .await?
+            .len();
+        assert!(own > 0 && own < all.len(), "{own} of {}", all.len());
+    }
+    for agent in &all {
+        let got = RosterServiceClient::new(right.clone())
+            .get_agent(auth(
+                OWNER,
+                pb::GetAgentRequest {
+                    agent_id: agent.agent_id.clone(),
+                    read: None,
+                },
+            ))
+            .await?
+            .into_inner();
+        assert_eq!(got.agent.as_ref(), Some(agent));
+    }
+
+    // The gateway's stream tells a change of an agent of either partition: an offline
+    // agent goes online a minute after the history's end.
+    let mut watch = RosterServiceClient::new(right.clone())
+        .watch_presence(auth(OWNER, pb::WatchPresenceRequest::default()))
+        .await?
+        .into_inner();
+    let clock = AdminServiceClient::new(right.clone())
+        .get_log_clock(auth(OWNER, pb::GetLogClockRequest {}))
+        .await?
+        .into_inner();
+    let then = clock.time.map_or(0, |t| t.seconds * 1000) + MINUTE;
+    let offline: Vec<&pb::RosterAgent> = all
+        .iter()
+        .filter(|a| presence(a) == pb::Presence::Offline)
+        .take(2)
+        .collect();
+    assert_eq!(offline.len(), 2, "two offline agents at the end of the day");
+    let mut commands_client = CommandServiceClient::new(right.clone());
+    for (i, agent) in offline.iter().enumerate() {
+        commands_client
+            .go_online(auth(
+                OWNER,
+                pb::GoOnlineRequest {
+                    occurred_at: Some(timestamp(then + i as i64 * MINUTE)),
+                    agent_id: agent.agent_id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await?;
+    }
+    let mut told = Vec::new();
+    while told.len() < 2 {
+        let change = next(&mut watch).await?;
+        if change.presence == pb::Presence::Online as i32 {
+            told.push(change.agent_id);
+        }
+    }
+    told.sort();
+    let mut expected: Vec<String> = offline.iter().map(|a| a.agent_id.clone()).collect();
+    expected.sort();
+    assert_eq!(told, expected);
     Ok(())
 }
