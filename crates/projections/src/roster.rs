@@ -203,23 +203,21 @@ impl Model for Roster {
             }
             _ => {}
         }
+        // The agents the event changes (presence, chats, calls) and those whose own doing
+        // it is (last activity): the second may add who did it to a ticket (`by`).
         let attributed: Vec<AgentId> = attributed(event)
             .into_iter()
             .map(AgentId::from_uuid)
             .collect();
-        let mut agents = attributed.clone();
-        agents.extend(
-            their_doing(at, event, &attributed)
-                .into_iter()
-                .map(AgentId::from_uuid),
-        );
-        agents.sort();
-        agents.dedup();
         let active: Vec<Uuid> = if happens_to_them(event) {
             Vec::new()
         } else {
             their_doing(at, event, &attributed)
         };
+        let mut agents = attributed;
+        agents.extend(active.iter().copied().map(AgentId::from_uuid));
+        agents.sort();
+        agents.dedup();
         for agent in agents {
             let key = id_key(AGENT, agent.uuid());
             // Only this partition's agents have a record.
