@@ -11,6 +11,8 @@
 
 use std::time::Duration;
 
+use tokio::io::AsyncBufReadExt as _;
+
 use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient, RosterServiceClient};
 use helpdesk_tests::workload::{assert_same_records, feed, model_records};
 use helpdesk_tests::{hdctl_bin, helpdesk_bin, with_token, Helpdesk, NatsServer, HISTORY_START};
@@ -525,9 +527,39 @@ async fn the_roster_follows_presence_with_filters_visibility_a_stream_and_a_rebu
         ("Cy", pb::Presence::Online as i32),
         "{change:?}"
     );
-    let last = change.position;
     drop(hers);
     drop(watch);
+
+    // hdctl roster --watch: the table, then a line per change (Bob back from his pause).
+    let mut watcher = tokio::process::Command::new(hdctl_bin())
+        .args(["--server", &helpdesk.endpoint(), "roster", "--watch"])
+        .env("HELPDESK_TOKEN", &owner)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = tokio::io::BufReader::new(watcher.stdout.take().expect("piped")).lines();
+    let mut next_line = async || -> anyhow::Result<String> {
+        Ok(
+            tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+                .await??
+                .expect("hdctl keeps watching"),
+        )
+    };
+    while !next_line().await?.starts_with("watching presence changes") {}
+    let last = commands
+        .resume_agent(auth(
+            &owner,
+            pb::ResumeAgentRequest {
+                agent_id: bob.clone(),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner()
+        .position;
+    let line = next_line().await?;
+    assert!(line.ends_with("  Bob  online"), "{line:?}");
+    watcher.kill().await?;
 
     // A rebuild from the log equals the live model, record for record.
     let _ = list(&channel, &owner, last, everyone).await?;
