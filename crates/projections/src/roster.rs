@@ -184,8 +184,9 @@ impl Model for Roster {
                 txn.remove(pair_key(MEMBER, e.agent.uuid(), e.department.uuid()));
             }
             Event::RoleDefined(e) => txn.put(id_key(ROLE, e.role_id.uuid()), &e.name),
+            // RoleRemoved changes nothing here: the role's agents keep it (with no
+            // permissions), so its name stays for them.
             Event::RoleUpdated(e) => txn.put(id_key(ROLE, e.role_id.uuid()), &e.name),
-            // A removed role's agents keep it (with no permissions): its name stays.
             Event::AgentRegistered(e) if at.partition.owns(e.agent.uuid()) => {
                 let agent = Agent {
                     name: e.name.clone(),
