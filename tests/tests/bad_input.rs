@@ -21,7 +21,8 @@ use async_nats::jetstream;
 use helpdesk_api::pb;
 use helpdesk_api::{
     AdminServiceClient, BadgeServiceClient, CommandServiceClient, ConfigServiceClient,
-    LevelServiceClient, ReportServiceClient, StatsServiceClient, TicketServiceClient,
+    LevelServiceClient, ReportServiceClient, RosterServiceClient, StatsServiceClient,
+    TicketServiceClient,
 };
 use helpdesk_tests::{with_token, Helpdesk, NatsServer};
 use pb::execute_request::Command as C;
@@ -266,6 +267,9 @@ enum Call {
     ListRoles(pb::ListRolesRequest),
     ListRoutingRules(pb::ListRoutingRulesRequest),
     GetOrganizationSettings(pb::GetOrganizationSettingsRequest),
+    ListAgents(pb::ListAgentsRequest),
+    GetAgent(pb::GetAgentRequest),
+    WatchPresence(pb::WatchPresenceRequest),
 }
 
 impl From<C> for Call {
@@ -433,6 +437,9 @@ impl Call {
             Call::ListRoles(_) => ("ConfigService", "ListRoles"),
             Call::ListRoutingRules(_) => ("ConfigService", "ListRoutingRules"),
             Call::GetOrganizationSettings(_) => ("ConfigService", "GetOrganizationSettings"),
+            Call::ListAgents(_) => ("RosterService", "ListAgents"),
+            Call::GetAgent(_) => ("RosterService", "GetAgent"),
+            Call::WatchPresence(_) => ("RosterService", "WatchPresence"),
         }
     }
 
@@ -595,6 +602,21 @@ impl Call {
             (Via::Unary, Call::GetOrganizationSettings(r)) => unary(
                 ConfigServiceClient::new(channel)
                     .get_organization_settings(auth(token, r))
+                    .await,
+            ),
+            (Via::Unary, Call::ListAgents(r)) => unary(
+                RosterServiceClient::new(channel)
+                    .list_agents(auth(token, r))
+                    .await,
+            ),
+            (Via::Unary, Call::GetAgent(r)) => unary(
+                RosterServiceClient::new(channel)
+                    .get_agent(auth(token, r))
+                    .await,
+            ),
+            (Via::Unary, Call::WatchPresence(r)) => streaming(
+                RosterServiceClient::new(channel)
+                    .watch_presence(auth(token, r))
                     .await,
             ),
         }
@@ -3358,6 +3380,94 @@ fn table(fx: &Fixture) -> Vec<Case> {
                 agent_id: "ada".into(),
             }),
             invalid("agent_id"),
+        ),
+        // ----------------------------------------------------------- RosterService
+        case(
+            "roster: department_id not a UUID",
+            Call::ListAgents(pb::ListAgentsRequest {
+                department_id: "billing".into(),
+                ..Default::default()
+            }),
+            invalid("department_id"),
+        ),
+        case(
+            "roster: unknown presence",
+            Call::ListAgents(pb::ListAgentsRequest {
+                presence: 99,
+                ..Default::default()
+            }),
+            invalid("presence"),
+        ),
+        case(
+            "roster: a role with neither part set",
+            Call::ListAgents(pb::ListAgentsRequest {
+                role: Some(pb::RoleRef { role: None }),
+                ..Default::default()
+            }),
+            invalid("role"),
+        ),
+        case(
+            "roster: role.builtin unspecified",
+            Call::ListAgents(pb::ListAgentsRequest {
+                role: builtin(0),
+                ..Default::default()
+            }),
+            invalid("role.builtin"),
+        ),
+        case(
+            "roster: role.builtin unknown",
+            Call::ListAgents(pb::ListAgentsRequest {
+                role: builtin(42),
+                ..Default::default()
+            }),
+            invalid("role.builtin"),
+        ),
+        case(
+            "roster: role.custom_role_id not a UUID",
+            Call::ListAgents(pb::ListAgentsRequest {
+                role: Some(pb::RoleRef {
+                    role: Some(pb::role_ref::Role::CustomRoleId("lead".into())),
+                }),
+                ..Default::default()
+            }),
+            invalid("role.custom_role_id"),
+        ),
+        case(
+            "roster: read.wait_ms 60001",
+            Call::ListAgents(pb::ListAgentsRequest {
+                read: read(60_001),
+                ..Default::default()
+            }),
+            invalid("read.wait_ms"),
+        ),
+        case(
+            "roster agent: agent_id not a UUID",
+            Call::GetAgent(pb::GetAgentRequest {
+                agent_id: "ada".into(),
+                read: None,
+            }),
+            invalid("agent_id"),
+        ),
+        case(
+            "roster agent: unknown agent",
+            Call::GetAgent(pb::GetAgentRequest {
+                agent_id: id(),
+                read: None,
+            }),
+            not_found(),
+        ),
+        case(
+            "roster agent: an integration names no agent",
+            Call::GetAgent(pb::GetAgentRequest::default()),
+            invalid("agent_id"),
+        )
+        .by(Who::Integration),
+        case(
+            "watch presence: department_id not a UUID",
+            Call::WatchPresence(pb::WatchPresenceRequest {
+                department_id: "billing".into(),
+            }),
+            invalid("department_id"),
         ),
         // ----------------------------------------------------------- ConfigService
         case(

@@ -36,6 +36,8 @@ pub use pb::level_service_client::LevelServiceClient;
 pub use pb::level_service_server::{LevelService, LevelServiceServer};
 pub use pb::report_service_client::ReportServiceClient;
 pub use pb::report_service_server::{ReportService, ReportServiceServer};
+pub use pb::roster_service_client::RosterServiceClient;
+pub use pb::roster_service_server::{RosterService, RosterServiceServer};
 pub use pb::stats_service_client::StatsServiceClient;
 pub use pb::stats_service_server::{StatsService, StatsServiceServer};
 pub use pb::ticket_service_client::TicketServiceClient;
@@ -67,4 +69,5 @@ pub const SERVICE_NAMES: &[&str] = &[
     "helpdesk.v1.LevelService",
     "helpdesk.v1.BadgeService",
     "helpdesk.v1.ReportService",
+    "helpdesk.v1.RosterService",
 ];

@@ -4,6 +4,8 @@
 //! split deployment) and prints tables, or CSV for spreadsheets. Every request carries
 //! `authorization: Bearer <token>` from `--token` or `HELPDESK_TOKEN`.
 
+mod roster;
+
 use std::collections::HashMap;
 use std::io::Write as _;
 
@@ -90,6 +92,10 @@ enum Command {
     RoutingRules,
     /// The organization settings.
     Settings,
+    /// Every agent you see: role, presence (with the pause's reason, and for how
+    /// long), level, open chats and calls, departments; --watch then prints presence
+    /// changes as they happen.
+    Roster(roster::RosterArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +232,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Roles => roles(channel, &token).await,
         Command::RoutingRules => routing_rules(channel, &token).await,
         Command::Settings => settings(channel, &token).await,
+        Command::Roster(args) => roster::roster(channel, &token, args).await,
     }
 }
 

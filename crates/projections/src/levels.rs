@@ -251,7 +251,7 @@ impl Model for Levels {
 /// names (`agent`, or `by` when that is an agent); for ChatEnded and CallEnded the agent
 /// who accepted or answered; for a rating also the agent a replaced rating was attributed
 /// to.
-fn attributed(event: &Event) -> Vec<Uuid> {
+pub(crate) fn attributed(event: &Event) -> Vec<Uuid> {
     let by = |actor: &Actor| actor.agent().map(|a| a.uuid());
     let agents: Vec<Option<Uuid>> = match event {
         Event::AgentRegistered(e) => vec![Some(e.agent.uuid())],

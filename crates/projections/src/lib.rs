@@ -12,6 +12,8 @@
 //!   awards.
 //! - [`calendar`]: days in the organization's time zone.
 //! - [`reports`]: department reports (docs/REPORTS.md), 24 columns by bucket and group.
+//! - [`roster`]: the agents as a live board shows them (docs/ROSTER.md): presence,
+//!   departments, level, open chats and calls, last activity; presence changes.
 //! - [`store`]: how models read their records (one typed read path for folds and
 //!   queries) and lay out their keys.
 //! - [`recompute`]: a recompute's two replays (the live model and the recompute's), in
@@ -28,6 +30,7 @@ pub mod levels;
 pub mod policies;
 pub mod recompute;
 pub mod reports;
+pub mod roster;
 pub mod runtime;
 pub mod stats;
 pub mod store;

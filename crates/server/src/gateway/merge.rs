@@ -53,6 +53,16 @@ pub fn ticket_page(
     }
 }
 
+/// The roster of every replica's agents, by name as one replica orders them.
+pub fn roster(answers: Vec<pb::ListAgentsResponse>) -> pb::ListAgentsResponse {
+    let position = read_as_far(&answers, |a| a.position);
+    let mut agents: Vec<pb::RosterAgent> = answers.into_iter().flat_map(|a| a.agents).collect();
+    helpdesk_projections::roster::sort_by_name(&mut agents, |a| {
+        (&a.name, Uuid::parse_str(&a.agent_id).unwrap_or_default())
+    });
+    pb::ListAgentsResponse { agents, position }
+}
+
 /// Per-department ticket counts, added up.
 pub fn ticket_counts(answers: Vec<pb::CountTicketsResponse>) -> pb::CountTicketsResponse {
     let position = read_as_far(&answers, |a| a.position);

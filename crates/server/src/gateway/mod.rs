@@ -5,7 +5,8 @@
 //! agent), or to every partition, and the answers are merged: ticket lists newest first
 //! across partitions, per-department counts added, benchmarks and the level leaderboard
 //! re-ranked, badge evaluations merged (the best value of all, every agent tied at it,
-//! the best of the rest as runner-up), reports added up from their sums. Every upstream
+//! the best of the rest as runner-up), reports added up from their sums, roster lists
+//! concatenated by name. Every upstream
 //! authenticates and authorizes the caller itself: the gateway passes the
 //! `authorization` metadata on.
 //!
@@ -22,8 +23,8 @@ use std::net::SocketAddr;
 
 use anyhow::{bail, Context as _};
 use helpdesk_api::{
-    BadgeServiceServer, LevelServiceServer, ReportServiceServer, StatsServiceServer,
-    TicketServiceServer,
+    BadgeServiceServer, LevelServiceServer, ReportServiceServer, RosterServiceServer,
+    StatsServiceServer, TicketServiceServer,
 };
 use helpdesk_projections::Partition;
 
@@ -33,7 +34,9 @@ use crate::ops::metrics::OpsArgs;
 use crate::ops::process::{self, Process};
 use crate::ops::security::{AddressArgs, ConcurrencyArgs, TlsArgs};
 use pass_through::{AdminPassThrough, CommandPassThrough, ConfigPassThrough};
-use services::{BadgeGateway, LevelGateway, ReportGateway, StatsGateway, TicketGateway};
+use services::{
+    BadgeGateway, LevelGateway, ReportGateway, RosterGateway, StatsGateway, TicketGateway,
+};
 use upstream::Upstream;
 
 #[derive(Debug, clap::Args)]
@@ -43,7 +46,7 @@ pub struct GatewayArgs {
     listen: SocketAddr,
 
     /// Where a service's replicas are: `commands=<url>` for the command side, and for
-    /// the read models `tickets=`, `stats=`, `levels=`, `badges=`, `reports=` followed by
+    /// the read models `tickets=`, `stats=`, `levels=`, `badges=`, `reports=`, `roster=` followed by
     /// the URLs of the partitions in order (`…=http://a:50052,http://b:50052` for 0/2 and
     /// 1/2). Repeat the option once per service.
     #[arg(long = "route", value_name = "SERVICE=URL[,URL…]", required = true, value_parser = parse_route)]
@@ -69,8 +72,8 @@ pub struct GatewayArgs {
     ops: OpsArgs,
 }
 
-const SERVICES: [&str; 6] = [
-    "commands", "tickets", "stats", "levels", "badges", "reports",
+const SERVICES: [&str; 7] = [
+    "commands", "tickets", "stats", "levels", "badges", "reports", "roster",
 ];
 
 fn parse_route(value: &str) -> Result<(String, Vec<String>), String> {
@@ -163,6 +166,11 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
             "reports" => {
                 served
                     .add(limited!(ReportServiceServer::new(ReportGateway(upstream))))
+                    .await
+            }
+            "roster" => {
+                served
+                    .add(limited!(RosterServiceServer::new(RosterGateway(upstream))))
                     .await
             }
             other => bail!("--route {other}=…: not a service of the gateway"),

@@ -8,7 +8,8 @@ use futures::Stream;
 use helpdesk_api::pb;
 use helpdesk_api::{
     ApiError, BadgeService, BadgeServiceClient, LevelService, LevelServiceClient, ReportService,
-    ReportServiceClient, StatsService, StatsServiceClient, TicketService, TicketServiceClient,
+    ReportServiceClient, RosterService, RosterServiceClient, StatsService, StatsServiceClient,
+    TicketService, TicketServiceClient,
 };
 use helpdesk_projections::reports::COLUMNS;
 use tonic::metadata::MetadataMap;
@@ -436,6 +437,72 @@ impl ReportService for ReportGateway {
             chart_request.column,
             position,
         )))
+    }
+}
+
+// ------------------------------------------------------------------------------- roster
+
+pub struct RosterGateway(pub Upstream);
+
+/// The presence changes of every replica.
+type PresenceStream = Pin<Box<dyn Stream<Item = Result<pb::PresenceChange, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl RosterService for RosterGateway {
+    async fn list_agents(
+        &self,
+        request: Request<pb::ListAgentsRequest>,
+    ) -> Result<Response<pb::ListAgentsResponse>, Status> {
+        let message = request.get_ref().clone();
+        let metadata = request.metadata();
+        let answers = self
+            .0
+            .every(ask!(
+                RosterServiceClient,
+                list_agents,
+                metadata,
+                message.clone()
+            ))
+            .await?;
+        Ok(Response::new(merge::roster(answers)))
+    }
+
+    async fn get_agent(
+        &self,
+        request: Request<pb::GetAgentRequest>,
+    ) -> Result<Response<pb::GetAgentResponse>, Status> {
+        let message = request.get_ref().clone();
+        let metadata = request.metadata();
+        self.0
+            .about_agent(
+                &message.agent_id,
+                ask!(RosterServiceClient, get_agent, metadata, message.clone()),
+            )
+            .await
+    }
+
+    type WatchPresenceStream = PresenceStream;
+
+    async fn watch_presence(
+        &self,
+        request: Request<pb::WatchPresenceRequest>,
+    ) -> Result<Response<PresenceStream>, Status> {
+        let message = request.get_ref().clone();
+        let metadata = request.metadata();
+        // Every agent's changes come from their own replica: the streams together are
+        // every change.
+        let streams = self
+            .0
+            .every(ask!(
+                RosterServiceClient,
+                watch_presence,
+                metadata,
+                message.clone()
+            ))
+            .await?;
+        Ok(Response::new(Box::pin(futures::stream::select_all(
+            streams,
+        ))))
     }
 }
 

@@ -7,5 +7,6 @@ pub mod levels;
 pub mod preamble;
 pub mod ranking;
 pub mod reports;
+pub mod roster;
 pub mod stats;
 pub mod tickets;

@@ -84,6 +84,7 @@ pub async fn run(args: CommandsArgs) -> anyhow::Result<()> {
         levels: None,
         badges: None,
         reports: None,
+        roster: None,
     };
     let server = serve::serve(services, transport, listener, process.shutdown_token());
     process.serve(server).await

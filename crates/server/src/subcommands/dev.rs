@@ -8,6 +8,7 @@ use std::time::Duration;
 use helpdesk_projections::badges::{Badges, BadgesView};
 use helpdesk_projections::levels::{Levels, LevelsView};
 use helpdesk_projections::reports::{Reports, ReportsView};
+use helpdesk_projections::roster::{Roster, RosterView};
 use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
@@ -120,6 +121,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let levels = models.add(Levels::new())?;
     let badges = models.add(Badges::new())?;
     let reports = models.add(Reports::default())?;
+    let roster = models.add(Roster::new())?;
     process.run_projectors(models);
     process.operations(&args.ops, log).await?;
 
@@ -130,7 +132,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         "http"
     };
     println!("helpdesk is ready on {scheme}://{address} (event log: {where_})");
-    tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges, reports");
+    tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges, reports, roster");
     let services = Services {
         access,
         log: log_for_services.clone(),
@@ -141,6 +143,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         levels: Some(LevelsView::new(levels)),
         badges: Some(BadgesView::new(badges)),
         reports: Some(ReportsView::new(reports)),
+        roster: Some(RosterView::new(roster)),
     };
     let server = serve::serve(services, transport, listener, process.shutdown_token());
     process.serve(server).await

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use helpdesk_projections::badges::{Badges, BadgesView};
 use helpdesk_projections::levels::{Levels, LevelsView};
 use helpdesk_projections::reports::{Reports, ReportsView};
+use helpdesk_projections::roster::{Roster, RosterView};
 use helpdesk_projections::stats::{Stats, StatsView};
 use helpdesk_projections::tickets::{Tickets, TicketsView};
 use helpdesk_projections::Partition;
@@ -35,6 +36,9 @@ pub enum ModelName {
     Badges,
     /// Department reports: 24 columns by bucket and group, CSV, charts (`ReportService`).
     Reports,
+    /// Agents with presence, departments, level, open chats and calls; presence changes
+    /// (`RosterService`).
+    Roster,
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +96,7 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
         levels: None,
         badges: None,
         reports: None,
+        roster: None,
     };
     let (dir, partition) = (&args.data_dir, args.partition);
     let mut models = args.models.clone();
@@ -120,6 +125,10 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
             ModelName::Reports => {
                 let handle = projectors.add(Reports::default())?;
                 services.reports = Some(ReportsView::new(handle));
+            }
+            ModelName::Roster => {
+                let handle = projectors.add(Roster::new())?;
+                services.roster = Some(RosterView::new(handle));
             }
         }
     }

@@ -12,6 +12,7 @@ use std::time::Instant;
 use helpdesk_projections::badges::Badges;
 use helpdesk_projections::levels::Levels;
 use helpdesk_projections::reports::Reports;
+use helpdesk_projections::roster::Roster;
 use helpdesk_projections::stats::Stats;
 use helpdesk_projections::tickets::Tickets;
 use helpdesk_projections::{Partition, Projectors};
@@ -57,6 +58,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
             ModelName::Levels => projectors.add(Levels::new())?,
             ModelName::Badges => projectors.add(Badges::new())?,
             ModelName::Reports => projectors.add(Reports::default())?,
+            ModelName::Roster => projectors.add(Roster::new())?,
         };
     }
     projectors.rebuild()?;

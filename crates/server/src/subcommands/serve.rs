@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use helpdesk_api::{
     AdminServiceServer, BadgeServiceServer, CommandServiceServer, ConfigServiceServer,
-    LevelServiceServer, ReportServiceServer, StatsServiceServer, TicketServiceServer,
+    LevelServiceServer, ReportServiceServer, RosterServiceServer, StatsServiceServer,
+    TicketServiceServer,
 };
 use helpdesk_log::EventLog;
 use helpdesk_projections::badges::BadgesView;
 use helpdesk_projections::levels::LevelsView;
 use helpdesk_projections::reports::ReportsView;
+use helpdesk_projections::roster::RosterView;
 use helpdesk_projections::stats::StatsView;
 use helpdesk_projections::tickets::TicketsView;
 use tokio::net::TcpListener;
@@ -26,6 +28,7 @@ use crate::ops::grpc::{limited, Served, Transport};
 use crate::query::badges::BadgeApi;
 use crate::query::levels::LevelApi;
 use crate::query::reports::ReportApi;
+use crate::query::roster::RosterApi;
 use crate::query::stats::StatsApi;
 use crate::query::tickets::TicketApi;
 
@@ -49,6 +52,8 @@ pub struct Services {
     pub badges: Option<BadgesView>,
     /// `ReportService`.
     pub reports: Option<ReportsView>,
+    /// `RosterService`.
+    pub roster: Option<RosterView>,
 }
 
 /// Serves `services` on `listener` until `shutdown` is cancelled (see [`Served::serve`]).
@@ -116,6 +121,15 @@ pub async fn serve(
     if let Some(view) = services.reports {
         served
             .add(limited!(ReportServiceServer::new(ReportApi::new(view))))
+            .await;
+    }
+    if let Some(view) = services.roster {
+        served
+            .add(limited!(RosterServiceServer::new(RosterApi::new(
+                view,
+                services.access.clone(),
+                shutdown.clone()
+            ))))
             .await;
     }
     let access = services.access.layer();
