@@ -15,7 +15,7 @@ use helpdesk_log::Position;
 use tonic::{Request, Response, Status};
 
 use crate::access::caller;
-use crate::command::engine::{Engine, Freshness};
+use crate::command::engine::{Engine, Freshness, LoadedConfig};
 use crate::query::preamble;
 
 /// How often a read that waits for a position looks at the log's end again.
@@ -57,6 +57,17 @@ impl ConfigApi {
                 _ => return Ok((last, Freshness::now())),
             }
         }
+    }
+
+    /// The configuration as the log holds it once `read` is reached (see
+    /// [`ConfigApi::reached`]), with that position and freshness.
+    async fn config(
+        &self,
+        read: Option<&pb::ReadOptions>,
+    ) -> Result<(Position, Freshness, LoadedConfig), ApiError> {
+        let (position, freshness) = self.reached(read).await?;
+        let config = self.engine.load_config(freshness).await?;
+        Ok((position, freshness, config))
     }
 
     /// An agent's name, `None` for an id no agent has.
@@ -124,12 +135,7 @@ impl ConfigService for ConfigApi {
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
         caller(&request)?;
-        let (position, freshness) = self.reached(request.get_ref().read.as_ref()).await?;
-        let config = self
-            .engine
-            .load_config(freshness)
-            .await
-            .map_err(ApiError::from)?;
+        let (position, _, config) = self.config(request.get_ref().read.as_ref()).await?;
         let mut roles: Vec<pb::Role> = [Role::Owner, Role::Administrator, Role::Agent]
             .iter()
             .map(|role| pb::Role {
@@ -172,12 +178,7 @@ impl ConfigService for ConfigApi {
             )
             .into());
         }
-        let (position, freshness) = self.reached(request.get_ref().read.as_ref()).await?;
-        let config = self
-            .engine
-            .load_config(freshness)
-            .await
-            .map_err(ApiError::from)?;
+        let (position, freshness, config) = self.config(request.get_ref().read.as_ref()).await?;
         let mut agent_names = HashMap::new();
         let mut department_names = HashMap::new();
         for rule in &config.routing_rules {
@@ -232,12 +233,7 @@ impl ConfigService for ConfigApi {
         request: Request<pb::GetOrganizationSettingsRequest>,
     ) -> Result<Response<pb::GetOrganizationSettingsResponse>, Status> {
         caller(&request)?;
-        let (position, freshness) = self.reached(request.get_ref().read.as_ref()).await?;
-        let config = self
-            .engine
-            .load_config(freshness)
-            .await
-            .map_err(ApiError::from)?;
+        let (position, _, config) = self.config(request.get_ref().read.as_ref()).await?;
         let settings = &config.settings;
         Ok(Response::new(pb::GetOrganizationSettingsResponse {
             time_zone: settings.time_zone.clone(),
