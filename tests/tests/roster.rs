@@ -186,6 +186,14 @@ async fn the_roster_follows_presence_with_filters_visibility_a_stream_and_a_rebu
     // Everyone offline since their registration, by name, with departments by name.
     let everyone = pb::ListAgentsRequest::default();
     let roster = list(&channel, &owner, last, everyone.clone()).await?;
+    // The Owner came with the organization's setup (stamped with no time) and was never
+    // online: since when is not known, and not shown as the year 1970.
+    let the_owner = roster
+        .iter()
+        .find(|a| a.role_name == "Owner")
+        .expect("the Owner is listed");
+    assert_eq!(presence(the_owner), pb::Presence::Offline);
+    assert_eq!(the_owner.since, None, "{the_owner:?}");
     let ours: Vec<&pb::RosterAgent> = roster
         .iter()
         .filter(|a| ids.contains(&a.agent_id))

@@ -171,6 +171,13 @@ fn time(t: Timestamp) -> Option<prost_types::Timestamp> {
     Some(timestamp_from_millis(t.millis()))
 }
 
+/// Since when an agent is where they are; unset when not known: the organization's
+/// setup is stamped with time 0 (so that history may be imported after it), and an
+/// agent registered there who never went online has no time of their own.
+fn since(t: Timestamp) -> Option<prost_types::Timestamp> {
+    (t.millis() > 0).then(|| timestamp_from_millis(t.millis()))
+}
+
 fn presence_pb(presence: &Presence) -> (pb::Presence, Option<pb::PauseInfo>) {
     match presence {
         Presence::Online => (pb::Presence::Online, None),
@@ -222,7 +229,7 @@ fn agent_pb(row: Row) -> pb::RosterAgent {
             })
             .collect(),
         presence: presence as i32,
-        since: time(row.since),
+        since: since(row.since),
         pause,
         level_rank,
         level_name,
@@ -239,7 +246,7 @@ fn change_pb(change: &PresenceChange) -> pb::PresenceChange {
         agent_id: change.agent.to_string(),
         name: change.name.clone(),
         presence: presence as i32,
-        since: time(change.since),
+        since: since(change.since),
         pause,
         deactivated: change.deactivated,
         position: change.position,
