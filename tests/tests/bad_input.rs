@@ -698,7 +698,10 @@ fn conversation(kind: i32, id: &str) -> Option<pb::ConversationRef> {
     })
 }
 
-/// A timestamp `seconds` from now (negative: in the past).
+/// A timestamp `seconds` from now (negative: in the past). Only for what the server
+/// refuses as "in the future", which is relative to its own clock: an offset in seconds
+/// since the epoch, so the cases answer the same on any date (weekends, month ends and
+/// daylight-saving nights included). No case asserts anything of a date.
 fn from_now(seconds: i64) -> Option<prost_types::Timestamp> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -63,7 +63,8 @@ async fn tokens_expire_and_are_listed_without_secrets() -> anyhow::Result<()> {
     assert!(past.message().contains("expires_at"), "{past:?}");
 
     // A token that expires soon: first used while it is valid, then refused once it has
-    // expired. Its lifetime starts short and doubles when a slow machine took the whole
+    // expired. Expiry is real time on the server's clock, so this part reads the wall
+    // clock, as seconds since the epoch relative to now: the same on any date. Its lifetime starts short and doubles when a slow machine took the whole
     // of it before the first use (a refusal before the expiry is a failure).
     let mut lifetime = Duration::from_secs(2);
     let (issued, expiry) = loop {
