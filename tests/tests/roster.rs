@@ -473,6 +473,19 @@ async fn the_roster_follows_presence_with_filters_visibility_a_stream_and_a_rebu
     let rows: Vec<&str> = stdout.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{stdout}");
     assert!(rows[0].starts_with("Cy"), "{stdout}");
+    // A department name nobody has is a mistake to point out, not an empty board.
+    let output = tokio::process::Command::new(hdctl_bin())
+        .args(["--server", &helpdesk.endpoint(), "roster"])
+        .args(["--department", "Suport"])
+        .env("HELPDESK_TOKEN", &owner)
+        .output()
+        .await?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(r#"no department is named "Suport" (there are: Billing, Support)"#),
+        "{stderr}"
+    );
 
     // Ada's own view (her token is issued now, at today's time: nothing below reads a
     // time): she is in Billing, so she sees Cy (Billing) and herself, not Bob (Support).

@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use helpdesk_api::{pb, RosterServiceClient};
+use helpdesk_api::{pb, ConfigServiceClient, RosterServiceClient};
 use tonic::transport::Channel;
 
 use crate::{auth, print_table, status};
@@ -32,12 +32,11 @@ enum PresenceArg {
 }
 
 pub async fn roster(channel: Channel, token: &str, args: RosterArgs) -> anyhow::Result<()> {
-    let mut client = RosterServiceClient::new(channel);
-    // A department is named by people; its id goes to the server, a name is matched here.
-    let (department_id, department_name) = match args.department {
-        Some(d) if uuid::Uuid::parse_str(&d).is_ok() => (d, None),
-        other => (String::new(), other),
+    let department_id = match args.department {
+        Some(department) => department_id(channel.clone(), token, &department).await?,
+        None => String::new(),
     };
+    let mut client = RosterServiceClient::new(channel);
     let request = pb::ListAgentsRequest {
         department_id: department_id.clone(),
         presence: match args.presence {
@@ -54,11 +53,6 @@ pub async fn roster(channel: Channel, token: &str, args: RosterArgs) -> anyhow::
         .await
         .map_err(status)?
         .into_inner();
-    let in_department = |agent: &pb::RosterAgent| {
-        department_name
-            .as_ref()
-            .is_none_or(|name| agent.departments.iter().any(|d| &d.name == name))
-    };
     let mut rows = vec![vec![
         "agent".into(),
         "role".into(),
@@ -68,7 +62,7 @@ pub async fn roster(channel: Channel, token: &str, args: RosterArgs) -> anyhow::
         "departments".into(),
     ]];
     let now = now_millis();
-    for agent in list.agents.iter().filter(|a| in_department(a)) {
+    for agent in list.agents.iter() {
         let departments: Vec<&str> = agent.departments.iter().map(|d| d.name.as_str()).collect();
         rows.push(vec![
             if agent.deactivated {
@@ -104,17 +98,6 @@ pub async fn roster(channel: Channel, token: &str, args: RosterArgs) -> anyhow::
     if !args.watch {
         return Ok(());
     }
-    // The department's id for the stream: the server filters by id.
-    let department_id = match &department_name {
-        Some(name) => list
-            .agents
-            .iter()
-            .flat_map(|a| &a.departments)
-            .find(|d| &d.name == name)
-            .map(|d| d.department_id.clone())
-            .ok_or_else(|| anyhow::anyhow!("no department named {name:?} has agents you see"))?,
-        None => department_id,
-    };
     let mut changes = client
         .watch_presence(auth(token, pb::WatchPresenceRequest { department_id })?)
         .await
@@ -219,6 +202,34 @@ fn open_words(chats: usize, calls: usize) -> String {
         "-".into()
     } else {
         parts.join(", ")
+    }
+}
+
+/// The id of the department `department` names (its name, or its id): the server
+/// filters by id. A name no department has is an error that lists the names there are.
+async fn department_id(channel: Channel, token: &str, department: &str) -> anyhow::Result<String> {
+    if uuid::Uuid::parse_str(department).is_ok() {
+        return Ok(department.to_owned());
+    }
+    let departments = ConfigServiceClient::new(channel)
+        .list_departments(auth(token, pb::ListDepartmentsRequest::default())?)
+        .await
+        .map_err(status)?
+        .into_inner()
+        .departments;
+    match departments.iter().find(|d| d.name == department) {
+        Some(found) => Ok(found.department_id.clone()),
+        None => {
+            let names: Vec<&str> = departments.iter().map(|d| d.name.as_str()).collect();
+            anyhow::bail!(
+                "no department is named {department:?} (there are: {})",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )
+        }
     }
 }
 
