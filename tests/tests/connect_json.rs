@@ -350,3 +350,53 @@ async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
     gateway.stop().await?;
     helpdesk.stop().await
 }
+
+/// A stream counts among its caller's open streams until the caller closes it, even when
+/// nothing happens on it: a closed JSON stream gives its place back.
+#[tokio::test]
+async fn a_json_stream_closed_by_its_caller_gives_its_place_back() -> anyhow::Result<()> {
+    const WATCH_LEVEL_UPS: &str = "/helpdesk.v1.LevelService/WatchLevelUps";
+    let mut helpdesk = Helpdesk::builder()
+        .arg("--max-streams-per-caller")
+        .arg("1")
+        .start()
+        .await?;
+    let address = helpdesk.address();
+    let owner = helpdesk.token().to_owned();
+    let open = || {
+        post(
+            address,
+            WATCH_LEVEL_UPS,
+            "application/connect+json",
+            Some(&owner),
+            envelope(0, &json!({})),
+        )
+    };
+    // Open: no envelope comes (no level-up happens). Refused: the end of the stream at once.
+    let refused = |mut envelopes: Envelopes| async move {
+        match tokio::time::timeout(Duration::from_secs(1), envelopes.next()).await {
+            Err(_) => Ok::<_, anyhow::Error>(None),
+            Ok(envelope) => Ok(Some(envelope?)),
+        }
+    };
+
+    let first = open().await?;
+    let (flags, end) = refused(Envelopes::new(open().await?))
+        .await?
+        .expect("a second stream is refused");
+    assert_eq!(flags, 2, "{end}");
+    assert_eq!(end["error"]["code"], "resource_exhausted", "{end}");
+
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match refused(Envelopes::new(open().await?)).await? {
+            None => break,
+            Some((_, end)) if tokio::time::Instant::now() > deadline => {
+                panic!("the closed stream still holds its place: {end}")
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    helpdesk.stop().await
+}

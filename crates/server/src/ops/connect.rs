@@ -448,7 +448,7 @@ const STREAM_BUFFER: usize = 16;
 
 /// A streaming gRPC answer as a Connect stream: each message in an envelope as it comes,
 /// then the end of the stream with the gRPC status. A caller who goes away drops the gRPC
-/// stream with it.
+/// stream with it (and the stream's place among the caller's open streams).
 fn stream_response(response: Response<Body>, output: MessageDescriptor) -> Response<Body> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(STREAM_BUFFER);
     tokio::spawn(async move {
@@ -458,7 +458,13 @@ fn stream_response(response: Response<Body>, output: MessageDescriptor) -> Respo
             if let Some(status) = tonic::Status::from_header_map(&parts.headers) {
                 break ConnectError::unless_ok(&status);
             }
-            match body.frame().await {
+            let frame = tokio::select! {
+                frame = body.frame() => frame,
+                // The caller went away: the gRPC stream ends with this task, not at its
+                // next message (a quiet stream may have none for hours).
+                () = sender.closed() => return,
+            };
+            match frame {
                 None => {
                     break Some(ConnectError::new(
                         tonic::Code::Internal,
