@@ -123,6 +123,24 @@ const GET_AGENT: &str = "/helpdesk.v1.RosterService/GetAgent";
 const LEADERBOARD: &str = "/helpdesk.v1.LevelService/GetLeaderboard";
 const WATCH_PRESENCE: &str = "/helpdesk.v1.RosterService/WatchPresence";
 
+/// `GetAgent` of `agent` once the roster has `position` (read-your-writes), answered OK.
+async fn agent_at(
+    address: SocketAddr,
+    token: &str,
+    agent: &str,
+    position: &str,
+) -> anyhow::Result<Value> {
+    let (status, got) = call(
+        address,
+        GET_AGENT,
+        Some(token),
+        json!({"agentId": agent, "read": {"minPosition": position}}),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    Ok(got)
+}
+
 /// Agent Ada's registration, in lowerCamelCase, at a fixed time.
 fn ada() -> Value {
     json!({
@@ -173,14 +191,7 @@ async fn json_calls_on_the_grpc_port() -> anyhow::Result<()> {
     let position = online["position"].as_str().expect("a position").to_owned();
 
     // A query, read after the command (read-your-writes).
-    let (status, got) = call(
-        address,
-        GET_AGENT,
-        Some(&owner),
-        json!({"agentId": agent, "read": {"minPosition": position}}),
-    )
-    .await?;
-    assert_eq!(status, StatusCode::OK, "{got}");
+    let got = agent_at(address, &owner, &agent, &position).await?;
     assert_eq!(got["agent"]["name"], "Ada");
     assert_eq!(got["agent"]["email"], "ada@example.com");
     assert_eq!(
@@ -333,14 +344,7 @@ async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK, "{registered}");
     let agent = registered["aggregateId"].as_str().unwrap().to_owned();
     let position = registered["position"].as_str().unwrap().to_owned();
-    let (status, got) = call(
-        address,
-        GET_AGENT,
-        Some(&owner),
-        json!({"agentId": agent, "read": {"minPosition": position}}),
-    )
-    .await?;
-    assert_eq!(status, StatusCode::OK, "{got}");
+    let got = agent_at(address, &owner, &agent, &position).await?;
     assert_eq!(got["agent"]["name"], "Ada");
 
     let (status, error) = call(address, GET_AGENT, None, json!({"agentId": agent})).await?;
