@@ -324,8 +324,8 @@ async fn json_calls_on_the_grpc_port() -> anyhow::Result<()> {
     helpdesk.stop().await
 }
 
-/// The gateway is built like every server: it answers JSON, and the servers behind it
-/// authenticate.
+/// The gateway is built like every server: it answers JSON, the servers behind it
+/// authenticate, and a service it has no route for is named.
 #[tokio::test]
 async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
     let mut helpdesk = Helpdesk::start_embedded().await?;
@@ -350,6 +350,18 @@ async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
     let (status, error) = call(address, GET_AGENT, None, json!({"agentId": agent})).await?;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
     assert_eq!(error["code"], "unauthenticated");
+
+    // A service the gateway has no route for: 501, `unimplemented`, naming it.
+    let (status, error) = call(address, LEADERBOARD, Some(&owner), json!({})).await?;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{error}");
+    assert_eq!(error["code"], "unimplemented");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("helpdesk.v1.LevelService"),
+        "{error}"
+    );
 
     gateway.stop().await?;
     helpdesk.stop().await
