@@ -270,7 +270,9 @@ async fn read_body(body: Body) -> Result<Bytes, ConnectError> {
 }
 
 /// `json`, a message of type `input` in proto3 JSON (field names in lowerCamelCase or as
-/// in the proto; an empty body is the empty message), encoded in protobuf.
+/// in the proto; an empty body is the empty message), encoded in protobuf. JSON that is
+/// not such a message is `INVALID_ARGUMENT` naming the field at fault as the body spells
+/// it (`read.minPosition`), like the server's own checks.
 fn json_to_message(json: &[u8], input: &MessageDescriptor) -> Result<Vec<u8>, ConnectError> {
     let json = if json.trim_ascii().is_empty() {
         b"{}".as_slice()
@@ -278,18 +280,29 @@ fn json_to_message(json: &[u8], input: &MessageDescriptor) -> Result<Vec<u8>, Co
         json
     };
     let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let message = DynamicMessage::deserialize(input.clone(), &mut deserializer)
-        .and_then(|message| deserializer.end().map(|()| message))
-        .map_err(|err| {
-            ConnectError::new(
-                tonic::Code::InvalidArgument,
-                format!(
-                    "the body is not a {} in JSON: {err} (docs/JSON-API.md)",
-                    input.full_name()
-                ),
-            )
-        })?;
-    Ok(message.encode_to_vec())
+    let mut track = serde_path_to_error::Track::new();
+    let message = DynamicMessage::deserialize(
+        input.clone(),
+        serde_path_to_error::Deserializer::new(&mut deserializer, &mut track),
+    )
+    .and_then(|message| deserializer.end().map(|()| message));
+    match message {
+        Ok(message) => Ok(message.encode_to_vec()),
+        Err(err) => {
+            let field = track.path().to_string();
+            let expected = format!(
+                "the body must be a {} in JSON: docs/JSON-API.md",
+                input.full_name()
+            );
+            if field.is_empty() || field == "." || field == "?" {
+                return Err(ConnectError::new(
+                    tonic::Code::InvalidArgument,
+                    format!("{err} ({expected})"),
+                ));
+            }
+            Err(ConnectError::bad_field(&field, err.to_string(), &expected))
+        }
+    }
 }
 
 /// `message` (protobuf of type `output`) in proto3 JSON: field names in lowerCamelCase,
@@ -544,6 +557,28 @@ impl ConnectError {
         }
     }
 
+    /// `INVALID_ARGUMENT` for `field`, with the `google.rpc.BadRequest` detail naming it as
+    /// the server's own checks do: "field `read.minPosition`: what is wrong (a hint)".
+    fn bad_field(field: &str, description: String, hint: &str) -> Self {
+        let message = format!("field `{field}`: {description} ({hint})");
+        let bad_request = tonic_types::pb::BadRequest {
+            field_violations: vec![tonic_types::pb::bad_request::FieldViolation {
+                field: field.to_owned(),
+                description,
+                ..Default::default()
+            }],
+        };
+        let any = prost_types::Any {
+            type_url: "type.googleapis.com/google.rpc.BadRequest".to_owned(),
+            value: bad_request.encode_to_vec(),
+        };
+        ConnectError {
+            code: tonic::Code::InvalidArgument,
+            message,
+            details: vec![detail_json(&any)],
+        }
+    }
+
     /// An `UNIMPLEMENTED` without a word (tonic's, for a service this process does not
     /// serve) says which and why.
     fn not_served(mut self, method: &MethodDescriptor) -> Self {
@@ -743,6 +778,16 @@ mod tests {
         let err = json_to_message(b"{\"noSuchField\": 1}", &input).unwrap_err();
         assert_eq!(err.code, tonic::Code::InvalidArgument);
         assert!(err.message.contains("noSuchField"), "{}", err.message);
+        let err = json_to_message(br#"{"read": {"minPosition": true}}"#, &input).unwrap_err();
+        assert!(
+            err.message.starts_with("field `read.minPosition`: "),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            err.details[0]["debug"]["fieldViolations"][0]["field"],
+            "read.minPosition"
+        );
     }
 
     #[test]
