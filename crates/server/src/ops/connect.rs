@@ -63,8 +63,8 @@ static DESCRIPTORS: LazyLock<DescriptorPool> = LazyLock::new(|| {
     pool
 });
 
-/// In front of a process's gRPC stack (the layer every server of [`crate::ops::grpc`]
-/// has outermost): gRPC requests (`Content-Type: application/grpc…`) go through
+/// In front of a process's gRPC stack (every server of [`crate::ops::grpc`] has it right
+/// inside its concurrency limits, before statuses and authentication): gRPC requests (`Content-Type: application/grpc…`) go through
 /// untouched; `POST /package.Service/Method` is a Connect call, carried out through the
 /// stack; anything else goes to `http` (plain HTTP routes on the same port, such as the
 /// dashboard's pages).

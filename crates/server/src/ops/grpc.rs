@@ -185,10 +185,12 @@ impl Served {
         }
         builder
             .concurrency_limit_per_connection(transport.max_concurrent_per_connection)
-            .layer(crate::ops::connect::ConnectLayer::new(self.http))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 transport.max_concurrent,
             ))
+            // Inside the concurrency limit, so that reading a JSON body counts as the
+            // request it is (once), and outside the rest, which its gRPC call then passes.
+            .layer(crate::ops::connect::ConnectLayer::new(self.http))
             .layer(tower::util::MapResponseLayer::new(
                 statuses_clients_can_act_on::<tonic::body::Body>,
             ))
