@@ -415,11 +415,11 @@ fn grpc_request(parts: http::request::Parts, frames: Bytes) -> Request<Body> {
     request
 }
 
-/// The status of a gRPC answer, from its trailers or (an answer with no message) its
-/// headers; `OK` when neither has one.
-fn grpc_status(headers: &HeaderMap, trailers: Option<&HeaderMap>) -> Option<tonic::Status> {
-    tonic::Status::from_header_map(headers)
-        .or_else(|| trailers.and_then(tonic::Status::from_header_map))
+/// How a gRPC answer ended, by the status in `headers` (the answer's headers or its
+/// trailers): `None` when they carry none.
+fn grpc_outcome(headers: &HeaderMap) -> Option<Result<(), ConnectError>> {
+    let status = tonic::Status::from_header_map(headers)?;
+    Some(ConnectError::unless_ok(&status).map_or(Ok(()), Err))
 }
 
 /// The JSON answer of a unary gRPC answer, or its error.
@@ -428,10 +428,9 @@ async fn unary_answer(
     output: &MessageDescriptor,
 ) -> Result<Bytes, ConnectError> {
     let (parts, body) = response.into_parts();
-    if let Some(status) = tonic::Status::from_header_map(&parts.headers) {
-        if status.code() != tonic::Code::Ok {
-            return Err(ConnectError::from_status(&status));
-        }
+    // Refused before any message ("trailers only"): the status is in the headers.
+    if let Some(Err(error)) = grpc_outcome(&parts.headers) {
+        return Err(error);
     }
     let collected = body.collect().await.map_err(|err| {
         ConnectError::new(
@@ -439,14 +438,10 @@ async fn unary_answer(
             format!("the answer broke off: {err}"),
         )
     })?;
-    let trailers = collected.trailers().cloned();
-    let mut data = BytesMut::from(collected.to_bytes().as_ref());
-    match grpc_status(&parts.headers, trailers.as_ref()) {
-        Some(status) if status.code() != tonic::Code::Ok => {
-            return Err(ConnectError::from_status(&status))
-        }
-        _ => {}
+    if let Some(Err(error)) = collected.trailers().and_then(grpc_outcome) {
+        return Err(error);
     }
+    let mut data = BytesMut::from(collected.to_bytes().as_ref());
     let Some((_, message)) = take_frame(&mut data) else {
         return Err(ConnectError::new(
             tonic::Code::Internal,
@@ -492,9 +487,9 @@ async fn relay(
     sender: &tokio::sync::mpsc::Sender<Bytes>,
 ) -> Result<(), ConnectError> {
     let (parts, mut body) = response.into_parts();
-    if let Some(status) = tonic::Status::from_header_map(&parts.headers) {
-        // Refused before any message ("trailers only").
-        return ConnectError::unless_ok(&status).map_or(Ok(()), Err);
+    if let Some(outcome) = grpc_outcome(&parts.headers) {
+        // Refused before any message ("trailers only"): the status is in the headers.
+        return outcome;
     }
     let mut buffer = BytesMut::new();
     loop {
@@ -515,15 +510,10 @@ async fn relay(
         };
         let data = match frame.into_data() {
             Ok(data) => data,
-            Err(frame) => {
-                let status = frame
-                    .trailers_ref()
-                    .and_then(tonic::Status::from_header_map);
-                if let Some(status) = status {
-                    return ConnectError::unless_ok(&status).map_or(Ok(()), Err);
-                }
-                break;
-            }
+            Err(frame) => match frame.trailers_ref().and_then(grpc_outcome) {
+                Some(outcome) => return outcome,
+                None => break,
+            },
         };
         buffer.extend_from_slice(&data);
         while let Some((_, message)) = take_frame(&mut buffer) {

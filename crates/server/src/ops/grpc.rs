@@ -290,8 +290,8 @@ pub(crate) fn incoming(
 mod tests {
     use helpdesk_api::pb;
     use http_body_util::BodyExt as _;
-    use tonic::codegen::http;
     use prost::Message as _;
+    use tonic::codegen::http;
 
     /// Plain HTTP routes given to [`super::Served::route_http`] answer on the gRPC port,
     /// over HTTP/1.1, beside gRPC (health over HTTP/2) and JSON calls.
