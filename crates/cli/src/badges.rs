@@ -12,8 +12,8 @@ use crate::{auth, names, status};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  hdctl badges                                  who holds each badge now
-  hdctl badges --history                        every award, newest first
+  hdctl badges                                   who holds each badge now
+  hdctl badges --history                         every award, newest first
   hdctl badges --history --agent \"Ada Lovelace\"  the badges Ada was awarded
   hdctl badges --history --badge Siesta --limit 10")]
 pub struct BadgesArgs {

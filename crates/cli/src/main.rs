@@ -32,10 +32,10 @@ use crate::format::{number, print_table, time_or_blank, yes_no, zoned_header};
     name = "hdctl",
     version,
     after_help = "Examples:
-  export HELPDESK_TOKEN=…          (the Owner's is the `owner token:` line of the first start)
-  hdctl agent \"Ada Lovelace\"       one agent: level, progress, statistics, badges
-  hdctl leaderboard                 agents by level, with when they reached it
-  hdctl badges --history            who was awarded which badge, and why
+  export HELPDESK_TOKEN=…        (the Owner's is the `owner token:` line of the first start)
+  hdctl agent \"Ada Lovelace\"     one agent: level, progress, statistics, badges
+  hdctl leaderboard              agents by level, with when they reached it
+  hdctl badges --history         who was awarded which badge, and why
   hdctl report --from 2026-11-01 --to 2026-11-30 --group-by agent --sort answers
 
 `hdctl <command> --help` explains each command."
@@ -45,6 +45,7 @@ struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = "Connection",
         env = "HELPDESK_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
@@ -53,13 +54,15 @@ struct Cli {
     /// Your token (the Owner's is the `owner token:` line of the server's first start).
     /// On the command line it is visible to other users (`ps`): prefer HELPDESK_TOKEN or
     /// --token-file.
-    #[arg(long, global = true, env = "HELPDESK_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true,
+        help_heading = "Connection", env = "HELPDESK_TOKEN", hide_env_values = true)]
     token: Option<String>,
 
     /// A file holding your token (surrounding whitespace is ignored).
     #[arg(
         long,
         global = true,
+        help_heading = "Connection",
         env = "HELPDESK_TOKEN_FILE",
         conflicts_with = "token",
         value_name = "FILE"
@@ -67,7 +70,8 @@ struct Cli {
     token_file: Option<std::path::PathBuf>,
 
     /// For an `https://` server: a PEM file of the CA that signed its certificate.
-    #[arg(long, global = true, env = "HELPDESK_TLS_CA", value_name = "PEM")]
+    #[arg(long, global = true,
+        help_heading = "Connection", env = "HELPDESK_TLS_CA", value_name = "PEM")]
     tls_ca: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
