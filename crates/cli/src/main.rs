@@ -54,8 +54,13 @@ struct Cli {
     /// Your token (the Owner's is the `owner token:` line of the server's first start).
     /// On the command line it is visible to other users (`ps`): prefer HELPDESK_TOKEN or
     /// --token-file.
-    #[arg(long, global = true,
-        help_heading = "Connection", env = "HELPDESK_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connection",
+        env = "HELPDESK_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
 
     /// A file holding your token (surrounding whitespace is ignored).
@@ -70,8 +75,13 @@ struct Cli {
     token_file: Option<std::path::PathBuf>,
 
     /// For an `https://` server: a PEM file of the CA that signed its certificate.
-    #[arg(long, global = true,
-        help_heading = "Connection", env = "HELPDESK_TLS_CA", value_name = "PEM")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connection",
+        env = "HELPDESK_TLS_CA",
+        value_name = "PEM"
+    )]
     tls_ca: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
