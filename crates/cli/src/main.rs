@@ -649,14 +649,7 @@ async fn roles(channel: Channel, token: &str) -> anyhow::Result<()> {
 
 /// `hdctl settings`: every organization setting.
 async fn settings(channel: Channel, token: &str) -> anyhow::Result<()> {
-    let settings = ConfigServiceClient::new(channel)
-        .get_organization_settings(auth(
-            token,
-            pb::GetOrganizationSettingsRequest { read: None },
-        )?)
-        .await
-        .map_err(status)?
-        .into_inner();
+    let settings = names::organization_settings(channel, token).await?;
     let rows = vec![
         vec!["setting".into(), "value".into()],
         vec!["time zone".into(), settings.time_zone],

@@ -1,6 +1,7 @@
 //! Names for people, ids for the server: agents, departments and badges named on the
 //! command line are resolved to their ids in one way (an unknown name is an error that
-//! lists the names there are), and the ids in answers are shown by name.
+//! lists the names there are), and the ids in answers are shown by name; and the
+//! organization's time zone, in which times are shown.
 
 use std::collections::HashMap;
 
@@ -184,16 +185,25 @@ pub fn badge_key(badges: &[pb::BadgeStanding], badge: &str) -> anyhow::Result<St
 /// The organization's time zone, in which hdctl shows times (UTC when the setting
 /// names no zone this hdctl knows).
 pub async fn time_zone(channel: Channel, token: &str) -> anyhow::Result<jiff::tz::TimeZone> {
-    let settings = ConfigServiceClient::new(channel)
+    let settings = organization_settings(channel, token)
+        .await
+        .context("reading the organization's time zone")?;
+    Ok(jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+}
+
+/// The organization settings.
+pub async fn organization_settings(
+    channel: Channel,
+    token: &str,
+) -> anyhow::Result<pb::GetOrganizationSettingsResponse> {
+    Ok(ConfigServiceClient::new(channel)
         .get_organization_settings(auth(
             token,
             pb::GetOrganizationSettingsRequest { read: None },
         )?)
         .await
-        .map_err(status)
-        .context("reading the organization's time zone")?
-        .into_inner();
-    Ok(jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+        .map_err(status)?
+        .into_inner())
 }
 
 #[cfg(test)]
