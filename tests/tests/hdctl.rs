@@ -693,6 +693,17 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
             }
         }
     }
+    // `hdctl agent` without a name: one's own page.
+    let own = table(&hdctl(&server, Some(&ada_token), &["agent"]).await?);
+    assert_eq!(own[0], ["Ada"], "{own:?}");
+    assert!(
+        own.contains(&vec!["departments".to_owned(), "Billing".to_owned()]),
+        "{own:?}"
+    );
+    assert!(
+        own.contains(&vec!["badges held: none".to_owned()]),
+        "{own:?}"
+    );
     // An agent sees the departments, not the routing rules.
     table(&hdctl(&server, Some(&ada_token), &["departments"]).await?);
     let denied = hdctl(&server, Some(&ada_token), &["routing-rules"]).await?;

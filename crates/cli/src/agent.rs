@@ -16,11 +16,13 @@ use crate::format::{
 use crate::{auth, names, roster, status};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:
-  hdctl agent \"Ada Lovelace\"")]
+#[command(after_help = "Examples:
+  hdctl agent \"Ada Lovelace\"
+  hdctl agent                 (yourself: the agent your token belongs to)")]
 pub struct AgentArgs {
     /// The agent: their name as `hdctl roster` shows it (in any case), or their id.
-    name: String,
+    /// Without it: yourself.
+    name: Option<String>,
 }
 
 /// The level variables in the order the page lists them (any others follow by name).
@@ -48,7 +50,11 @@ const VARIABLES: [&str; 20] = [
 ];
 
 pub async fn agent(channel: Channel, token: &str, args: AgentArgs) -> anyhow::Result<()> {
-    let agent_id = names::agent_id(channel.clone(), token, &args.name).await?;
+    // No name: the caller (every query takes an empty id so).
+    let agent_id = match &args.name {
+        Some(name) => names::agent_id(channel.clone(), token, name).await?,
+        None => String::new(),
+    };
     let zone = names::time_zone(channel.clone(), token).await?;
     let who = RosterServiceClient::new(channel.clone())
         .get_agent(auth(
