@@ -55,85 +55,100 @@ pub async fn agent(channel: Channel, token: &str, args: AgentArgs) -> anyhow::Re
         Some(name) => names::agent_id(channel.clone(), token, name).await?,
         None => String::new(),
     };
-    let zone = names::time_zone(channel.clone(), token).await?;
-    let who = RosterServiceClient::new(channel.clone())
-        .get_agent(auth(
-            token,
-            pb::GetAgentRequest {
-                agent_id: agent_id.clone(),
-                read: None,
-            },
-        )?)
-        .await
-        .map_err(status)?
-        .into_inner()
-        .agent
-        .unwrap_or_default();
+    // The page's five answers, asked at once.
+    let id = || agent_id.clone();
     let mut levels = LevelServiceClient::new(channel.clone());
-    let level = levels
-        .get_agent_level(auth(
-            token,
-            pb::GetAgentLevelRequest {
-                agent_id: agent_id.clone(),
+    let mut progress_levels = levels.clone();
+    let (zone, who, level, progress, stats, badges) = tokio::try_join!(
+        names::time_zone(channel.clone(), token),
+        async {
+            let request = pb::GetAgentRequest {
+                agent_id: id(),
                 read: None,
-            },
-        )?)
-        .await
-        .map_err(status)?
-        .into_inner();
-    let progress = levels
-        .get_level_progress(auth(
-            token,
-            pb::GetLevelProgressRequest {
-                agent_id: agent_id.clone(),
+            };
+            let answer = RosterServiceClient::new(channel.clone())
+                .get_agent(auth(token, request)?)
+                .await
+                .map_err(status)?;
+            Ok(answer.into_inner().agent.unwrap_or_default())
+        },
+        async {
+            let request = pb::GetAgentLevelRequest {
+                agent_id: id(),
                 read: None,
-            },
-        )?)
-        .await
-        .map_err(status)?
-        .into_inner();
-    let stats = StatsServiceClient::new(channel.clone())
-        .get_agent_stats(auth(
-            token,
-            pb::GetAgentStatsRequest {
-                agent_id: agent_id.clone(),
+            };
+            let answer = levels.get_agent_level(auth(token, request)?).await;
+            Ok::<_, anyhow::Error>(answer.map_err(status)?.into_inner())
+        },
+        async {
+            let request = pb::GetLevelProgressRequest {
+                agent_id: id(),
+                read: None,
+            };
+            let answer = progress_levels
+                .get_level_progress(auth(token, request)?)
+                .await;
+            Ok::<_, anyhow::Error>(answer.map_err(status)?.into_inner())
+        },
+        async {
+            let request = pb::GetAgentStatsRequest {
+                agent_id: id(),
                 ..Default::default()
-            },
-        )?)
-        .await
-        .map_err(status)?
-        .into_inner();
-    let badges = BadgeServiceClient::new(channel.clone())
-        .get_agent_badges(auth(
-            token,
-            pb::GetAgentBadgesRequest {
-                agent_id: agent_id.clone(),
+            };
+            let answer = StatsServiceClient::new(channel.clone())
+                .get_agent_stats(auth(token, request)?)
+                .await;
+            Ok::<_, anyhow::Error>(answer.map_err(status)?.into_inner())
+        },
+        async {
+            // Only the badges held now (each with its evaluation): no past awards.
+            let request = pb::GetAgentBadgesRequest {
+                agent_id: id(),
                 limit: 1,
                 read: None,
-            },
-        )?)
-        .await
-        .map_err(status)?
-        .into_inner();
+            };
+            let answer = BadgeServiceClient::new(channel.clone())
+                .get_agent_badges(auth(token, request)?)
+                .await;
+            Ok::<_, anyhow::Error>(answer.map_err(status)?.into_inner())
+        },
+    )?;
 
-    // Who and where.
+    print_who(&level.name, &who, &stats);
+    println!();
+    print_level(&level, &progress, &zone);
+    println!();
+    print_statistics(&stats);
+    println!();
+    print_badges(&badges, &zone);
+    Ok(())
+}
+
+/// The agent's name, then their role, departments, presence and whether active.
+fn print_who(name: &str, who: &pb::RosterAgent, stats: &pb::GetAgentStatsResponse) {
     let departments: Vec<&str> = who.departments.iter().map(|d| d.name.as_str()).collect();
-    println!("{}", level.name);
+    println!("{name}");
     print_table(&[
         vec!["role".into(), who.role_name.clone()],
         vec!["departments".into(), list_or_dash(&departments)],
-        vec!["presence".into(), roster::presence_now(&who)],
+        vec!["presence".into(), roster::presence_now(who)],
         vec![
             "active".into(),
             yes_no(!who.deactivated && stats.active).into(),
         ],
     ]);
+}
 
-    // Level and progress.
-    println!();
+/// Their level, the next level's condition part by part (what each still misses), and
+/// every level reached.
+fn print_level(
+    level: &pb::GetAgentLevelResponse,
+    progress: &pb::GetLevelProgressResponse,
+    zone: &jiff::tz::TimeZone,
+) {
     match &level.level {
         Some(reached) => {
-            let at = time_or_blank(reached.reached_at.as_ref(), &zone);
+            let at = time_or_blank(reached.reached_at.as_ref(), zone);
             let name = reached.level.as_ref().map_or("", |l| l.name.as_str());
             println!("level: {name} (reached {at})");
         }
@@ -181,32 +196,34 @@ pub async fn agent(channel: Channel, token: &str, args: AgentArgs) -> anyhow::Re
         let mut rows = vec![vec![
             "levels reached".into(),
             "rank".into(),
-            zoned_header("reached", &zone),
+            zoned_header("reached", zone),
         ]];
         for reached in &level.reached {
             let l = reached.level.clone().unwrap_or_default();
             rows.push(vec![
                 l.name,
                 l.rank.to_string(),
-                time_or_blank(reached.reached_at.as_ref(), &zone),
+                time_or_blank(reached.reached_at.as_ref(), zone),
             ]);
         }
         print_table(&rows);
     }
+}
 
-    // Statistics.
-    println!();
+/// Their level variables over all time, each in its unit.
+fn print_statistics(stats: &pb::GetAgentStatsResponse) {
     let mut rows = vec![vec!["statistic (all time)".into(), "value".into()]];
     for (name, value) in ordered(&stats.variables) {
         rows.push(vec![name.to_owned(), Unit::of(name).text(value)]);
     }
     print_table(&rows);
+}
 
-    // Badges held.
-    println!();
+/// The badges they hold, each with the evaluation that explains it.
+fn print_badges(badges: &pb::GetAgentBadgesResponse, zone: &jiff::tz::TimeZone) {
     if badges.holding.is_empty() {
         println!("badges held: none");
-        return Ok(());
+        return;
     }
     let mut rows = vec![vec![
         "badge held".into(),
@@ -215,7 +232,7 @@ pub async fn agent(channel: Channel, token: &str, args: AgentArgs) -> anyhow::Re
         "window".into(),
         "runner-up".into(),
         "competitors".into(),
-        zoned_header("evaluated", &zone),
+        zoned_header("evaluated", zone),
     ]];
     for standing in &badges.holding {
         let badge = standing.badge.as_ref();
@@ -229,12 +246,11 @@ pub async fn agent(channel: Channel, token: &str, args: AgentArgs) -> anyhow::Re
             e.competitors.to_string(),
             e.evaluated_at
                 .as_ref()
-                .map(|t| time(t, &zone))
+                .map(|t| time(t, zone))
                 .unwrap_or_default(),
         ]);
     }
     print_table(&rows);
-    Ok(())
 }
 
 /// The variables in the page's order, then any others by name.
