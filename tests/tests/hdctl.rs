@@ -740,6 +740,26 @@ async fn hdctl_shows_agents_badges_and_times_for_people() -> anyhow::Result<()> 
         .iter()
         .find(|row| parse_duration(&row["value"]).is_some())
         .unwrap_or_else(|| panic!("no badge held with a length of time:\n{now}"));
+    // …the server's milliseconds, rounded.
+    let standings = BadgeServiceClient::new(helpdesk.channel().await?)
+        .list_badges(with_token(
+            Request::new(pb::ListBadgesRequest { read: None }),
+            &token,
+        ))
+        .await?
+        .into_inner()
+        .badges;
+    let millis = standings
+        .iter()
+        .find(|s| s.badge.as_ref().is_some_and(|b| b.name == timed["badge"]))
+        .and_then(|s| s.current.as_ref()?.value)
+        .expect("the badge's value");
+    let (seconds, unit) = parse_duration(&timed["value"]).unwrap();
+    assert!(
+        (seconds - millis as f64 / 1000.0).abs() <= unit / 2.0 + 0.5,
+        "{millis} ms shown as {:?}",
+        timed["value"]
+    );
     let holder = timed["holders"].split(", ").next().unwrap().to_owned();
     assert!(expected.agents.contains(&holder), "{holder:?}");
 
