@@ -149,6 +149,8 @@ fn settings() -> SetOrganizationSettings {
         clover_odds: None,
         seed: None,
         max_custom_roles: None,
+        system_routes: None,
+        routing_seconds: None,
     }
 }
 

@@ -10,6 +10,13 @@
 //!   miss's. If something happened to the agent first (they went offline, paused, …)
 //!   the pause no longer fits and is let go.
 //!
+//! - Distribution (organization setting `system_routes`, docs/DISTRIBUTION.md): a waiting
+//!   chat or call is offered to the available agent the `policies` model chooses, recorded
+//!   at the time the pairing became possible; an offer not answered within the routing
+//!   time is missed at exactly offer time + routing time. Ids derive from the events that
+//!   called for them, so two runners (a restart, a rebuild, two processes) never double
+//!   an offer or a miss; the domain refuses an offer that no longer fits.
+//!
 //! What is owed comes from the `policies` read model, so it survives restarts; the
 //! runner only issues commands.
 
@@ -17,9 +24,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use helpdesk_domain::command::PauseAgent;
-use helpdesk_domain::{Command, PauseReason};
-use helpdesk_projections::policies::PoliciesView;
+use helpdesk_domain::command::{MissCall, MissChat, OfferChat, PauseAgent, RingCall};
+use helpdesk_domain::{
+    CallId, ChatId, Command, ConversationKind, ConversationRef, PauseReason, Timestamp,
+};
+use helpdesk_projections::policies::{PoliciesView, Routing};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -98,7 +107,77 @@ async fn look(
             Err(err) => return Err(format!("cannot auto-pause agent {agent}: {err}")),
         }
     }
+    distribute(engine, view, now).await
+}
+
+/// Issues what the distribution has to do by `now`: misses first (they free agents and
+/// put conversations back in the queue for the next look), then offers.
+async fn distribute(engine: &Engine, view: &PoliciesView, now: Timestamp) -> Result<(), String> {
+    for step in view.distribution(now).map_err(|e| e.to_string())? {
+        let (command_id, at, command, what) = match step {
+            Routing::Miss {
+                conversation,
+                agent,
+                command_id,
+                at,
+            } => (command_id, at, miss(conversation), ("missed", agent)),
+            Routing::Offer {
+                conversation,
+                agent,
+                command_id,
+                at,
+            } => (command_id, at, offer(conversation, agent), ("offered", agent)),
+        };
+        let request = Request {
+            command_id: Some(command_id),
+            occurred_at: Some(at),
+            command,
+            received: Instant::now(),
+        };
+        let (done, agent) = what;
+        match engine.execute_as_system(request).await {
+            Ok(outcome) => tracing::info!(
+                %agent,
+                duplicate = outcome.duplicate,
+                "distribution: {done}"
+            ),
+            // The model was behind the log (answered meanwhile, the agent paused, …):
+            // the next look sees what happened instead.
+            Err(ExecError::Domain(err)) => {
+                tracing::debug!(%agent, "distribution: not {done}: {err}")
+            }
+            Err(err) => return Err(format!("distribution: cannot record {done}: {err}")),
+        }
+    }
     Ok(())
+}
+
+fn offer(conversation: ConversationRef, agent: helpdesk_domain::AgentId) -> Command {
+    match conversation.kind {
+        ConversationKind::Call => RingCall {
+            call: CallId::from_uuid(conversation.id),
+            agent,
+        }
+        .into(),
+        _ => OfferChat {
+            chat: ChatId::from_uuid(conversation.id),
+            agent,
+        }
+        .into(),
+    }
+}
+
+fn miss(conversation: ConversationRef) -> Command {
+    match conversation.kind {
+        ConversationKind::Call => MissCall {
+            call: CallId::from_uuid(conversation.id),
+        }
+        .into(),
+        _ => MissChat {
+            chat: ChatId::from_uuid(conversation.id),
+        }
+        .into(),
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +355,8 @@ mod tests {
                 clover_odds: None,
                 seed: None,
                 max_custom_roles: None,
+                system_routes: None,
+                routing_seconds: None,
             },
         )
         .await;
