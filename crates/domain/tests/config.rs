@@ -2542,3 +2542,50 @@ fn a_token_grants_only_permissions_its_issuer_holds() {
         )
         .rejects("PERMISSION_DENIED", "system.import");
 }
+
+// --- Distribution settings (docs/DISTRIBUTION.md) -----------------------------------------
+
+#[test]
+fn distribution_settings_are_an_event_of_their_own() {
+    let world = World::new().set_up();
+    assert!(!world.config().settings.system_routes, "integrations route by default");
+    assert_eq!(world.config().settings.routing_seconds, 30);
+    world
+        .when(
+            &admin(boss()),
+            SetOrganizationSettings {
+                system_routes: Some(true),
+                routing_seconds: Some(45),
+                ..settings()
+            },
+        )
+        .then(evs![DistributionSettingsChanged {
+            system_routes: Some(true),
+            routing_seconds: Some(45),
+        }]);
+    let world = world.run(
+        &admin(boss()),
+        SetOrganizationSettings {
+            routing_seconds: Some(20),
+            ..settings()
+        },
+    );
+    assert!(!world.config().settings.system_routes, "only what is set changes");
+    assert_eq!(world.config().settings.routing_seconds, 20);
+}
+
+#[test]
+fn the_routing_time_is_5_to_600_seconds() {
+    let world = World::new().set_up();
+    for bad in [0, 4, 601] {
+        world
+            .when(
+                &admin(boss()),
+                SetOrganizationSettings {
+                    routing_seconds: Some(bad),
+                    ..settings()
+                },
+            )
+            .rejects_field("routing_seconds");
+    }
+}

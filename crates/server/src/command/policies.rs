@@ -186,7 +186,8 @@ mod tests {
     use helpdesk_domain::command::{
         GoOnline, MissChat, OfferChat, RegisterAgent, SetOrganizationSettings, StartChat,
     };
-    use helpdesk_domain::event::{AgentPaused, AgentResumed};
+    use helpdesk_domain::command::AcceptChat;
+    use helpdesk_domain::event::{AgentPaused, AgentResumed, ChatMissed, ChatOffered};
     use helpdesk_domain::{
         AgentId, AggregateId, Channel, ChatId, ConversationRef, Envelope, Event, ResumeReason,
         Role, Timestamp,
@@ -235,6 +236,38 @@ mod tests {
                 self.shutdown.clone(),
             ));
             view
+        }
+
+        /// Starts a policies projector only (no runner): a test then does a look itself,
+        /// at a `now` of its choosing.
+        fn start_model(&self, store: &std::path::Path) -> PoliciesView {
+            let mut config = ProjectorConfig::new(store);
+            config.partition = Partition::ALL;
+            let projector = Projector::open(Policies, self.log.clone(), config).unwrap();
+            let view = PoliciesView::new(projector.handle());
+            tokio::spawn(projector.run(self.shutdown.clone()));
+            view
+        }
+
+        /// Waits (up to 10 s) until `view` has read the whole log.
+        async fn caught_up(&self, view: &PoliciesView) {
+            let end = self.log.last_position().await.unwrap();
+            view.handle()
+                .wait_for(end, Duration::from_secs(10))
+                .await
+                .expect("the policies model reads the whole log within 10 s");
+        }
+
+        /// The chat's events, read straight from the log.
+        async fn chat_events(&self, chat: ChatId) -> Vec<(Timestamp, Event)> {
+            self.log
+                .read_subject(&AggregateId::chat(chat).subject(), 0)
+                .await
+                .unwrap()
+                .iter()
+                .map(|stored| Envelope::decode(&stored.payload).unwrap())
+                .flat_map(|e| e.events.into_iter().map(move |ev| (e.occurred_at, ev)))
+                .collect()
         }
 
         /// Waits (up to 10 s) until `view` has read the whole log, then does what its
@@ -418,6 +451,104 @@ mod tests {
             2,
             "registered and online only"
         );
+        desk.shutdown.cancel();
+    }
+
+    /// The distribution's choice (docs/DISTRIBUTION.md): the longest idle first, then
+    /// the smallest id; an agent with an offer waiting gets no second one; a miss is
+    /// recorded at offer time + routing time and moves the chat on.
+    #[tokio::test]
+    async fn the_distribution_offers_to_the_longest_idle_and_misses_after_the_routing_time() {
+        let desk = Desk::new().await;
+        let t0 = Timestamp::from_millis(1_740_992_400_000);
+        let minute = |m: i64| t0.plus_minutes(m);
+        desk.run(
+            Some(t0),
+            SetOrganizationSettings {
+                time_zone: None,
+                auto_pause: None,
+                clover_odds: None,
+                seed: None,
+                max_custom_roles: None,
+                system_routes: Some(true),
+                routing_seconds: Some(600),
+            },
+        )
+        .await;
+        let ada = desk.agent(minute(1)).await;
+        let (bob, cy) = {
+            let x = desk.agent(minute(2)).await;
+            let y = desk.agent(minute(2)).await;
+            (x.min(y), x.max(y))
+        };
+        let stores = tempfile::tempdir().unwrap();
+        let view = desk.start_model(stores.path());
+        let start = |chat: ChatId, at: Timestamp| {
+            desk.run(
+                Some(at),
+                StartChat {
+                    chat_id: chat,
+                    channel: Channel::Chat,
+                    department: None,
+                },
+            )
+        };
+        let (d, v) = (&desk, &view);
+        let look = move |now: Timestamp| async move {
+            d.caught_up(v).await;
+            distribute(&d.engine, v, now).await.unwrap();
+            d.caught_up(v).await;
+        };
+        let (c1, c2, c3) = (
+            ChatId::from_uuid(Uuid::now_v7()),
+            ChatId::from_uuid(Uuid::now_v7()),
+            ChatId::from_uuid(Uuid::now_v7()),
+        );
+        // Ada has been online longest; then Bob and Cy, at the same time: the smaller id.
+        start(c1, minute(5)).await;
+        look(minute(5)).await;
+        start(c2, minute(6)).await;
+        look(minute(6)).await;
+        let offered = |chat, agent| Event::ChatOffered(ChatOffered { chat, agent });
+        assert_eq!(desk.chat_events(c1).await[1], (minute(5), offered(c1, ada)));
+        assert_eq!(desk.chat_events(c2).await[1], (minute(6), offered(c2, bob)));
+        // Ada accepts; the third chat goes to Cy, idle since 09:02 (Ada since her offer).
+        desk.run(
+            Some(minute(7)),
+            AcceptChat {
+                chat: c1,
+                agent: Some(ada),
+            },
+        )
+        .await;
+        start(c3, minute(8)).await;
+        look(minute(8)).await;
+        assert_eq!(desk.chat_events(c3).await[1], (minute(8), offered(c3, cy)));
+        // Bob's offer (09:06) is not missed before 09:16, then exactly then; the chat goes
+        // to the one agent free who has not missed it: Ada.
+        look(minute(16).plus_millis(-1)).await;
+        assert_eq!(desk.chat_events(c2).await.len(), 2);
+        look(minute(17)).await;
+        look(minute(17)).await;
+        let events = desk.chat_events(c2).await;
+        assert_eq!(
+            events[2],
+            (
+                minute(16),
+                Event::ChatMissed(ChatMissed { chat: c2, agent: bob })
+            )
+        );
+        assert_eq!(
+            events[3],
+            (minute(16), offered(c2, ada)),
+            "offered at the miss: Ada is free since her accept at 09:07"
+        );
+        // A second model (a rebuild) looking at the same log adds nothing.
+        let other = tempfile::tempdir().unwrap();
+        let rebuilt = desk.start_model(other.path());
+        desk.caught_up(&rebuilt).await;
+        distribute(&desk.engine, &rebuilt, minute(17)).await.unwrap();
+        assert_eq!(desk.chat_events(c2).await, events);
         desk.shutdown.cancel();
     }
 }
