@@ -20,7 +20,7 @@ use helpdesk_api::{
     StatsServiceClient,
 };
 use helpdesk_tests::workload::{assert_same_records, model_checkpoint, model_records};
-use helpdesk_tests::{with_token, Helpdesk, NatsServer, HISTORY_START};
+use helpdesk_tests::{helpdesk_bin, with_token, Helpdesk, NatsServer, HISTORY_START};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
@@ -406,6 +406,20 @@ async fn story(mut helpdesk: Helpdesk) -> anyhow::Result<()> {
     assert_eq!(a.open_call_ids, [call.clone()]);
     assert_eq!(desk.counter(&bob, "missed_calls", answered).await?, 0);
     assert_eq!(desk.counter(&ada, "missed_calls", answered).await?, 0);
+
+    // `helpdesk simulate` offers by hand: it says so and sends nothing.
+    let before = desk.log_position().await?;
+    let simulate = tokio::process::Command::new(helpdesk_bin())
+        .args(["simulate", "--agents", "2", "--days", "1", "--server"])
+        .arg(helpdesk.endpoint())
+        .env("HELPDESK_TOKEN", &owner)
+        .output()
+        .await?;
+    let stderr = String::from_utf8_lossy(&simulate.stderr);
+    assert!(!simulate.status.success(), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    assert!(stderr.contains("system_routes"), "{stderr}");
+    assert_eq!(desk.log_position().await?, before);
 
     // A routing time outside 5 to 600 seconds is refused and changes nothing.
     let bad = commands
