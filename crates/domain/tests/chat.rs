@@ -766,10 +766,8 @@ fn offering_by_hand_is_refused_while_the_system_routes() {
         .when(&agent(a1()), offer(a1()))
         .rejects("FAILED_PRECONDITION", "system_routes");
     // The system's own offer (the distribution) goes through.
-    world
-        .when(&system(), offer(a1()))
-        .then(evs![ChatOffered {
-            chat: c1(),
-            agent: a1()
-        }]);
+    world.when(&system(), offer(a1())).then(evs![ChatOffered {
+        chat: c1(),
+        agent: a1()
+    }]);
 }

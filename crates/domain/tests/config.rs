@@ -2548,7 +2548,10 @@ fn a_token_grants_only_permissions_its_issuer_holds() {
 #[test]
 fn distribution_settings_are_an_event_of_their_own() {
     let world = World::new().set_up();
-    assert!(!world.config().settings.system_routes, "integrations route by default");
+    assert!(
+        !world.config().settings.system_routes,
+        "integrations route by default"
+    );
     assert_eq!(world.config().settings.routing_seconds, 30);
     world
         .when(
@@ -2570,7 +2573,10 @@ fn distribution_settings_are_an_event_of_their_own() {
             ..settings()
         },
     );
-    assert!(!world.config().settings.system_routes, "only what is set changes");
+    assert!(
+        !world.config().settings.system_routes,
+        "only what is set changes"
+    );
     assert_eq!(world.config().settings.routing_seconds, 20);
 }
 

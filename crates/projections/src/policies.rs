@@ -25,9 +25,7 @@
 //! choices and the times it records come from the log alone: a second runner, or one
 //! after a rebuild, sees the same and issues the same commands (with the same ids).
 
-use helpdesk_domain::{
-    AgentId, AggregateKind, ConversationRef, DepartmentId, Event, Timestamp,
-};
+use helpdesk_domain::{AgentId, AggregateKind, ConversationRef, DepartmentId, Event, Timestamp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -227,9 +225,9 @@ fn distribute(txn: &mut Txn<'_>, at: &At<'_>, event: &Event) -> Result<(), Model
                 d.free_since = d.free_since.max(now);
             }
         })?,
-        Event::AgentRemovedFromDepartment(e) => {
-            update_desk(txn, e.agent, |d| d.departments.retain(|x| *x != e.department))?
-        }
+        Event::AgentRemovedFromDepartment(e) => update_desk(txn, e.agent, |d| {
+            d.departments.retain(|x| *x != e.department)
+        })?,
         Event::ChatStarted(e) => queue(txn, at, ConversationRef::chat(e.chat), e.department),
         Event::CallIncoming(e) => queue(txn, at, ConversationRef::call(e.call), e.department),
         Event::ChatOffered(e) => offered(txn, at, ConversationRef::chat(e.chat), e.agent)?,
@@ -430,8 +428,7 @@ impl PoliciesView {
         let mut free: Vec<(AgentId, Desk)> = Vec::new();
         for (key, desk) in store.scan::<Desk>(&[DESK])? {
             let agent = agent_of(&key)?;
-            if desk.online && !desk.paused && desk.offer.is_none() && !owed_pause.contains(&agent)
-            {
+            if desk.online && !desk.paused && desk.offer.is_none() && !owed_pause.contains(&agent) {
                 free.push((agent, desk));
             }
         }

@@ -126,7 +126,12 @@ async fn distribute(engine: &Engine, view: &PoliciesView, now: Timestamp) -> Res
                 agent,
                 command_id,
                 at,
-            } => (command_id, at, offer(conversation, agent), ("offered", agent)),
+            } => (
+                command_id,
+                at,
+                offer(conversation, agent),
+                ("offered", agent),
+            ),
         };
         let request = Request {
             command_id: Some(command_id),
@@ -183,10 +188,10 @@ fn miss(conversation: ConversationRef) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use helpdesk_domain::command::AcceptChat;
     use helpdesk_domain::command::{
         GoOnline, MissChat, OfferChat, RegisterAgent, SetOrganizationSettings, StartChat,
     };
-    use helpdesk_domain::command::AcceptChat;
     use helpdesk_domain::event::{AgentPaused, AgentResumed, ChatMissed, ChatOffered};
     use helpdesk_domain::{
         AgentId, AggregateId, Channel, ChatId, ConversationRef, Envelope, Event, ResumeReason,
@@ -535,7 +540,10 @@ mod tests {
             events[2],
             (
                 minute(16),
-                Event::ChatMissed(ChatMissed { chat: c2, agent: bob })
+                Event::ChatMissed(ChatMissed {
+                    chat: c2,
+                    agent: bob
+                })
             )
         );
         assert_eq!(
@@ -547,7 +555,9 @@ mod tests {
         let other = tempfile::tempdir().unwrap();
         let rebuilt = desk.start_model(other.path());
         desk.caught_up(&rebuilt).await;
-        distribute(&desk.engine, &rebuilt, minute(17)).await.unwrap();
+        distribute(&desk.engine, &rebuilt, minute(17))
+            .await
+            .unwrap();
         assert_eq!(desk.chat_events(c2).await, events);
         desk.shutdown.cancel();
     }
