@@ -25,14 +25,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use helpdesk_domain::command::{MissCall, MissChat, OfferChat, PauseAgent, RingCall};
+use helpdesk_domain::state::{CallStatus, ChatStatus};
 use helpdesk_domain::{
-    CallId, ChatId, Command, ConversationKind, ConversationRef, PauseReason, Timestamp,
+    AggregateId, CallId, ChatId, Command, ConversationKind, ConversationRef, PauseReason, State,
+    Timestamp,
 };
 use helpdesk_projections::policies::{PoliciesView, Routing};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::command::engine::{wall_clock, Engine, ExecError, Request};
+use crate::command::engine::{wall_clock, Engine, ExecError, Freshness, Request};
 
 /// The longest the runner sleeps between looks (a pause planned in a minute is ended
 /// within this of its end).
@@ -120,7 +122,14 @@ async fn distribute(engine: &Engine, view: &PoliciesView, now: Timestamp) -> Res
                 agent,
                 command_id,
                 at,
-            } => (command_id, at, miss(conversation), ("missed", agent)),
+            } => {
+                // `MissChat` misses whoever the chat is offered to now: not someone else
+                // it went to meanwhile (the agent declined by hand, and it moved on).
+                if !still_offered(engine, conversation, agent).await? {
+                    continue;
+                }
+                (command_id, at, miss(conversation), ("missed", agent))
+            }
             Routing::Offer {
                 conversation,
                 agent,
@@ -155,6 +164,27 @@ async fn distribute(engine: &Engine, view: &PoliciesView, now: Timestamp) -> Res
         }
     }
     Ok(())
+}
+
+/// Whether `conversation` is offered to (rings for) `agent`, as the log holds it now.
+async fn still_offered(
+    engine: &Engine,
+    conversation: ConversationRef,
+    agent: helpdesk_domain::AgentId,
+) -> Result<bool, String> {
+    let id = match conversation.kind {
+        ConversationKind::Call => AggregateId::call(CallId::from_uuid(conversation.id)),
+        _ => AggregateId::chat(ChatId::from_uuid(conversation.id)),
+    };
+    let loaded = engine
+        .load(id, Freshness::now())
+        .await
+        .map_err(|e| format!("distribution: cannot read {id:?}: {e}"))?;
+    Ok(match &loaded.state {
+        State::Chat(chat) => chat.status == ChatStatus::Offered(agent),
+        State::Call(call) => call.status == CallStatus::Ringing(agent),
+        _ => false,
+    })
 }
 
 fn offer(conversation: ConversationRef, agent: helpdesk_domain::AgentId) -> Command {
