@@ -1,5 +1,7 @@
 //! The gRPC server every process builds alike: its services, health and reflection, the
-//! limits and statuses in front of them, one listener.
+//! limits and statuses in front of them, one listener. The same listener answers the
+//! Connect protocol's JSON calls (`crate::ops::connect`, over HTTP/1.1 or HTTP/2) and
+//! plain HTTP routes a process adds ([`Served::route_http`]).
 
 use helpdesk_api::FILE_DESCRIPTOR_SET;
 use tokio::net::TcpListener;
@@ -38,9 +40,12 @@ pub const MAX_FRAME_SIZE: u32 = 16 * 1024;
 /// The one way this binary builds a gRPC server (every service, the split processes, the
 /// gateway): HTTP/2 flow control with fixed windows ([`STREAM_WINDOW`],
 /// [`CONNECTION_WINDOW`]; no adaptive window, which would grow the stream window towards
-/// the connection's and let a stream buffer more small frames than h2 tolerates).
+/// the connection's and let a stream buffer more small frames than h2 tolerates). HTTP/1.1
+/// is accepted too, for JSON calls and plain HTTP (`curl` speaks HTTP/1.1 without TLS);
+/// gRPC itself needs HTTP/2, whose settings stay as they are.
 pub(crate) fn server_builder() -> tonic::transport::Server {
     tonic::transport::Server::builder()
+        .accept_http1(true)
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .http2_adaptive_window(Some(false))
@@ -88,6 +93,8 @@ pub struct Served {
     routes: tonic::service::RoutesBuilder,
     names: Vec<&'static str>,
     health: tonic_health::server::HealthReporter,
+    /// Plain HTTP routes on the same port ([`Served::route_http`]).
+    http: axum::Router,
 }
 
 impl Served {
@@ -99,7 +106,21 @@ impl Served {
             routes,
             names: vec!["grpc.health.v1.Health"],
             health,
+            http: axum::Router::new(),
         }
+    }
+
+    /// Serves `router`'s plain HTTP routes (a web page, its assets: `GET /`,
+    /// `GET /assets/app.js`) on this server's port, beside gRPC and the JSON API. A request
+    /// goes to gRPC when its `Content-Type` is `application/grpc…`, to the JSON API when it
+    /// is a `POST` to a path shaped like a call (`/package.Service/Method`), and to the
+    /// routes merged here otherwise (axum's 404 for what they do not route; do not give
+    /// `router` a fallback of its own). The routes are not authenticated: what they serve
+    /// is public, and the calls a page makes carry their token like any other.
+    // Kept while no process serves pages yet (the dashboard will).
+    #[allow(dead_code)]
+    pub fn route_http(&mut self, router: axum::Router) {
+        self.http = std::mem::take(&mut self.http).merge(router);
     }
 
     /// Adds `service`, serving.
@@ -126,7 +147,9 @@ impl Served {
     /// requests in flight are finished first. Every request passes the limits of
     /// `transport`, then `access` (the layer that authenticates the requests of this
     /// API; `tower::layer::util::Identity` for none). Clients' deadlines (`grpc-timeout`) are honoured: a request past its
-    /// deadline is cancelled and answered DEADLINE_EXCEEDED.
+    /// deadline is cancelled and answered DEADLINE_EXCEEDED. In front of it all, JSON calls
+    /// become the gRPC calls they stand for and go the same way (`crate::ops::connect`);
+    /// plain HTTP requests go to the routes of [`Served::route_http`].
     pub async fn serve<L>(
         mut self,
         transport: Transport,
@@ -162,6 +185,7 @@ impl Served {
         }
         builder
             .concurrency_limit_per_connection(transport.max_concurrent_per_connection)
+            .layer(crate::ops::connect::ConnectLayer::new(self.http))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 transport.max_concurrent,
             ))
