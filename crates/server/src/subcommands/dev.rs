@@ -148,6 +148,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         badges: Some(BadgesView::new(badges)),
         reports: Some(ReportsView::new(reports)),
         roster: Some(RosterView::new(roster)),
+        pages: Some(crate::dashboard::router()),
     };
     let server = serve::serve(services, transport, listener, process.shutdown_token());
     process.serve(server).await

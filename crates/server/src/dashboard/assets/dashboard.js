@@ -83,11 +83,13 @@ async function loadOrganization() {
 
 const nameOf = (agentId) => org.names.get(agentId) || "an agent you may not see";
 
-// The name of an agent who may have joined since the page loaded.
-async function nameOfNew(agentId) {
+// The name of an agent who may have joined since the page loaded: asked of the roster
+// once it has what happened up to `position` (the roster and the stream's model fold
+// the log each at its own pace).
+async function nameOfNew(agentId, position) {
   if (!org.names.has(agentId)) {
     try {
-      const answer = await call("RosterService", "GetAgent", { agentId });
+      const answer = await call("RosterService", "GetAgent", { agentId, read: { minPosition: position || "0", waitMs: 5000 } });
       org.names.set(agentId, answer.agent.name);
     } catch (_) { /* not visible to the caller: nameOf says so */ }
   }
@@ -217,8 +219,8 @@ async function drawBenchmark(into) {
   const answer = await call("StatsService", "Benchmark", { statistic: stat, window: { kind: window }, departmentId: department, ascending, limit: 20 });
   const span = answer.from ? `${day(answer.from)} to ${day(answer.to)}` : "all time";
   into.replaceChildren(el("p", { class: "muted" }, `${human(stat)}, ${ascending ? "lowest" : "highest"} first, ${span}.`),
-    table("benchmark-table", ["place", "agent", { label: human(stat), num: true }, { label: "out of", num: true }],
-      (answer.rows || []).map((r) => [r.place, agentLink(r.agentId, r.name), statistic(stat, r.value), number(r.sample)])));
+    table("benchmark-table", ["place", "agent", { label: human(stat), num: true }, { label: stat.startsWith("mean_") ? "samples" : "", num: true }],
+      (answer.rows || []).map((r) => [r.place, agentLink(r.agentId, r.name), statistic(stat, r.value), stat.startsWith("mean_") ? number(r.sample) : ""])));
 }
 
 // ---------- one agent ----------
@@ -226,11 +228,12 @@ async function drawBenchmark(into) {
 const agentWindow = { kind: "WINDOW_KIND_LAST_7_DAYS" };
 
 async function agentPage(agentId) {
-  const [level, progress, badges, roster] = await Promise.all([
+  const [level, progress, badges, roster, allBadges] = await Promise.all([
     call("LevelService", "GetAgentLevel", { agentId }),
     call("LevelService", "GetLevelProgress", { agentId }),
     call("BadgeService", "GetAgentBadges", { agentId, limit: 50 }),
     call("RosterService", "GetAgent", { agentId }),
+    call("BadgeService", "ListBadges"),
   ]);
   const agent = roster.agent || {};
   const current = level.level ? `${level.level.level.rank}. ${level.level.level.name}` : "none yet";
@@ -251,7 +254,7 @@ async function agentPage(agentId) {
     const mine = (e.holders || []).find((h) => h.agentId === agentId) || {};
     return [s.badge.name, badgeValue(s.badge, mine.value ?? e.value), `${day(e.windowFrom)} – ${day(e.windowTo)}`, badgeValue(s.badge, e.runnerUp), number(e.competitors)];
   });
-  const badgeNames = new Map((badges.holding || []).map((s) => [s.badge.key, s.badge]));
+  const badgeNames = new Map((allBadges.badges || []).map((s) => [s.badge.key, s.badge]));
   const history = (badges.history || []).map((e) => {
     const mine = (e.holders || []).find((h) => h.agentId === agentId) || {};
     const badge = badgeNames.get(e.badgeKey) || { name: e.badgeKey };
@@ -460,7 +463,7 @@ function follow(service, method, onMessage, signal) {
 function watchEvents() {
   watching = new AbortController();
   follow("LevelService", "WatchLevelUps", async (e) => {
-    toast("Level up: ", el("b", {}, await nameOfNew(e.agentId)), ` reached ${e.level.rank}. ${e.level.name}`);
+    toast("Level up: ", el("b", {}, await nameOfNew(e.agentId, e.position)), ` reached ${e.level.rank}. ${e.level.name}`);
   }, watching.signal);
   follow("BadgeService", "WatchAwards", async (e) => {
     toast("Badge: ", el("b", {}, await nameOfNew(e.agentId)), ` was awarded ${e.badge.name}`);
