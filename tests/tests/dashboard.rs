@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use fantoccini::{Client, ClientBuilder, Locator};
 use helpdesk_api::{
-    pb, AdminServiceClient, BadgeServiceClient, LevelServiceClient, ReportServiceClient,
-    RosterServiceClient, StatsServiceClient,
+    pb, AdminServiceClient, BadgeServiceClient, CommandServiceClient, LevelServiceClient,
+    ReportServiceClient, RosterServiceClient, StatsServiceClient,
 };
 use helpdesk_tests::{helpdesk_bin, utc_date, Helpdesk, HISTORY_START};
 use serde_json::{json, Value};
@@ -37,15 +37,18 @@ async fn the_dashboard_shows_the_simulated_week_in_a_browser() -> anyhow::Result
         .arg("3600")
         .start()
         .await?;
-    let position = simulate_week(&helpdesk).await?;
-    wait_for_models(&helpdesk, position).await?;
+    let clock = simulate_week(&helpdesk).await?;
+    wait_for_models(&helpdesk, clock.position).await?;
     let driver = Driver::start(&chromedriver).await?;
     let downloads = tempfile::tempdir()?;
     let browser = driver.browser(&chromium, downloads.path()).await?;
-    let result = walk_through(&helpdesk, &browser, downloads.path()).await;
+    let result = walk_through(&helpdesk, &browser, downloads.path(), &clock).await;
     if result.is_err() {
         // What the page showed when it failed, for the log.
-        if let Ok(text) = browser.execute("return document.body.innerText", vec![]).await {
+        if let Ok(text) = browser
+            .execute("return document.body.innerText", vec![])
+            .await
+        {
             eprintln!("the page showed:\n{}", text.as_str().unwrap_or_default());
         }
     }
@@ -57,6 +60,7 @@ async fn walk_through(
     helpdesk: &Helpdesk,
     browser: &Client,
     downloads: &Path,
+    clock: &pb::GetLogClockResponse,
 ) -> anyhow::Result<()> {
     let channel = helpdesk.channel().await?;
     let dashboard = dashboard_url(helpdesk)?;
@@ -68,18 +72,38 @@ async fn walk_through(
         .at_most(PAGE_TIMEOUT)
         .for_element(Locator::Css("#token"))
         .await?;
-    form.send_keys("hd_not-a-token-of-this-server-0123456789").await?;
-    browser.find(Locator::Css("#sign-in button")).await?.click().await?;
-    let refused = until(browser, "the refusal", "const e = document.getElementById('sign-in-error'); return e.textContent || null").await?;
-    assert!(refused.as_str().unwrap().contains("does not sign in"), "{refused}");
+    form.send_keys("hd_not-a-token-of-this-server-0123456789")
+        .await?;
+    browser
+        .find(Locator::Css("#sign-in button"))
+        .await?
+        .click()
+        .await?;
+    let refused = until(
+        browser,
+        "the refusal",
+        "const e = document.getElementById('sign-in-error'); return e.textContent || null",
+    )
+    .await?;
+    assert!(
+        refused.as_str().unwrap().contains("does not sign in"),
+        "{refused}"
+    );
     let form = browser.find(Locator::Css("#token")).await?;
     form.clear().await?;
     form.send_keys(OWNER).await?;
-    browser.find(Locator::Css("#sign-in button")).await?.click().await?;
+    browser
+        .find(Locator::Css("#sign-in button"))
+        .await?
+        .click()
+        .await?;
 
     // The leaderboard: the same agents in the same order as GetLeaderboard, by name.
     let board = LevelServiceClient::new(channel.clone())
-        .get_leaderboard(helpdesk.auth(pb::GetLeaderboardRequest { limit: 100, read: None }))
+        .get_leaderboard(helpdesk.auth(pb::GetLeaderboardRequest {
+            limit: 100,
+            read: None,
+        }))
         .await?
         .into_inner();
     let shown = until(browser, "the leaderboard", "const rows = [...document.querySelectorAll('#leaderboard tbody tr')]; return rows.length ? rows.map((r) => [...r.cells].map((c) => c.textContent)) : null").await?;
@@ -90,7 +114,12 @@ async fn walk_through(
         assert_eq!(row[1], expected.name, "names, never ids");
         assert_eq!(row[2], format!("{}. {}", level.rank, level.name));
     }
-    until(browser, "the benchmark", "return document.querySelector('#benchmark-table') ? true : null").await?;
+    until(
+        browser,
+        "the benchmark",
+        "return document.querySelector('#benchmark-table') ? true : null",
+    )
+    .await?;
     screenshot(browser, "leaderboard").await?;
 
     // An agent: the top of the leaderboard, their level and what the next one misses.
@@ -102,7 +131,11 @@ async fn walk_through(
         .await?;
     let name = until(browser, "the agent's page", "const e = document.getElementById('agent-name'); return e && document.getElementById('agent-stats').textContent ? e.textContent : null").await?;
     assert_eq!(name, json!(top.name));
-    let level = browser.find(Locator::Css("#agent-level")).await?.text().await?;
+    let level = browser
+        .find(Locator::Css("#agent-level"))
+        .await?
+        .text()
+        .await?;
     assert!(level.contains(&top.level.as_ref().unwrap().name), "{level}");
     let progress = LevelServiceClient::new(channel.clone())
         .get_level_progress(helpdesk.auth(pb::GetLevelProgressRequest {
@@ -112,8 +145,15 @@ async fn walk_through(
         .await?
         .into_inner();
     if let Some(next) = &progress.next {
-        let parts = browser.find(Locator::Css("#progress")).await?.text().await?;
-        assert!(parts.contains(&progress.parts[0].condition), "{parts} names {next:?}'s parts");
+        let parts = browser
+            .find(Locator::Css("#progress"))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            parts.contains(&progress.parts[0].condition),
+            "{parts} names {next:?}'s parts"
+        );
     }
     browser
         .find(Locator::Css("#agent-window"))
@@ -131,8 +171,16 @@ async fn walk_through(
 
     // The report over the simulated week, by department: days, then weeks.
     browser.goto(&format!("{dashboard}#/report")).await?;
-    until(browser, "the report", "return document.querySelector('#report-table') ? true : null").await?;
-    let (from, to) = (utc_date(HISTORY_START), utc_date(HISTORY_START + 6 * 86_400_000));
+    until(
+        browser,
+        "the report",
+        "return document.querySelector('#report-table') ? true : null",
+    )
+    .await?;
+    let (from, to) = (
+        utc_date(HISTORY_START),
+        utc_date(HISTORY_START + 6 * 86_400_000),
+    );
     browser
         .execute(
             "for (const [id, v] of [['report-from', arguments[0]], ['report-to', arguments[1]]]) { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event('change')); }",
@@ -141,6 +189,13 @@ async fn walk_through(
         .await?;
     let days = until(browser, "a bucket a day", &buckets_shown(7)).await?;
     assert_eq!(days.as_array().unwrap().len(), 7, "{days}");
+    until(
+        browser,
+        "the area chart",
+        "return document.querySelector('#chart svg[data-kind=area] polygon') ? true : null",
+    )
+    .await?;
+    screenshot(browser, "report").await?;
     browser
         .find(Locator::Css("#report-bucket"))
         .await?
@@ -155,10 +210,10 @@ async fn walk_through(
             .select_by_value(kind)
             .await?;
         let marks = until(browser, kind, &format!("const svg = document.querySelector('#chart svg[data-kind={kind}]'); return svg ? svg.querySelectorAll('polyline, polygon, rect, path, circle').length : null")).await?;
-        assert!(marks.as_u64().unwrap() > 0, "a {kind} chart draws something");
-        if kind == "bar" {
-            screenshot(browser, "report").await?;
-        }
+        assert!(
+            marks.as_u64().unwrap() > 0,
+            "a {kind} chart draws something"
+        );
     }
     // Sorted by answers, highest first, then downloaded.
     browser
@@ -167,7 +222,11 @@ async fn walk_through(
         .click()
         .await?;
     until(browser, "the sort", "const b = document.querySelector('button.sort[data-column=answers]'); return b && b.textContent.endsWith('▼') ? true : null").await?;
-    browser.find(Locator::Css("#report-csv")).await?.click().await?;
+    browser
+        .find(Locator::Css("#report-csv"))
+        .await?
+        .click()
+        .await?;
     let downloaded = wait_for_download(downloads).await?;
     let expected = export_csv(
         helpdesk,
@@ -198,12 +257,33 @@ async fn walk_through(
     assert_eq!(names, json!(expected));
     screenshot(browser, "roster").await?;
 
-    // A live level-up: a newcomer reaches Novice as they are registered.
+    // A live level-up.
     browser.goto(&format!("{dashboard}#/leaderboard")).await?;
-    until(browser, "the leaderboard again", "return document.querySelector('#leaderboard') ? true : null").await?;
-    // The streams are opened at sign-in; give them a moment to be listening.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    helpdesk.new_agent("Zoe").await?;
+    until(
+        browser,
+        "the leaderboard again",
+        "return document.querySelector('#leaderboard') ? true : null",
+    )
+    .await?;
+    // A newcomer reaches Novice as they are registered: right after the week's last
+    // event (pinned, and before the next midnight, whose badges would come too).
+    let last = clock.time.clone().context("the log has a time")?;
+    let nanos = i64::from(last.nanos) + 1_000_000; // a millisecond later
+    let just_after = prost_types::Timestamp {
+        seconds: last.seconds + nanos / 1_000_000_000,
+        nanos: (nanos % 1_000_000_000) as i32,
+    };
+    CommandServiceClient::new(channel.clone())
+        .register_agent(helpdesk.auth(pb::RegisterAgentRequest {
+            occurred_at: Some(just_after),
+            name: "Zoe".into(),
+            email: "zoe@example.com".into(),
+            role: Some(pb::RoleRef {
+                role: Some(pb::role_ref::Role::Builtin(pb::BuiltinRole::Agent as i32)),
+            }),
+            ..Default::default()
+        }))
+        .await?;
     let toast = until(browser, "the level-up toast", "const t = [...document.querySelectorAll('.toast')].map((t) => t.textContent).find((t) => t.includes('Zoe')); return t || null").await?;
     assert_eq!(toast, json!("Level up: Zoe reached 1. Novice"));
     screenshot(browser, "level-up").await?;
@@ -253,7 +333,10 @@ async fn wait_for_download(dir: &Path) -> anyhow::Result<Vec<u8>> {
             }
         }
         if started.elapsed() > PAGE_TIMEOUT {
-            bail!("no CSV was downloaded into {} within {PAGE_TIMEOUT:?}", dir.display());
+            bail!(
+                "no CSV was downloaded into {} within {PAGE_TIMEOUT:?}",
+                dir.display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -278,14 +361,18 @@ fn dashboard_url(helpdesk: &Helpdesk) -> anyhow::Result<String> {
         .into_iter()
         .find_map(|line| line.text.strip_prefix("dashboard: ").map(str::to_owned))
         .context("helpdesk dev printed no `dashboard:` line")?;
-    let url = line.split_whitespace().next().unwrap_or_default().to_owned();
+    let url = line
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(url, format!("{}/", helpdesk.endpoint()));
     Ok(url)
 }
 
 /// `helpdesk simulate`: a week from Monday 2025-03-03 with six agents in two departments.
-/// Returns the log's position after it.
-async fn simulate_week(helpdesk: &Helpdesk) -> anyhow::Result<u64> {
+/// Returns the log's clock after it (position and time).
+async fn simulate_week(helpdesk: &Helpdesk) -> anyhow::Result<pb::GetLogClockResponse> {
     let output = tokio::process::Command::new(helpdesk_bin())
         .args(["simulate", "--server", &helpdesk.endpoint()])
         .args(["--from", &utc_date(HISTORY_START), "--days", "7"])
@@ -296,13 +383,16 @@ async fn simulate_week(helpdesk: &Helpdesk) -> anyhow::Result<u64> {
         .await
         .context("running helpdesk simulate")?;
     if !output.status.success() {
-        bail!("helpdesk simulate failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "helpdesk simulate failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let clock = AdminServiceClient::new(helpdesk.channel().await?)
         .get_log_clock(helpdesk.auth(pb::GetLogClockRequest {}))
         .await?
         .into_inner();
-    Ok(clock.position)
+    Ok(clock)
 }
 
 /// Waits until every model the pages read has folded the log up to `position` (the page
@@ -393,7 +483,10 @@ impl Driver {
             profile: tempfile::tempdir()?,
         };
         let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
             if started.elapsed() > PAGE_TIMEOUT {
                 bail!("chromedriver did not listen on port {port}");
             }
@@ -421,12 +514,16 @@ impl Driver {
                 },
             },
         });
-        let Value::Object(capabilities) = capabilities else { unreachable!() };
-        Ok(ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .context("starting headless Chromium through chromedriver")?)
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        Ok(
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities)
+                .connect(&self.url)
+                .await
+                .context("starting headless Chromium through chromedriver")?,
+        )
     }
 }
 

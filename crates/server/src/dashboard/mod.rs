@@ -74,7 +74,10 @@ mod tests {
                     .lines()
                     .filter(|line| line.contains(remote) && !line.contains("www.w3.org/2000/svg"))
                     .collect();
-                assert!(offending.is_empty(), "{name} refers to {remote}: {offending:?}");
+                assert!(
+                    offending.is_empty(),
+                    "{name} refers to {remote}: {offending:?}"
+                );
             }
         }
     }

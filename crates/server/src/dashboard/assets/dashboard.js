@@ -172,7 +172,7 @@ function el(tag, attributes = {}, ...children) {
 
 function table(id, headers, rows) {
   return el("div", { class: "scroll" }, el("table", { id },
-    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { class: h.num ? "num" : null }, h.label || h)))),
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { class: h.num ? "num" : null }, typeof h === "string" ? h : h.label)))),
     el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c, i) => el("td", { class: headers[i].num ? "num" : null }, c)))))));
 }
 
@@ -237,10 +237,13 @@ async function agentPage(agentId) {
   ]);
   const agent = roster.agent || {};
   const current = level.level ? `${level.level.level.rank}. ${level.level.level.name}` : "none yet";
+  // A comparison with a number has its value, target and what is missing; any other
+  // part (an `||`, say) shows the variables it reads.
+  const readsNow = (p) => Object.entries(p.values || {}).map(([name, value]) => `${human(name)} ${statistic(name, value)}`).join(", ");
   const parts = (progress.parts || []).map((p) => [
     el("code", {}, p.condition),
     el("span", { class: p.holds ? "holds" : "misses" }, p.holds ? "holds" : "not yet"),
-    p.current !== undefined ? number(p.current) : "",
+    p.current !== undefined ? number(p.current) : readsNow(p),
     p.target !== undefined ? number(p.target) : "",
     p.missing !== undefined && !p.holds ? number(p.missing) : "",
   ]);
@@ -447,9 +450,13 @@ async function rosterPage() {
 
 // ---------- live toasts ----------
 
+// At most this many toasts at once: a midnight's awards come together.
+const MAX_TOASTS = 5;
 function toast(...content) {
   const node = el("div", { class: "toast" }, ...content);
-  document.getElementById("toasts").append(node);
+  const toasts = document.getElementById("toasts");
+  toasts.append(node);
+  while (toasts.children.length > MAX_TOASTS) toasts.firstChild.remove();
   setTimeout(() => node.remove(), 15000);
 }
 
