@@ -145,15 +145,22 @@ async fn walk_through(
         .await?
         .into_inner();
     if let Some(next) = &progress.next {
-        let parts = browser
-            .find(Locator::Css("#progress"))
-            .await?
-            .text()
+        // Each part of the next level's condition, and what it still misses.
+        let rows = browser
+            .execute("return [...document.querySelectorAll('#progress tbody tr')].map((r) => [...r.cells].map((c) => c.textContent))", vec![])
             .await?;
-        assert!(
-            parts.contains(&progress.parts[0].condition),
-            "{parts} names {next:?}'s parts"
-        );
+        let rows: Vec<Vec<String>> = serde_json::from_value(rows)?;
+        assert_eq!(rows.len(), progress.parts.len(), "{rows:?} for {next:?}");
+        for (row, part) in rows.iter().zip(&progress.parts) {
+            assert_eq!(row[0], part.condition);
+            assert_eq!(row[1], if part.holds { "holds" } else { "not yet" });
+            assert_eq!(
+                row[3].is_empty(),
+                part.holds,
+                "what {} still misses: {row:?}",
+                part.condition
+            );
+        }
     }
     browser
         .find(Locator::Css("#agent-window"))
@@ -267,7 +274,7 @@ async fn walk_through(
     .await?;
     // A newcomer reaches Novice as they are registered: right after the week's last
     // event (pinned, and before the next midnight, whose badges would come too).
-    let last = clock.time.clone().context("the log has a time")?;
+    let last = clock.time.context("the log has a time")?;
     let nanos = i64::from(last.nanos) + 1_000_000; // a millisecond later
     let just_after = prost_types::Timestamp {
         seconds: last.seconds + nanos / 1_000_000_000,
@@ -506,7 +513,7 @@ impl Driver {
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                          "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync",
-                         "--window-size=1280,860", "--hide-scrollbars",
+                         "--disable-dev-shm-usage", "--window-size=1280,860", "--hide-scrollbars",
                          format!("--user-data-dir={}", profile.display())],
                 "prefs": {
                     "download.default_directory": downloads,
@@ -517,13 +524,11 @@ impl Driver {
         let Value::Object(capabilities) = capabilities else {
             unreachable!()
         };
-        Ok(
-            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(capabilities)
-                .connect(&self.url)
-                .await
-                .context("starting headless Chromium through chromedriver")?,
-        )
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .context("starting headless Chromium through chromedriver")
     }
 }
 

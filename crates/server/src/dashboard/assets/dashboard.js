@@ -102,6 +102,7 @@ const num = (value) => Number(value || 0);
 
 function duration(ms) {
   ms = Math.round(num(ms));
+  if (ms === 0) return "0 s";
   if (ms < 1000) return `${ms} ms`;
   let s = Math.round(ms / 1000);
   const parts = [];
@@ -148,7 +149,11 @@ function column(name, value) {
   return number(value);
 }
 
-const human = (name) => name.replace(/_/g, " ").replace(/\bp$/, "%").replace(/\bph$/, "an hour").replace(/\bms$/, "time");
+// Names of statistics and columns for people: units go (the values carry them).
+const LABELS = { call_seconds: "call time", paused_seconds: "time paused", online_seconds: "time online (not paused)",
+  call_minutes: "call time", not_ranked: "not rated", not_ranked_p: "not rated %", not_ranked_percent: "not rated %" };
+const human = (name) => LABELS[name] || name.replace(/_seconds$/, "").replace(/_percent$/, " %").replace(/_/g, " ")
+  .replace(/ p$/, " %").replace(/ ph$/, " an hour").replace(/ ms$/, " time");
 
 // A badge holder's value: milliseconds for time statistics, characters, or a count.
 function badgeValue(badge, value) {
@@ -237,19 +242,15 @@ async function agentPage(agentId) {
   ]);
   const agent = roster.agent || {};
   const current = level.level ? `${level.level.level.rank}. ${level.level.level.name}` : "none yet";
-  // A comparison with a number has its value, target and what is missing; any other
-  // part (an `||`, say) shows the variables it reads.
-  const readsNow = (p) => Object.entries(p.values || {}).map(([name, value]) => `${human(name)} ${statistic(name, value)}`).join(", ");
   const parts = (progress.parts || []).map((p) => [
     el("code", {}, p.condition),
     el("span", { class: p.holds ? "holds" : "misses" }, p.holds ? "holds" : "not yet"),
-    p.current !== undefined ? number(p.current) : readsNow(p),
-    p.target !== undefined ? number(p.target) : "",
-    p.missing !== undefined && !p.holds ? number(p.missing) : "",
+    p.current !== undefined && p.target !== undefined ? `${number(p.current)} of ${number(p.target)}` : readsNow(p),
+    stillMissing(p),
   ]);
   const next = progress.next
     ? el("div", {}, el("p", {}, "Next: ", el("b", {}, `${progress.next.rank}. ${progress.next.name}`), " when ", el("code", {}, progress.next.condition)),
-      table("progress", ["part", "now", { label: "value", num: true }, { label: "target", num: true }, { label: "missing", num: true }], parts))
+      table("progress", ["part", "now", "values", "still missing"], parts))
     : el("p", {}, "At the top of the ladder.");
   const statsBox = el("div", { id: "agent-stats" });
   const holding = (badges.holding || []).map((s) => {
@@ -286,6 +287,26 @@ async function drawAgentStats(agentId, into) {
   const span = stats.from ? `${day(stats.from)} to ${day(stats.to)}` : "all time";
   into.replaceChildren(el("p", { class: "muted" }, span),
     table("stats", ["statistic", { label: "value", num: true }], SHOWN_VARIABLES.map((v) => [human(v), statistic(v, variables[v])])));
+}
+
+// The variables a part of a condition reads, with their values now.
+const readsNow = (p) => Object.entries(p.values || {}).map(([name, value]) => `${human(name)} ${statistic(name, value)}`).join(", ");
+
+// What a part of the next level's condition still misses: the API's figure for a
+// comparison with a number; for alternatives of sums reaching a number
+// (`$answers >= 250 || $chats >= 250`), what each alternative misses.
+function stillMissing(p) {
+  if (p.holds) return "";
+  if (p.missing !== undefined) return number(p.missing);
+  const values = p.values || {};
+  const ways = p.condition.replace(/^\((.*)\)$/, "$1").split("||").map((alternative) => {
+    const m = alternative.trim().match(/^((?:\$\w+\s*\+\s*)*\$\w+)\s*(>=|>)\s*([\d.]+)$/);
+    if (!m) return null;
+    const names = m[1].split("+").map((v) => v.trim().slice(1));
+    const short = num(m[3]) - names.reduce((sum, n) => sum + num(values[n]), 0) + (m[2] === ">" ? 1 : 0);
+    return `${number(Math.max(0, short))} more ${names.map(human).join(" + ")}`;
+  });
+  return ways.every(Boolean) ? ways.join(", or ") : "";
 }
 
 function presence(agent) {
@@ -461,6 +482,7 @@ function toast(...content) {
 }
 
 let watching = null;
+let rosterRedraw = null;
 // Follows a stream for as long as the tab is signed in, reconnecting after a break.
 function follow(service, method, onMessage, signal) {
   const again = () => { if (!signal.aborted) setTimeout(() => follow(service, method, onMessage, signal), 3000); };
@@ -477,7 +499,10 @@ function watchEvents() {
   }, watching.signal);
   follow("RosterService", "WatchPresence", (e) => {
     org.names.set(e.agentId, e.name);
-    if (location.hash.startsWith("#/roster")) route();
+    // The roster is drawn again at most once a second: a busy morning brings many changes.
+    if (location.hash.startsWith("#/roster") && !rosterRedraw) {
+      rosterRedraw = setTimeout(() => { rosterRedraw = null; if (location.hash.startsWith("#/roster")) route(); }, 1000);
+    }
   }, watching.signal);
 }
 
