@@ -347,9 +347,12 @@ function reportRequest() {
 
 async function reportPage() {
   if (!report.from) {
-    // The last 7 days of the history (today is the day of the latest event in the log).
+    // Today (the day of the latest event in the log) and the 7 days before: after a
+    // simulated week that ended at midnight, today holds little and the week is all there.
     const week = await call("StatsService", "Benchmark", { statistic: "answers", window: { kind: "WINDOW_KIND_LAST_7_DAYS" }, limit: 1 });
-    report.from = week.from; report.to = week.to;
+    const from = new Date(`${week.from}T00:00:00Z`);
+    from.setUTCDate(from.getUTCDate() - 1);
+    report.from = from.toISOString().slice(0, 10); report.to = week.to;
   }
   const body = el("div", { id: "report-body" });
   const redraw = (key) => (value) => { report[key] = value; drawReport(body).catch(failed); };
