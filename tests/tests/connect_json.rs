@@ -123,6 +123,24 @@ const GET_AGENT: &str = "/helpdesk.v1.RosterService/GetAgent";
 const LEADERBOARD: &str = "/helpdesk.v1.LevelService/GetLeaderboard";
 const WATCH_PRESENCE: &str = "/helpdesk.v1.RosterService/WatchPresence";
 
+/// `GetAgent` of `agent` once the roster has `position` (read-your-writes), answered OK.
+async fn agent_at(
+    address: SocketAddr,
+    token: &str,
+    agent: &str,
+    position: &str,
+) -> anyhow::Result<Value> {
+    let (status, got) = call(
+        address,
+        GET_AGENT,
+        Some(token),
+        json!({"agentId": agent, "read": {"minPosition": position}}),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    Ok(got)
+}
+
 /// Agent Ada's registration, in lowerCamelCase, at a fixed time.
 fn ada() -> Value {
     json!({
@@ -173,14 +191,7 @@ async fn json_calls_on_the_grpc_port() -> anyhow::Result<()> {
     let position = online["position"].as_str().expect("a position").to_owned();
 
     // A query, read after the command (read-your-writes).
-    let (status, got) = call(
-        address,
-        GET_AGENT,
-        Some(&owner),
-        json!({"agentId": agent, "read": {"minPosition": position}}),
-    )
-    .await?;
-    assert_eq!(status, StatusCode::OK, "{got}");
+    let got = agent_at(address, &owner, &agent, &position).await?;
     assert_eq!(got["agent"]["name"], "Ada");
     assert_eq!(got["agent"]["email"], "ada@example.com");
     assert_eq!(
@@ -313,8 +324,8 @@ async fn json_calls_on_the_grpc_port() -> anyhow::Result<()> {
     helpdesk.stop().await
 }
 
-/// The gateway is built like every server: it answers JSON, and the servers behind it
-/// authenticate.
+/// The gateway is built like every server: it answers JSON, the servers behind it
+/// authenticate, and a service it has no route for is named.
 #[tokio::test]
 async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
     let mut helpdesk = Helpdesk::start_embedded().await?;
@@ -333,20 +344,75 @@ async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::OK, "{registered}");
     let agent = registered["aggregateId"].as_str().unwrap().to_owned();
     let position = registered["position"].as_str().unwrap().to_owned();
-    let (status, got) = call(
-        address,
-        GET_AGENT,
-        Some(&owner),
-        json!({"agentId": agent, "read": {"minPosition": position}}),
-    )
-    .await?;
-    assert_eq!(status, StatusCode::OK, "{got}");
+    let got = agent_at(address, &owner, &agent, &position).await?;
     assert_eq!(got["agent"]["name"], "Ada");
 
     let (status, error) = call(address, GET_AGENT, None, json!({"agentId": agent})).await?;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
     assert_eq!(error["code"], "unauthenticated");
 
+    // A service the gateway has no route for: 501, `unimplemented`, naming it.
+    let (status, error) = call(address, LEADERBOARD, Some(&owner), json!({})).await?;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{error}");
+    assert_eq!(error["code"], "unimplemented");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("helpdesk.v1.LevelService"),
+        "{error}"
+    );
+
     gateway.stop().await?;
+    helpdesk.stop().await
+}
+
+/// A stream counts among its caller's open streams until the caller closes it, even when
+/// nothing happens on it: a closed JSON stream gives its place back.
+#[tokio::test]
+async fn a_json_stream_closed_by_its_caller_gives_its_place_back() -> anyhow::Result<()> {
+    const WATCH_LEVEL_UPS: &str = "/helpdesk.v1.LevelService/WatchLevelUps";
+    let mut helpdesk = Helpdesk::builder()
+        .arg("--max-streams-per-caller")
+        .arg("1")
+        .start()
+        .await?;
+    let address = helpdesk.address();
+    let owner = helpdesk.token().to_owned();
+    let open = || {
+        post(
+            address,
+            WATCH_LEVEL_UPS,
+            "application/connect+json",
+            Some(&owner),
+            envelope(0, &json!({})),
+        )
+    };
+    // Open: no envelope comes (no level-up happens). Refused: the end of the stream at once.
+    let refused = |mut envelopes: Envelopes| async move {
+        match tokio::time::timeout(Duration::from_secs(1), envelopes.next()).await {
+            Err(_) => Ok::<_, anyhow::Error>(None),
+            Ok(envelope) => Ok(Some(envelope?)),
+        }
+    };
+
+    let first = open().await?;
+    let (flags, end) = refused(Envelopes::new(open().await?))
+        .await?
+        .expect("a second stream is refused");
+    assert_eq!(flags, 2, "{end}");
+    assert_eq!(end["error"]["code"], "resource_exhausted", "{end}");
+
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match refused(Envelopes::new(open().await?)).await? {
+            None => break,
+            Some((_, end)) if tokio::time::Instant::now() > deadline => {
+                panic!("the closed stream still holds its place: {end}")
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
     helpdesk.stop().await
 }

@@ -200,7 +200,7 @@ where
             .oneshot(request)
             .await
             .unwrap_or_else(|never| match never {});
-        return stream_response(response, method.output());
+        return stream_response(response, method);
     }
     let answer = async {
         let response = grpc
@@ -229,7 +229,7 @@ where
             .header(header::CONTENT_TYPE, UNARY_JSON)
             .body(Body::new(Full::new(json)))
             .expect("a valid response"),
-        Err(error) => error.respond(false),
+        Err(error) => error.not_served(&method).respond(false),
     }
 }
 
@@ -448,64 +448,15 @@ const STREAM_BUFFER: usize = 16;
 
 /// A streaming gRPC answer as a Connect stream: each message in an envelope as it comes,
 /// then the end of the stream with the gRPC status. A caller who goes away drops the gRPC
-/// stream with it.
-fn stream_response(response: Response<Body>, output: MessageDescriptor) -> Response<Body> {
+/// stream with it (and the stream's place among the caller's open streams).
+fn stream_response(response: Response<Body>, method: MethodDescriptor) -> Response<Body> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(STREAM_BUFFER);
     tokio::spawn(async move {
-        let (parts, mut body) = response.into_parts();
-        let mut buffer = BytesMut::new();
-        let ended = loop {
-            if let Some(status) = tonic::Status::from_header_map(&parts.headers) {
-                break ConnectError::unless_ok(&status);
-            }
-            match body.frame().await {
-                None => {
-                    break Some(ConnectError::new(
-                        tonic::Code::Internal,
-                        "the stream ended without a status",
-                    ))
-                }
-                Some(Err(err)) => {
-                    break Some(ConnectError::new(
-                        tonic::Code::Unavailable,
-                        format!("the stream broke off: {err}"),
-                    ))
-                }
-                Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => {
-                        buffer.extend_from_slice(&data);
-                        while let Some((_, message)) = take_frame(&mut buffer) {
-                            let json = match message_to_json(&message, &output) {
-                                Ok(json) => json,
-                                Err(error) => {
-                                    let _ = sender.send(error.end_of_stream()).await;
-                                    return;
-                                }
-                            };
-                            if sender.send(envelope(0, &json)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(frame) => {
-                        let status = frame
-                            .trailers_ref()
-                            .and_then(tonic::Status::from_header_map);
-                        break match status {
-                            Some(status) => ConnectError::unless_ok(&status),
-                            None => Some(ConnectError::new(
-                                tonic::Code::Internal,
-                                "the stream ended without a status",
-                            )),
-                        };
-                    }
-                },
-            }
+        let end = match relay(response, &method.output(), &sender).await {
+            Ok(()) => envelope(END_STREAM, b"{}"),
+            Err(error) => error.not_served(&method).end_of_stream(),
         };
-        let end = match ended {
-            None => envelope(END_STREAM, b"{}"),
-            Some(error) => error.end_of_stream(),
-        };
+        // Fails only when the caller has gone, which leaves no one to tell.
         let _ = sender.send(end).await;
     });
     let body = StreamBody::new(
@@ -517,6 +468,62 @@ fn stream_response(response: Response<Body>, output: MessageDescriptor) -> Respo
         .header(header::CONTENT_TYPE, STREAM_JSON)
         .body(Body::new(body))
         .expect("a valid response")
+}
+
+/// Sends each message of the gRPC stream `response` (of type `output`) to `sender` in an
+/// envelope, until the stream ends (its status: `Ok` or the error) or the caller goes
+/// away (`Ok`, with no one left to tell).
+async fn relay(
+    response: Response<Body>,
+    output: &MessageDescriptor,
+    sender: &tokio::sync::mpsc::Sender<Bytes>,
+) -> Result<(), ConnectError> {
+    let (parts, mut body) = response.into_parts();
+    if let Some(status) = tonic::Status::from_header_map(&parts.headers) {
+        // Refused before any message ("trailers only").
+        return ConnectError::unless_ok(&status).map_or(Ok(()), Err);
+    }
+    let mut buffer = BytesMut::new();
+    loop {
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            // The caller went away: the gRPC stream ends with this task, not at its next
+            // message (a quiet stream may have none for hours).
+            () = sender.closed() => return Ok(()),
+        };
+        let frame = match frame {
+            Some(frame) => frame.map_err(|err| {
+                ConnectError::new(
+                    tonic::Code::Unavailable,
+                    format!("the stream broke off: {err}"),
+                )
+            })?,
+            None => break,
+        };
+        let data = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => {
+                let status = frame
+                    .trailers_ref()
+                    .and_then(tonic::Status::from_header_map);
+                if let Some(status) = status {
+                    return ConnectError::unless_ok(&status).map_or(Ok(()), Err);
+                }
+                break;
+            }
+        };
+        buffer.extend_from_slice(&data);
+        while let Some((_, message)) = take_frame(&mut buffer) {
+            let json = message_to_json(&message, output)?;
+            if sender.send(envelope(0, &json)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    Err(ConnectError::new(
+        tonic::Code::Internal,
+        "the stream ended without a status",
+    ))
 }
 
 /// A Connect error: its code, message and details (`google.rpc.BadRequest` naming the
@@ -535,6 +542,19 @@ impl ConnectError {
             message: message.into(),
             details: Vec::new(),
         }
+    }
+
+    /// An `UNIMPLEMENTED` without a word (tonic's, for a service this process does not
+    /// serve) says which and why.
+    fn not_served(mut self, method: &MethodDescriptor) -> Self {
+        if self.code == tonic::Code::Unimplemented && self.message.is_empty() {
+            self.message = format!(
+                "this server does not serve {}: a process serves only the services of its \
+                 part (a gateway, those it has a --route for); call the one that does",
+                method.parent_service().full_name()
+            );
+        }
+        self
     }
 
     /// The error of a gRPC status that is not `OK`.
