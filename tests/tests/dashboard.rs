@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use fantoccini::{Client, ClientBuilder, Locator};
 use helpdesk_api::{
-    pb, AdminServiceClient, BadgeServiceClient, CommandServiceClient, LevelServiceClient,
-    ReportServiceClient, RosterServiceClient, StatsServiceClient,
+    pb, AdminServiceClient, BadgeServiceClient, CommandServiceClient, ConfigServiceClient,
+    LevelServiceClient, ReportServiceClient, RosterServiceClient, StatsServiceClient,
 };
 use helpdesk_tests::{helpdesk_bin, utc_date, Helpdesk, HISTORY_START};
 use serde_json::{json, Value};
@@ -122,6 +122,69 @@ async fn walk_through(
     .await?;
     screenshot(browser, "leaderboard").await?;
 
+    // A benchmark by another statistic (a mean: lowest first), within one department,
+    // over a range of days: the agents of StatsService/Benchmark, in its order.
+    let (from, to) = (
+        utc_date(HISTORY_START),
+        utc_date(HISTORY_START + 6 * 86_400_000),
+    );
+    let department = ConfigServiceClient::new(channel.clone())
+        .list_departments(helpdesk.auth(pb::ListDepartmentsRequest { read: None }))
+        .await?
+        .into_inner()
+        .departments
+        .remove(0);
+    for (select, value) in [
+        ("#benchmark-statistic", "mean_chat_pickup"),
+        ("#benchmark-department", department.department_id.as_str()),
+        ("#benchmark-window", "WINDOW_KIND_RANGE"),
+    ] {
+        browser
+            .find(Locator::Css(select))
+            .await?
+            .select_by_value(value)
+            .await?;
+    }
+    set_dates(
+        browser,
+        "benchmark-window-from",
+        &from,
+        "benchmark-window-to",
+        &to,
+    )
+    .await?;
+    let ranked: Vec<String> = StatsServiceClient::new(channel.clone())
+        .benchmark(helpdesk.auth(pb::BenchmarkRequest {
+            statistic: "mean_chat_pickup".into(),
+            window: Some(pb::StatsWindow {
+                kind: pb::WindowKind::Range as i32,
+                from: from.clone(),
+                to: to.clone(),
+            }),
+            department_id: department.department_id.clone(),
+            ascending: true,
+            limit: 20,
+            read: None,
+        }))
+        .await?
+        .into_inner()
+        .rows
+        .into_iter()
+        .map(|row| row.name)
+        .collect();
+    let shown = until(browser, "the benchmark over the week", "const caption = document.querySelector('#benchmark p').textContent; return caption.includes('lowest first, Mon, 3 Mar 2025 to Sun, 9 Mar 2025') ? [...document.querySelectorAll('#benchmark-table tbody tr')].map((r) => r.cells[1].textContent) : null").await?;
+    assert_eq!(
+        shown,
+        json!(ranked),
+        "mean chat pickup in {}",
+        department.name
+    );
+    assert!(
+        !ranked.is_empty(),
+        "somebody picked up a chat in {}",
+        department.name
+    );
+
     // An agent: the top of the leaderboard, their level and what the next one misses.
     let top = &board.rows[0];
     browser
@@ -184,16 +247,7 @@ async fn walk_through(
         "return document.querySelector('#report-table') ? true : null",
     )
     .await?;
-    let (from, to) = (
-        utc_date(HISTORY_START),
-        utc_date(HISTORY_START + 6 * 86_400_000),
-    );
-    browser
-        .execute(
-            "for (const [id, v] of [['report-from', arguments[0]], ['report-to', arguments[1]]]) { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event('change')); }",
-            vec![json!(from), json!(to)],
-        )
-        .await?;
+    set_dates(browser, "report-from", &from, "report-to", &to).await?;
     let days = until(browser, "a bucket a day", &buckets_shown(7)).await?;
     assert_eq!(days.as_array().unwrap().len(), 7, "{days}");
     until(
@@ -294,6 +348,23 @@ async fn walk_through(
     let toast = until(browser, "the level-up toast", "const t = [...document.querySelectorAll('.toast')].map((t) => t.textContent).find((t) => t.includes('Zoe')); return t || null").await?;
     assert_eq!(toast, json!("Level up: Zoe reached 1. Novice"));
     screenshot(browser, "level-up").await?;
+    Ok(())
+}
+
+/// Types two days into date inputs, as a user picking them does (a change event each).
+async fn set_dates(
+    browser: &Client,
+    from_id: &str,
+    from: &str,
+    to_id: &str,
+    to: &str,
+) -> anyhow::Result<()> {
+    browser
+        .execute(
+            "for (const [id, v] of [[arguments[0], arguments[1]], [arguments[2], arguments[3]]]) { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event('change')); }",
+            vec![json!(from_id), json!(from), json!(to_id), json!(to)],
+        )
+        .await?;
     Ok(())
 }
 

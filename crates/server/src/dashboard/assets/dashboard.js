@@ -194,43 +194,74 @@ const page = () => document.getElementById("page");
 function show(...nodes) { page().replaceChildren(...nodes); }
 function failed(err) { show(el("div", { class: "card error" }, `Cannot show this page: ${err.message}`)); }
 
-const WINDOWS = [["WINDOW_KIND_LAST_7_DAYS", "the last 7 days"], ["WINDOW_KIND_TODAY", "today"], ["WINDOW_KIND_LAST_30_DAYS", "the last 30 days"], ["WINDOW_KIND_ALL_TIME", "all time"]];
-const BENCHMARK_STATISTICS = ["answers", "chats", "calls", "worktime", "rewards", "rewards_p", "punishments_p", "answers_ph", "chats_ph", "resolved", "transfers",
-  "mean_answer_wait", "mean_chat_pickup", "mean_resolution", "online_seconds", "paused_seconds", "longest_chat", "longest_call", "longest_answer", "tickets_tagged"];
+const WINDOWS = [["WINDOW_KIND_LAST_7_DAYS", "the last 7 days"], ["WINDOW_KIND_TODAY", "today"], ["WINDOW_KIND_LAST_30_DAYS", "the last 30 days"],
+  ["WINDOW_KIND_ALL_TIME", "all time"], ["WINDOW_KIND_RANGE", "from … to …"]];
 const departmentOptions = (none) => [["", none], ...org.departments.map((d) => [d.departmentId, d.name])];
+
+// A window of days to choose (docs/STATISTICS.md, Windows): its kind, and its days for a
+// range. `choice` is { kind, from, to }; `onChange` runs after every change.
+function windowControls(id, choice, onChange) {
+  const dates = el("span", { class: "controls" },
+    labelled("from", el("input", { id: `${id}-from`, type: "date", value: choice.from, on: { change: (e) => { choice.from = e.target.value; onChange(); } } })),
+    labelled("to", el("input", { id: `${id}-to`, type: "date", value: choice.to, on: { change: (e) => { choice.to = e.target.value; onChange(); } } })));
+  dates.hidden = choice.kind !== "WINDOW_KIND_RANGE";
+  return [labelled("window", select(id, WINDOWS, choice.kind, (v) => {
+    choice.kind = v;
+    dates.hidden = v !== "WINDOW_KIND_RANGE";
+    if (dates.hidden || (choice.from && choice.to)) onChange(); // a range waits for its days
+  })), dates];
+}
+const windowOf = (choice) => (choice.kind === "WINDOW_KIND_RANGE" ? { kind: choice.kind, from: choice.from, to: choice.to } : { kind: choice.kind });
+
+// What Benchmark ranks by (docs/STATISTICS.md): level variables, counters, badge statistics.
+const STATISTICS = [
+  ["level variables", ["answers", "chats", "calls", "worktime", "rewards", "punishments", "not_ranked", "rewards_p", "punishments_p", "not_ranked_p",
+    "answers_ph", "chats_ph", "chat_answers_ph", "calls_ph", "call_seconds", "call_seconds_ph", "chat_answers", "missed_chats", "missed_calls"]],
+  ["badge statistics", ["mean_answer_wait", "mean_chat_pickup", "mean_resolution", "online_seconds", "paused_seconds", "pauses_started", "longest_chat",
+    "longest_call", "longest_answer", "tickets_tagged", "transfers", "positive_ratings", "negative_ratings", "resolutions_and_deletions"]],
+  ["counters", ["handled", "resolved", "deleted", "pauses", "pause_ms", "online_ms", "work_ms", "call_ms", "answer_chars", "chats_ended", "calls_ended",
+    "first_answers", "resolutions", "answer_waits", "chat_pickups"]],
+];
+// Statistics where less is better: ranked lowest first unless the user says otherwise.
+const LESS_IS_BETTER = /^mean_|^punishments|^missed_|^negative_|^pause|^paused_/;
 
 // ---------- leaderboard and benchmarks ----------
 
-const benchmarkChoice = { statistic: "answers", window: "WINDOW_KIND_LAST_7_DAYS", department: "" };
+const benchmarkChoice = { statistic: "answers", window: { kind: "WINDOW_KIND_LAST_7_DAYS", from: "", to: "" }, department: "", order: "" };
 
 async function leaderboardPage() {
   const board = await call("LevelService", "GetLeaderboard", { limit: 100 });
   const rows = (board.rows || []).map((r) => [r.place, agentLink(r.agentId, r.name), `${r.level.rank}. ${r.level.name}`, dateTime(r.reachedAt)]);
   const benchmark = el("div", { id: "benchmark" });
+  const redraw = () => drawBenchmark(benchmark).catch((err) => benchmark.replaceChildren(el("p", { class: "error" }, err.message)));
+  const statistics = el("select", { id: "benchmark-statistic", on: { change: (e) => { benchmarkChoice.statistic = e.target.value; benchmarkChoice.order = ""; redraw(); } } },
+    STATISTICS.map(([group, names]) => el("optgroup", { label: group }, names.map((n) => el("option", { value: n, selected: n === benchmarkChoice.statistic }, human(n))))));
   show(el("div", { class: "grid" },
     el("section", { class: "card" }, el("h1", {}, "Leaderboard"), el("p", { class: "muted" }, "Agents by level, then by who reached it first."),
       table("leaderboard", ["place", "agent", "level", "reached"], rows)),
     el("section", { class: "card" }, el("h1", {}, "Benchmark"), el("div", { class: "controls" },
-      labelled("statistic", select("benchmark-statistic", BENCHMARK_STATISTICS.map((s) => [s, human(s)]), benchmarkChoice.statistic, (v) => { benchmarkChoice.statistic = v; drawBenchmark(benchmark); })),
-      labelled("window", select("benchmark-window", WINDOWS, benchmarkChoice.window, (v) => { benchmarkChoice.window = v; drawBenchmark(benchmark); })),
-      labelled("department", select("benchmark-department", departmentOptions("everyone"), benchmarkChoice.department, (v) => { benchmarkChoice.department = v; drawBenchmark(benchmark); }))),
+      labelled("statistic", statistics),
+      labelled("order", select("benchmark-order", [["", "best first"], ["highest", "highest first"], ["lowest", "lowest first"]], benchmarkChoice.order, (v) => { benchmarkChoice.order = v; redraw(); })),
+      labelled("department", select("benchmark-department", departmentOptions("everyone"), benchmarkChoice.department, (v) => { benchmarkChoice.department = v; redraw(); })),
+      windowControls("benchmark-window", benchmarkChoice.window, redraw)),
       benchmark)));
   await drawBenchmark(benchmark);
 }
 
 async function drawBenchmark(into) {
-  const { statistic: stat, window, department } = benchmarkChoice;
-  const ascending = stat.startsWith("mean_") || stat === "punishments_p";
-  const answer = await call("StatsService", "Benchmark", { statistic: stat, window: { kind: window }, departmentId: department, ascending, limit: 20 });
+  const { statistic: stat, window, department, order } = benchmarkChoice;
+  const ascending = order ? order === "lowest" : LESS_IS_BETTER.test(stat);
+  const answer = await call("StatsService", "Benchmark", { statistic: stat, window: windowOf(window), departmentId: department, ascending, limit: 20 });
   const span = answer.from ? `${day(answer.from)} to ${day(answer.to)}` : "all time";
+  const samples = stat.startsWith("mean_");
   into.replaceChildren(el("p", { class: "muted" }, `${human(stat)}, ${ascending ? "lowest" : "highest"} first, ${span}.`),
-    table("benchmark-table", ["place", "agent", { label: human(stat), num: true }, { label: stat.startsWith("mean_") ? "samples" : "", num: true }],
-      (answer.rows || []).map((r) => [r.place, agentLink(r.agentId, r.name), statistic(stat, r.value), stat.startsWith("mean_") ? number(r.sample) : ""])));
+    table("benchmark-table", ["place", "agent", { label: human(stat), num: true }, { label: samples ? "samples" : "", num: true }],
+      (answer.rows || []).map((r) => [r.place, agentLink(r.agentId, r.name), statistic(stat, r.value), samples ? number(r.sample) : ""])));
 }
 
 // ---------- one agent ----------
 
-const agentWindow = { kind: "WINDOW_KIND_LAST_7_DAYS" };
+const agentWindow = { kind: "WINDOW_KIND_LAST_7_DAYS", from: "", to: "" };
 
 async function agentPage(agentId) {
   const [level, progress, badges, roster, allBadges] = await Promise.all([
@@ -272,7 +303,7 @@ async function agentPage(agentId) {
       el("section", { class: "card" }, el("h2", {}, "Level"), el("p", { id: "agent-level" }, "Level ", el("b", {}, current),
         level.level ? ` since ${dateTime(level.level.reachedAt)}` : ""), next),
       el("section", { class: "card" }, el("h2", {}, "Statistics"), el("div", { class: "controls" },
-        labelled("window", select("agent-window", WINDOWS, agentWindow.kind, (v) => { agentWindow.kind = v; drawAgentStats(agentId, statsBox); }))), statsBox)),
+        windowControls("agent-window", agentWindow, () => drawAgentStats(agentId, statsBox).catch((err) => statsBox.replaceChildren(el("p", { class: "error" }, err.message))))), statsBox)),
     el("section", { class: "card" }, el("h2", {}, "Badges held"),
       holding.length ? table("badges-held", ["badge", "value", "window", "runner-up", { label: "competitors", num: true }], holding) : el("p", { class: "muted" }, "None now.")),
     el("section", { class: "card" }, el("h2", {}, "Badge history"),
@@ -282,7 +313,7 @@ async function agentPage(agentId) {
 
 const SHOWN_VARIABLES = ["answers", "chats", "calls", "worktime", "rewards", "punishments", "not_ranked", "rewards_p", "punishments_p", "answers_ph", "chats_ph", "call_seconds", "missed_chats", "missed_calls"];
 async function drawAgentStats(agentId, into) {
-  const stats = await call("StatsService", "GetAgentStats", { agentId, window: { kind: agentWindow.kind } });
+  const stats = await call("StatsService", "GetAgentStats", { agentId, window: windowOf(agentWindow) });
   const variables = stats.variables || {};
   const span = stats.from ? `${day(stats.from)} to ${day(stats.to)}` : "all time";
   into.replaceChildren(el("p", { class: "muted" }, span),
