@@ -23,6 +23,8 @@ use serde_json::{json, Value};
 use tokio_stream::StreamExt as _;
 
 const OWNER: &str = "dashboard-test-owner-token-0123456789abcdef";
+/// The organization's time zone: not UTC, so that times shown in UTC would be caught.
+const TIME_ZONE: &str = "Europe/Ljubljana";
 /// How long the page may take to show what a step waits for.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -109,10 +111,19 @@ async fn walk_through(
     let shown = until(browser, "the leaderboard", "const rows = [...document.querySelectorAll('#leaderboard tbody tr')]; return rows.length ? rows.map((r) => [...r.cells].map((c) => c.textContent)) : null").await?;
     let shown: Vec<Vec<String>> = serde_json::from_value(shown)?;
     assert_eq!(shown.len(), board.rows.len());
+    let zone = browser.find(Locator::Css("#who")).await?.text().await?;
+    assert_eq!(zone, format!("times in {TIME_ZONE}"));
     for (row, expected) in shown.iter().zip(&board.rows) {
         let level = expected.level.as_ref().unwrap();
         assert_eq!(row[1], expected.name, "names, never ids");
         assert_eq!(row[2], format!("{}. {}", level.rank, level.name));
+        let reached = expected.reached_at.context("reached")?;
+        let reached = jiff::Timestamp::new(reached.seconds, reached.nanos)?.in_tz(TIME_ZONE)?;
+        assert_eq!(
+            row[3],
+            reached.strftime("%-d %b %Y, %H:%M").to_string(),
+            "in {TIME_ZONE}"
+        );
     }
     until(
         browser,
@@ -448,9 +459,22 @@ fn dashboard_url(helpdesk: &Helpdesk) -> anyhow::Result<String> {
     Ok(url)
 }
 
-/// `helpdesk simulate`: a week from Monday 2025-03-03 with six agents in two departments.
+/// `helpdesk simulate`: a week from Monday 2025-03-03 with six agents in two departments,
+/// in an organization in [`TIME_ZONE`].
 /// Returns the log's clock after it (position and time).
 async fn simulate_week(helpdesk: &Helpdesk) -> anyhow::Result<pb::GetLogClockResponse> {
+    // The organization's zone, set an hour before the history (an import may not go back
+    // in time).
+    CommandServiceClient::new(helpdesk.channel().await?)
+        .set_organization_settings(helpdesk.auth(pb::SetOrganizationSettingsRequest {
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: HISTORY_START / 1000 - 3600,
+                nanos: 0,
+            }),
+            time_zone: Some(TIME_ZONE.into()),
+            ..Default::default()
+        }))
+        .await?;
     let output = tokio::process::Command::new(helpdesk_bin())
         .args(["simulate", "--server", &helpdesk.endpoint()])
         .args(["--from", &utc_date(HISTORY_START), "--days", "7"])
