@@ -462,7 +462,8 @@ function drawChart(into, chart) {
     });
   } else {
     const max = Math.max(1e-9, ...series.flatMap((s) => (s.values || []).map(num)));
-    const x = (i) => left + (buckets.length <= 1 ? (width - left) / 2 : (i * (width - left - 20)) / (buckets.length - 1));
+    // Room on both sides for the first and last bucket's label.
+    const x = (i) => left + 40 + (buckets.length <= 1 ? (width - left - 80) / 2 : (i * (width - left - 80)) / (buckets.length - 1));
     const y = (v) => top + height - (num(v) / max) * (height - top);
     for (const f of [0, 0.5, 1]) {
       root.append(svg("line", { x1: left, x2: width, y1: y(max * f), y2: y(max * f), stroke: "#e3e6ec" }), svg("text", { x: left - 6, y: y(max * f) + 4, "text-anchor": "end" }, unit(max * f)));
