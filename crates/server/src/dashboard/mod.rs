@@ -82,6 +82,36 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn each_file_is_served_with_its_type_and_the_policy() {
+        use tower::ServiceExt as _;
+        for (path, content_type, body) in [
+            ("/", "text/html; charset=utf-8", INDEX_HTML),
+            (
+                "/dashboard.js",
+                "text/javascript; charset=utf-8",
+                DASHBOARD_JS,
+            ),
+            ("/dashboard.css", "text/css; charset=utf-8", DASHBOARD_CSS),
+        ] {
+            let request = axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let response = router().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let headers = response.headers();
+            assert_eq!(headers[header::CONTENT_TYPE], content_type, "{path}");
+            assert_eq!(
+                headers[header::CONTENT_SECURITY_POLICY],
+                CONTENT_SECURITY_POLICY
+            );
+            let served = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            assert_eq!(served, body.as_bytes(), "{path}");
+        }
+    }
+
     #[test]
     fn the_url_names_an_address_a_browser_can_open() {
         let url = |s: &str| super::url("http", s.parse().unwrap());
