@@ -262,6 +262,23 @@ async fn json_calls_on_the_grpc_port() -> anyhow::Result<()> {
         "{error}"
     );
 
+    // A value of the wrong kind: the field as the body spells it, in the detail too.
+    let mut bad = ada();
+    bad["role"] = json!({"builtin": "BUILTIN_ROLE_KING"});
+    let (status, error) = call(address, REGISTER, Some(&owner), bad).await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("field `role.builtin`: "),
+        "{error}"
+    );
+    assert_eq!(
+        error["details"][0]["debug"]["fieldViolations"][0]["field"], "role.builtin",
+        "{error}"
+    );
+
     // A method the API does not have: 404, `unimplemented`.
     let (status, error) = call(
         address,

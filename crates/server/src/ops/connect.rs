@@ -63,8 +63,8 @@ static DESCRIPTORS: LazyLock<DescriptorPool> = LazyLock::new(|| {
     pool
 });
 
-/// In front of a process's gRPC stack (the layer every server of [`crate::ops::grpc`]
-/// has outermost): gRPC requests (`Content-Type: application/grpc…`) go through
+/// In front of a process's gRPC stack (every server of [`crate::ops::grpc`] has it right
+/// inside its concurrency limits, before statuses and authentication): gRPC requests (`Content-Type: application/grpc…`) go through
 /// untouched; `POST /package.Service/Method` is a Connect call, carried out through the
 /// stack; anything else goes to `http` (plain HTTP routes on the same port, such as the
 /// dashboard's pages).
@@ -270,7 +270,9 @@ async fn read_body(body: Body) -> Result<Bytes, ConnectError> {
 }
 
 /// `json`, a message of type `input` in proto3 JSON (field names in lowerCamelCase or as
-/// in the proto; an empty body is the empty message), encoded in protobuf.
+/// in the proto; an empty body is the empty message), encoded in protobuf. JSON that is
+/// not such a message is `INVALID_ARGUMENT` naming the field at fault as the body spells
+/// it (`read.minPosition`), like the server's own checks.
 fn json_to_message(json: &[u8], input: &MessageDescriptor) -> Result<Vec<u8>, ConnectError> {
     let json = if json.trim_ascii().is_empty() {
         b"{}".as_slice()
@@ -278,18 +280,29 @@ fn json_to_message(json: &[u8], input: &MessageDescriptor) -> Result<Vec<u8>, Co
         json
     };
     let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let message = DynamicMessage::deserialize(input.clone(), &mut deserializer)
-        .and_then(|message| deserializer.end().map(|()| message))
-        .map_err(|err| {
-            ConnectError::new(
-                tonic::Code::InvalidArgument,
-                format!(
-                    "the body is not a {} in JSON: {err} (docs/JSON-API.md)",
-                    input.full_name()
-                ),
-            )
-        })?;
-    Ok(message.encode_to_vec())
+    let mut track = serde_path_to_error::Track::new();
+    let message = DynamicMessage::deserialize(
+        input.clone(),
+        serde_path_to_error::Deserializer::new(&mut deserializer, &mut track),
+    )
+    .and_then(|message| deserializer.end().map(|()| message));
+    match message {
+        Ok(message) => Ok(message.encode_to_vec()),
+        Err(err) => {
+            let field = track.path().to_string();
+            let expected = format!(
+                "the body must be a {} in JSON: docs/JSON-API.md",
+                input.full_name()
+            );
+            if field.is_empty() || field == "." || field == "?" {
+                return Err(ConnectError::new(
+                    tonic::Code::InvalidArgument,
+                    format!("{err} ({expected})"),
+                ));
+            }
+            Err(ConnectError::bad_field(&field, err.to_string(), &expected))
+        }
+    }
 }
 
 /// `message` (protobuf of type `output`) in proto3 JSON: field names in lowerCamelCase,
@@ -402,11 +415,11 @@ fn grpc_request(parts: http::request::Parts, frames: Bytes) -> Request<Body> {
     request
 }
 
-/// The status of a gRPC answer, from its trailers or (an answer with no message) its
-/// headers; `OK` when neither has one.
-fn grpc_status(headers: &HeaderMap, trailers: Option<&HeaderMap>) -> Option<tonic::Status> {
-    tonic::Status::from_header_map(headers)
-        .or_else(|| trailers.and_then(tonic::Status::from_header_map))
+/// How a gRPC answer ended, by the status in `headers` (the answer's headers or its
+/// trailers): `None` when they carry none.
+fn grpc_outcome(headers: &HeaderMap) -> Option<Result<(), ConnectError>> {
+    let status = tonic::Status::from_header_map(headers)?;
+    Some(ConnectError::unless_ok(&status).map_or(Ok(()), Err))
 }
 
 /// The JSON answer of a unary gRPC answer, or its error.
@@ -415,10 +428,9 @@ async fn unary_answer(
     output: &MessageDescriptor,
 ) -> Result<Bytes, ConnectError> {
     let (parts, body) = response.into_parts();
-    if let Some(status) = tonic::Status::from_header_map(&parts.headers) {
-        if status.code() != tonic::Code::Ok {
-            return Err(ConnectError::from_status(&status));
-        }
+    // Refused before any message ("trailers only"): the status is in the headers.
+    if let Some(Err(error)) = grpc_outcome(&parts.headers) {
+        return Err(error);
     }
     let collected = body.collect().await.map_err(|err| {
         ConnectError::new(
@@ -426,14 +438,10 @@ async fn unary_answer(
             format!("the answer broke off: {err}"),
         )
     })?;
-    let trailers = collected.trailers().cloned();
-    let mut data = BytesMut::from(collected.to_bytes().as_ref());
-    match grpc_status(&parts.headers, trailers.as_ref()) {
-        Some(status) if status.code() != tonic::Code::Ok => {
-            return Err(ConnectError::from_status(&status))
-        }
-        _ => {}
+    if let Some(Err(error)) = collected.trailers().and_then(grpc_outcome) {
+        return Err(error);
     }
+    let mut data = BytesMut::from(collected.to_bytes().as_ref());
     let Some((_, message)) = take_frame(&mut data) else {
         return Err(ConnectError::new(
             tonic::Code::Internal,
@@ -479,9 +487,9 @@ async fn relay(
     sender: &tokio::sync::mpsc::Sender<Bytes>,
 ) -> Result<(), ConnectError> {
     let (parts, mut body) = response.into_parts();
-    if let Some(status) = tonic::Status::from_header_map(&parts.headers) {
-        // Refused before any message ("trailers only").
-        return ConnectError::unless_ok(&status).map_or(Ok(()), Err);
+    if let Some(outcome) = grpc_outcome(&parts.headers) {
+        // Refused before any message ("trailers only"): the status is in the headers.
+        return outcome;
     }
     let mut buffer = BytesMut::new();
     loop {
@@ -502,15 +510,10 @@ async fn relay(
         };
         let data = match frame.into_data() {
             Ok(data) => data,
-            Err(frame) => {
-                let status = frame
-                    .trailers_ref()
-                    .and_then(tonic::Status::from_header_map);
-                if let Some(status) = status {
-                    return ConnectError::unless_ok(&status).map_or(Ok(()), Err);
-                }
-                break;
-            }
+            Err(frame) => match frame.trailers_ref().and_then(grpc_outcome) {
+                Some(outcome) => return outcome,
+                None => break,
+            },
         };
         buffer.extend_from_slice(&data);
         while let Some((_, message)) = take_frame(&mut buffer) {
@@ -541,6 +544,28 @@ impl ConnectError {
             code,
             message: message.into(),
             details: Vec::new(),
+        }
+    }
+
+    /// `INVALID_ARGUMENT` for `field`, with the `google.rpc.BadRequest` detail naming it as
+    /// the server's own checks do: "field `read.minPosition`: what is wrong (a hint)".
+    fn bad_field(field: &str, description: String, hint: &str) -> Self {
+        let message = format!("field `{field}`: {description} ({hint})");
+        let bad_request = tonic_types::pb::BadRequest {
+            field_violations: vec![tonic_types::pb::bad_request::FieldViolation {
+                field: field.to_owned(),
+                description,
+                ..Default::default()
+            }],
+        };
+        let any = prost_types::Any {
+            type_url: "type.googleapis.com/google.rpc.BadRequest".to_owned(),
+            value: bad_request.encode_to_vec(),
+        };
+        ConnectError {
+            code: tonic::Code::InvalidArgument,
+            message,
+            details: vec![detail_json(&any)],
         }
     }
 
@@ -743,6 +768,16 @@ mod tests {
         let err = json_to_message(b"{\"noSuchField\": 1}", &input).unwrap_err();
         assert_eq!(err.code, tonic::Code::InvalidArgument);
         assert!(err.message.contains("noSuchField"), "{}", err.message);
+        let err = json_to_message(br#"{"read": {"minPosition": true}}"#, &input).unwrap_err();
+        assert!(
+            err.message.starts_with("field `read.minPosition`: "),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            err.details[0]["debug"]["fieldViolations"][0]["field"],
+            "read.minPosition"
+        );
     }
 
     #[test]

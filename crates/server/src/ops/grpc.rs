@@ -118,7 +118,7 @@ impl Served {
     /// `router` a fallback of its own). The routes are not authenticated: what they serve
     /// is public, and the calls a page makes carry their token like any other.
     // Kept while no process serves pages yet (the dashboard will).
-    #[allow(dead_code)]
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn route_http(&mut self, router: axum::Router) {
         self.http = std::mem::take(&mut self.http).merge(router);
     }
@@ -185,10 +185,12 @@ impl Served {
         }
         builder
             .concurrency_limit_per_connection(transport.max_concurrent_per_connection)
-            .layer(crate::ops::connect::ConnectLayer::new(self.http))
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 transport.max_concurrent,
             ))
+            // Inside the concurrency limit, so that reading a JSON body counts as the
+            // request it is (once), and outside the rest, which its gRPC call then passes.
+            .layer(crate::ops::connect::ConnectLayer::new(self.http))
             .layer(tower::util::MapResponseLayer::new(
                 statuses_clients_can_act_on::<tonic::body::Body>,
             ))
@@ -287,7 +289,79 @@ pub(crate) fn incoming(
 #[cfg(test)]
 mod tests {
     use helpdesk_api::pb;
+    use http_body_util::BodyExt as _;
     use prost::Message as _;
+    use tonic::codegen::http;
+
+    /// Plain HTTP routes given to [`super::Served::route_http`] answer on the gRPC port,
+    /// over HTTP/1.1, beside gRPC (health over HTTP/2) and JSON calls.
+    #[tokio::test]
+    async fn plain_http_routes_share_the_port_with_grpc_and_json() -> anyhow::Result<()> {
+        let mut served = super::Served::new();
+        served.route_http(
+            axum::Router::new().route("/", axum::routing::get(|| async { "the dashboard" })),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let transport = super::Transport {
+            tls: None,
+            max_concurrent: 8,
+            max_concurrent_per_connection: 8,
+        };
+        let server = tokio::spawn(served.serve(
+            transport,
+            tower::layer::util::Identity::new(),
+            listener,
+            shutdown.clone(),
+        ));
+
+        let http1 = |request: http::Request<http_body_util::Full<bytes::Bytes>>| async move {
+            let stream = tokio::net::TcpStream::connect(address).await?;
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            let response = sender.send_request(request).await?;
+            let status = response.status();
+            let body = response.into_body().collect().await?.to_bytes();
+            anyhow::Ok((status, String::from_utf8(body.to_vec())?))
+        };
+        let page = http::Request::get("/")
+            .header("host", "helpdesk")
+            .body(Default::default())?;
+        assert_eq!(
+            http1(page).await?,
+            (http::StatusCode::OK, "the dashboard".to_owned())
+        );
+        let missing = http::Request::get("/nothing-here")
+            .header("host", "helpdesk")
+            .body(Default::default())?;
+        assert_eq!(http1(missing).await?.0, http::StatusCode::NOT_FOUND);
+        let health = http::Request::post("/grpc.health.v1.Health/Check")
+            .header("host", "helpdesk")
+            .header("content-type", "application/json")
+            .body("{}".into())?;
+        assert_eq!(
+            http1(health).await?,
+            (http::StatusCode::OK, r#"{"status":"SERVING"}"#.to_owned())
+        );
+
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?
+            .connect()
+            .await?;
+        let serving = tonic_health::pb::health_client::HealthClient::new(channel)
+            .check(tonic_health::pb::HealthCheckRequest::default())
+            .await?
+            .into_inner();
+        assert_eq!(
+            serving.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        );
+
+        shutdown.cancel();
+        server.await??;
+        Ok(())
+    }
 
     /// The largest valid command: a routing rule with every list entry it may hold
     /// (2,000), each a word of 64 characters of 4 bytes, and a name of 200 such.
