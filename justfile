@@ -63,6 +63,11 @@ cluster-node i:
 run-cluster *ARGS:
     cargo run -p helpdesk-server --bin helpdesk -- dev --nats nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224 --replicas 3 --data-dir data/on-cluster {{ARGS}}
 
+# Install `hdctl` and the `helpdesk` server into ~/.cargo/bin (on the PATH once rustup set it up), built in release.
+install:
+    cargo install --locked --path crates/cli
+    cargo install --locked --path crates/server
+
 # Build the binaries once, then run every test of the workspace (installs nats-server first if needed; the dashboard's browser test needs Chromium).
 test *ARGS:
     {{just_executable()}} _nats-server >/dev/null

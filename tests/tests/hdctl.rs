@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
 
 use helpdesk_api::pb::execute_request::Command as Cmd;
-use helpdesk_api::{pb, TicketServiceClient};
+use helpdesk_api::{
+    pb, BadgeServiceClient, LevelServiceClient, ReportServiceClient, RosterServiceClient,
+    StatsServiceClient, TicketServiceClient,
+};
 use helpdesk_tests::workload::feed;
 use helpdesk_tests::{free_port, hdctl_bin, utc_date, with_token, Helpdesk, HISTORY_START};
 use helpdesk_workload::{Workload, WorkloadConfig};
@@ -52,6 +55,97 @@ fn table(output: &Output) -> Vec<Vec<String>> {
                 .collect()
         })
         .collect()
+}
+
+/// The rows of the table that starts at the line `header_starts` of `text`, by column
+/// name, up to the first blank line: cells are cut where the header's columns start (a
+/// blank cell stays in its column).
+fn records(text: &str, header_starts: &str) -> Vec<BTreeMap<String, String>> {
+    let mut lines = text
+        .lines()
+        .skip_while(|line| !line.starts_with(header_starts));
+    let header = lines
+        .next()
+        .unwrap_or_else(|| panic!("no table starting {header_starts:?} in:\n{text}"));
+    // A column starts after two spaces or more (names hold single spaces).
+    let mut starts = vec![0];
+    let chars: Vec<char> = header.chars().collect();
+    for i in 2..chars.len() {
+        if chars[i] != ' ' && chars[i - 1] == ' ' && chars[i - 2] == ' ' {
+            starts.push(i);
+        }
+    }
+    let names: Vec<String> = starts
+        .iter()
+        .enumerate()
+        .map(|(n, &start)| {
+            let end = starts.get(n + 1).copied().unwrap_or(chars.len());
+            chars[start..end]
+                .iter()
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    lines
+        .take_while(|line| !line.trim().is_empty())
+        .map(|line| {
+            let chars: Vec<char> = line.chars().collect();
+            names
+                .iter()
+                .enumerate()
+                .map(|(n, name)| {
+                    let start = starts[n].min(chars.len());
+                    let end = starts
+                        .get(n + 1)
+                        .copied()
+                        .unwrap_or(chars.len())
+                        .min(chars.len());
+                    let cell: String = chars[start..end].iter().collect();
+                    (name.clone(), cell.trim().to_owned())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The standard output of an hdctl that succeeded.
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "hdctl failed ({}): {}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A length of time as hdctl writes it (`45s`, `12m 5s`, `1h 23m`, `2d 3h`): its seconds
+/// and the size of its smallest unit (how far from the exact value it may be rounded).
+fn parse_duration(text: &str) -> Option<(f64, f64)> {
+    if text == "<1s" {
+        return Some((0.5, 1.0));
+    }
+    let mut total = 0.0;
+    let mut smallest = f64::MAX;
+    let parts: Vec<&str> = text.split(' ').collect();
+    if parts.is_empty() || parts.len() > 2 {
+        return None;
+    }
+    for part in parts {
+        let (number, unit) = part.split_at(part.len().checked_sub(1)?);
+        let size = match unit {
+            "d" => 86_400.0,
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            _ => return None,
+        };
+        total += number.parse::<u64>().ok()? as f64 * size;
+        smallest = smallest.min(size);
+    }
+    Some((total, smallest))
 }
 
 /// Whether `text` shows an id: a UUID, or the 8 hex digits it starts with.
@@ -119,31 +213,84 @@ fn expected(config: &WorkloadConfig) -> Expected {
     }
 }
 
-#[tokio::test]
-async fn hdctl_shows_what_happened_by_name() -> anyhow::Result<()> {
-    let mut helpdesk = Helpdesk::builder()
+/// A server fed two generated weekdays from the fixed Monday (the history is the same
+/// whatever the date), once every model has read them; what the history holds.
+async fn with_history() -> anyhow::Result<(Helpdesk, Expected)> {
+    let helpdesk = Helpdesk::builder()
         .arg("--tick-seconds")
         .arg("3600")
         .start()
         .await?;
     let token = helpdesk.token().to_owned();
-    let server = helpdesk.endpoint();
-    // Two weekdays from the fixed Monday: the history is the same whatever the date.
     let config = WorkloadConfig::new(5, 5, 2, HISTORY_START);
     let expected = expected(&config);
     let last = feed(helpdesk.channel().await?, &token, config).await?;
     // hdctl reads without waiting: wait until the models have read the history.
-    TicketServiceClient::new(helpdesk.channel().await?)
+    let read = || {
+        Some(pb::ReadOptions {
+            min_position: last,
+            wait_ms: 60_000,
+        })
+    };
+    let channel = helpdesk.channel().await?;
+    TicketServiceClient::new(channel.clone())
         .count_tickets(with_token(
-            Request::new(pb::CountTicketsRequest {
-                read: Some(pb::ReadOptions {
-                    min_position: last,
-                    wait_ms: 60_000,
-                }),
+            Request::new(pb::CountTicketsRequest { read: read() }),
+            &token,
+        ))
+        .await?;
+    LevelServiceClient::new(channel.clone())
+        .get_leaderboard(with_token(
+            Request::new(pb::GetLeaderboardRequest {
+                limit: 1,
+                read: read(),
             }),
             &token,
         ))
         .await?;
+    BadgeServiceClient::new(channel.clone())
+        .list_badges(with_token(
+            Request::new(pb::ListBadgesRequest { read: read() }),
+            &token,
+        ))
+        .await?;
+    RosterServiceClient::new(channel.clone())
+        .list_agents(with_token(
+            Request::new(pb::ListAgentsRequest {
+                read: read(),
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?;
+    StatsServiceClient::new(channel.clone())
+        .get_agent_stats(with_token(
+            Request::new(pb::GetAgentStatsRequest {
+                read: read(),
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?;
+    ReportServiceClient::new(channel)
+        .get_report(with_token(
+            Request::new(pb::ReportRequest {
+                from: utc_date(HISTORY_START),
+                to: utc_date(HISTORY_START),
+                read: read(),
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?;
+    Ok((helpdesk, expected))
+}
+
+#[tokio::test]
+async fn hdctl_shows_what_happened_by_name() -> anyhow::Result<()> {
+    let (mut helpdesk, expected) = with_history().await?;
+    let token = helpdesk.token().to_owned();
+    let server = helpdesk.endpoint();
 
     // tickets: per department by name, the generator's counts.
     let rows = table(&hdctl(&server, Some(&token), &["tickets"]).await?);
@@ -166,7 +313,10 @@ async fn hdctl_shows_what_happened_by_name() -> anyhow::Result<()> {
 
     // leaderboard: places from 1, the agents by their names.
     let rows = table(&hdctl(&server, Some(&token), &["leaderboard", "--limit", "3"]).await?);
-    assert_eq!(rows[0], ["place", "agent", "level", "rank"]);
+    assert_eq!(
+        rows[0],
+        ["place", "agent", "level", "rank", "reached (UTC)"]
+    );
     assert!(
         (2..=4).contains(&rows.len()),
         "one to three agents: {rows:?}"
@@ -250,8 +400,8 @@ async fn hdctl_shows_what_happened_by_name() -> anyhow::Result<()> {
             "recompute",
             "state",
             "progress",
-            "started",
-            "finished"
+            "started (UTC)",
+            "finished (UTC)"
         ]
     );
     let listed: Vec<(&str, &str)> = rows[1..]
@@ -470,6 +620,61 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
             ],
         ]
     );
+    // Changing a rule by its name (in any case): renamed, notes removed, on again.
+    let changed = hdctl(
+        &server,
+        Some(&token),
+        &[
+            "routing-rules",
+            "update",
+            "refunds",
+            "--rename",
+            "Refunds (EU)",
+            "--notes",
+            "",
+            "--enable",
+        ],
+    )
+    .await?;
+    assert_eq!(
+        table(&changed),
+        vec![vec![
+            r#"routing rule "refunds": renamed to "Refunds (EU)", notes removed, switched on"#
+        ]]
+    );
+    let rules = table(&hdctl(&server, Some(&token), &["routing-rules"]).await?);
+    assert_eq!(rules[1][..3], ["1", "Refunds (EU)", "yes"], "{rules:?}");
+    assert_eq!(rules[1].len(), 5, "no notes: {rules:?}");
+    // A name no rule has, and nothing to change: errors, and the rule as it was.
+    let unknown = hdctl(
+        &server,
+        Some(&token),
+        &["routing-rules", "update", "Refunds", "--disable"],
+    )
+    .await?;
+    assert_eq!(unknown.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains(r#"no routing rule is named "Refunds" (there are: Refunds (EU))"#),
+        "{stderr}"
+    );
+    let nothing = hdctl(
+        &server,
+        Some(&token),
+        &["routing-rules", "update", "Refunds (EU)"],
+    )
+    .await?;
+    assert_eq!(nothing.status.code(), Some(2), "a usage error");
+    let help = hdctl(&server, None, &["routing-rules", "update", "--help"]).await?;
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--disable") && help.contains("Examples:"),
+        "{help}"
+    );
+    assert_eq!(
+        table(&hdctl(&server, Some(&token), &["routing-rules"]).await?),
+        rules
+    );
     let settings = table(&hdctl(&server, Some(&token), &["settings"]).await?);
     assert_eq!(
         settings,
@@ -488,6 +693,17 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
             }
         }
     }
+    // `hdctl agent` without a name: one's own page.
+    let own = table(&hdctl(&server, Some(&ada_token), &["agent"]).await?);
+    assert_eq!(own[0], ["Ada"], "{own:?}");
+    assert!(
+        own.contains(&vec!["departments".to_owned(), "Billing".to_owned()]),
+        "{own:?}"
+    );
+    assert!(
+        own.contains(&vec!["badges held: none".to_owned()]),
+        "{own:?}"
+    );
     // An agent sees the departments, not the routing rules.
     table(&hdctl(&server, Some(&ada_token), &["departments"]).await?);
     let denied = hdctl(&server, Some(&ada_token), &["routing-rules"]).await?;
@@ -497,5 +713,350 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
         stderr.contains("PermissionDenied") && stderr.contains("routing.manage"),
         "{stderr}"
     );
+    helpdesk.stop().await
+}
+
+/// What a person checks about agents and badges: `hdctl agent NAME` (level, what the next
+/// level still misses, statistics, the badges held with the value that won them), the
+/// badge history by name, lengths of time as `1h 23m` that match the server's figures,
+/// reports sorted within each bucket, times in the organization's time zone, and an
+/// unknown name that says which names there are.
+#[tokio::test]
+async fn hdctl_shows_agents_badges_and_times_for_people() -> anyhow::Result<()> {
+    let (mut helpdesk, expected) = with_history().await?;
+    let token = helpdesk.token().to_owned();
+    let server = helpdesk.endpoint();
+    let run = |args: &'static [&'static str]| hdctl(&server, Some(&token), args);
+
+    // The badges held now: by name, with the winning value.
+    let now = stdout_of(&run(&["badges"]).await?);
+    let held: Vec<_> = records(&now, "badge")
+        .into_iter()
+        .filter(|row| !row["holders"].is_empty())
+        .collect();
+    assert!(!held.is_empty(), "two days give badges holders:\n{now}");
+    // A badge won with a length of time shows it as one.
+    let timed = held
+        .iter()
+        .find(|row| parse_duration(&row["value"]).is_some())
+        .unwrap_or_else(|| panic!("no badge held with a length of time:\n{now}"));
+    // …the server's milliseconds, rounded.
+    let standings = BadgeServiceClient::new(helpdesk.channel().await?)
+        .list_badges(with_token(
+            Request::new(pb::ListBadgesRequest { read: None }),
+            &token,
+        ))
+        .await?
+        .into_inner()
+        .badges;
+    let millis = standings
+        .iter()
+        .find(|s| s.badge.as_ref().is_some_and(|b| b.name == timed["badge"]))
+        .and_then(|s| s.current.as_ref()?.value)
+        .expect("the badge's value");
+    let (seconds, unit) = parse_duration(&timed["value"]).unwrap();
+    assert!(
+        (seconds - millis as f64 / 1000.0).abs() <= unit / 2.0 + 0.5,
+        "{millis} ms shown as {:?}",
+        timed["value"]
+    );
+    let holder = timed["holders"].split(", ").next().unwrap().to_owned();
+    assert!(expected.agents.contains(&holder), "{holder:?}");
+
+    // Everyone's badge history: the awards newest first, holders by name, and today's
+    // holders among them with the same value.
+    let history = stdout_of(&run(&["badges", "--history"]).await?);
+    let awards = records(&history, "day");
+    assert_eq!(
+        awards[0].keys().cloned().collect::<BTreeSet<_>>(),
+        [
+            "badge",
+            "competitors",
+            "day",
+            "holders",
+            "runner-up",
+            "value",
+            "window"
+        ]
+        .map(String::from)
+        .into(),
+    );
+    let days: Vec<&String> = awards.iter().map(|row| &row["day"]).collect();
+    assert!(
+        days.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {days:?}"
+    );
+    for row in &awards {
+        for name in row["holders"].split(", ") {
+            assert!(expected.agents.contains(name), "{name:?} in\n{history}");
+        }
+    }
+    for row in &held {
+        assert!(
+            awards.iter().any(|award| award["badge"] == row["badge"]
+                && award["day"] == row["day"]
+                && award["holders"] == row["holders"]
+                && award["value"] == row["value"]),
+            "{row:?} is not in the history:\n{history}"
+        );
+    }
+
+    // One agent's history: only their awards, the badge above among them.
+    let output = hdctl(
+        &server,
+        Some(&token),
+        &["badges", "--history", "--agent", &holder],
+    )
+    .await?;
+    let theirs = stdout_of(&output);
+    let their_awards = records(&theirs, "day");
+    assert!(
+        their_awards
+            .iter()
+            .all(|row| row["holders"].split(", ").any(|name| name == holder)),
+        "{theirs}"
+    );
+    assert!(
+        their_awards
+            .iter()
+            .any(|row| row["badge"] == timed["badge"] && row["day"] == timed["day"]),
+        "{theirs}"
+    );
+
+    // The agent page, by name.
+    let page = stdout_of(&hdctl(&server, Some(&token), &["agent", &holder]).await?);
+    assert_eq!(page.lines().next(), Some(holder.as_str()), "{page}");
+    assert!(
+        page.lines().any(|l| l.starts_with("level: ")),
+        "the level:\n{page}"
+    );
+    assert!(
+        page.lines().any(|l| l.starts_with("next level: ")),
+        "the next level:\n{page}"
+    );
+    let statistics = records(&page, "statistic (all time)");
+    let worktime = statistics
+        .iter()
+        .find(|row| row["statistic (all time)"] == "worktime")
+        .unwrap_or_else(|| panic!("worktime:\n{page}"));
+    assert!(parse_duration(&worktime["value"]).is_some(), "{page}");
+    let badges_held = records(&page, "badge held");
+    let row = badges_held
+        .iter()
+        .find(|row| row["badge held"] == timed["badge"])
+        .unwrap_or_else(|| panic!("{} held:\n{page}", timed["badge"]));
+    assert_eq!(row["value"], timed["value"], "{page}");
+    assert_eq!(row["runner-up"], timed["runner-up"], "{page}");
+    assert!(!row["window"].is_empty(), "{page}");
+
+    // Lengths of time in a report: `1h 23m`, the server's figure rounded, blank (not 0,
+    // not NaN) where there is none.
+    let from = utc_date(HISTORY_START);
+    let to = utc_date(HISTORY_START + 86_400_000);
+    let report = ReportServiceClient::new(helpdesk.channel().await?)
+        .get_report(with_token(
+            Request::new(pb::ReportRequest {
+                from: from.clone(),
+                to: to.clone(),
+                bucket: pb::ReportBucket::Range as i32,
+                group_by: pb::ReportGroup::Agent as i32,
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?
+        .into_inner();
+    let column = report
+        .columns
+        .iter()
+        .position(|c| c == "mean_first_answer_seconds")
+        .unwrap();
+    let output = hdctl(
+        &server,
+        Some(&token),
+        &[
+            "report",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--bucket",
+            "range",
+            "--group-by",
+            "agent",
+        ],
+    )
+    .await?;
+    let shown = stdout_of(&output);
+    assert!(!shown.contains("NaN"), "{shown}");
+    let rows = records(&shown, "bucket");
+    let mut timed_rows = 0;
+    for row in &report.rows {
+        let cell = &rows
+            .iter()
+            .find(|r| r["group"] == row.group)
+            .unwrap_or_else(|| panic!("{} in\n{shown}", row.group))["mean_first_answer_seconds"];
+        let seconds = row.values[column];
+        if seconds == 0.0 {
+            assert_eq!(cell, "", "no first answers: blank\n{shown}");
+            continue;
+        }
+        let (shown_seconds, unit) =
+            parse_duration(cell).unwrap_or_else(|| panic!("{cell:?} in\n{shown}"));
+        assert!(
+            (shown_seconds - seconds).abs() <= unit / 2.0 + 0.5,
+            "{seconds} s shown as {cell:?}"
+        );
+        timed_rows += 1;
+    }
+    assert!(timed_rows > 0, "{shown}");
+
+    // Sorted within each bucket: the days stay in order, the agents by answers.
+    for (order, descending) in [("desc", true), ("asc", false)] {
+        let output = hdctl(
+            &server,
+            Some(&token),
+            &[
+                "report",
+                "--from",
+                &from,
+                "--to",
+                &to,
+                "--group-by",
+                "agent",
+                "--sort",
+                "answers",
+                "--order",
+                order,
+            ],
+        )
+        .await?;
+        let text = stdout_of(&output);
+        let rows = records(&text, "bucket");
+        let buckets: Vec<&String> = rows.iter().map(|r| &r["bucket"]).collect();
+        assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{text}");
+        assert!(buckets.first() != buckets.last(), "two days: {text}");
+        for pair in rows.windows(2) {
+            if pair[0]["bucket"] != pair[1]["bucket"] {
+                continue;
+            }
+            let (a, b): (f64, f64) = (pair[0]["answers"].parse()?, pair[1]["answers"].parse()?);
+            assert!(if descending { a >= b } else { a <= b }, "{order}:\n{text}");
+        }
+    }
+
+    // Unknown names: an error that lists the names there are, nothing shown.
+    let failure = |output: &Output, says: &str| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(output.stdout.is_empty(), "{stderr}");
+        assert!(stderr.contains(says), "{says:?} not in {stderr:?}");
+    };
+    let output = run(&["agent", "Nobody Atall"]).await?;
+    failure(&output, r#"no agent is named "Nobody Atall" (there are: "#);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for name in &expected.agents {
+        assert!(stderr.contains(name.as_str()), "{name} in {stderr}");
+    }
+    failure(
+        &run(&[
+            "report",
+            "--from",
+            "2025-03-03",
+            "--to",
+            "2025-03-04",
+            "--department",
+            "Nowhere",
+        ])
+        .await?,
+        r#"no department is named "Nowhere" (there are: "#,
+    );
+    failure(
+        &run(&["badges", "--history", "--badge", "Gold Star"]).await?,
+        r#"no badge is named "Gold Star" (there are: "#,
+    );
+    failure(
+        &run(&[
+            "report",
+            "--from",
+            "2025-03-03",
+            "--to",
+            "2025-03-04",
+            "--sort",
+            "speed",
+        ])
+        .await?,
+        r#"no column is named "speed" (there are: answers, "#,
+    );
+
+    // No ids anywhere.
+    for text in [&now, &history, &theirs, &page, &shown] {
+        assert!(!shows_an_id(text), "an id in:\n{text}");
+    }
+
+    // `… | head -1`: the reader gone, hdctl ends quietly (no panic, no error).
+    for args in [
+        &["badges", "--history"][..],
+        &["agent", holder.as_str()],
+        &["report", "--from", &from, "--to", &to],
+    ] {
+        let mut child = tokio::process::Command::new(hdctl_bin())
+            .arg("--server")
+            .arg(&server)
+            .args(args)
+            .env("HELPDESK_TOKEN", &token)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        drop(child.stdout.take());
+        let output =
+            tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+                .await??;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        use std::os::unix::process::ExitStatusExt as _;
+        assert!(
+            output.status.success() || output.status.signal() == Some(13),
+            "hdctl {args:?} | head -1 ended with {:?}: {stderr}",
+            output.status
+        );
+        assert!(stderr.is_empty(), "hdctl {args:?} | head -1: {stderr}");
+    }
+
+    // Times in the organization's time zone: the leaderboard's, once it is Tokyo's
+    // (UTC+9, no summer time).
+    let board = LevelServiceClient::new(helpdesk.channel().await?)
+        .get_leaderboard(with_token(
+            Request::new(pb::GetLeaderboardRequest {
+                limit: 20,
+                read: None,
+            }),
+            &token,
+        ))
+        .await?
+        .into_inner();
+    let set = helpdesk_api::CommandServiceClient::new(helpdesk.channel().await?)
+        .set_organization_settings(with_token(
+            Request::new(pb::SetOrganizationSettingsRequest {
+                time_zone: Some("Asia/Tokyo".into()),
+                ..Default::default()
+            }),
+            &token,
+        ))
+        .await?
+        .into_inner();
+    assert!(set.position > 0);
+    let text = stdout_of(&run(&["leaderboard"]).await?);
+    let rows = records(&text, "place");
+    assert_eq!(rows.len(), board.rows.len(), "{text}");
+    for (row, api) in rows.iter().zip(&board.rows) {
+        let at = api.reached_at.expect("a level reached has its time");
+        let tokyo = jiff::Timestamp::new(at.seconds, at.nanos)?
+            .to_zoned(jiff::tz::TimeZone::get("Asia/Tokyo")?)
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string();
+        assert_eq!(row["agent"], api.name, "{text}");
+        assert_eq!(row["reached (Asia/Tokyo)"], tokyo, "{text}");
+    }
     helpdesk.stop().await
 }

@@ -1161,6 +1161,8 @@ fn set_organization_settings() -> BoxedStrategy<pb::SetOrganizationSettingsReque
         option::of(odds()),
         option::of(seed),
         option::of(small_u32(100)),
+        option::of(any::<bool>()),
+        option::of(small_u32(1000)),
     )
         .prop_map(
             |(
@@ -1170,6 +1172,8 @@ fn set_organization_settings() -> BoxedStrategy<pb::SetOrganizationSettingsReque
                 clover_odds,
                 seed,
                 max_custom_roles,
+                system_routes,
+                routing_seconds,
             )| pb::SetOrganizationSettingsRequest {
                 command_id,
                 occurred_at,
@@ -1178,6 +1182,8 @@ fn set_organization_settings() -> BoxedStrategy<pb::SetOrganizationSettingsReque
                 clover_odds,
                 seed,
                 max_custom_roles,
+                system_routes,
+                routing_seconds,
             },
         )
         .boxed()

@@ -4,30 +4,48 @@
 //! split deployment) and prints tables, or CSV for spreadsheets. Every request carries
 //! `authorization: Bearer <token>` from `--token` or `HELPDESK_TOKEN`.
 
+mod agent;
+mod badges;
+mod format;
+mod names;
+mod report;
 mod roster;
-
-use std::collections::HashMap;
-use std::io::Write as _;
+mod routing;
 
 use anyhow::{bail, Context as _};
-use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use helpdesk_api::pb;
 use helpdesk_api::{
-    AdminServiceClient, BadgeServiceClient, ConfigServiceClient, LevelServiceClient,
-    ReportServiceClient, StatsServiceClient, TicketServiceClient,
+    AdminServiceClient, ConfigServiceClient, LevelServiceClient, TicketServiceClient,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
-/// Reports, leaderboards, badges and ticket counts from a running help desk backend.
+use crate::format::{number, print_table, time_or_blank, yes_no, zoned_header};
+
+/// Reports, leaderboards, badges, agents and ticket counts from a running help desk
+/// backend, for people: names instead of ids, lengths of time as `1h 23m`, times in the
+/// organization's time zone.
 #[derive(Debug, Parser)]
-#[command(name = "hdctl", version)]
+#[command(
+    name = "hdctl",
+    version,
+    after_help = "Examples:
+  export HELPDESK_TOKEN=…        (the Owner's is the `owner token:` line of the first start)
+  hdctl agent \"Ada Lovelace\"     one agent: level, progress, statistics, badges
+  hdctl leaderboard              agents by level, with when they reached it
+  hdctl badges --history         who was awarded which badge, and why
+  hdctl report --from 2026-11-01 --to 2026-11-30 --group-by agent --sort answers
+
+`hdctl <command> --help` explains each command."
+)]
 struct Cli {
     /// The server to ask.
     #[arg(
         long,
         global = true,
+        help_heading = "Connection",
         env = "HELPDESK_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
@@ -36,13 +54,20 @@ struct Cli {
     /// Your token (the Owner's is the `owner token:` line of the server's first start).
     /// On the command line it is visible to other users (`ps`): prefer HELPDESK_TOKEN or
     /// --token-file.
-    #[arg(long, global = true, env = "HELPDESK_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connection",
+        env = "HELPDESK_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
 
     /// A file holding your token (surrounding whitespace is ignored).
     #[arg(
         long,
         global = true,
+        help_heading = "Connection",
         env = "HELPDESK_TOKEN_FILE",
         conflicts_with = "token",
         value_name = "FILE"
@@ -50,7 +75,13 @@ struct Cli {
     token_file: Option<std::path::PathBuf>,
 
     /// For an `https://` server: a PEM file of the CA that signed its certificate.
-    #[arg(long, global = true, env = "HELPDESK_TLS_CA", value_name = "PEM")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Connection",
+        env = "HELPDESK_TLS_CA",
+        value_name = "PEM"
+    )]
     tls_ca: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
@@ -59,17 +90,25 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// A department report: the 24 columns by time bucket and group (needs
-    /// reports.view; --csv needs reports.export).
-    Report(ReportArgs),
-    /// Agents by level, highest first.
+    /// A department report: the main columns by time bucket and group, lengths of time
+    /// as `1h 23m` and blanks where there is no data, optionally sorted within each
+    /// bucket (needs reports.view; --csv, all 24 columns, needs reports.export).
+    Report(report::ReportArgs),
+    /// Agents by level, highest first (then who reached it first), with when each
+    /// reached their level (in the organization's time zone).
     Leaderboard {
         /// How many rows.
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
-    /// Every badge and who holds it now.
-    Badges,
+    /// Every badge and who holds it now, with the value that won it and the runner-up's;
+    /// --history lists the awards (everyone's, an agent's or a badge's), newest first.
+    Badges(badges::BadgesArgs),
+    /// One agent's page: role, departments and presence; their level and what each part
+    /// of the next level's condition still misses; their statistics; the badges they
+    /// hold with the value, window and runner-up that explain them (another agent's
+    /// needs reports.view).
+    Agent(agent::AgentArgs),
     /// Tickets new, open and resolved now, per department.
     Tickets,
     /// Replays the history to find which levels or badges would change, and with
@@ -87,9 +126,11 @@ enum Command {
     Departments,
     /// The roles, built-in and custom, with their permissions.
     Roles,
-    /// The routing rules in the order they run on a new ticket: when each matches and
-    /// what it does (needs routing.manage or tickets.view_all).
-    RoutingRules,
+    /// The routing rules in the order they run on a new ticket: when each matches, what
+    /// it does, whether it is on, its notes (needs routing.manage or tickets.view_all);
+    /// `routing-rules update NAME …` renames one, sets its notes, or switches it off or
+    /// on (needs routing.manage).
+    RoutingRules(routing::RoutingRulesArgs),
     /// The organization settings.
     Settings,
     /// Every agent you see: role, presence (with the pause's reason, and for how
@@ -116,53 +157,6 @@ struct RecomputeArgs {
     /// definitions in force at each moment, which undoes earlier recomputes).
     #[arg(long)]
     todays_definitions: bool,
-}
-
-#[derive(Debug, clap::Args)]
-struct ReportArgs {
-    /// The first day, YYYY-MM-DD.
-    #[arg(long)]
-    from: String,
-    /// The last day (included), YYYY-MM-DD.
-    #[arg(long)]
-    to: String,
-    /// How to cut time (in the organization's time zone).
-    #[arg(long, value_enum, default_value = "day")]
-    bucket: BucketArg,
-    /// How to group.
-    #[arg(long, value_enum, default_value = "department")]
-    group_by: GroupArg,
-    /// Only this department (UUID).
-    #[arg(long)]
-    department: Option<String>,
-    /// Only this agent (UUID).
-    #[arg(long)]
-    agent: Option<String>,
-    /// Sort by this column (e.g. answers), highest first.
-    #[arg(long)]
-    sort_by: Option<String>,
-    /// Write CSV (a header row, then one row per bucket and group) to stdout.
-    #[arg(long)]
-    csv: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum BucketArg {
-    Hour,
-    Day,
-    Week,
-    Month,
-    Year,
-    Range,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum GroupArg {
-    Department,
-    Agent,
-    Channel,
-    Tag,
-    None,
 }
 
 /// `request` with the caller's token.
@@ -222,15 +216,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     )?;
     let channel = helpdesk_api::client::connect(&cli.server, cli.tls_ca.as_deref()).await?;
     match cli.command {
-        Command::Report(args) => report(channel, &token, args).await,
+        Command::Report(args) => report::report(channel, &token, args).await,
         Command::Leaderboard { limit } => leaderboard(channel, &token, limit).await,
-        Command::Badges => badges(channel, &token).await,
+        Command::Badges(args) => badges::badges(channel, &token, args).await,
+        Command::Agent(args) => agent::agent(channel, &token, args).await,
         Command::Tickets => tickets(channel, &token).await,
         Command::Recompute { what } => recompute(channel, &token, what).await,
         Command::Operations => operations(channel, &token).await,
         Command::Departments => departments(channel, &token).await,
         Command::Roles => roles(channel, &token).await,
-        Command::RoutingRules => routing_rules(channel, &token).await,
+        Command::RoutingRules(args) => routing::routing_rules(channel, &token, args).await,
         Command::Settings => settings(channel, &token).await,
         Command::Roster(args) => roster::roster(channel, &token, args).await,
     }
@@ -240,78 +235,9 @@ fn status(err: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{:?}: {}", err.code(), err.message())
 }
 
-async fn report(channel: Channel, token: &str, args: ReportArgs) -> anyhow::Result<()> {
-    let request = pb::ReportRequest {
-        from: args.from,
-        to: args.to,
-        bucket: match args.bucket {
-            BucketArg::Hour => pb::ReportBucket::Hour,
-            BucketArg::Day => pb::ReportBucket::Day,
-            BucketArg::Week => pb::ReportBucket::Week,
-            BucketArg::Month => pb::ReportBucket::Month,
-            BucketArg::Year => pb::ReportBucket::Year,
-            BucketArg::Range => pb::ReportBucket::Range,
-        } as i32,
-        group_by: match args.group_by {
-            GroupArg::Department => pb::ReportGroup::Department,
-            GroupArg::Agent => pb::ReportGroup::Agent,
-            GroupArg::Channel => pb::ReportGroup::Channel,
-            GroupArg::Tag => pb::ReportGroup::Tag,
-            GroupArg::None => pb::ReportGroup::Unspecified,
-        } as i32,
-        department_id: args.department.unwrap_or_default(),
-        agent_id: args.agent.unwrap_or_default(),
-        sort_by: args.sort_by.unwrap_or_default(),
-        ..Default::default()
-    };
-    let mut client = ReportServiceClient::new(channel);
-    if args.csv {
-        let mut chunks = client
-            .export_report_csv(auth(token, request)?)
-            .await
-            .map_err(status)?
-            .into_inner();
-        let mut out = std::io::stdout().lock();
-        while let Some(chunk) = chunks.message().await.map_err(status)? {
-            out.write_all(&chunk.data)?;
-        }
-        return Ok(());
-    }
-    let report = client
-        .get_report(auth(token, request)?)
-        .await
-        .map_err(status)?
-        .into_inner();
-    // For a terminal: the most asked-for columns; --csv has all 24.
-    let shown = [
-        "answers",
-        "chats",
-        "calls",
-        "created_tickets",
-        "resolved_tickets",
-        "positive_percent",
-        "mean_first_answer_seconds",
-    ];
-    let index: Vec<usize> = shown
-        .iter()
-        .map(|name| report.columns.iter().position(|c| c == name))
-        .collect::<Option<_>>()
-        .context("the server's columns are not the ones this hdctl knows")?;
-    let mut rows = vec![{
-        let mut header = vec!["bucket".to_owned(), "group".to_owned()];
-        header.extend(shown.iter().map(|s| (*s).to_owned()));
-        header
-    }];
-    for row in &report.rows {
-        let mut cells = vec![row.bucket.clone(), row.group.clone()];
-        cells.extend(index.iter().map(|i| format_number(row.values[*i])));
-        rows.push(cells);
-    }
-    print_table(&rows);
-    Ok(())
-}
-
+/// `hdctl leaderboard`: agents by level, and when each reached it.
 async fn leaderboard(channel: Channel, token: &str, limit: u32) -> anyhow::Result<()> {
+    let zone = names::time_zone(channel.clone(), token).await?;
     let board = LevelServiceClient::new(channel)
         .get_leaderboard(auth(
             token,
@@ -325,6 +251,7 @@ async fn leaderboard(channel: Channel, token: &str, limit: u32) -> anyhow::Resul
         "agent".into(),
         "level".into(),
         "rank".into(),
+        zoned_header("reached", &zone),
     ]];
     for row in board.rows {
         let level = row.level.unwrap_or_default();
@@ -333,50 +260,8 @@ async fn leaderboard(channel: Channel, token: &str, limit: u32) -> anyhow::Resul
             row.name,
             level.name,
             level.rank.to_string(),
+            time_or_blank(row.reached_at.as_ref(), &zone),
         ]);
-    }
-    print_table(&rows);
-    Ok(())
-}
-
-async fn badges(channel: Channel, token: &str) -> anyhow::Result<()> {
-    let list = BadgeServiceClient::new(channel.clone())
-        .list_badges(auth(token, pb::ListBadgesRequest { read: None })?)
-        .await
-        .map_err(status)?
-        .into_inner();
-    let names = agent_names(
-        channel,
-        token,
-        list.badges
-            .iter()
-            .flat_map(|s| s.current.iter().flat_map(|e| &e.holders))
-            .map(|h| &h.agent_id),
-    )
-    .await?;
-    let mut rows = vec![vec![
-        "badge".into(),
-        "day".into(),
-        "holders".into(),
-        "value".into(),
-        "runner-up".into(),
-    ]];
-    for standing in list.badges {
-        let badge = standing.badge.unwrap_or_default();
-        let (day, holders, value, runner_up) = match standing.current {
-            Some(e) => (
-                e.day,
-                e.holders
-                    .iter()
-                    .map(|h| names.get(&h.agent_id).unwrap_or(&h.agent_id).as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                e.value.map(|v| v.to_string()).unwrap_or_default(),
-                e.runner_up.map(|v| v.to_string()).unwrap_or_default(),
-            ),
-            None => Default::default(),
-        };
-        rows.push(vec![badge.name, day, holders, value, runner_up]);
     }
     print_table(&rows);
     Ok(())
@@ -412,29 +297,6 @@ async fn tickets(channel: Channel, token: &str) -> anyhow::Result<()> {
     }
     print_table(&rows);
     Ok(())
-}
-
-/// Agents' names by id (an agent whose name cannot be looked up is left out: shown by id).
-async fn agent_names<'a>(
-    channel: Channel,
-    token: &str,
-    ids: impl Iterator<Item = &'a String>,
-) -> anyhow::Result<HashMap<String, String>> {
-    let mut names = HashMap::new();
-    let mut stats = StatsServiceClient::new(channel);
-    for id in ids {
-        if names.contains_key(id) || id.is_empty() {
-            continue;
-        }
-        let request = pb::GetAgentStatsRequest {
-            agent_id: id.clone(),
-            ..Default::default()
-        };
-        if let Ok(answer) = stats.get_agent_stats(auth(token, request)?).await {
-            names.insert(id.clone(), answer.into_inner().name);
-        }
-    }
-    Ok(names)
 }
 
 /// `hdctl recompute levels|badges`: starts the recompute as an operation, shows its
@@ -569,17 +431,13 @@ fn show_progress(bar: &ProgressBar, operation: &pb::Operation) {
     bar.set_message(format!("({rate:.0}/s{eta}) {}", operation.phase));
 }
 
-/// How a level recompute's agent is shown: by name, or by id when unknown.
-fn name_or_id<'a>(names: &'a HashMap<String, String>, id: &'a String) -> &'a str {
-    names.get(id).unwrap_or(id).as_str()
-}
-
 async fn print_levels_found(
     channel: Channel,
     token: &str,
     found: &pb::LevelRecomputeResponse,
 ) -> anyhow::Result<()> {
-    let names = agent_names(
+    let zone = names::time_zone(channel.clone(), token).await?;
+    let names = names::agent_names(
         channel,
         token,
         found.gained.iter().chain(&found.lost).map(|c| &c.agent_id),
@@ -589,7 +447,7 @@ async fn print_levels_found(
         "change".into(),
         "agent".into(),
         "level".into(),
-        "reached at".into(),
+        zoned_header("reached", &zone),
     ]];
     for (change, list) in [("gained", &found.gained), ("lost", &found.lost)] {
         for c in list {
@@ -600,9 +458,9 @@ async fn print_levels_found(
             };
             rows.push(vec![
                 change.into(),
-                name_or_id(&names, &c.agent_id).to_owned(),
+                names::name_or_id(&names, &c.agent_id).to_owned(),
                 level,
-                c.reached_at.map(|t| t.to_string()).unwrap_or_default(),
+                time_or_blank(c.reached_at.as_ref(), &zone),
             ]);
         }
     }
@@ -624,7 +482,8 @@ async fn print_badges_found(
     token: &str,
     found: &pb::BadgeRecomputeResponse,
 ) -> anyhow::Result<()> {
-    let names = agent_names(
+    let badges = names::badges(channel.clone(), token).await?;
+    let names = names::agent_names(
         channel,
         token,
         found
@@ -633,13 +492,13 @@ async fn print_badges_found(
             .flat_map(|c| c.holders_before.iter().chain(&c.holders_after)),
     )
     .await?;
-    let holders = |ids: &[String]| -> String {
-        ids.iter()
-            .map(|id| name_or_id(&names, id))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let holders = |ids: &[String]| names::agent_list(&names, ids.iter());
+    let badge = |key: &str| {
+        badges
+            .iter()
+            .filter_map(|s| s.badge.as_ref())
+            .find(|b| b.key == key)
     };
-    let value = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut rows = vec![vec![
         "badge".into(),
         "day".into(),
@@ -649,13 +508,14 @@ async fn print_badges_found(
         "value after".into(),
     ]];
     for c in &found.changes {
+        let badge = badge(&c.badge_key);
         rows.push(vec![
-            c.badge_key.clone(),
+            badge.map_or_else(|| c.badge_key.clone(), |b| b.name.clone()),
             c.day.clone(),
             holders(&c.holders_before),
             holders(&c.holders_after),
-            value(c.value_before),
-            value(c.value_after),
+            format::badge_value(badge, c.value_before),
+            format::badge_value(badge, c.value_after),
         ]);
     }
     if rows.len() > 1 {
@@ -683,6 +543,7 @@ fn applied_note(applied: &[pb::CommandResponse]) -> String {
 
 /// `hdctl operations`: the recomputes the server keeps.
 async fn operations(channel: Channel, token: &str) -> anyhow::Result<()> {
+    let zone = names::time_zone(channel.clone(), token).await?;
     let list = AdminServiceClient::new(channel)
         .list_operations(auth(token, pb::ListOperationsRequest {})?)
         .await
@@ -693,8 +554,8 @@ async fn operations(channel: Channel, token: &str) -> anyhow::Result<()> {
         "recompute".into(),
         "state".into(),
         "progress".into(),
-        "started".into(),
-        "finished".into(),
+        zoned_header("started", &zone),
+        zoned_header("finished", &zone),
     ]];
     for o in list.operations {
         let what = match pb::OperationKind::try_from(o.kind) {
@@ -714,8 +575,8 @@ async fn operations(channel: Channel, token: &str) -> anyhow::Result<()> {
             format!("{what} {}", if o.apply { "apply" } else { "preview" }),
             state,
             format!("{}/{}", o.position, o.end),
-            o.started_at.map(|t| t.to_string()).unwrap_or_default(),
-            o.finished_at.map(|t| t.to_string()).unwrap_or_default(),
+            time_or_blank(o.started_at.as_ref(), &zone),
+            time_or_blank(o.finished_at.as_ref(), &zone),
         ]);
     }
     if rows.len() == 1 {
@@ -786,130 +647,9 @@ async fn roles(channel: Channel, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `hdctl routing-rules`: the rules in the order they run, in words.
-async fn routing_rules(channel: Channel, token: &str) -> anyhow::Result<()> {
-    let list = ConfigServiceClient::new(channel)
-        .list_routing_rules(auth(token, pb::ListRoutingRulesRequest { read: None })?)
-        .await
-        .map_err(status)?
-        .into_inner();
-    if list.rules.is_empty() {
-        println!("no routing rules");
-        return Ok(());
-    }
-    let mut rows = vec![vec![
-        "#".into(),
-        "rule".into(),
-        "on".into(),
-        "when".into(),
-        "then".into(),
-        "notes".into(),
-    ]];
-    for rule in &list.rules {
-        let when: Vec<String> = rule
-            .groups
-            .iter()
-            .map(|g| {
-                let all: Vec<String> = g.conditions.iter().map(condition_words).collect();
-                all.join(" and ")
-            })
-            .collect();
-        let then: Vec<String> = rule
-            .actions
-            .iter()
-            .map(|a| action_words(a, &list.agent_names, &list.department_names))
-            .collect();
-        rows.push(vec![
-            (rule.position + 1).to_string(),
-            rule.name.clone(),
-            yes_no(rule.enabled).into(),
-            when.join(", or "),
-            then.join("; "),
-            // One table row a rule: notes written on several lines are shown on one.
-            rule.notes.split_whitespace().collect::<Vec<_>>().join(" "),
-        ]);
-    }
-    print_table(&rows);
-    Ok(())
-}
-
-/// A routing condition for people: `channel is email or chat`.
-fn condition_words(condition: &pb::RoutingCondition) -> String {
-    use pb::routing_condition::Condition as C;
-    let quoted = |words: &pb::WordList| {
-        let list: Vec<String> = words.words.iter().map(|w| format!("\"{w}\"")).collect();
-        list.join(" or ")
-    };
-    match &condition.condition {
-        Some(C::ChannelIn(set)) => {
-            let names: Vec<String> = set.channels.iter().map(|c| channel_word(*c)).collect();
-            format!("channel is {}", names.join(" or "))
-        }
-        Some(C::PriorityIn(set)) => {
-            let names: Vec<String> = set.priorities.iter().map(|p| priority_word(*p)).collect();
-            format!("priority is {}", names.join(" or "))
-        }
-        Some(C::SubjectContains(w)) => format!("subject has {}", quoted(w)),
-        Some(C::BodyContains(w)) => format!("body has {}", quoted(w)),
-        Some(C::SubjectOrBodyContains(w)) => format!("subject or body has {}", quoted(w)),
-        None => "?".into(),
-    }
-}
-
-/// A routing action for people, agents and departments by name (by id when the
-/// server knows no name for it).
-fn action_words(
-    action: &pb::RoutingAction,
-    agents: &HashMap<String, String>,
-    departments: &HashMap<String, String>,
-) -> String {
-    use pb::routing_action::Action as A;
-    let name = |names: &HashMap<String, String>, id: &String| -> String {
-        names.get(id).cloned().unwrap_or_else(|| id.clone())
-    };
-    match &action.action {
-        Some(A::TransferToDepartmentId(id)) => format!("transfer to {}", name(departments, id)),
-        Some(A::AssignTo(list)) => {
-            let names: Vec<String> = list.agent_ids.iter().map(|a| name(agents, a)).collect();
-            format!("assign to the first free of {}", names.join(", "))
-        }
-        Some(A::LeaveUnassigned(_)) => "leave unassigned".into(),
-        Some(A::SetPriority(p)) => format!("set priority {}", priority_word(*p)),
-        Some(A::AddTags(tags)) => format!("tag {}", tags.tags.join(", ")),
-        None => "?".into(),
-    }
-}
-
-fn channel_word(value: i32) -> String {
-    pb::Channel::try_from(value)
-        .map(|c| {
-            c.as_str_name()
-                .trim_start_matches("CHANNEL_")
-                .to_lowercase()
-        })
-        .unwrap_or_else(|_| value.to_string())
-}
-
-fn priority_word(value: i32) -> String {
-    pb::Priority::try_from(value)
-        .map(|p| {
-            p.as_str_name()
-                .trim_start_matches("PRIORITY_")
-                .to_lowercase()
-        })
-        .unwrap_or_else(|_| value.to_string())
-}
-
 /// `hdctl settings`: every organization setting.
 async fn settings(channel: Channel, token: &str) -> anyhow::Result<()> {
-    let settings = ConfigServiceClient::new(channel)
-        .get_organization_settings(auth(
-            token,
-            pb::GetOrganizationSettingsRequest { read: None },
-        )?)
-        .await
-        .map_err(status)?
-        .into_inner();
+    let settings = names::organization_settings(channel, token).await?;
     let rows = vec![
         vec!["setting".into(), "value".into()],
         vec!["time zone".into(), settings.time_zone],
@@ -939,44 +679,6 @@ fn odds_words(odds: f64) -> String {
     if (one_in - one_in.round()).abs() < 1e-9 {
         format!("1 in {}", one_in.round())
     } else {
-        format!("{odds} (about 1 in {})", format_number(one_in))
-    }
-}
-
-fn yes_no(value: bool) -> &'static str {
-    if value {
-        "yes"
-    } else {
-        "no"
-    }
-}
-
-fn format_number(value: f64) -> String {
-    if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.1}")
-    }
-}
-
-/// Prints rows as aligned columns, the first row as the header.
-fn print_table(rows: &[Vec<String>]) {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| format!("{cell:<width$}", width = widths[c]))
-            .collect();
-        println!("{}", line.join("  ").trim_end());
+        format!("{odds} (about 1 in {})", number(one_in))
     }
 }

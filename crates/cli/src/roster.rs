@@ -3,10 +3,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use helpdesk_api::{pb, ConfigServiceClient, RosterServiceClient};
+use helpdesk_api::{pb, RosterServiceClient};
 use tonic::transport::Channel;
 
-use crate::{auth, print_table, status};
+use crate::format::{clock, duration_ms, list_or_dash, print_table};
+use crate::{auth, names, status};
 
 #[derive(Debug, clap::Args)]
 pub struct RosterArgs {
@@ -33,8 +34,13 @@ enum PresenceArg {
 
 pub async fn roster(channel: Channel, token: &str, args: RosterArgs) -> anyhow::Result<()> {
     let department_id = match args.department {
-        Some(department) => department_id(channel.clone(), token, &department).await?,
+        Some(department) => names::department_id(channel.clone(), token, &department).await?,
         None => String::new(),
+    };
+    let zone = if args.watch {
+        names::time_zone(channel.clone(), token).await?
+    } else {
+        jiff::tz::TimeZone::UTC
     };
     let mut client = RosterServiceClient::new(channel);
     let request = pb::ListAgentsRequest {
@@ -61,7 +67,6 @@ pub async fn roster(channel: Channel, token: &str, args: RosterArgs) -> anyhow::
         "open".into(),
         "departments".into(),
     ]];
-    let now = now_millis();
     for agent in list.agents.iter() {
         let departments: Vec<&str> = agent.departments.iter().map(|d| d.name.as_str()).collect();
         rows.push(vec![
@@ -71,23 +76,14 @@ pub async fn roster(channel: Channel, token: &str, args: RosterArgs) -> anyhow::
                 agent.name.clone()
             },
             agent.role_name.clone(),
-            presence_words(
-                agent.presence,
-                agent.pause.as_ref(),
-                agent.since.as_ref(),
-                now,
-            ),
+            presence_now(agent),
             if agent.level_name.is_empty() {
                 "-".into()
             } else {
                 agent.level_name.clone()
             },
             open_words(agent.open_chat_ids.len(), agent.open_call_ids.len()),
-            if departments.is_empty() {
-                "-".into()
-            } else {
-                departments.join(", ")
-            },
+            list_or_dash(&departments),
         ]);
     }
     if rows.len() == 1 {
@@ -103,9 +99,16 @@ pub async fn roster(channel: Channel, token: &str, args: RosterArgs) -> anyhow::
         .await
         .map_err(status)?
         .into_inner();
-    println!("watching presence changes (Ctrl-C ends)");
+    println!(
+        "watching presence changes, times in {} (Ctrl-C ends)",
+        zone.iana_name().unwrap_or("UTC")
+    );
     while let Some(change) = changes.message().await.map_err(status)? {
-        let at = change.since.as_ref().map(clock_time).unwrap_or_default();
+        let at = change
+            .since
+            .as_ref()
+            .map(|since| clock(since, &zone))
+            .unwrap_or_default();
         let presence = if change.deactivated {
             "deactivated".to_owned()
         } else {
@@ -126,18 +129,17 @@ fn millis(t: &prost_types::Timestamp) -> i64 {
     t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
 }
 
-/// `HH:MM:SS` (UTC) of a time.
-fn clock_time(t: &prost_types::Timestamp) -> String {
-    let seconds = t.seconds.rem_euclid(86_400);
-    format!(
-        "{:02}:{:02}:{:02}",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
+/// Where `agent` is now and for how long: `online for 2h 5m`.
+pub fn presence_now(agent: &pb::RosterAgent) -> String {
+    presence_words(
+        agent.presence,
+        agent.pause.as_ref(),
+        agent.since.as_ref(),
+        now_millis(),
     )
 }
 
-/// `online for 2 h 5 min`, `paused (lunch) for 12 min`, `offline for 3 days`; without
+/// `online for 2h 5m`, `paused (lunch) for 12m`, `offline for 3d 4h`; without
 /// `since`, only what and why.
 fn presence_words(
     presence: i32,
@@ -166,22 +168,8 @@ fn presence_words(
         _ => "unknown".to_owned(),
     };
     match since {
-        Some(since) => format!("{what} for {}", for_people(now - millis(since))),
+        Some(since) => format!("{what} for {}", duration_ms((now - millis(since)) as f64)),
         None => what,
-    }
-}
-
-/// A length of time as people say it: `under a minute`, `12 min`, `2 h 5 min`, `3 days`.
-fn for_people(millis: i64) -> String {
-    let minutes = millis.max(0) / 60_000;
-    match minutes {
-        0 => "under a minute".into(),
-        1..=59 => format!("{minutes} min"),
-        60..=2879 => match minutes % 60 {
-            0 => format!("{} h", minutes / 60),
-            rest => format!("{} h {rest} min", minutes / 60),
-        },
-        _ => format!("{} days", minutes / 1440),
     }
 }
 
@@ -205,46 +193,12 @@ fn open_words(chats: usize, calls: usize) -> String {
     }
 }
 
-/// The id of the department `department` names (its name, or its id): the server
-/// filters by id. A name no department has is an error that lists the names there are.
-async fn department_id(channel: Channel, token: &str, department: &str) -> anyhow::Result<String> {
-    if uuid::Uuid::parse_str(department).is_ok() {
-        return Ok(department.to_owned());
-    }
-    let departments = ConfigServiceClient::new(channel)
-        .list_departments(auth(token, pb::ListDepartmentsRequest::default())?)
-        .await
-        .map_err(status)?
-        .into_inner()
-        .departments;
-    match departments.iter().find(|d| d.name == department) {
-        Some(found) => Ok(found.department_id.clone()),
-        None => {
-            let names: Vec<&str> = departments.iter().map(|d| d.name.as_str()).collect();
-            anyhow::bail!(
-                "no department is named {department:?} (there are: {})",
-                if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            )
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn lengths_read_as_people_say_them() {
-        assert_eq!(for_people(30_000), "under a minute");
-        assert_eq!(for_people(12 * 60_000), "12 min");
-        assert_eq!(for_people(125 * 60_000), "2 h 5 min");
-        assert_eq!(for_people(120 * 60_000), "2 h");
-        assert_eq!(for_people(3 * 86_400_000), "3 days");
-        assert_eq!(for_people(-5), "under a minute");
+    fn open_conversations_read_as_people_say_them() {
         assert_eq!(open_words(2, 1), "2 chats, 1 call");
         assert_eq!(open_words(0, 0), "-");
     }
@@ -266,7 +220,7 @@ mod tests {
                 Some(&since),
                 1_000_000 + 12 * 60_000
             ),
-            "paused (lunch) for 12 min"
+            "paused (lunch) for 12m"
         );
         assert_eq!(
             presence_words(pb::Presence::Online as i32, None, None, 0),

@@ -121,6 +121,7 @@ events! {
     BadgesRecomputed,
     TokenExpires,
     RoutingRuleUpdated,
+    DistributionSettingsChanged,
 }
 
 macro_rules! event_structs {
@@ -272,6 +273,11 @@ event_structs! {
     /// fields that are set change. A new event rather than new fields in
     /// RoutingRuleDefined, which is frozen: a rule defined before has no notes and is on.
     RoutingRuleUpdated { rule_id: RuleId, name: Option<String>, notes: Option<String>, enabled: Option<bool> }
+    /// Who offers chats and rings calls, and for how long an offer waits for its answer
+    /// (docs/DISTRIBUTION.md); only the settings that changed are set. A new event rather
+    /// than new fields in OrganizationSettingsChanged, which is frozen: an organization
+    /// that never set them routes by hand, with a routing time of 30 s.
+    DistributionSettingsChanged { system_routes: Option<bool>, routing_seconds: Option<u32> }
 }
 
 impl Event {
@@ -631,6 +637,11 @@ pub fn samples() -> Vec<Event> {
             name: Some("Refunds to Billing".into()),
             notes: Some("Asked for by the billing team.".into()),
             enabled: Some(false),
+        }
+        .into(),
+        DistributionSettingsChanged {
+            system_routes: Some(true),
+            routing_seconds: Some(45),
         }
         .into(),
     ]

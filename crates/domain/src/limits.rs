@@ -78,3 +78,11 @@ pub const INTEGRATION_NAME_MAX_CHARS: usize = 200;
 /// milliseconds: room for importers that run side by side and interleave. An event
 /// within it counts at the log's time (never earlier); an older one is refused.
 pub const IMPORT_LAG_MAX_MILLIS: i64 = 60_000;
+
+/// How long a chat or call offered by the system waits for its answer before it counts
+/// as missed, by default (docs/DISTRIBUTION.md).
+pub const DEFAULT_ROUTING_SECONDS: u32 = 30;
+/// The routing time is 5 seconds to 10 minutes: shorter and no one could answer, longer
+/// and a customer waits for an agent who is not there.
+pub const ROUTING_SECONDS_MIN: u32 = 5;
+pub const ROUTING_SECONDS_MAX: u32 = 600;

@@ -571,3 +571,20 @@ fn a_whole_call() {
     assert_eq!(state.answered_by, Some(a2()));
     assert_eq!(state.department, Some(d1()));
 }
+
+// --- Distribution (docs/DISTRIBUTION.md) --------------------------------------------------
+
+#[test]
+fn ringing_by_hand_is_refused_while_the_system_routes() {
+    let world = incoming_call().given(
+        AggregateId::config(),
+        evs![DistributionSettingsChanged {
+            system_routes: Some(true),
+            routing_seconds: None,
+        }],
+    );
+    world
+        .when(&admin(boss()), ring(a1()))
+        .rejects("FAILED_PRECONDITION", "system_routes");
+    world.when(&system(), ring(a1())).ok();
+}

@@ -745,3 +745,29 @@ fn a_whole_chat() {
     assert_eq!(state.department, None);
     assert_eq!(state.channel, Channel::Whatsapp);
 }
+
+// --- Distribution (docs/DISTRIBUTION.md) --------------------------------------------------
+
+fn system_routes() -> Event {
+    DistributionSettingsChanged {
+        system_routes: Some(true),
+        routing_seconds: None,
+    }
+    .into()
+}
+
+#[test]
+fn offering_by_hand_is_refused_while_the_system_routes() {
+    let world = waiting().given(AggregateId::config(), vec![system_routes()]);
+    world
+        .when(&admin(boss()), offer(a1()))
+        .rejects("FAILED_PRECONDITION", "system_routes");
+    world
+        .when(&agent(a1()), offer(a1()))
+        .rejects("FAILED_PRECONDITION", "system_routes");
+    // The system's own offer (the distribution) goes through.
+    world.when(&system(), offer(a1())).then(evs![ChatOffered {
+        chat: c1(),
+        agent: a1()
+    }]);
+}

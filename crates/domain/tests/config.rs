@@ -149,6 +149,8 @@ fn settings() -> SetOrganizationSettings {
         clover_odds: None,
         seed: None,
         max_custom_roles: None,
+        system_routes: None,
+        routing_seconds: None,
     }
 }
 
@@ -2539,4 +2541,57 @@ fn a_token_grants_only_permissions_its_issuer_holds() {
             token_for(12, a1()),
         )
         .rejects("PERMISSION_DENIED", "system.import");
+}
+
+// --- Distribution settings (docs/DISTRIBUTION.md) -----------------------------------------
+
+#[test]
+fn distribution_settings_are_an_event_of_their_own() {
+    let world = World::new().set_up();
+    assert!(
+        !world.config().settings.system_routes,
+        "integrations route by default"
+    );
+    assert_eq!(world.config().settings.routing_seconds, 30);
+    world
+        .when(
+            &admin(boss()),
+            SetOrganizationSettings {
+                system_routes: Some(true),
+                routing_seconds: Some(45),
+                ..settings()
+            },
+        )
+        .then(evs![DistributionSettingsChanged {
+            system_routes: Some(true),
+            routing_seconds: Some(45),
+        }]);
+    let world = world.run(
+        &admin(boss()),
+        SetOrganizationSettings {
+            routing_seconds: Some(20),
+            ..settings()
+        },
+    );
+    assert!(
+        !world.config().settings.system_routes,
+        "only what is set changes"
+    );
+    assert_eq!(world.config().settings.routing_seconds, 20);
+}
+
+#[test]
+fn the_routing_time_is_5_to_600_seconds() {
+    let world = World::new().set_up();
+    for bad in [0, 4, 601] {
+        world
+            .when(
+                &admin(boss()),
+                SetOrganizationSettings {
+                    routing_seconds: Some(bad),
+                    ..settings()
+                },
+            )
+            .rejects_field("routing_seconds");
+    }
 }

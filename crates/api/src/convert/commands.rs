@@ -631,6 +631,8 @@ into_command! {
             clover_odds: r.clover_odds,
             seed: r.seed.map(|bytes| seed("seed", bytes)).transpose()?,
             max_custom_roles: r.max_custom_roles,
+            system_routes: r.system_routes,
+            routing_seconds: r.routing_seconds,
         })
     }
 }

@@ -41,6 +41,10 @@ pub struct SetOrganizationSettings {
     pub clover_odds: Option<f64>,
     pub seed: Option<[u8; 32]>,
     pub max_custom_roles: Option<u32>,
+    /// The system offers chats and rings calls (docs/DISTRIBUTION.md).
+    pub system_routes: Option<bool>,
+    /// How long an offer waits for its answer, in seconds.
+    pub routing_seconds: Option<u32>,
 }
 
 impl CommandBody for SetOrganizationSettings {
@@ -54,8 +58,18 @@ impl CommandBody for SetOrganizationSettings {
                 || self.auto_pause.is_some()
                 || self.clover_odds.is_some()
                 || self.seed.is_some()
-                || self.max_custom_roles.is_some(),
+                || self.max_custom_roles.is_some()
+                || self.system_routes.is_some()
+                || self.routing_seconds.is_some(),
         )?;
+        if let Some(seconds) = self.routing_seconds {
+            check_range(
+                "routing_seconds",
+                seconds.into(),
+                limits::ROUTING_SECONDS_MIN.into(),
+                limits::ROUTING_SECONDS_MAX.into(),
+            )?;
+        }
         if let Some(tz) = &self.time_zone {
             check_time_zone("time_zone", tz)?;
         }

@@ -47,14 +47,36 @@ pub(super) fn decide(
                     "only an Owner sets the organization's seed",
                 ));
             }
-            Ok(vec![OrganizationSettingsChanged {
-                time_zone: c.time_zone.clone(),
-                auto_pause: c.auto_pause,
-                clover_odds: c.clover_odds,
-                seed: c.seed,
-                max_custom_roles: c.max_custom_roles,
+            // Each event only when it changes something: a log that never touched
+            // distribution keeps the shape it had before it existed.
+            let mut events = Vec::new();
+            if c.time_zone.is_some()
+                || c.auto_pause.is_some()
+                || c.clover_odds.is_some()
+                || c.seed.is_some()
+                || c.max_custom_roles.is_some()
+            {
+                events.push(
+                    OrganizationSettingsChanged {
+                        time_zone: c.time_zone.clone(),
+                        auto_pause: c.auto_pause,
+                        clover_odds: c.clover_odds,
+                        seed: c.seed,
+                        max_custom_roles: c.max_custom_roles,
+                    }
+                    .into(),
+                );
             }
-            .into()])
+            if c.system_routes.is_some() || c.routing_seconds.is_some() {
+                events.push(
+                    DistributionSettingsChanged {
+                        system_routes: c.system_routes,
+                        routing_seconds: c.routing_seconds,
+                    }
+                    .into(),
+                );
+            }
+            Ok(events)
         }
         ConfigCommand::IssueToken(c) => {
             p.require(token_permission(&c.subject))?;

@@ -36,6 +36,20 @@ fn check_can_take(
     Ok(())
 }
 
+/// Offering and ringing by hand is for integrations that route themselves: when the
+/// organization lets the system route (docs/DISTRIBUTION.md), only the system offers, so
+/// that an offer never races the distribution's choice nor jumps the queue.
+fn check_routes_by_hand(ctx: &Context, doing: &str) -> Result<(), DomainError> {
+    if ctx.config.settings.system_routes && !ctx.principal.is_system() {
+        return Err(DomainError::failed(format!(
+            "{doing} by hand is off: the organization setting system_routes is on, so the \
+             system offers chats and rings calls itself. To route by hand, set \
+             system_routes to false (SetOrganizationSettings)"
+        )));
+    }
+    Ok(())
+}
+
 /// A miss is recorded by the offered agent, an integration or the system; another agent
 /// acts for the offered one: `system.import` and a standing that could manage them.
 fn check_miss_permission(ctx: &Context, offered: AgentId) -> Result<(), DomainError> {
@@ -111,6 +125,7 @@ pub(super) fn decide_chat(
         }
         ChatCommand::OfferChat(c) => {
             ctx.self_or(c.agent, Permission::TicketsAssign, "offering a chat")?;
+            check_routes_by_hand(ctx, "offering a chat")?;
             existing()?;
             if state.status != ChatStatus::Waiting {
                 return Err(wrong());
@@ -210,6 +225,7 @@ pub(super) fn decide_call(
         }
         CallCommand::RingCall(c) => {
             ctx.self_or(c.agent, Permission::TicketsAssign, "ringing a call")?;
+            check_routes_by_hand(ctx, "ringing a call")?;
             existing()?;
             if state.status != CallStatus::Incoming {
                 return Err(wrong());

@@ -18,6 +18,11 @@ pub struct OrgSettings {
     /// The four-leaf clover odds (docs/STATISTICS.md, Badges).
     pub clover_odds: f64,
     pub max_custom_roles: u32,
+    /// The system offers chats and rings calls (docs/DISTRIBUTION.md); off, integrations
+    /// do it by hand (`OfferChat`, `RingCall`).
+    pub system_routes: bool,
+    /// How long an offer waits for its answer before it counts as missed, in seconds.
+    pub routing_seconds: u32,
 }
 
 impl Default for OrgSettings {
@@ -27,6 +32,8 @@ impl Default for OrgSettings {
             auto_pause: false,
             clover_odds: limits::DEFAULT_CLOVER_ODDS,
             max_custom_roles: limits::DEFAULT_MAX_CUSTOM_ROLES,
+            system_routes: false,
+            routing_seconds: limits::DEFAULT_ROUTING_SECONDS,
         }
     }
 }
@@ -188,6 +195,14 @@ impl ConfigState {
                 }
                 if let Some(v) = e.max_custom_roles {
                     self.settings.max_custom_roles = v;
+                }
+            }
+            Event::DistributionSettingsChanged(e) => {
+                if let Some(v) = e.system_routes {
+                    self.settings.system_routes = v;
+                }
+                if let Some(v) = e.routing_seconds {
+                    self.settings.routing_seconds = v;
                 }
             }
             Event::TokenIssued(e) => {

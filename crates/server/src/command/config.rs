@@ -241,6 +241,8 @@ impl ConfigService for ConfigApi {
             clover_odds: settings.clover_odds,
             max_custom_roles: settings.max_custom_roles,
             position,
+            system_routes: settings.system_routes,
+            routing_seconds: settings.routing_seconds,
         }))
     }
 }

@@ -10,6 +10,13 @@
 //!   miss's. If something happened to the agent first (they went offline, paused, …)
 //!   the pause no longer fits and is let go.
 //!
+//! - Distribution (organization setting `system_routes`, docs/DISTRIBUTION.md): a waiting
+//!   chat or call is offered to the available agent the `policies` model chooses, recorded
+//!   at the time the pairing became possible; an offer not answered within the routing
+//!   time is missed at exactly offer time + routing time. Ids derive from the events that
+//!   called for them, so two runners (a restart, a rebuild, two processes) never double
+//!   an offer or a miss; the domain refuses an offer that no longer fits.
+//!
 //! What is owed comes from the `policies` read model, so it survives restarts; the
 //! runner only issues commands.
 
@@ -17,13 +24,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use helpdesk_domain::command::PauseAgent;
-use helpdesk_domain::{Command, PauseReason};
-use helpdesk_projections::policies::PoliciesView;
+use helpdesk_domain::command::{MissCall, MissChat, OfferChat, PauseAgent, RingCall};
+use helpdesk_domain::state::{CallStatus, ChatStatus};
+use helpdesk_domain::{
+    AggregateId, CallId, ChatId, Command, ConversationKind, ConversationRef, PauseReason, State,
+    Timestamp,
+};
+use helpdesk_projections::policies::{PoliciesView, Routing};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::command::engine::{wall_clock, Engine, ExecError, Request};
+use crate::command::engine::{wall_clock, Engine, ExecError, Freshness, Request};
 
 /// The longest the runner sleeps between looks (a pause planned in a minute is ended
 /// within this of its end).
@@ -98,16 +109,120 @@ async fn look(
             Err(err) => return Err(format!("cannot auto-pause agent {agent}: {err}")),
         }
     }
+    distribute(engine, view, now).await
+}
+
+/// Issues what the distribution has to do by `now`: misses first (they free agents and
+/// put conversations back in the queue for the next look), then offers.
+async fn distribute(engine: &Engine, view: &PoliciesView, now: Timestamp) -> Result<(), String> {
+    for step in view.distribution(now).map_err(|e| e.to_string())? {
+        let (command_id, at, command, what) = match step {
+            Routing::Miss {
+                conversation,
+                agent,
+                command_id,
+                at,
+            } => {
+                // `MissChat` misses whoever the chat is offered to now: not someone else
+                // it went to meanwhile (the agent declined by hand, and it moved on).
+                if !still_offered(engine, conversation, agent).await? {
+                    continue;
+                }
+                (command_id, at, miss(conversation), ("missed", agent))
+            }
+            Routing::Offer {
+                conversation,
+                agent,
+                command_id,
+                at,
+            } => (
+                command_id,
+                at,
+                offer(conversation, agent),
+                ("offered", agent),
+            ),
+        };
+        let request = Request {
+            command_id: Some(command_id),
+            occurred_at: Some(at),
+            command,
+            received: Instant::now(),
+        };
+        let (done, agent) = what;
+        match engine.execute_as_system(request).await {
+            Ok(outcome) => tracing::info!(
+                %agent,
+                duplicate = outcome.duplicate,
+                "distribution: {done}"
+            ),
+            // The model was behind the log (answered meanwhile, the agent paused, …):
+            // the next look sees what happened instead.
+            Err(ExecError::Domain(err)) => {
+                tracing::debug!(%agent, "distribution: not {done}: {err}")
+            }
+            Err(err) => return Err(format!("distribution: cannot record {done}: {err}")),
+        }
+    }
     Ok(())
+}
+
+/// Whether `conversation` is offered to (rings for) `agent`, as the log holds it now.
+async fn still_offered(
+    engine: &Engine,
+    conversation: ConversationRef,
+    agent: helpdesk_domain::AgentId,
+) -> Result<bool, String> {
+    let id = match conversation.kind {
+        ConversationKind::Call => AggregateId::call(CallId::from_uuid(conversation.id)),
+        _ => AggregateId::chat(ChatId::from_uuid(conversation.id)),
+    };
+    let loaded = engine
+        .load(id, Freshness::now())
+        .await
+        .map_err(|e| format!("distribution: cannot read {id:?}: {e}"))?;
+    Ok(match &loaded.state {
+        State::Chat(chat) => chat.status == ChatStatus::Offered(agent),
+        State::Call(call) => call.status == CallStatus::Ringing(agent),
+        _ => false,
+    })
+}
+
+fn offer(conversation: ConversationRef, agent: helpdesk_domain::AgentId) -> Command {
+    match conversation.kind {
+        ConversationKind::Call => RingCall {
+            call: CallId::from_uuid(conversation.id),
+            agent,
+        }
+        .into(),
+        _ => OfferChat {
+            chat: ChatId::from_uuid(conversation.id),
+            agent,
+        }
+        .into(),
+    }
+}
+
+fn miss(conversation: ConversationRef) -> Command {
+    match conversation.kind {
+        ConversationKind::Call => MissCall {
+            call: CallId::from_uuid(conversation.id),
+        }
+        .into(),
+        _ => MissChat {
+            chat: ChatId::from_uuid(conversation.id),
+        }
+        .into(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use helpdesk_domain::command::AcceptChat;
     use helpdesk_domain::command::{
         GoOnline, MissChat, OfferChat, RegisterAgent, SetOrganizationSettings, StartChat,
     };
-    use helpdesk_domain::event::{AgentPaused, AgentResumed};
+    use helpdesk_domain::event::{AgentPaused, AgentResumed, ChatMissed, ChatOffered};
     use helpdesk_domain::{
         AgentId, AggregateId, Channel, ChatId, ConversationRef, Envelope, Event, ResumeReason,
         Role, Timestamp,
@@ -156,6 +271,38 @@ mod tests {
                 self.shutdown.clone(),
             ));
             view
+        }
+
+        /// Starts a policies projector only (no runner): a test then does a look itself,
+        /// at a `now` of its choosing.
+        fn start_model(&self, store: &std::path::Path) -> PoliciesView {
+            let mut config = ProjectorConfig::new(store);
+            config.partition = Partition::ALL;
+            let projector = Projector::open(Policies, self.log.clone(), config).unwrap();
+            let view = PoliciesView::new(projector.handle());
+            tokio::spawn(projector.run(self.shutdown.clone()));
+            view
+        }
+
+        /// Waits (up to 10 s) until `view` has read the whole log.
+        async fn caught_up(&self, view: &PoliciesView) {
+            let end = self.log.last_position().await.unwrap();
+            view.handle()
+                .wait_for(end, Duration::from_secs(10))
+                .await
+                .expect("the policies model reads the whole log within 10 s");
+        }
+
+        /// The chat's events, read straight from the log.
+        async fn chat_events(&self, chat: ChatId) -> Vec<(Timestamp, Event)> {
+            self.log
+                .read_subject(&AggregateId::chat(chat).subject(), 0)
+                .await
+                .unwrap()
+                .iter()
+                .map(|stored| Envelope::decode(&stored.payload).unwrap())
+                .flat_map(|e| e.events.into_iter().map(move |ev| (e.occurred_at, ev)))
+                .collect()
         }
 
         /// Waits (up to 10 s) until `view` has read the whole log, then does what its
@@ -276,6 +423,8 @@ mod tests {
                 clover_odds: None,
                 seed: None,
                 max_custom_roles: None,
+                system_routes: None,
+                routing_seconds: None,
             },
         )
         .await;
@@ -337,6 +486,109 @@ mod tests {
             2,
             "registered and online only"
         );
+        desk.shutdown.cancel();
+    }
+
+    /// The distribution's choice (docs/DISTRIBUTION.md): the longest idle first, then
+    /// the smallest id; an agent with an offer waiting gets no second one; a miss is
+    /// recorded at offer time + routing time and moves the chat on.
+    #[tokio::test]
+    async fn the_distribution_offers_to_the_longest_idle_and_misses_after_the_routing_time() {
+        let desk = Desk::new().await;
+        let t0 = Timestamp::from_millis(1_740_992_400_000);
+        let minute = |m: i64| t0.plus_minutes(m);
+        desk.run(
+            Some(t0),
+            SetOrganizationSettings {
+                time_zone: None,
+                auto_pause: None,
+                clover_odds: None,
+                seed: None,
+                max_custom_roles: None,
+                system_routes: Some(true),
+                routing_seconds: Some(600),
+            },
+        )
+        .await;
+        let ada = desk.agent(minute(1)).await;
+        let (bob, cy) = {
+            let x = desk.agent(minute(2)).await;
+            let y = desk.agent(minute(2)).await;
+            (x.min(y), x.max(y))
+        };
+        let stores = tempfile::tempdir().unwrap();
+        let view = desk.start_model(stores.path());
+        let start = |chat: ChatId, at: Timestamp| {
+            desk.run(
+                Some(at),
+                StartChat {
+                    chat_id: chat,
+                    channel: Channel::Chat,
+                    department: None,
+                },
+            )
+        };
+        let (d, v) = (&desk, &view);
+        let look = move |now: Timestamp| async move {
+            d.caught_up(v).await;
+            distribute(&d.engine, v, now).await.unwrap();
+            d.caught_up(v).await;
+        };
+        let (c1, c2, c3) = (
+            ChatId::from_uuid(Uuid::now_v7()),
+            ChatId::from_uuid(Uuid::now_v7()),
+            ChatId::from_uuid(Uuid::now_v7()),
+        );
+        // Ada has been online longest; then Bob and Cy, at the same time: the smaller id.
+        start(c1, minute(5)).await;
+        look(minute(5)).await;
+        start(c2, minute(6)).await;
+        look(minute(6)).await;
+        let offered = |chat, agent| Event::ChatOffered(ChatOffered { chat, agent });
+        assert_eq!(desk.chat_events(c1).await[1], (minute(5), offered(c1, ada)));
+        assert_eq!(desk.chat_events(c2).await[1], (minute(6), offered(c2, bob)));
+        // Ada accepts; the third chat goes to Cy, idle since 09:02 (Ada since her offer).
+        desk.run(
+            Some(minute(7)),
+            AcceptChat {
+                chat: c1,
+                agent: Some(ada),
+            },
+        )
+        .await;
+        start(c3, minute(8)).await;
+        look(minute(8)).await;
+        assert_eq!(desk.chat_events(c3).await[1], (minute(8), offered(c3, cy)));
+        // Bob's offer (09:06) is not missed before 09:16, then exactly then; the chat goes
+        // to the one agent free who has not missed it: Ada.
+        look(minute(16).plus_millis(-1)).await;
+        assert_eq!(desk.chat_events(c2).await.len(), 2);
+        look(minute(17)).await;
+        look(minute(17)).await;
+        let events = desk.chat_events(c2).await;
+        assert_eq!(
+            events[2],
+            (
+                minute(16),
+                Event::ChatMissed(ChatMissed {
+                    chat: c2,
+                    agent: bob
+                })
+            )
+        );
+        assert_eq!(
+            events[3],
+            (minute(16), offered(c2, ada)),
+            "offered at the miss: Ada is free since her accept at 09:07"
+        );
+        // A second model (a rebuild) looking at the same log adds nothing.
+        let other = tempfile::tempdir().unwrap();
+        let rebuilt = desk.start_model(other.path());
+        desk.caught_up(&rebuilt).await;
+        distribute(&desk.engine, &rebuilt, minute(17))
+            .await
+            .unwrap();
+        assert_eq!(desk.chat_events(c2).await, events);
         desk.shutdown.cancel();
     }
 }

@@ -13,13 +13,18 @@
 //! be refused, says so in one line and stops. A history that was partly sent before (a
 //! simulate or a server that was stopped midway) goes on where it stopped: its older
 //! commands are duplicates, which are answered without a look at the time.
+//!
+//! The simulated agents are offered their chats and rung for their calls by the history
+//! itself (`OfferChat`, `RingCall`), as an integration that routes by hand does. An
+//! organization whose setting `system_routes` is on refuses those (docs/DISTRIBUTION.md),
+//! so simulate checks the setting first and, when it is on, says so and stops.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use helpdesk_api::IntoCommand as _;
-use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient};
+use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient, ConfigServiceClient};
 use helpdesk_workload::{Workload, WorkloadConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::MetadataValue;
@@ -122,6 +127,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut client = CommandServiceClient::new(channel.clone())
         .max_decoding_message_size(crate::ops::grpc::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(crate::ops::grpc::MAX_MESSAGE_BYTES);
+    check_routes_by_hand(channel.clone(), &bearer).await?;
     check_log_time(channel, &mut client, &bearer, &config).await?;
     eprintln!(
         "simulating {} agents over {} days (seed {}): {total} commands to {}",
@@ -158,6 +164,31 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         bail!(
             "the server answered {} of {total} commands before the stream ended",
             summary.total()
+        );
+    }
+    Ok(())
+}
+
+/// Fails, in one line and before anything is sent, when the organization lets the
+/// system route chats and calls: the history's own offers would be refused.
+async fn check_routes_by_hand(
+    channel: tonic::transport::Channel,
+    bearer: &MetadataValue<tonic::metadata::Ascii>,
+) -> anyhow::Result<()> {
+    let mut ask = tonic::Request::new(pb::GetOrganizationSettingsRequest { read: None });
+    ask.metadata_mut().insert("authorization", bearer.clone());
+    let settings = ConfigServiceClient::new(channel)
+        .get_organization_settings(ask)
+        .await
+        .context("cannot ask the server for the organization's settings")?
+        .into_inner();
+    if settings.system_routes {
+        bail!(
+            "nothing was sent: this organization lets the system offer chats and ring calls \
+             (setting system_routes, docs/DISTRIBUTION.md), and the simulated history offers \
+             them by hand, which is refused then. Simulate into an organization that routes \
+             by hand (the default), e.g. a fresh data directory (`helpdesk dev --data-dir \
+             <new dir>`), or set system_routes to false first"
         );
     }
     Ok(())
