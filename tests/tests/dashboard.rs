@@ -540,13 +540,15 @@ async fn wait_for_models(helpdesk: &Helpdesk, position: u64) -> anyhow::Result<(
 /// Chromium and chromedriver, or an error saying how to install them.
 fn browser_binaries() -> anyhow::Result<(PathBuf, PathBuf)> {
     let find = |env: &str, names: &[&str]| {
-        std::env::var_os(env).map(PathBuf::from).or_else(|| {
-            names.iter().find_map(|name| {
-                std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                    .chain([PathBuf::from("/usr/lib/chromium")])
-                    .map(|dir| dir.join(name))
-                    .find(|path| path.is_file())
-            })
+        if let Some(given) = std::env::var_os(env) {
+            return Some(PathBuf::from(given)).filter(|path| path.is_file());
+        }
+        // On PATH, or where Debian's packages put them.
+        names.iter().find_map(|name| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .chain([PathBuf::from("/usr/lib/chromium")])
+                .map(|dir| dir.join(name))
+                .find(|path| path.is_file())
         })
     };
     let chromium = find("CHROMIUM_BIN", &["chromium", "chromium-browser"]);
