@@ -2,7 +2,8 @@
 //! (chromedriver), against `helpdesk dev` fed with a simulated week by `helpdesk simulate`
 //! (pinned dates). It signs in, reads the leaderboard, opens an agent, switches the
 //! report's buckets and chart kinds, sorts it, downloads the CSV and compares it with
-//! `ExportReportCsv`, reads the roster, and sees a live level-up arrive as a toast.
+//! `ExportReportCsv`, reads the roster and sees a presence change arrive in it, and sees a
+//! live level-up arrive as a toast.
 //!
 //! Needs Chromium and its driver (Debian: `apt-get install chromium chromium-driver`;
 //! CHROMIUM_BIN and CHROMEDRIVER_BIN name others). Without them the test fails, saying
@@ -329,6 +330,27 @@ async fn walk_through(
     assert_eq!(names, json!(expected));
     screenshot(browser, "roster").await?;
 
+    // A presence change arrives live: an agent offline after the week goes online, right
+    // after the week's last event (pinned).
+    let offline = roster
+        .agents
+        .iter()
+        .find(|a| a.presence == pb::Presence::Offline as i32 && a.role_name == "Agent")
+        .context("an agent offline after the week")?;
+    CommandServiceClient::new(channel.clone())
+        .go_online(helpdesk.auth(pb::GoOnlineRequest {
+            occurred_at: Some(just_after(clock, 1)),
+            agent_id: offline.agent_id.clone(),
+            ..Default::default()
+        }))
+        .await?;
+    let row = format!("[...document.querySelectorAll('#roster tbody tr')].find((r) => r.cells[0].textContent === {})", json!(offline.name));
+    let presence = until(browser, "the presence change", &format!("const row = {row}; return row && row.cells[1].textContent.startsWith('online') ? row.cells[1].textContent : null")).await?;
+    assert!(
+        presence.as_str().unwrap().starts_with("online since "),
+        "{presence}"
+    );
+
     // A live level-up.
     browser.goto(&format!("{dashboard}#/leaderboard")).await?;
     until(
@@ -339,15 +361,9 @@ async fn walk_through(
     .await?;
     // A newcomer reaches Novice as they are registered: right after the week's last
     // event (pinned, and before the next midnight, whose badges would come too).
-    let last = clock.time.context("the log has a time")?;
-    let nanos = i64::from(last.nanos) + 1_000_000; // a millisecond later
-    let just_after = prost_types::Timestamp {
-        seconds: last.seconds + nanos / 1_000_000_000,
-        nanos: (nanos % 1_000_000_000) as i32,
-    };
     CommandServiceClient::new(channel.clone())
         .register_agent(helpdesk.auth(pb::RegisterAgentRequest {
-            occurred_at: Some(just_after),
+            occurred_at: Some(just_after(clock, 2)),
             name: "Zoe".into(),
             email: "zoe@example.com".into(),
             role: Some(pb::RoleRef {
@@ -360,6 +376,16 @@ async fn walk_through(
     assert_eq!(toast, json!("Level up: Zoe reached 1. Novice"));
     screenshot(browser, "level-up").await?;
     Ok(())
+}
+
+/// `millis` milliseconds after the log's latest event.
+fn just_after(clock: &pb::GetLogClockResponse, millis: i64) -> prost_types::Timestamp {
+    let last = clock.time.unwrap_or_default();
+    let nanos = i64::from(last.nanos) + millis * 1_000_000;
+    prost_types::Timestamp {
+        seconds: last.seconds + nanos / 1_000_000_000,
+        nanos: (nanos % 1_000_000_000) as i32,
+    }
 }
 
 /// Types two days into date inputs, as a user picking them does (a change event each).
