@@ -68,9 +68,10 @@ install:
     cargo install --locked --path crates/cli
     cargo install --locked --path crates/server
 
-# Build the binaries once, then run every test of the workspace (installs nats-server first if needed).
+# Build the binaries once, then run every test of the workspace (installs nats-server first if needed; the dashboard's browser test needs Chromium).
 test *ARGS:
     {{just_executable()}} _nats-server >/dev/null
+    {{just_executable()}} _chromium
     cargo build -p helpdesk-server -p helpdesk-cli
     NATS_SERVER_BIN="$({{just_executable()}} _nats-server 2>/dev/null)" cargo test --workspace {{ARGS}}
 
@@ -126,3 +127,18 @@ _nats-server:
     fi
     echo "using $("$bin" --version) at $bin" >&2
     echo "$bin"
+
+# Check that Chromium and chromedriver are there for the dashboard's browser test (tests/tests/dashboard.rs), or say how to get them.
+_chromium:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    chromium="${CHROMIUM_BIN:-$(command -v chromium || command -v chromium-browser || true)}"
+    driver="${CHROMEDRIVER_BIN:-$(command -v chromedriver || true)}"
+    if [ -z "$chromium" ] || [ -z "$driver" ]; then
+        echo "error: the dashboard's browser test (tests/tests/dashboard.rs) needs Chromium and chromedriver," >&2
+        echo "  and there is no ${chromium:+chromedriver}${chromium:-Chromium}." >&2
+        echo "  On Debian or Ubuntu: sudo apt-get install chromium chromium-driver" >&2
+        echo "  (.ci/run does this), or point CHROMIUM_BIN and CHROMEDRIVER_BIN at them." >&2
+        exit 1
+    fi
+    echo "using $("$chromium" --version 2>/dev/null) and $("$driver" --version 2>/dev/null | cut -d' ' -f1-2)" >&2

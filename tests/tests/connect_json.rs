@@ -331,8 +331,17 @@ async fn json_calls_on_the_grpc_port() -> anyhow::Result<()> {
     assert!(!names.iter().any(|n| n.starts_with("aaa")), "{agents}");
     assert_eq!(names.len(), 2, "{agents}");
 
-    // Anything else is plain HTTP: nothing is served there yet.
+    // Anything else is plain HTTP: the dashboard's page at `/`, 404 for what nothing serves.
     let request = Request::get("/")
+        .header(header::HOST, address.to_string())
+        .body(Full::new(Bytes::new()))?;
+    let response = connect(address).await?.send_request(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    let request = Request::get("/nothing-here")
         .header(header::HOST, address.to_string())
         .body(Full::new(Bytes::new()))?;
     let response = connect(address).await?.send_request(request).await?;

@@ -15,6 +15,8 @@ mod access;
 mod gateway;
 // Running a process: serving gRPC, TLS and limits, health and metrics, logging.
 mod ops;
+// The dashboard web page served beside the API.
+mod dashboard;
 // The `helpdesk` subcommands, each putting the pieces above together.
 mod subcommands;
 

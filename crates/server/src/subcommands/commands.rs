@@ -85,6 +85,7 @@ pub async fn run(args: CommandsArgs) -> anyhow::Result<()> {
         badges: None,
         reports: None,
         roster: None,
+        pages: None,
     };
     let server = serve::serve(services, transport, listener, process.shutdown_token());
     process.serve(server).await

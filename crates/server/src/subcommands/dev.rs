@@ -132,6 +132,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         "http"
     };
     println!("helpdesk is ready on {scheme}://{address} (event log: {where_})");
+    println!(
+        "dashboard: {} (sign in with the owner token, or any token the Owner issued)",
+        crate::dashboard::url(scheme, address)
+    );
     tracing::info!(%address, "serving gRPC: commands, administration, tickets, stats, levels, badges, reports, roster");
     let services = Services {
         access,
@@ -144,6 +148,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         badges: Some(BadgesView::new(badges)),
         reports: Some(ReportsView::new(reports)),
         roster: Some(RosterView::new(roster)),
+        pages: Some(crate::dashboard::router()),
     };
     let server = serve::serve(services, transport, listener, process.shutdown_token());
     process.serve(server).await

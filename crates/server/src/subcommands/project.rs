@@ -97,6 +97,7 @@ pub async fn run(args: ProjectArgs) -> anyhow::Result<()> {
         badges: None,
         reports: None,
         roster: None,
+        pages: None,
     };
     let (dir, partition) = (&args.data_dir, args.partition);
     let mut models = args.models.clone();

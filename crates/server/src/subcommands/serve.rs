@@ -54,6 +54,8 @@ pub struct Services {
     pub reports: Option<ReportsView>,
     /// `RosterService`.
     pub roster: Option<RosterView>,
+    /// Web pages served beside the API on the same port (`helpdesk dev`: the dashboard).
+    pub pages: Option<axum::Router>,
 }
 
 /// Serves `services` on `listener` until `shutdown` is cancelled (see [`Served::serve`]).
@@ -131,6 +133,9 @@ pub async fn serve(
                 shutdown.clone()
             ))))
             .await;
+    }
+    if let Some(pages) = services.pages {
+        served.route_http(pages);
     }
     let access = services.access.layer();
     served.serve(transport, access, listener, shutdown).await
