@@ -117,8 +117,6 @@ impl Served {
     /// routes merged here otherwise (axum's 404 for what they do not route; do not give
     /// `router` a fallback of its own). The routes are not authenticated: what they serve
     /// is public, and the calls a page makes carry their token like any other.
-    // Kept while no process serves pages yet (the dashboard will).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn route_http(&mut self, router: axum::Router) {
         self.http = std::mem::take(&mut self.http).merge(router);
     }
