@@ -276,6 +276,12 @@ async fn walk_through(
         .await?;
     let weeks = until(browser, "one bucket for the week", &buckets_shown(1)).await?;
     assert_eq!(weeks, json!([from]), "the week starts on Monday {from}");
+    // Chats without a department answer no ticket: their mean first answer is a blank
+    // cell (the API sends 0 for a mean with nothing to average), not "0 s".
+    let unassigned = until(browser, "the row of no department", "const heads = [...document.querySelectorAll('#report-table thead th')].map((h) => h.textContent); const at = (name) => heads.findIndex((h) => h.startsWith(name)); const r = [...document.querySelectorAll('#report-table tbody tr')].find((r) => r.cells[1].textContent === '(none)'); return r ? [r.cells[at('answers')].textContent, r.cells[at('mean first answer')].textContent, r.cells[at('chats')].textContent] : null").await?;
+    assert_eq!(unassigned[0], json!("0"), "{unassigned}");
+    assert_eq!(unassigned[1], json!(""), "no data is blank: {unassigned}");
+    assert_ne!(unassigned[2], json!("0"), "{unassigned}");
     for kind in ["line", "bar", "pie", "area"] {
         browser
             .find(Locator::Css("#chart-kind"))

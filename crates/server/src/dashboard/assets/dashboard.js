@@ -149,6 +149,18 @@ function column(name, value) {
   return number(value);
 }
 
+// A report row's cell: blank where there is no data, never 0 (as hdctl shows it): a
+// mean without samples (the server sends 0) and a rating percentage when nothing was
+// rated.
+const RATINGS = ["positive", "negative", "not_ranked"];
+function cell(columns, values, i) {
+  const name = columns[i];
+  if (name.startsWith("mean_") && num(values[i]) === 0) return "";
+  const rated = RATINGS.map((n) => columns.indexOf(n));
+  if (name.endsWith("_percent") && rated.every((j) => j >= 0 && num(values[j]) === 0)) return "";
+  return column(name, values[i]);
+}
+
 // Names of statistics and columns for people: units go (the values carry them).
 const LABELS = { call_seconds: "call time", paused_seconds: "time paused", online_seconds: "time online (not paused)",
   call_minutes: "call time", not_ranked: "not rated", not_ranked_p: "not rated %", not_ranked_percent: "not rated %" };
