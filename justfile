@@ -128,17 +128,27 @@ _nats-server:
     echo "using $("$bin" --version) at $bin" >&2
     echo "$bin"
 
-# Check that Chromium and chromedriver are there for the dashboard's browser test (tests/tests/dashboard.rs), or say how to get them.
+# Check that Chromium and chromedriver are there for the dashboard's browser test (tests/tests/dashboard.rs): installed with apt-get when running as root on Debian, else say how to get them.
 _chromium:
     #!/usr/bin/env bash
     set -euo pipefail
-    chromium="${CHROMIUM_BIN:-$(command -v chromium || command -v chromium-browser || true)}"
-    driver="${CHROMEDRIVER_BIN:-$(command -v chromedriver || true)}"
+    find_bins() {
+        chromium="${CHROMIUM_BIN:-$(command -v chromium || command -v chromium-browser || true)}"
+        driver="${CHROMEDRIVER_BIN:-$(command -v chromedriver || true)}"
+    }
+    find_bins
+    if { [ -z "$chromium" ] || [ -z "$driver" ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        # As root on Debian (a fresh CI machine): install them, as nats-server is installed.
+        echo "Chromium or chromedriver not found: installing chromium and chromium-driver with apt-get" >&2
+        apt-get update -qq >&2 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2 || true
+        find_bins
+    fi
     if [ -z "$chromium" ] || [ -z "$driver" ]; then
         echo "error: the dashboard's browser test (tests/tests/dashboard.rs) needs Chromium and chromedriver," >&2
         echo "  and there is no ${chromium:+chromedriver}${chromium:-Chromium}." >&2
         echo "  On Debian or Ubuntu: sudo apt-get install chromium chromium-driver" >&2
-        echo "  (.ci/run does this), or point CHROMIUM_BIN and CHROMEDRIVER_BIN at them." >&2
+        echo "  (just test does this itself when run as root), or point CHROMIUM_BIN and CHROMEDRIVER_BIN at them." >&2
         exit 1
     fi
     echo "using $("$chromium" --version 2>/dev/null) and $("$driver" --version 2>/dev/null | cut -d' ' -f1-2)" >&2

@@ -589,7 +589,7 @@ fn browser_binaries() -> anyhow::Result<(PathBuf, PathBuf)> {
         (Some(chromium), Some(chromedriver)) => Ok((chromium, chromedriver)),
         _ => bail!(
             "the dashboard's browser test needs Chromium and chromedriver: install them with \
-             `sudo apt-get install chromium chromium-driver` (Debian; .ci/run does this), or \
+             `sudo apt-get install chromium chromium-driver` (Debian; `just test` does this itself as root), or \
              point CHROMIUM_BIN and CHROMEDRIVER_BIN at them"
         ),
     }
