@@ -129,6 +129,7 @@ pub mod config;
 mod generator;
 mod conversations;
 mod days;
+mod distribution;
 pub mod kinds;
 mod model;
 mod organization;
