@@ -27,12 +27,7 @@ const COUNTERS: [&str; 7] = [
 /// A fresh organization where the system routes, from an hour before the simulated day
 /// (pinned: an import's time, so the day's history may follow it).
 async fn routing_desk() -> anyhow::Result<Helpdesk> {
-    // The clock ticks hourly: no tick at today's time lands among the pinned history.
-    let helpdesk = Helpdesk::builder()
-        .arg("--tick-seconds")
-        .arg("3600")
-        .start()
-        .await?;
+    let helpdesk = fresh_desk().await?;
     let before = HISTORY_START - 3_600_000;
     CommandServiceClient::new(helpdesk.channel().await?)
         .set_organization_settings(with_token(
@@ -50,10 +45,21 @@ async fn routing_desk() -> anyhow::Result<Helpdesk> {
     Ok(helpdesk)
 }
 
-/// Runs `helpdesk simulate` for one day of 5 agents; its stdout.
-async fn simulate(helpdesk: &Helpdesk) -> anyhow::Result<String> {
+/// A fresh organization. The clock ticks hourly: no tick at today's time lands among the
+/// pinned history.
+async fn fresh_desk() -> anyhow::Result<Helpdesk> {
+    Helpdesk::builder()
+        .arg("--tick-seconds")
+        .arg("3600")
+        .start()
+        .await
+}
+
+/// Runs `helpdesk simulate` for one day of 5 agents, with `more` arguments; its stdout.
+async fn simulate(helpdesk: &Helpdesk, more: &[&str]) -> anyhow::Result<String> {
     let output = tokio::process::Command::new(helpdesk_bin())
         .args(["simulate", "--agents", "5", "--days", "1", "--seed", "11"])
+        .args(more)
         .args(["--from", &utc_date(HISTORY_START)])
         .args(["--server", &helpdesk.endpoint()])
         .env("HELPDESK_TOKEN", helpdesk.token())
@@ -149,7 +155,7 @@ fn total(all: &BTreeMap<String, BTreeMap<&'static str, u64>>, counter: &str) -> 
 async fn simulate_lets_the_system_offer_the_chats_and_calls() -> anyhow::Result<()> {
     let mut first = routing_desk().await?;
     let started = std::time::Instant::now();
-    let stdout = simulate(&first).await?;
+    let stdout = simulate(&first, &[]).await?;
     eprintln!(
         "simulate (5 agents, 1 day) took {:.1} s: {stdout}",
         started.elapsed().as_secs_f64()
@@ -180,10 +186,41 @@ async fn simulate_lets_the_system_offer_the_chats_and_calls() -> anyhow::Result<
     assert!(total(&one, "chat_answers") > chats, "{one:?}");
     first.stop().await?;
 
-    // The same seed into another fresh organization: the same statistics, agent by agent.
-    let mut second = routing_desk().await?;
-    simulate(&second).await?;
+    // The same seed into another fresh organization, where simulate turns the setting on
+    // itself (--system-routes): the same statistics, agent by agent.
+    let mut second = fresh_desk().await?;
+    simulate(&second, &["--system-routes"]).await?;
     assert_eq!(counters(&second).await?, one);
     second.stop().await?;
+    Ok(())
+}
+
+/// The time a simulated week of 20 agents takes, the system routing or not (ignored:
+/// a measurement, `cargo test -p helpdesk-tests --test simulate_distribution -- --ignored
+/// --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn a_week_of_twenty_agents() -> anyhow::Result<()> {
+    for routes in [false, true] {
+        let mut helpdesk = match routes {
+            true => routing_desk().await?,
+            false => fresh_desk().await?,
+        };
+        let started = std::time::Instant::now();
+        let output = tokio::process::Command::new(helpdesk_bin())
+            .args(["simulate", "--agents", "20", "--days", "7", "--seed", "7"])
+            .args(["--from", &utc_date(HISTORY_START)])
+            .args(["--server", &helpdesk.endpoint()])
+            .env("HELPDESK_TOKEN", helpdesk.token())
+            .output()
+            .await?;
+        assert!(output.status.success(), "{output:?}");
+        eprintln!(
+            "system routes: {routes}: {:.1} s: {}",
+            started.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        helpdesk.stop().await?;
+    }
     Ok(())
 }

@@ -38,7 +38,9 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use anyhow::{bail, Context as _};
 use helpdesk_api::IntoCommand as _;
-use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient, ConfigServiceClient};
+use helpdesk_api::{
+    pb, AdminServiceClient, CommandServiceClient, ConfigServiceClient, RosterServiceClient,
+};
 use helpdesk_workload::{Workload, WorkloadConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use tonic::metadata::MetadataValue;
@@ -95,6 +97,13 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1.0)]
     intensity: f64,
 
+    /// Let the system offer the chats and ring for the calls (docs/DISTRIBUTION.md): turns
+    /// the organization setting `system_routes` on at the start of the simulated days,
+    /// as the history's first command. Without it, the history follows the setting as it
+    /// is (off: it offers them itself).
+    #[arg(long)]
+    system_routes: bool,
+
     /// For an `https://` server: a PEM file of the CA that signed its certificate.
     #[arg(long, env = "HELPDESK_TLS_CA", value_name = "PEM")]
     tls_ca: Option<std::path::PathBuf>,
@@ -141,13 +150,31 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut client = CommandServiceClient::new(channel.clone())
         .max_decoding_message_size(crate::ops::grpc::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(crate::ops::grpc::MAX_MESSAGE_BYTES);
-    config.system_routes = system_routes(channel.clone(), &bearer).await?;
+    let (routes, routing_seconds) =
+        system_routes(channel.clone(), &bearer, args.system_routes).await?;
+    if routes || args.system_routes {
+        config.system_routes = Some(routing_seconds);
+    }
     // The history differs when the system routes: count it as it will be sent.
     let total = match config.system_routes {
         Some(_) => Workload::new(config.clone()).count() as u64,
         None => total,
     };
     check_log_time(channel.clone(), &mut client, &bearer, &config).await?;
+    if args.system_routes && !routes {
+        let mut turn_on = tonic::Request::new(pb::SetOrganizationSettingsRequest {
+            occurred_at: Some(helpdesk_api::convert::timestamp_from_millis(config.start)),
+            system_routes: Some(true),
+            ..Default::default()
+        });
+        turn_on
+            .metadata_mut()
+            .insert("authorization", bearer.clone());
+        client
+            .set_organization_settings(turn_on)
+            .await
+            .context("cannot turn the setting system_routes on")?;
+    }
     eprintln!(
         "simulating {} agents over {} days (seed {}): {total} commands to {}{}",
         args.agents,
@@ -202,14 +229,15 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The organization's routing time when it lets the system route chats and calls
-/// (`None`: the history routes by hand). Fails, before anything is sent, when auto-pause
-/// is on as well: a simulated agent who declines an offer would be paused by the system,
-/// which the history does not expect.
+/// Whether the organization lets the system route chats and calls, and its routing time.
+/// Fails, before anything is sent, when the system is to route (already, or `turn_on`)
+/// with auto-pause on: a simulated agent who declines an offer would be paused by the
+/// system, which the history does not expect.
 async fn system_routes(
     channel: tonic::transport::Channel,
     bearer: &MetadataValue<tonic::metadata::Ascii>,
-) -> anyhow::Result<Option<u32>> {
+    turn_on: bool,
+) -> anyhow::Result<(bool, u32)> {
     let mut ask = tonic::Request::new(pb::GetOrganizationSettingsRequest { read: None });
     ask.metadata_mut().insert("authorization", bearer.clone());
     let settings = ConfigServiceClient::new(channel)
@@ -217,18 +245,16 @@ async fn system_routes(
         .await
         .context("cannot ask the server for the organization's settings")?
         .into_inner();
-    if !settings.system_routes {
-        return Ok(None);
-    }
-    if settings.auto_pause {
+    if (settings.system_routes || turn_on) && settings.auto_pause {
         bail!(
             "nothing was sent: this organization lets the system offer chats and calls \
-             (system_routes) with auto_pause on, and the simulated agents, who decline some \
-             offers, do not expect to be paused for it. Set auto_pause to false first, or \
-             simulate into a fresh data directory (`helpdesk dev --data-dir <new dir>`)"
+             (system_routes, or --system-routes) with auto_pause on, and the simulated \
+             agents, who decline some offers, do not expect to be paused for it. Set \
+             auto_pause to false first, or simulate into a fresh data directory \
+             (`helpdesk dev --data-dir <new dir>`)"
         );
     }
-    Ok(Some(settings.routing_seconds))
+    Ok((settings.system_routes, settings.routing_seconds))
 }
 
 /// What the responses said so far, for the sender to wait on.
@@ -296,9 +322,12 @@ async fn send_in_step_with_the_system(
         summary
     });
 
-    let mut config_service = ConfigServiceClient::new(channel);
+    // The roster's read model follows the log's tail closely and answers a read with
+    // `min_position` as soon as it has folded that far.
+    let mut roster = RosterServiceClient::new(channel);
     let mut workload = Workload::new(config);
     let mut sent = 0u64;
+    let (mut offers_made, mut waited) = (0u64, std::time::Duration::ZERO);
     while let Some((request, offers)) = workload.next_step() {
         if requests.send(request).await.is_err() {
             break; // The stream is over: the reader says why.
@@ -307,6 +336,7 @@ async fn send_in_step_with_the_system(
         if offers == 0 {
             continue;
         }
+        let waiting = Instant::now();
         let now = answered
             .wait_for(|a| a.count >= sent || a.refused.is_some() || a.ended.is_some())
             .await
@@ -315,14 +345,18 @@ async fn send_in_step_with_the_system(
         if let Some(refused) = now.refused.or(now.ended.filter(|_| now.count < sent)) {
             bail!(disagreement(&refused));
         }
-        let mut wait = tonic::Request::new(pb::GetOrganizationSettingsRequest {
+        let mut wait = tonic::Request::new(pb::GetAgentRequest {
+            agent_id: String::new(), // The caller: the Owner.
             read: Some(pb::ReadOptions {
                 min_position: now.position + u64::from(offers),
                 wait_ms: 20_000,
             }),
         });
         wait.metadata_mut().insert("authorization", bearer.clone());
-        if let Err(status) = config_service.get_organization_settings(wait).await {
+        let offered = roster.get_agent(wait).await;
+        offers_made += u64::from(offers);
+        waited += waiting.elapsed();
+        if let Err(status) = offered {
             bail!(
                 "the system did not offer the {offers} conversation(s) the simulated history \
                  expects after request #{} (log position {}): {}. Simulate into a fresh \
@@ -334,7 +368,8 @@ async fn send_in_step_with_the_system(
         }
     }
     drop(requests);
-    let summary = reader.await.context("the stream's reader failed")?;
+    let mut summary = reader.await.context("the stream's reader failed")?;
+    summary.system_offers = Some((offers_made, waited.as_secs_f64()));
     if let Some(refused) = answered.borrow().refused.clone() {
         bail!(disagreement(&refused));
     }
@@ -435,6 +470,8 @@ struct Summary {
     /// Rejections by status code, with the first message of each.
     by_code: BTreeMap<i32, (u64, String)>,
     last_position: u64,
+    /// When the system routed: its offers, and the seconds spent waiting for them.
+    system_offers: Option<(u64, f64)>,
 }
 
 impl Summary {
@@ -475,6 +512,9 @@ impl Summary {
             self.rejected,
             self.last_position
         );
+        if let Some((offers, waited)) = self.system_offers {
+            println!("  {offers} offers by the system, {waited:.1} s of it waiting for them");
+        }
         for (code, (count, first)) in &self.by_code {
             println!(
                 "  {count} × {:?}, the first: {first}",
