@@ -2,15 +2,17 @@
 //! Simulated history): the history only starts the chats and calls, the system offers
 //! them (its runner logs each offer; an offer by hand would be refused then), the
 //! simulated agents take them, and the statistics count the accepted chats with their
-//! pickup times. The same seed into a second fresh organization gives the same
-//! statistics, agent by agent: the system's choices depend on the log alone.
+//! pickup times. The same seed into a second fresh organization (on NATS, the setting
+//! turned on by `simulate --system-routes`) gives the same statistics, agent by agent: the
+//! system's choices depend on the log alone.
 //!
-//! Needs the binaries (`cargo build -p helpdesk-server -p helpdesk-cli`).
+//! Needs the binaries (`cargo build -p helpdesk-server -p helpdesk-cli`) and
+//! `nats-server`.
 
 use std::collections::BTreeMap;
 
 use helpdesk_api::{pb, CommandServiceClient, RosterServiceClient, StatsServiceClient};
-use helpdesk_tests::{helpdesk_bin, utc_date, with_token, Helpdesk, HISTORY_START};
+use helpdesk_tests::{helpdesk_bin, utc_date, with_token, Helpdesk, NatsServer, HISTORY_START};
 use tonic::Request;
 
 /// The counters compared between the two runs.
@@ -186,9 +188,15 @@ async fn simulate_lets_the_system_offer_the_chats_and_calls() -> anyhow::Result<
     assert!(total(&one, "chat_answers") > chats, "{one:?}");
     first.stop().await?;
 
-    // The same seed into another fresh organization, where simulate turns the setting on
-    // itself (--system-routes): the same statistics, agent by agent.
-    let mut second = fresh_desk().await?;
+    // The same seed into another fresh organization, on NATS, where simulate turns the
+    // setting on itself (--system-routes): the same statistics, agent by agent.
+    let nats = NatsServer::start()?;
+    let mut second = Helpdesk::builder()
+        .arg("--tick-seconds")
+        .arg("3600")
+        .nats(&nats)
+        .start()
+        .await?;
     simulate(&second, &["--system-routes"]).await?;
     assert_eq!(counters(&second).await?, one);
     second.stop().await?;
