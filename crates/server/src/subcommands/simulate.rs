@@ -33,9 +33,6 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use tokio::sync::watch;
-use tokio_stream::wrappers::ReceiverStream;
-
 use anyhow::{bail, Context as _};
 use helpdesk_api::IntoCommand as _;
 use helpdesk_api::{
@@ -43,6 +40,8 @@ use helpdesk_api::{
 };
 use helpdesk_workload::{Workload, WorkloadConfig};
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::watch;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataValue;
 
 use crate::command::engine::wall_clock;
