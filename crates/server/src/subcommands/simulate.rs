@@ -512,7 +512,7 @@ impl Summary {
             self.last_position
         );
         if let Some((offers, waited)) = self.system_offers {
-            println!("  {offers} offers by the system, {waited:.1} s of it waiting for them");
+            println!("  waited {waited:.1} s in all for the system's {offers} offers");
         }
         for (code, (count, first)) in &self.by_code {
             println!(
