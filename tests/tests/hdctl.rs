@@ -584,6 +584,8 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
             Request::new(pb::SetOrganizationSettingsRequest {
                 time_zone: Some("Europe/Ljubljana".into()),
                 clover_odds: Some(0.002),
+                system_routes: Some(true),
+                routing_seconds: Some(90),
                 ..Default::default()
             }),
             &token,
@@ -684,6 +686,8 @@ async fn hdctl_shows_the_configuration_by_name() -> anyhow::Result<()> {
             vec!["pause agents who miss a chat or call", "no"],
             vec!["four-leaf clover odds", "1 in 500"],
             vec!["custom roles at most", "3"],
+            vec!["the system offers chats and rings calls", "yes"],
+            vec!["an offer is missed after", "1m 30s"],
         ]
     );
     for shown in [&departments, &roles, &rules, &settings] {

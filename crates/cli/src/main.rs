@@ -665,6 +665,14 @@ async fn settings(channel: Channel, token: &str) -> anyhow::Result<()> {
             "custom roles at most".into(),
             settings.max_custom_roles.to_string(),
         ],
+        vec![
+            "the system offers chats and rings calls".into(),
+            yes_no(settings.system_routes).into(),
+        ],
+        vec![
+            "an offer is missed after".into(),
+            format::duration_s(f64::from(settings.routing_seconds)),
+        ],
     ];
     print_table(&rows);
     Ok(())

@@ -26,6 +26,15 @@ pub struct WorkloadConfig {
     /// later than the simulated time, and the server refuses a time earlier than that.
     /// Every other request always carries its time. Default: false.
     pub config_at_wall_clock: bool,
+    /// The organization lets the system offer chats and ring calls (setting
+    /// `system_routes`, docs/DISTRIBUTION.md), with this routing time in seconds. Then
+    /// no `OfferChat` or `RingCall` is generated: the generator follows the
+    /// distribution's documented rules to know which agent the system offers each
+    /// conversation to, and has that agent play the script; each offer follows a request
+    /// at once ([`Workload::next_step`](crate::Workload::next_step) says how many), and
+    /// the sender waits for them before it goes on. `None` (the default): the history
+    /// routes by hand.
+    pub system_routes: Option<u32>,
 }
 
 impl Default for WorkloadConfig {
@@ -39,6 +48,7 @@ impl Default for WorkloadConfig {
             departments: 4,
             intensity: 1.0,
             config_at_wall_clock: false,
+            system_routes: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use helpdesk_domain::Channel;
 use rand::Rng;
+use uuid::Uuid;
 
 use crate::days::{CALLS_PER_AGENT_DAY, CHATS_PER_AGENT_DAY};
 use crate::generator::{channel_pb, Ev, Workload};
@@ -19,20 +20,20 @@ use crate::{MINUTE, SECOND};
 const MAX_CHATS: u32 = 2;
 
 /// A live conversation's kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Live {
     Chat,
     Call,
 }
 
 /// How a kind of live conversation goes: times in seconds (`from..=to`), probabilities.
-struct Timing {
+pub(crate) struct Timing {
     /// How long the customer waits for an agent before giving up.
     patience: (i64, i64),
     /// From the arrival to the first look for an agent.
     first_look: (i64, i64),
     /// From the offer (the ring) to the agent's answer or miss.
-    reaction: (i64, i64),
+    pub(crate) reaction: (i64, i64),
     /// From finding nobody to looking again.
     look_again: (i64, i64),
     /// That the agent misses the offer (the ring).
@@ -63,7 +64,7 @@ const CALL: Timing = Timing {
 };
 
 impl Live {
-    fn timing(self) -> &'static Timing {
+    pub(crate) fn timing(self) -> &'static Timing {
         match self {
             Live::Chat => &CHAT,
             Live::Call => &CALL,
@@ -87,25 +88,30 @@ pub(crate) enum Conv {
 
 /// A chat or a call in the model (from its arrival to its end).
 pub(crate) struct LiveSim {
-    id: String,
-    department: Option<usize>,
+    pub(crate) id: String,
+    /// `id` parsed: the distribution serves conversations waiting as long by id.
+    pub(crate) uuid: Uuid,
+    pub(crate) department: Option<usize>,
     give_up_at: i64,
-    state: Conv,
-    missed_by: Vec<usize>,
+    pub(crate) state: Conv,
+    /// Since when it has waited for an agent (its arrival, or its last miss).
+    pub(crate) waiting_since: i64,
+    /// Who missed it, and when.
+    pub(crate) missed: Vec<(usize, i64)>,
     /// A chat's messages still to come (agent and customer alternate, the agent first).
     steps_left: u32,
     agent_turn: bool,
 }
 
 impl Workload {
-    fn live(&self, live: Live) -> &HashMap<u64, LiveSim> {
+    pub(crate) fn live(&self, live: Live) -> &HashMap<u64, LiveSim> {
         match live {
             Live::Chat => &self.chats,
             Live::Call => &self.calls,
         }
     }
 
-    fn live_mut(&mut self, live: Live) -> &mut HashMap<u64, LiveSim> {
+    pub(crate) fn live_mut(&mut self, live: Live) -> &mut HashMap<u64, LiveSim> {
         match live {
             Live::Chat => &mut self.chats,
             Live::Call => &mut self.calls,
@@ -125,7 +131,7 @@ impl Workload {
             .filter(|&a| {
                 let agent = &self.agents[a];
                 agent.takes_work(now)
-                    && !agent.on_call
+                    && agent.calls == 0
                     && !agent.pending
                     && agent.active_chats < MAX_CHATS
             })
@@ -174,21 +180,38 @@ impl Workload {
             Live::Chat => self.start_chat(department),
             Live::Call => self.incoming_call(department),
         };
+        let routed = self.system_routes();
+        if live == Live::Chat && !routed {
+            self.first_customer_message(&id);
+        }
         let timing = live.timing();
         let patience = self.between(timing.patience.0, timing.patience.1) * SECOND;
         let c = self.key();
         let waiting = LiveSim {
-            id,
+            uuid: id.parse().expect("generated ids are UUIDs"),
+            id: id.clone(),
             department,
             give_up_at: self.now + patience,
             state: Conv::Waiting,
-            missed_by: Vec::new(),
+            waiting_since: self.now,
+            missed: Vec::new(),
             steps_left: 0,
             agent_turn: true,
         };
         self.live_mut(live).insert(c, waiting);
-        let at = self.now + self.between(timing.first_look.0, timing.first_look.1) * SECOND;
-        self.schedule(at, Ev::Dispatch(live, c));
+        if routed {
+            // The system offers it at once if it can (right after the start, before the
+            // customer's first message), else when someone becomes free; the customer
+            // gives up when their patience is over.
+            self.distribute();
+            if live == Live::Chat {
+                self.first_customer_message(&id);
+            }
+            self.schedule(self.now + patience, Ev::Dispatch(live, c));
+        } else {
+            let at = self.now + self.between(timing.first_look.0, timing.first_look.1) * SECOND;
+            self.schedule(at, Ev::Dispatch(live, c));
+        }
         let per_agent = match live {
             Live::Chat => CHATS_PER_AGENT_DAY,
             Live::Call => CALLS_PER_AGENT_DAY,
@@ -198,7 +221,7 @@ impl Workload {
         }
     }
 
-    /// `StartChat` (often with the customer's first message); the chat's id.
+    /// `StartChat`; the chat's id.
     fn start_chat(&mut self, department: Option<usize>) -> String {
         let channel = match self.rng.random_range(0..100) {
             0..70 => Channel::Chat,
@@ -218,16 +241,20 @@ impl Workload {
                 department_id: department_id,
             }
         );
+        id
+    }
+
+    /// Half the customers write before an agent takes the chat.
+    fn first_customer_message(&mut self, id: &str) {
         if self.chance(0.5) {
             emit!(
                 self,
                 RecordChatCustomerMessage,
                 RecordChatCustomerMessageRequest {
-                    chat_id: id.clone(),
+                    chat_id: id.to_owned(),
                 }
             );
         }
-        id
     }
 
     /// `IncomingCall`; the call's id.
@@ -256,9 +283,20 @@ impl Workload {
         }
         let (department, missed, give_up_at) = (
             conversation.department,
-            conversation.missed_by.clone(),
+            conversation
+                .missed
+                .iter()
+                .map(|&(a, _)| a)
+                .collect::<Vec<_>>(),
             conversation.give_up_at,
         );
+        if self.system_routes() {
+            // The system looks for an agent: the customer only gives up, at the end of
+            // their patience (the one time this is scheduled).
+            let conversation = self.live_mut(live).remove(&c).expect("waiting");
+            self.emit_end(live, conversation.id);
+            return;
+        }
         let timing = live.timing();
         match self.pick_agent(department, &missed) {
             Some(a) => {
@@ -314,11 +352,17 @@ impl Workload {
                 Live::Chat => emit!(self, MissChat, MissChatRequest { chat_id: id }),
                 Live::Call => emit!(self, MissCall, MissCallRequest { call_id: id }),
             }
+            let now = self.now;
             let conversation = self.live_mut(live).get_mut(&c).expect("offered");
             conversation.state = Conv::Waiting;
-            conversation.missed_by.push(a);
-            let at = self.now + self.between(1, 3) * SECOND;
-            self.schedule(at, Ev::Dispatch(live, c));
+            conversation.waiting_since = now;
+            conversation.missed.push((a, now));
+            if self.system_routes() {
+                self.distribute();
+            } else {
+                let at = self.now + self.between(1, 3) * SECOND;
+                self.schedule(at, Ev::Dispatch(live, c));
+            }
             if self.agents[a].leaving {
                 self.try_offline(a);
             }
@@ -356,11 +400,13 @@ impl Workload {
                 self.schedule(at, Ev::ChatStep(c));
             }
             Live::Call => {
-                self.agents[a].on_call = true;
+                self.agents[a].calls += 1;
                 let length = self.lognormal(4 * MINUTE, 0.8, 30 * SECOND, 25 * MINUTE);
                 self.schedule(self.now + length, Ev::CallEnd(c));
             }
         }
+        // The agent is free for the next offer.
+        self.distribute();
     }
 
     /// The next message of an accepted chat (the agent's or the customer's), or its end.
@@ -420,7 +466,7 @@ impl Workload {
         self.emit_end(live, conversation.id.clone());
         match live {
             Live::Chat => self.agents[a].active_chats -= 1,
-            Live::Call => self.agents[a].on_call = false,
+            Live::Call => self.agents[a].calls -= 1,
         }
         let timing = live.timing();
         if self.chance(timing.p_rate) {

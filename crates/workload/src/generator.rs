@@ -88,6 +88,9 @@ pub struct Workload {
     pub(crate) seq: u64,
     heap: BinaryHeap<Item>,
     out: VecDeque<pb::ExecuteRequest>,
+    /// For each request in `out`: how many offers the system makes at once after it
+    /// (when the system routes).
+    offers_after: VecDeque<u32>,
     pub(crate) stats: WorkloadStats,
     pub(crate) departments: Vec<DepartmentSim>,
     pub(crate) agents: Vec<AgentSim>,
@@ -130,6 +133,7 @@ impl Workload {
             seq: 0,
             heap: BinaryHeap::new(),
             out: VecDeque::new(),
+            offers_after: VecDeque::new(),
             stats: WorkloadStats::default(),
             departments: Vec::new(),
             agents: Vec::new(),
@@ -206,6 +210,15 @@ impl Workload {
         *self.stats.by_kind.entry(kind_of(&cmd)).or_insert(0) += 1;
         self.out
             .push_back(pb::ExecuteRequest { command: Some(cmd) });
+        self.offers_after.push_back(0);
+    }
+
+    /// The system offers a conversation (rings a call) right after the last request.
+    pub(crate) fn offer_follows(&mut self) {
+        *self
+            .offers_after
+            .back_mut()
+            .expect("an offer follows the request that made it possible") += 1;
     }
 
     pub(crate) fn schedule(&mut self, at: i64, ev: Ev) {
@@ -281,13 +294,16 @@ impl Workload {
     }
 }
 
-impl Iterator for Workload {
-    type Item = pb::ExecuteRequest;
-
-    fn next(&mut self) -> Option<pb::ExecuteRequest> {
+impl Workload {
+    /// The next request, and how many offers the system makes right after it (always 0
+    /// unless [`WorkloadConfig::system_routes`] is set): a sender waits for them to be in
+    /// the log before it sends the next request, so that the system chooses from what
+    /// the history says at that moment, as the generator expects.
+    pub fn next_step(&mut self) -> Option<(pb::ExecuteRequest, u32)> {
         loop {
             if let Some(request) = self.out.pop_front() {
-                return Some(request);
+                let offers = self.offers_after.pop_front().unwrap_or(0);
+                return Some((request, offers));
             }
             let item = self.heap.pop()?;
             if item.at >= self.end {
@@ -298,6 +314,14 @@ impl Iterator for Workload {
             self.now = item.at;
             self.handle(item.ev);
         }
+    }
+}
+
+impl Iterator for Workload {
+    type Item = pb::ExecuteRequest;
+
+    fn next(&mut self) -> Option<pb::ExecuteRequest> {
+        self.next_step().map(|(request, _)| request)
     }
 }
 

@@ -86,6 +86,21 @@
 //! and the ticket backlog grows). Memory holds the open conversations and the tickets
 //! of the last four days, whatever the length of the run.
 //!
+//! # When the system routes
+//!
+//! With [`WorkloadConfig::system_routes`] set (the organization's setting `system_routes`
+//! on, docs/DISTRIBUTION.md), no `OfferChat` or `RingCall` is generated: chats and calls
+//! are only started, and the system offers them. The generator follows the distribution's
+//! documented rules to know whom (module `distribution`), and [`Workload::next_step`]
+//! says after which request the system makes how many offers, so a sender waits for them
+//! before it sends the next request; the server checks each pairing when the agent
+//! accepts. What changes then: agents are chosen by the system (longest idle first, no
+//! limit of two chats or one call), every offer is taken or declined within the routing
+//! time (no misses by the system), a waiting conversation is offered as soon as someone
+//! is free or ends when the customer's patience is over, lunches and meetings are paused
+//! and resumed by hand, and an agent pauses at the end of their shift before they finish
+//! and go offline. Auto-pause must be off.
+//!
 //! # Validity
 //!
 //! The generator keeps its own model of the state and emits only commands the domain
@@ -119,6 +134,7 @@
 //! - `shifts`: the agents' presence: shifts, pauses, going offline.
 //! - `tickets`: tickets from arrival to resolution (queues, triage, answers, replies).
 //! - `conversations`: chats and calls, offered or rung to an agent, talked through, ended.
+//! - `distribution`: whom the system offers a conversation to, when it routes.
 //! - `ratings`: customers rating tickets, chats and calls, re-rating and retracting.
 //! - `model`: the generator's own account of its tickets ([`Workload::model_tickets`]),
 //!   which tests hold against the read models.
@@ -129,6 +145,7 @@ pub mod config;
 mod generator;
 mod conversations;
 mod days;
+mod distribution;
 pub mod kinds;
 mod model;
 mod organization;

@@ -179,6 +179,7 @@ impl Workload {
                 6 * 60 + ((i as i64 * 37) % 9) * 30
             };
             self.agents.push(AgentSim {
+                uuid,
                 id,
                 departments: Vec::new(),
                 usual_start,
@@ -188,8 +189,10 @@ impl Workload {
                 shift_end: 0,
                 pause: None,
                 active_chats: 0,
-                on_call: false,
+                calls: 0,
                 pending: false,
+                idle_since: self.now,
+                available_since: self.now,
                 todo: Vec::new(),
             });
             self.now += step;

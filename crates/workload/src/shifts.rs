@@ -5,6 +5,7 @@
 
 use helpdesk_api::pb;
 use rand::Rng;
+use uuid::Uuid;
 
 use crate::generator::{Ev, Workload};
 use crate::{MINUTE, SECOND};
@@ -20,6 +21,8 @@ pub(crate) struct Pause {
 #[derive(Debug)]
 pub(crate) struct AgentSim {
     pub(crate) id: String,
+    /// `id` parsed: the distribution's last tie-break is the smallest agent id.
+    pub(crate) uuid: Uuid,
     pub(crate) departments: Vec<usize>,
     /// Minutes after midnight the agent usually starts.
     pub(crate) usual_start: i64,
@@ -30,9 +33,16 @@ pub(crate) struct AgentSim {
     pub(crate) shift_end: i64,
     pub(crate) pause: Option<Pause>,
     pub(crate) active_chats: u32,
-    pub(crate) on_call: bool,
+    /// Calls answered and not ended (one at most when the history routes by hand).
+    pub(crate) calls: u32,
     /// A chat offered or a call ringing, awaiting the agent's reaction.
     pub(crate) pending: bool,
+    /// When the system routes: since when the agent has gone without an offer (went
+    /// online, resumed, or their last offer), the longest idle being offered first.
+    pub(crate) idle_since: i64,
+    /// When the system routes: when the agent last went online or resumed (a miss of a
+    /// conversation before it is forgiven: it may be offered to them again).
+    pub(crate) available_since: i64,
     /// Tickets assigned to the agent (checked when used).
     pub(crate) todo: Vec<u64>,
 }
@@ -54,7 +64,7 @@ impl AgentSim {
     }
 
     pub(crate) fn busy(&self) -> bool {
-        self.active_chats > 0 || self.on_call || self.pending
+        self.active_chats > 0 || self.calls > 0 || self.pending
     }
 
     pub(crate) fn takes_work(&self, t: i64) -> bool {
@@ -107,12 +117,17 @@ impl Workload {
         }
         let first_work = start + self.between(1, 10) * MINUTE;
         self.schedule(first_work, Ev::TicketWork(a, shift));
+        self.became_available(a);
     }
 
-    /// The shift is over: the agent leaves once idle.
+    /// The shift is over: the agent leaves once idle. When the system routes, they
+    /// pause first ("end of shift"), or it would go on offering them conversations.
     pub(crate) fn shift_end(&mut self, a: usize, shift: u32) {
         if self.agents[a].shift == shift && self.agents[a].online {
             self.agents[a].leaving = true;
+            if self.system_routes() && !self.agents[a].is_paused(self.now) {
+                self.pause_by_hand(a, "end of shift", None);
+            }
             self.try_offline(a);
         }
     }
@@ -146,6 +161,34 @@ impl Workload {
                 return;
             }
         }
+        if self.system_routes() {
+            // A planned pause would end by the server's own command when the log's time
+            // passes its end, at no moment the sender can wait for, and an offer could
+            // follow it: the agent pauses and resumes by hand at the planned time.
+            let length = match planned {
+                Some(minutes) => i64::from(minutes) * MINUTE,
+                None => self.manual_pause_length(kind),
+            };
+            let serial = self.pause_by_hand(a, reason, None);
+            self.schedule(now + length, Ev::PauseEnd(a, serial));
+            return;
+        }
+        let serial = self.pause_by_hand(a, reason, planned);
+        if planned.is_none() {
+            let length = self.manual_pause_length(kind);
+            self.schedule(now + length, Ev::PauseEnd(a, serial));
+        }
+    }
+
+    fn manual_pause_length(&mut self, kind: PauseKind) -> i64 {
+        match kind {
+            PauseKind::Coffee => self.between(3 * 60, 12 * 60) * SECOND,
+            _ => self.between(5 * 60, 20 * 60) * SECOND,
+        }
+    }
+
+    /// `PauseAgent` with a reason (and a planned length); the pause's serial.
+    fn pause_by_hand(&mut self, a: usize, reason: &str, planned: Option<u32>) -> u64 {
         let agent_id = self.agents[a].id.clone();
         emit!(
             self,
@@ -161,16 +204,10 @@ impl Workload {
         self.seq += 1;
         let serial = self.seq;
         self.agents[a].pause = Some(Pause {
-            planned_end: planned.map(|m| now + i64::from(m) * MINUTE),
+            planned_end: planned.map(|m| self.now + i64::from(m) * MINUTE),
             serial,
         });
-        if planned.is_none() {
-            let length = match kind {
-                PauseKind::Coffee => self.between(3 * 60, 12 * 60) * SECOND,
-                _ => self.between(5 * 60, 20 * 60) * SECOND,
-            };
-            self.schedule(now + length, Ev::PauseEnd(a, serial));
-        }
+        serial
     }
 
     /// A manual pause is over (unless the agent left it some other way since).
@@ -181,7 +218,10 @@ impl Workload {
                 .pause
                 .as_ref()
                 .is_some_and(|p| p.serial == serial && p.planned_end.is_none());
-        if matches {
+        if matches && self.system_routes() && agent.leaving {
+            // Paused until they go (resuming would bring offers).
+            self.try_offline(a);
+        } else if matches {
             let agent_id = agent.id.clone();
             emit!(
                 self,
@@ -192,6 +232,7 @@ impl Workload {
                 }
             );
             self.agents[a].pause = None;
+            self.became_available(a);
             if self.agents[a].leaving {
                 self.try_offline(a);
             }

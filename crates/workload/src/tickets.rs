@@ -344,7 +344,7 @@ impl Workload {
         if agent.shift != shift || !agent.online || agent.leaving {
             return;
         }
-        let next = if agent.is_paused(now) || agent.on_call {
+        let next = if agent.is_paused(now) || agent.calls > 0 {
             self.between(2 * 60, 5 * 60) * SECOND
         } else {
             match self.do_ticket_work(a) {

@@ -267,3 +267,46 @@ fn volumes() {
         }
     }
 }
+
+/// When the system routes: no offer or ring by hand, the same bytes from the same config,
+/// offers announced after the requests that make them possible, and every chat and call
+/// taken or declined by one agent only after an offer was announced for it.
+#[test]
+fn when_the_system_routes_the_history_offers_nothing_and_says_when_the_system_does() {
+    let routed = WorkloadConfig {
+        system_routes: Some(30),
+        ..cfg(5, 12, 1)
+    };
+    let steps: Vec<(pb::ExecuteRequest, u32)> = {
+        let mut workload = Workload::new(routed.clone());
+        std::iter::from_fn(|| workload.next_step()).collect()
+    };
+    assert_eq!(
+        encoded(routed.clone()),
+        steps
+            .iter()
+            .map(|(r, _)| r.encode_to_vec())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(encoded(routed.clone()), encoded(routed));
+    let mut offers = 0u32;
+    let mut answers = 0u32;
+    for (request, follow) in &steps {
+        match request.command.as_ref().expect("a command") {
+            Cmd::OfferChat(_) | Cmd::RingCall(_) => panic!("an offer by hand: {request:?}"),
+            Cmd::AcceptChat(_) | Cmd::AnswerCall(_) | Cmd::MissChat(_) | Cmd::MissCall(_) => {
+                answers += 1;
+                assert!(answers <= offers, "an answer before its offer: {request:?}");
+            }
+            Cmd::StartChat(_) | Cmd::IncomingCall(_) | Cmd::GoOnline(_) | Cmd::ResumeAgent(_) => {}
+            _ => assert_eq!(*follow, 0, "no offer follows {request:?}"),
+        }
+        offers += follow;
+    }
+    assert!(answers > 100, "{answers} offers answered");
+    // Planned pauses are paused and resumed by hand.
+    assert!(steps.iter().all(|(r, _)| !matches!(
+        r.command.as_ref(),
+        Some(Cmd::PauseAgent(p)) if p.planned_minutes.is_some()
+    )));
+}

@@ -14,19 +14,34 @@
 //! simulate or a server that was stopped midway) goes on where it stopped: its older
 //! commands are duplicates, which are answered without a look at the time.
 //!
-//! The simulated agents are offered their chats and rung for their calls by the history
-//! itself (`OfferChat`, `RingCall`), as an integration that routes by hand does. An
-//! organization whose setting `system_routes` is on refuses those (docs/DISTRIBUTION.md),
-//! so simulate checks the setting first and, when it is on, says so and stops.
+//! Who offers the chats and rings for the calls follows the organization's setting
+//! `system_routes` (docs/DISTRIBUTION.md), read before anything is sent:
+//!
+//! - off (the default): the history offers them itself (`OfferChat`, `RingCall`), as an
+//!   integration that routes by hand does, and goes over one stream without waiting;
+//! - on: the history only starts them; the system offers each to the agent its rules
+//!   choose, and that agent plays the script. No query shows whom a conversation is
+//!   offered to, so the generator follows the documented rules to know it
+//!   (`helpdesk_workload` module `distribution`) and the server checks every pairing:
+//!   only the offered agent may accept. After each request that lets the system offer
+//!   (a start, an agent going online, resuming, taking or declining an offer), simulate
+//!   waits, with read-your-writes on the request's log position plus the offers expected,
+//!   until the system's offers are in the log, and only then sends the next one: the
+//!   system chooses from exactly what the history says at that moment, so the same seed
+//!   gives the same log. A refusal stops simulate (the history and the system disagree).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use helpdesk_api::IntoCommand as _;
-use helpdesk_api::{pb, AdminServiceClient, CommandServiceClient, ConfigServiceClient};
+use helpdesk_api::{
+    pb, AdminServiceClient, CommandServiceClient, ConfigServiceClient, RosterServiceClient,
+};
 use helpdesk_workload::{Workload, WorkloadConfig};
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::watch;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::MetadataValue;
 
 use crate::command::engine::wall_clock;
@@ -81,6 +96,13 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1.0)]
     intensity: f64,
 
+    /// Let the system offer the chats and ring for the calls (docs/DISTRIBUTION.md): turns
+    /// the organization setting `system_routes` on at the start of the simulated days,
+    /// as the history's first command. Without it, the history follows the setting as it
+    /// is (off: it offers them itself).
+    #[arg(long)]
+    system_routes: bool,
+
     /// For an `https://` server: a PEM file of the CA that signed its certificate.
     #[arg(long, env = "HELPDESK_TLS_CA", value_name = "PEM")]
     tls_ca: Option<std::path::PathBuf>,
@@ -127,11 +149,41 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut client = CommandServiceClient::new(channel.clone())
         .max_decoding_message_size(crate::ops::grpc::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(crate::ops::grpc::MAX_MESSAGE_BYTES);
-    check_routes_by_hand(channel.clone(), &bearer).await?;
-    check_log_time(channel, &mut client, &bearer, &config).await?;
+    let (routes, routing_seconds) =
+        system_routes(channel.clone(), &bearer, args.system_routes).await?;
+    if routes || args.system_routes {
+        config.system_routes = Some(routing_seconds);
+    }
+    // The history differs when the system routes: count it as it will be sent.
+    let total = match config.system_routes {
+        Some(_) => Workload::new(config.clone()).count() as u64,
+        None => total,
+    };
+    check_log_time(channel.clone(), &mut client, &bearer, &config).await?;
+    if args.system_routes && !routes {
+        let mut turn_on = tonic::Request::new(pb::SetOrganizationSettingsRequest {
+            occurred_at: Some(helpdesk_api::convert::timestamp_from_millis(config.start)),
+            system_routes: Some(true),
+            ..Default::default()
+        });
+        turn_on
+            .metadata_mut()
+            .insert("authorization", bearer.clone());
+        client
+            .set_organization_settings(turn_on)
+            .await
+            .context("cannot turn the setting system_routes on")?;
+    }
     eprintln!(
-        "simulating {} agents over {} days (seed {}): {total} commands to {}",
-        args.agents, args.days, args.seed, args.server
+        "simulating {} agents over {} days (seed {}): {total} commands to {}{}",
+        args.agents,
+        args.days,
+        args.seed,
+        args.server,
+        match config.system_routes {
+            Some(_) => ", the system offering the chats and calls",
+            None => "",
+        }
     );
 
     let bar = ProgressBar::new(total).with_style(
@@ -141,10 +193,17 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .expect("a valid template")
         .progress_chars("=> "),
     );
+    let started = Instant::now();
+    if config.system_routes.is_some() {
+        let summary = send_in_step_with_the_system(channel, client, bearer, config, &bar).await;
+        bar.finish_and_clear();
+        let summary = summary?;
+        summary.print(started.elapsed().as_secs_f64());
+        return Ok(());
+    }
     let mut request = tonic::Request::new(tokio_stream::iter(Workload::new(config)));
     request.metadata_mut().insert("authorization", bearer);
 
-    let started = Instant::now();
     let mut responses = client
         .execute(request)
         .await
@@ -169,12 +228,15 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fails, in one line and before anything is sent, when the organization lets the
-/// system route chats and calls: the history's own offers would be refused.
-async fn check_routes_by_hand(
+/// Whether the organization lets the system route chats and calls, and its routing time.
+/// Fails, before anything is sent, when the system is to route (already, or `turn_on`)
+/// with auto-pause on: a simulated agent who declines an offer would be paused by the
+/// system, which the history does not expect.
+async fn system_routes(
     channel: tonic::transport::Channel,
     bearer: &MetadataValue<tonic::metadata::Ascii>,
-) -> anyhow::Result<()> {
+    turn_on: bool,
+) -> anyhow::Result<(bool, u32)> {
     let mut ask = tonic::Request::new(pb::GetOrganizationSettingsRequest { read: None });
     ask.metadata_mut().insert("authorization", bearer.clone());
     let settings = ConfigServiceClient::new(channel)
@@ -182,16 +244,151 @@ async fn check_routes_by_hand(
         .await
         .context("cannot ask the server for the organization's settings")?
         .into_inner();
-    if settings.system_routes {
+    if (settings.system_routes || turn_on) && settings.auto_pause {
         bail!(
-            "nothing was sent: this organization lets the system offer chats and ring calls \
-             (setting system_routes, docs/DISTRIBUTION.md), and the simulated history offers \
-             them by hand, which is refused then. Simulate into an organization that routes \
-             by hand (the default), e.g. a fresh data directory (`helpdesk dev --data-dir \
-             <new dir>`), or set system_routes to false first"
+            "nothing was sent: this organization lets the system offer chats and calls \
+             (system_routes, or --system-routes) with auto_pause on, and the simulated \
+             agents, who decline some offers, do not expect to be paused for it. Set \
+             auto_pause to false first, or simulate into a fresh data directory \
+             (`helpdesk dev --data-dir <new dir>`)"
         );
     }
-    Ok(())
+    Ok((settings.system_routes, settings.routing_seconds))
+}
+
+/// What the responses said so far, for the sender to wait on.
+#[derive(Debug, Clone, Default)]
+struct Answered {
+    count: u64,
+    /// The log position of the last answer.
+    position: u64,
+    /// The first refusal: request index, what was refused and why.
+    refused: Option<String>,
+    /// The stream ended (or broke off, with why).
+    ended: Option<String>,
+}
+
+/// Sends the history when the system routes: one stream, but after each request the
+/// system answers with offers, the next request waits until they are in the log (the
+/// request's own answer gives its position; a read with `min_position` that position
+/// plus the offers expected returns once they are folded). Stops at the first refusal.
+async fn send_in_step_with_the_system(
+    channel: tonic::transport::Channel,
+    mut client: CommandServiceClient<tonic::transport::Channel>,
+    bearer: MetadataValue<tonic::metadata::Ascii>,
+    config: WorkloadConfig,
+    bar: &ProgressBar,
+) -> anyhow::Result<Summary> {
+    let (requests, stream) = tokio::sync::mpsc::channel::<pb::ExecuteRequest>(1024);
+    let mut request = tonic::Request::new(ReceiverStream::new(stream));
+    request
+        .metadata_mut()
+        .insert("authorization", bearer.clone());
+    let mut responses = client
+        .execute(request)
+        .await
+        .context("the server refused the stream")?
+        .into_inner();
+    let (answered_tx, mut answered) = watch::channel(Answered::default());
+    let reader_bar = bar.clone();
+    let reader = tokio::spawn(async move {
+        let mut summary = Summary::default();
+        let ended = loop {
+            match responses.message().await {
+                Ok(Some(response)) => {
+                    let refused = match &response.result {
+                        Some(pb::execute_response::Result::Error(e)) => Some(format!(
+                            "#{} was refused ({:?}): {}",
+                            response.index,
+                            tonic::Code::from_i32(e.code),
+                            e.message
+                        )),
+                        _ => None,
+                    };
+                    summary.add(response);
+                    reader_bar.set_position(summary.total());
+                    answered_tx.send_modify(|a| {
+                        a.count = summary.total();
+                        a.position = summary.last_position;
+                        a.refused = a.refused.take().or(refused);
+                    });
+                }
+                Ok(None) => break "the stream ended".to_owned(),
+                Err(status) => break format!("the stream broke off: {status}"),
+            }
+        };
+        answered_tx.send_modify(|a| a.ended = Some(ended));
+        summary
+    });
+
+    // The roster's read model follows the log's tail closely and answers a read with
+    // `min_position` as soon as it has folded that far.
+    let mut roster = RosterServiceClient::new(channel);
+    let mut workload = Workload::new(config);
+    let mut sent = 0u64;
+    let (mut offers_made, mut waited) = (0u64, std::time::Duration::ZERO);
+    while let Some((request, offers)) = workload.next_step() {
+        if requests.send(request).await.is_err() {
+            break; // The stream is over: the reader says why.
+        }
+        sent += 1;
+        if offers == 0 {
+            continue;
+        }
+        let waiting = Instant::now();
+        let now = answered
+            .wait_for(|a| a.count >= sent || a.refused.is_some() || a.ended.is_some())
+            .await
+            .context("the stream's reader stopped")?
+            .clone();
+        if let Some(refused) = now.refused.or(now.ended.filter(|_| now.count < sent)) {
+            bail!(disagreement(&refused));
+        }
+        let mut wait = tonic::Request::new(pb::GetAgentRequest {
+            agent_id: String::new(), // The caller: the Owner.
+            read: Some(pb::ReadOptions {
+                min_position: now.position + u64::from(offers),
+                wait_ms: 20_000,
+            }),
+        });
+        wait.metadata_mut().insert("authorization", bearer.clone());
+        let offered = roster.get_agent(wait).await;
+        offers_made += u64::from(offers);
+        waited += waiting.elapsed();
+        if let Err(status) = offered {
+            bail!(
+                "the system did not offer the {offers} conversation(s) the simulated history \
+                 expects after request #{} (log position {}): {}. Simulate into a fresh \
+                 organization (docs/DISTRIBUTION.md, Simulated history)",
+                sent - 1,
+                now.position,
+                status.message()
+            );
+        }
+    }
+    drop(requests);
+    let mut summary = reader.await.context("the stream's reader failed")?;
+    summary.system_offers = Some((offers_made, waited.as_secs_f64()));
+    if let Some(refused) = answered.borrow().refused.clone() {
+        bail!(disagreement(&refused));
+    }
+    if summary.total() < sent {
+        bail!(
+            "the server answered {} of {sent} commands before the stream ended",
+            summary.total()
+        );
+    }
+    Ok(summary)
+}
+
+/// A refusal while the system routes: the system and the simulated history disagree.
+fn disagreement(refused: &str) -> String {
+    format!(
+        "request {refused}. The simulated history follows the system's offers as \
+         docs/DISTRIBUTION.md describes them; a refusal means the organization differs from \
+         what it expects (agents, departments or routing rules of its own, a history sent \
+         before): simulate into a fresh organization"
+    )
 }
 
 /// Fails, in one line and before anything is sent, when the server would refuse the
@@ -272,6 +469,8 @@ struct Summary {
     /// Rejections by status code, with the first message of each.
     by_code: BTreeMap<i32, (u64, String)>,
     last_position: u64,
+    /// When the system routed: its offers, and the seconds spent waiting for them.
+    system_offers: Option<(u64, f64)>,
 }
 
 impl Summary {
@@ -312,6 +511,9 @@ impl Summary {
             self.rejected,
             self.last_position
         );
+        if let Some((offers, waited)) = self.system_offers {
+            println!("  waited {waited:.1} s in all for the system's {offers} offers");
+        }
         for (code, (count, first)) in &self.by_code {
             println!(
                 "  {count} × {:?}, the first: {first}",
