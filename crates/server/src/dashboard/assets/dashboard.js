@@ -430,7 +430,7 @@ async function drawReport(into) {
       labelled("chart kind", select("chart-kind", KINDS, report.kind, (v) => { report.kind = v; drawChart(chartBox, chart); }))),
     chartBox,
     table("report-table", [{ label: "bucket" }, { label: "group" }, ...columns.map((c) => ({ label: sortHeader(c), num: true }))],
-      (answer.rows || []).map((r) => [r.bucket, r.group, ...columns.map((c, i) => column(c, (r.values || [])[i]))])));
+      (answer.rows || []).map((r) => [r.bucket, r.group, ...columns.map((c, i) => cell(columns, r.values || [], i))])));
   drawChart(chartBox, chart);
 }
 
