@@ -25,6 +25,13 @@ use helpdesk_workload::WorkloadConfig;
 /// The read models of `helpdesk dev`, each compared with a clean rebuild.
 const MODELS: [&str; 5] = ["tickets", "stats", "levels", "badges", "reports"];
 
+/// The size of each test's disk. The tests fill it with a filler file, so its size does
+/// not decide when it is full; it must hold, once the filler is deleted, the whole of the
+/// test's history (the log and seven sled stores take about 15 MB of it with sled's
+/// segments) plus the 2 MiB a projector keeps free: on a 16 MB disk the stores sometimes
+/// grew into those last 2 MiB, and the projectors rightly held their writes back.
+const DISK_MB: u32 = 32;
+
 /// A tmpfs mounted on a temporary directory, unmounted on drop.
 struct SmallDisk {
     dir: tempfile::TempDir,
@@ -160,7 +167,7 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_start_on_a_full_disk_fails_cleanly_and_a_later_one_loses_nothing() -> anyhow::Result<()>
 {
-    let Some(disk) = SmallDisk::mount(16) else {
+    let Some(disk) = SmallDisk::mount(DISK_MB) else {
         return Ok(());
     };
     let mut helpdesk = Helpdesk::builder()
@@ -371,7 +378,7 @@ async fn projectors_reach(
 async fn a_full_disk_refuses_commands_until_space_is_freed_and_needs_no_restart(
 ) -> anyhow::Result<()> {
     use helpdesk_api::{pb, TicketServiceClient};
-    let Some(disk) = SmallDisk::mount(16) else {
+    let Some(disk) = SmallDisk::mount(DISK_MB) else {
         return Ok(());
     };
     let port = free_port();
@@ -482,7 +489,7 @@ async fn projectors_that_cannot_write_retry_and_catch_up() -> anyhow::Result<()>
         .prefix("models")
         .tempdir_in(data.path())?;
     let models_path = models.path().to_owned();
-    let Some(disk) = SmallDisk::mount_on(models, 16) else {
+    let Some(disk) = SmallDisk::mount_on(models, DISK_MB) else {
         return Ok(());
     };
     // The models' directory is the small disk.
