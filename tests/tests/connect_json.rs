@@ -351,7 +351,7 @@ async fn json_calls_on_the_grpc_port() -> anyhow::Result<()> {
 }
 
 /// The gateway is built like every server: it answers JSON, the servers behind it
-/// authenticate, and a service it has no route for is named.
+/// authenticate, a service it has no route for is named, and it serves the dashboard.
 #[tokio::test]
 async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
     let mut helpdesk = Helpdesk::start_embedded().await?;
@@ -387,6 +387,18 @@ async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
             .unwrap()
             .contains("helpdesk.v1.LevelService"),
         "{error}"
+    );
+
+    // The dashboard's page is at the gateway's `/` too: in a split deployment it is the
+    // address to open, and the page's calls go through it.
+    let request = Request::get("/")
+        .header(header::HOST, address.to_string())
+        .body(Full::new(Bytes::new()))?;
+    let response = connect(address).await?.send_request(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
     );
 
     gateway.stop().await?;

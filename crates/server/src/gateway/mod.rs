@@ -177,6 +177,10 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         }
     }
 
+    // The dashboard calls the API through this gateway like any other client: in a split
+    // deployment the gateway is the one address a team lead opens.
+    served.route_http(crate::dashboard::router());
+
     // Metrics first: the ready line promises every address.
     let mut process = Process::new();
     let mut upstreams = Vec::new();
@@ -207,6 +211,10 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     println!(
         "helpdesk gateway is ready on {scheme}://{address} (routes: {})",
         router_names.join(", ")
+    );
+    println!(
+        "dashboard: {} (sign in with a token of the command service's organization)",
+        crate::dashboard::url(scheme, address)
     );
     let shutdown = process.shutdown_token();
     // The servers behind the gateway authenticate every request; the gateway only holds
