@@ -22,6 +22,13 @@ use crate::ops::event_log::LogArgs;
 use crate::ops::process::FoldArgs;
 use crate::subcommands::project::ModelName;
 
+/// sled's page cache of each rebuilt store. A rebuild reads a record from its store at
+/// most once (the fold keeps it, within `--model-memory-mib`) and nobody queries the
+/// store meanwhile, so sled's cache only costs memory here: with the 64 MiB a serving
+/// store has, five stores' caches were a large part of a rebuild's peak
+/// (docs/PERFORMANCE.md, "The seventh round").
+const REBUILD_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// The read models to rebuild (one pass over the log for all of them).
@@ -47,7 +54,9 @@ pub struct ReplayArgs {
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let (log, where_) = args.log.open(&args.data_dir).await?;
     let end = log.last_position().await?;
-    let mut projectors = Projectors::new(log, args.fold.config(&args.data_dir, args.partition));
+    let mut config = args.fold.config(&args.data_dir, args.partition);
+    config.cache_bytes = REBUILD_CACHE_BYTES;
+    let mut projectors = Projectors::new(log, config);
     let mut models = args.models.clone();
     models.sort_by_key(|m| *m as u8);
     models.dedup();
