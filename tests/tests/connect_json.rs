@@ -45,6 +45,20 @@ async fn post(
 }
 
 /// A unary JSON call: its HTTP status and JSON answer.
+/// `GET /` answers the dashboard's page.
+async fn assert_dashboard_page(address: SocketAddr) -> anyhow::Result<()> {
+    let request = Request::get("/")
+        .header(header::HOST, address.to_string())
+        .body(Full::new(Bytes::new()))?;
+    let response = connect(address).await?.send_request(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    Ok(())
+}
+
 async fn call(
     address: SocketAddr,
     path: &str,
@@ -332,15 +346,7 @@ async fn json_calls_on_the_grpc_port() -> anyhow::Result<()> {
     assert_eq!(names.len(), 2, "{agents}");
 
     // Anything else is plain HTTP: the dashboard's page at `/`, 404 for what nothing serves.
-    let request = Request::get("/")
-        .header(header::HOST, address.to_string())
-        .body(Full::new(Bytes::new()))?;
-    let response = connect(address).await?.send_request(request).await?;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()[header::CONTENT_TYPE],
-        "text/html; charset=utf-8"
-    );
+    assert_dashboard_page(address).await?;
     let request = Request::get("/nothing-here")
         .header(header::HOST, address.to_string())
         .body(Full::new(Bytes::new()))?;
@@ -391,15 +397,7 @@ async fn the_gateway_answers_json_too() -> anyhow::Result<()> {
 
     // The dashboard's page is at the gateway's `/` too: in a split deployment it is the
     // address to open, and the page's calls go through it.
-    let request = Request::get("/")
-        .header(header::HOST, address.to_string())
-        .body(Full::new(Bytes::new()))?;
-    let response = connect(address).await?.send_request(request).await?;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()[header::CONTENT_TYPE],
-        "text/html; charset=utf-8"
-    );
+    assert_dashboard_page(address).await?;
 
     gateway.stop().await?;
     helpdesk.stop().await
