@@ -416,7 +416,13 @@ impl PoliciesView {
     /// What the distribution has to do by `now` (docs/DISTRIBUTION.md): the offers whose
     /// routing time is over, then an offer for each waiting conversation that an
     /// available agent can take, oldest waiting first. Nothing when integrations route.
-    pub fn distribution(&self, now: Timestamp) -> Result<Vec<Routing>, ModelError> {
+    /// `owed_pause`: the agents [`Self::auto_pauses`] owes a pause (skipped: they are
+    /// about to be paused), as the caller has just read them.
+    pub fn distribution(
+        &self,
+        now: Timestamp,
+        owed_pause: &[AgentId],
+    ) -> Result<Vec<Routing>, ModelError> {
         let store = self.handle.store();
         let settings = self.settings()?;
         if !settings.system_routes {
@@ -424,7 +430,6 @@ impl PoliciesView {
         }
         let routing_millis = i64::from(settings.routing_seconds) * 1000;
         let has_departments = store.get::<bool>(HAS_DEPARTMENTS)?.unwrap_or(false);
-        let owed_pause: Vec<AgentId> = self.auto_pauses()?.into_iter().map(|(a, _)| a).collect();
         let mut free: Vec<(AgentId, Desk)> = Vec::new();
         for (key, desk) in store.scan::<Desk>(&[DESK])? {
             let agent = agent_of(&key)?;

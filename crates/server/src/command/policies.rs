@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use helpdesk_domain::command::{MissCall, MissChat, OfferChat, PauseAgent, RingCall};
 use helpdesk_domain::state::{CallStatus, ChatStatus};
 use helpdesk_domain::{
-    AggregateId, CallId, ChatId, Command, ConversationKind, ConversationRef, PauseReason, State,
-    Timestamp,
+    AgentId, AggregateId, CallId, ChatId, Command, ConversationKind, ConversationRef, PauseReason,
+    State, Timestamp,
 };
 use helpdesk_projections::policies::{PoliciesView, Routing};
 use tokio_util::sync::CancellationToken;
@@ -79,6 +79,7 @@ async fn look(
     }
     let owed = view.auto_pauses().map_err(|e| e.to_string())?;
     refused.retain(|id| owed.iter().any(|(_, p)| p.command_id == *id));
+    let owed_pause: Vec<AgentId> = owed.iter().map(|(agent, _)| *agent).collect();
     for (agent, pause) in owed {
         if refused.contains(&pause.command_id) {
             continue;
@@ -109,13 +110,21 @@ async fn look(
             Err(err) => return Err(format!("cannot auto-pause agent {agent}: {err}")),
         }
     }
-    distribute(engine, view, now).await
+    distribute(engine, view, now, &owed_pause).await
 }
 
 /// Issues what the distribution has to do by `now`: misses first (they free agents and
 /// put conversations back in the queue for the next look), then offers.
-async fn distribute(engine: &Engine, view: &PoliciesView, now: Timestamp) -> Result<(), String> {
-    for step in view.distribution(now).map_err(|e| e.to_string())? {
+async fn distribute(
+    engine: &Engine,
+    view: &PoliciesView,
+    now: Timestamp,
+    owed_pause: &[AgentId],
+) -> Result<(), String> {
+    for step in view
+        .distribution(now, owed_pause)
+        .map_err(|e| e.to_string())?
+    {
         let (command_id, at, command, what) = match step {
             Routing::Miss {
                 conversation,
@@ -170,7 +179,7 @@ async fn distribute(engine: &Engine, view: &PoliciesView, now: Timestamp) -> Res
 async fn still_offered(
     engine: &Engine,
     conversation: ConversationRef,
-    agent: helpdesk_domain::AgentId,
+    agent: AgentId,
 ) -> Result<bool, String> {
     let id = match conversation.kind {
         ConversationKind::Call => AggregateId::call(CallId::from_uuid(conversation.id)),
@@ -187,7 +196,7 @@ async fn still_offered(
     })
 }
 
-fn offer(conversation: ConversationRef, agent: helpdesk_domain::AgentId) -> Command {
+fn offer(conversation: ConversationRef, agent: AgentId) -> Command {
     match conversation.kind {
         ConversationKind::Call => RingCall {
             call: CallId::from_uuid(conversation.id),
@@ -489,6 +498,12 @@ mod tests {
         desk.shutdown.cancel();
     }
 
+    /// The agents `view` owes an auto-pause, as [`look`] reads them for the distribution.
+    fn owed_pauses(view: &PoliciesView) -> Vec<AgentId> {
+        let owed = view.auto_pauses().unwrap();
+        owed.into_iter().map(|(agent, _)| agent).collect()
+    }
+
     /// The distribution's choice (docs/DISTRIBUTION.md): the longest idle first, then
     /// the smallest id; an agent with an offer waiting gets no second one; a miss is
     /// recorded at offer time + routing time and moves the chat on.
@@ -531,7 +546,9 @@ mod tests {
         let (d, v) = (&desk, &view);
         let look = move |now: Timestamp| async move {
             d.caught_up(v).await;
-            distribute(&d.engine, v, now).await.unwrap();
+            distribute(&d.engine, v, now, &owed_pauses(v))
+                .await
+                .unwrap();
             d.caught_up(v).await;
         };
         let (c1, c2, c3) = (
@@ -585,7 +602,7 @@ mod tests {
         let other = tempfile::tempdir().unwrap();
         let rebuilt = desk.start_model(other.path());
         desk.caught_up(&rebuilt).await;
-        distribute(&desk.engine, &rebuilt, minute(17))
+        distribute(&desk.engine, &rebuilt, minute(17), &owed_pauses(&rebuilt))
             .await
             .unwrap();
         assert_eq!(desk.chat_events(c2).await, events);
